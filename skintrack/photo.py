@@ -1,0 +1,582 @@
+"""Photo intake: decode any supported photo into an upright sRGB array.
+
+Every photo that enters skintrack goes through :func:`load_photo`. It
+
+* accepts a path, raw bytes, a binary file-like object or an ``HxWx3`` uint8
+  RGB array;
+* decodes JPEG (incl. MPO), PNG, TIFF, WebP, BMP and HEIC/HEIF (pillow-heif);
+* applies the EXIF orientation, so ``Photo.rgb`` is upright;
+* converts every mode to 8-bit RGB: grayscale and palette are expanded,
+  alpha is **composited on white**, 16-bit data is scaled (``v * 255 / 65535``),
+  CMYK is converted through its embedded ICC profile or, without one, with the
+  usual ``R = (1 - C)(1 - K)`` formula; an embedded non-sRGB ICC profile
+  (e.g. Display P3 from an iPhone) is converted to sRGB;
+* records ``captured_at``, ``camera``, ``original_size``, ``format`` and the
+  ``sha256`` of the original bytes in ``Photo.metadata``;
+* refuses bad input with :class:`PhotoError` (a ``ValueError``) and a message a
+  person understands: empty, unreadable, truncated, unsupported, larger than
+  :data:`MAX_PIXELS` (checked from the header, before any pixel is allocated)
+  or smaller than :data:`MIN_SIDE` pixels.
+
+Large JPEGs are validated by a fast reduced-scale decode (libjpeg's DCT
+scaling); the full-resolution pixels are decoded the first time
+``Photo.rgb`` is read. Measurements work at a reduced "working" resolution
+(:meth:`Photo.resized`), so scoring a 12 MP photo never needs them.
+
+:func:`save_photo` / :func:`photo_to_bytes` write a photo *without* any
+identifying metadata: no EXIF at all (GPS, serial numbers, maker notes and
+capture time are gone), no XMP/IPTC/comments, orientation baked into the pixels.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, BinaryIO, Union
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+try:  # HEIC/HEIF support (iPhone default format)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    _HEIF = True
+except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
+    _HEIF = False
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "Photo",
+    "PhotoError",
+    "load_photo",
+    "photo_to_bytes",
+    "resize_long_side",
+    "save_photo",
+]
+
+#: Largest photo accepted, in pixels (120 megapixels). Checked from the file
+#: header before decoding, so a "decompression bomb" never allocates memory.
+MAX_PIXELS = 120_000_000
+#: Largest encoded file accepted, in bytes (200 MiB).
+MAX_FILE_BYTES = 200 * 1024 * 1024
+#: Smallest accepted side, in pixels. Smaller images hold too little skin
+#: detail for any measurement.
+MIN_SIDE = 128
+#: Large JPEGs are validated with a reduced-scale decode whose long side is at
+#: least this many pixels; it also serves every working-resolution request.
+PREVIEW_LONG_SIDE = 1600
+
+SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
+
+# EXIF tag numbers (see the EXIF 2.32 specification).
+_TAG_ORIENTATION = 0x0112
+_TAG_MAKE = 0x010F
+_TAG_MODEL = 0x0110
+_TAG_DATETIME = 0x0132
+_IFD_EXIF = 0x8769
+_TAG_DATETIME_ORIGINAL = 0x9003
+_TAG_OFFSET_TIME_ORIGINAL = 0x9011
+
+# PIL transpose operations that undo each EXIF orientation value.
+_ORIENTATION_OPS = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+
+Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, "Photo"]
+
+
+class PhotoError(ValueError):
+    """A photo could not be used; the message says why in plain words."""
+
+
+class Photo:
+    """An upright 8-bit sRGB photo and what is known about where it came from.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        ``HxWx3`` uint8 RGB pixels (already upright).
+    metadata : dict, optional
+        Facts about the photo (see :func:`load_photo`). JSON-serialisable.
+
+    Notes
+    -----
+    Photos are immutable: ``rgb`` is a read-only array. Derived photos (colour
+    normalised, aligned) are new ``Photo`` objects made with :meth:`derive`.
+    """
+
+    __slots__ = ("_rgb", "_encoded", "_preview", "metadata")
+
+    def __init__(self, rgb: np.ndarray, metadata: dict[str, Any] | None = None):
+        rgb = _check_rgb_array(rgb)
+        self._rgb: np.ndarray | None = _readonly(rgb)
+        self._encoded: bytes | None = None
+        self._preview: np.ndarray | None = None
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.metadata.setdefault("original_size", [rgb.shape[1], rgb.shape[0]])
+
+    @classmethod
+    def _deferred(cls, encoded: bytes, preview: np.ndarray, metadata: dict[str, Any]) -> "Photo":
+        """A photo whose full-resolution pixels are decoded from ``encoded`` on first use."""
+        photo = cls.__new__(cls)
+        photo._rgb = None
+        photo._encoded = encoded
+        photo._preview = _readonly(preview)
+        photo.metadata = metadata
+        return photo
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """Full-resolution ``HxWx3`` uint8 RGB pixels, upright."""
+        if self._rgb is None:
+            assert self._encoded is not None
+            image, _ = _decode(self._encoded, preview_long_side=None)
+            self._rgb = _readonly(image)
+            self._encoded = None
+        return self._rgb
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the full-resolution, upright photo."""
+        width, height = self.metadata["original_size"]
+        return int(width), int(height)
+
+    @property
+    def sha256(self) -> str | None:
+        """Hash of the original bytes (or of the array for array input)."""
+        return self.metadata.get("sha256")
+
+    def resized(self, long_side: int) -> np.ndarray:
+        """The photo resampled so that its long side is ``long_side`` pixels.
+
+        Downscaling uses area averaging (``cv2.INTER_AREA``), upscaling cubic
+        interpolation. Uses the reduced-scale decode when it is large enough,
+        so no full-resolution decode is needed.
+        """
+        if self._rgb is None and self._preview is not None and max(self._preview.shape[:2]) >= long_side:
+            source = self._preview
+        else:
+            source = self.rgb
+        return resize_long_side(source, long_side)
+
+    def derive(self, rgb: np.ndarray, **metadata_updates: Any) -> "Photo":
+        """A new photo with other pixels and this photo's metadata, updated."""
+        metadata = dict(self.metadata)
+        metadata.update(metadata_updates)
+        metadata["original_size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
+        return Photo(rgb, metadata)
+
+    def __getstate__(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        width, height = self.size
+        return f"Photo({width}x{height}, format={self.metadata.get('format')!r}, sha256={str(self.sha256)[:12]}…)"
+
+
+# --------------------------------------------------------------------------- intake
+
+
+def load_photo(source: Source) -> Photo:
+    """Decode a photo into an upright 8-bit sRGB :class:`Photo`.
+
+    Parameters
+    ----------
+    source : str, path-like, bytes, binary file-like, ndarray or Photo
+        The photo. An array must be ``HxWx3`` uint8 RGB.
+
+    Returns
+    -------
+    Photo
+        ``Photo.rgb`` is ``HxWx3`` uint8, EXIF orientation applied.
+        ``Photo.metadata`` holds at least ``captured_at`` (ISO 8601 string from
+        EXIF ``DateTimeOriginal``, or None), ``camera`` ("Make Model" or None),
+        ``original_size`` ([width, height], upright), ``format`` (e.g. "JPEG")
+        and ``sha256`` (hex digest of the original bytes), plus ``mode``,
+        ``orientation``, ``alpha`` and ``colour_profile`` describing what the
+        conversion did.
+
+    Raises
+    ------
+    PhotoError
+        For any input that is not a usable photo. No other exception escapes.
+    """
+    if isinstance(source, Photo):
+        return source
+    if isinstance(source, np.ndarray):
+        rgb = _check_rgb_array(source)
+        digest = hashlib.sha256(f"{rgb.shape}".encode() + np.ascontiguousarray(rgb).tobytes()).hexdigest()
+        metadata = {
+            "captured_at": None,
+            "camera": None,
+            "original_size": [int(rgb.shape[1]), int(rgb.shape[0])],
+            "format": "array",
+            "sha256": digest,
+            "mode": "RGB",
+            "orientation": 1,
+            "alpha": None,
+            "colour_profile": "assumed sRGB",
+        }
+        return Photo(rgb.copy(), metadata)
+    data = _read_source(source)
+    try:
+        preview, metadata = _decode(data, preview_long_side=PREVIEW_LONG_SIDE)
+    except PhotoError:
+        raise
+    except MemoryError:
+        raise PhotoError("The photo is too large to decode with the memory available.") from None
+    except Exception as exc:  # any decoder failure is the photo's fault, not the caller's
+        raise PhotoError(f"The file could not be decoded as a photo ({type(exc).__name__}: {exc}).") from None
+    metadata["sha256"] = hashlib.sha256(data).hexdigest()
+    if metadata.pop("_reduced"):
+        return Photo._deferred(data, preview, metadata)
+    photo = Photo(preview, metadata)
+    return photo
+
+
+def _read_source(source: Any) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise PhotoError(f"No file at {path}.")
+        if not path.is_file():
+            raise PhotoError(f"{path} is not a file.")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise PhotoError(f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MiB.")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PhotoError(f"{path} could not be read: {exc.strerror or exc}.") from None
+    elif hasattr(source, "read"):
+        try:
+            data = source.read(MAX_FILE_BYTES + 1)
+        except Exception as exc:
+            raise PhotoError(f"The upload could not be read ({exc}).") from None
+        if not isinstance(data, (bytes, bytearray)):
+            raise PhotoError("The file object must be opened in binary mode ('rb').")
+        data = bytes(data)
+    else:
+        raise PhotoError(
+            f"Cannot read a photo from {type(source).__name__}; give a path, bytes, a binary file or an RGB array."
+        )
+    if len(data) == 0:
+        raise PhotoError("The file is empty (0 bytes).")
+    if len(data) > MAX_FILE_BYTES:
+        raise PhotoError(f"The file is larger than the {MAX_FILE_BYTES / 2**20:.0f} MiB limit.")
+    return data
+
+
+def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Decode ``data``; with ``preview_long_side`` large JPEGs decode at reduced scale."""
+    with warnings.catch_warnings():
+        # Our own MAX_PIXELS check below replaces Pillow's bomb warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError:
+            raise PhotoError(f"The image header claims more than {MAX_PIXELS / 1e6:.0f} megapixels; refused.") from None
+        except UnidentifiedImageError:
+            raise PhotoError(
+                "This is not a photo skintrack can read (unrecognised or damaged file). "
+                f"Supported formats: JPEG, PNG, TIFF, WebP, HEIC."
+            ) from None
+        fmt = image.format or "unknown"
+        if fmt not in SUPPORTED_FORMATS:
+            raise PhotoError(f"{fmt} files are not supported; use JPEG, PNG, TIFF, WebP or HEIC.")
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise PhotoError(
+                f"The image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+                f"the limit is {MAX_PIXELS / 1e6:.0f} MP."
+            )
+        if min(width, height) < MIN_SIDE:
+            raise PhotoError(
+                f"The image is only {width}x{height} pixels; at least {MIN_SIDE} pixels on each side are needed."
+            )
+        exif = image.getexif()
+        orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
+        if orientation not in range(1, 9):
+            orientation = 1
+        icc = image.info.get("icc_profile")
+        mode = image.mode
+        reduced = False
+        if (
+            preview_long_side
+            and fmt in ("JPEG", "MPO")
+            and mode in ("RGB", "L")
+            and max(width, height) >= 2 * preview_long_side
+        ):
+            scale = preview_long_side / max(width, height)
+            image.draft(mode, (int(width * scale) + 1, int(height * scale) + 1))
+            reduced = image.size != (width, height)
+        try:
+            image.load()
+        except OSError as exc:
+            if "truncated" in str(exc).lower():
+                raise PhotoError("The file is truncated (incomplete download or copy?).") from None
+            raise
+        rgb, alpha_note, profile_note = _to_rgb8(image, icc)
+        for op in _ORIENTATION_OPS.get(orientation, []):
+            rgb = _transpose(rgb, op)
+    upright = (width, height) if orientation <= 4 else (height, width)
+    metadata = {
+        "captured_at": _captured_at(exif),
+        "camera": _camera(exif),
+        "original_size": [int(upright[0]), int(upright[1])],
+        "format": "HEIF" if fmt == "HEIF" else ("JPEG" if fmt == "MPO" else fmt),
+        "mode": mode,
+        "orientation": orientation,
+        "alpha": alpha_note,
+        "colour_profile": profile_note,
+        "_reduced": reduced,
+    }
+    return np.ascontiguousarray(rgb), metadata
+
+
+def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None, str]:
+    """Convert any PIL mode to ``HxWx3`` uint8 sRGB. Returns notes on alpha and profile."""
+    mode = image.mode
+    alpha_note = None
+    profile_note = "assumed sRGB"
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        gray = np.asarray(image).astype(np.float64)
+        top = 65535.0 if mode != "I" or gray.max() > 255 else 255.0
+        gray8 = np.clip(np.rint(gray * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(gray8[:, :, None], 3, axis=2), None, profile_note
+    if mode == "F":
+        gray = np.asarray(image, dtype=np.float64)
+        top = 1.0 if gray.max() <= 1.0 else gray.max()
+        gray8 = np.clip(np.rint(gray / top * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray8[:, :, None], 3, axis=2), None, profile_note
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[:, :, 3:4] / 255.0
+        if float(alpha.min()) < 1.0:
+            alpha_note = "composited on white"
+        else:
+            alpha_note = "fully opaque alpha dropped"
+        rgb = np.rint(rgba[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        rgb, profile_note = _apply_icc(rgb, icc, profile_note)
+        return rgb, alpha_note, profile_note
+    if mode == "CMYK":
+        if icc:
+            try:
+                converted = _icc_convert(image, icc)
+                return np.asarray(converted), None, "converted from embedded CMYK profile to sRGB"
+            except Exception:
+                pass
+        cmyk = np.asarray(image, dtype=np.float32) / 255.0
+        rgb = 255.0 * (1.0 - cmyk[:, :, :3]) * (1.0 - cmyk[:, :, 3:4])
+        return np.rint(rgb).astype(np.uint8), None, "CMYK converted with R=(1-C)(1-K) (no profile)"
+    if mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    rgb = np.asarray(image)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    rgb, profile_note = _apply_icc(rgb, icc, profile_note)
+    return rgb, alpha_note, profile_note
+
+
+def _apply_icc(rgb: np.ndarray, icc: bytes | None, default_note: str) -> tuple[np.ndarray, str]:
+    """Convert ``rgb`` from the embedded profile to sRGB unless it already is sRGB."""
+    if not icc:
+        return rgb, default_note
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = (ImageCms.getProfileDescription(profile) or "").strip()
+    except Exception:
+        return rgb, "embedded profile unreadable; assumed sRGB"
+    if "srgb" in description.lower() or "iec61966" in description.lower():
+        return rgb, f"embedded sRGB ({description})"
+    if getattr(profile.profile, "xcolor_space", "RGB ").strip() != "RGB":
+        return rgb, f"embedded profile '{description}' is not RGB; assumed sRGB"
+    converted = _icc_convert(Image.fromarray(rgb, "RGB"), icc)
+    return np.asarray(converted), f"converted from '{description}' to sRGB"
+
+
+def _icc_convert(image: Image.Image, icc: bytes) -> Image.Image:
+    source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    target = ImageCms.createProfile("sRGB")
+    return ImageCms.profileToProfile(
+        image, source, target, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+    )
+
+
+def _transpose(rgb: np.ndarray, op: Image.Transpose) -> np.ndarray:
+    if op == Image.Transpose.FLIP_LEFT_RIGHT:
+        return rgb[:, ::-1]
+    if op == Image.Transpose.FLIP_TOP_BOTTOM:
+        return rgb[::-1]
+    if op == Image.Transpose.ROTATE_180:
+        return rgb[::-1, ::-1]
+    if op == Image.Transpose.ROTATE_90:  # counter-clockwise
+        return np.rot90(rgb, 1)
+    if op == Image.Transpose.ROTATE_270:
+        return np.rot90(rgb, -1)
+    if op == Image.Transpose.TRANSPOSE:
+        return rgb.transpose(1, 0, 2)
+    if op == Image.Transpose.TRANSVERSE:
+        return np.rot90(rgb, 2).transpose(1, 0, 2)
+    raise AssertionError(op)
+
+
+def _captured_at(exif: Image.Exif) -> str | None:
+    try:
+        sub = exif.get_ifd(_IFD_EXIF)
+    except Exception:
+        sub = {}
+    raw = sub.get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME)
+    if not raw:
+        return None
+    try:
+        when = _dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = sub.get(_TAG_OFFSET_TIME_ORIGINAL)
+    if offset:
+        try:
+            when = _dt.datetime.fromisoformat(when.isoformat() + str(offset).strip("\x00 "))
+        except ValueError:
+            pass
+    return when.isoformat()
+
+
+def _camera(exif: Image.Exif) -> str | None:
+    make = str(exif.get(_TAG_MAKE, "") or "").strip("\x00 ")
+    model = str(exif.get(_TAG_MODEL, "") or "").strip("\x00 ")
+    if model.lower().startswith(make.lower()):
+        make = ""
+    camera = " ".join(part for part in (make, model) if part)
+    return camera or None
+
+
+def _check_rgb_array(rgb: Any) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray):
+        raise PhotoError(f"Expected an RGB array, got {type(rgb).__name__}.")
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise PhotoError(f"Expected an HxWx3 RGB array, got shape {rgb.shape}.")
+    if rgb.dtype != np.uint8:
+        raise PhotoError(f"Expected a uint8 RGB array, got dtype {rgb.dtype}.")
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        raise PhotoError(
+            f"The image is only {rgb.shape[1]}x{rgb.shape[0]} pixels; at least {MIN_SIDE} pixels on each side are needed."
+        )
+    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        raise PhotoError(f"The image has more than {MAX_PIXELS / 1e6:.0f} megapixels; refused.")
+    return rgb
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def resize_long_side(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """Resample an image so its long side is ``long_side`` pixels (aspect kept)."""
+    height, width = rgb.shape[:2]
+    scale = long_side / max(height, width)
+    if abs(scale - 1.0) < 1e-9:
+        return np.ascontiguousarray(rgb)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=interpolation)
+
+
+# --------------------------------------------------------------------------- output
+
+_FORMATS_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+
+
+def photo_to_bytes(photo: Photo | np.ndarray, format: str = "JPEG", quality: int = 95) -> bytes:
+    """Encode a photo without identifying metadata.
+
+    The output holds pixels only: no EXIF (so no GPS, serial numbers, maker
+    notes or capture time), no XMP/IPTC/comments and no ICC profile (pixels are
+    sRGB). Orientation is baked into the pixels.
+
+    Parameters
+    ----------
+    photo : Photo or ndarray
+    format : {"JPEG", "PNG", "TIFF", "WEBP"}
+    quality : int
+        JPEG/WebP quality (1-100). JPEG is written with 4:4:4 chroma so colour
+        measurements are not blurred by chroma subsampling.
+    """
+    rgb = photo.rgb if isinstance(photo, Photo) else _check_rgb_array(photo)
+    fmt = format.upper()
+    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(buffer, format="JPEG", quality=int(quality), subsampling=0, optimize=True)
+    elif fmt == "WEBP":
+        image.save(buffer, format="WEBP", quality=int(quality))
+    elif fmt == "PNG":
+        image.save(buffer, format="PNG", optimize=False)
+    elif fmt == "TIFF":
+        image.save(buffer, format="TIFF", compression="tiff_deflate")
+    else:
+        raise PhotoError(f"Cannot write {format}; choose JPEG, PNG, TIFF or WEBP.")
+    return buffer.getvalue()
+
+
+def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:
+    """Write a photo to ``path`` without identifying metadata (see :func:`photo_to_bytes`).
+
+    The format follows the suffix (.jpg/.jpeg, .png, .tif/.tiff, .webp). The
+    file is written atomically: a temporary file is renamed into place, so a
+    crash never leaves half a photo behind.
+    """
+    path = Path(path)
+    fmt = _FORMATS_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise PhotoError(f"Cannot tell the format from '{path.suffix}'; use .jpg, .png, .tif or .webp.")
+    data = photo_to_bytes(photo, fmt, quality)
+    atomic_write(path, data)
+    return path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise

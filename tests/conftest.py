@@ -1,0 +1,46 @@
+"""Shared fixtures: synthetic scenes (cached per session) and the real photos folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skintrack.synthetic import Capture, SkinScene, SkinState
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", REPO.parent / "shared" / "real_photos"))
+
+
+def real_photo(name: str) -> Path:
+    """Path of one photo in ../shared/real_photos (skips the test when absent)."""
+    for sub in ("pad_ufes_20", "public_domain"):
+        path = REAL_PHOTOS / sub / name
+        if path.exists():
+            return path
+    pytest.skip(f"real photo {name} not available in {REAL_PHOTOS}")
+
+
+@pytest.fixture(scope="session")
+def real_photos_dir() -> Path:
+    if not REAL_PHOTOS.exists():
+        pytest.skip(f"{REAL_PHOTOS} not available")
+    return REAL_PHOTOS
+
+
+@pytest.fixture(scope="session")
+def scene() -> SkinScene:
+    """The standard synthetic cheek with backdrop and grey card."""
+    return SkinScene(seed=11)
+
+
+@pytest.fixture(scope="session")
+def baseline_photo(scene):
+    return scene.render(SkinState(), Capture(seed=1))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
