@@ -1,5 +1,16 @@
 """skintrack: open, measurable before/after skin photo progress tracking."""
 from ._version import __version__
 from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
+from .scoring import Score, ScoreConfig, score
 
-__all__ = ["Photo", "PhotoError", "__version__", "load_photo", "photo_to_bytes", "save_photo"]
+__all__ = [
+    "Photo",
+    "PhotoError",
+    "Score",
+    "ScoreConfig",
+    "__version__",
+    "load_photo",
+    "photo_to_bytes",
+    "save_photo",
+    "score",
+]

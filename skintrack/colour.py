@@ -49,6 +49,8 @@ _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _RGB_TO_XYZN = (_RGB_TO_XYZ / D65_WHITE[:, None]).astype(np.float32)
 _XYZN_TO_RGB = (_XYZ_TO_RGB * D65_WHITE[None, :]).astype(np.float32)
 
+_F_TO_LAB = np.array([[0.0, 116.0, 0.0, -16.0], [500.0, -500.0, 0.0, 0.0], [0.0, 200.0, -200.0, 0.0]], np.float32)
+
 _EPS = (6.0 / 29.0) ** 3
 _KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
 
@@ -100,11 +102,8 @@ def linear_to_lab(linear: np.ndarray) -> np.ndarray:
     linear = np.ascontiguousarray(linear, dtype=np.float32)
     xyz_n = cv2.transform(linear.reshape(-1, 1, 3), _RGB_TO_XYZN).reshape(linear.shape)
     f = _f(xyz_n)
-    lab = np.empty_like(f)
-    lab[..., 0] = 116.0 * f[..., 1] - 16.0
-    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
-    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
-    return lab
+    # L* = 116 fy - 16, a* = 500 (fx - fy), b* = 200 (fy - fz): one affine transform.
+    return cv2.transform(f.reshape(-1, 1, 3), _F_TO_LAB).reshape(f.shape)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

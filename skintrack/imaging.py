@@ -1,0 +1,117 @@
+"""Image helpers shared by the skin mask and the metrics: robust statistics, smoothing, morphology."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: MAD -> standard deviation for normally distributed data.
+MAD_TO_SD = 1.4826
+
+
+def sample(values: np.ndarray, max_count: int = 60_000) -> np.ndarray:
+    """A deterministic, evenly strided subsample for robust statistics."""
+    values = np.asarray(values).ravel()
+    step = max(1, values.size // max_count)
+    return values[::step]
+
+
+def robust_sd(values: np.ndarray) -> float:
+    """Standard deviation estimated from the median absolute deviation.
+
+    Computed on an evenly strided subsample of at most 60 000 values (the
+    median of a large image region does not need every pixel).
+    """
+    values = sample(values).astype(np.float64)
+    if values.size == 0:
+        return float("nan")
+    return float(MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+
+
+def robust_median(values: np.ndarray) -> float:
+    """Median of an evenly strided subsample (see :func:`robust_sd`)."""
+    values = sample(values)
+    return float(np.median(values)) if values.size else float("nan")
+
+
+def gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing; wide kernels run on a reduced copy (the result is smooth anyway)."""
+    image = image.astype(np.float32, copy=False)
+    if sigma < 6.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    height, width = image.shape[:2]
+    factor = int(sigma // 2)  # the reduced blur keeps σ >= 2 px, well sampled
+    small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def masked_gaussian(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian average of ``image`` over the pixels in ``mask`` only (normalised convolution).
+
+    ``G*(image·mask) / G*mask``: a smooth field that ignores the pixels outside
+    ``mask`` and bridges holes in it. Where no masked pixel is within reach the
+    median of the masked pixels is used.
+    """
+    weights = mask.astype(np.float32)
+    numerator = gaussian(image.astype(np.float32) * weights, sigma)
+    denominator = gaussian(weights, sigma)
+    fallback = robust_median(image[mask]) if mask.any() else float(np.median(image))
+    return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-3), fallback).astype(np.float32)
+
+
+def fill_outside(image: np.ndarray, mask: np.ndarray, sigma: float = 8.0) -> np.ndarray:
+    """Replace pixels outside ``mask`` by a smooth extension of the values inside.
+
+    Normalised convolution: ``G*(image·mask) / G*mask``, so filters applied
+    afterwards see no step at the edge of the skin (a backdrop edge would
+    otherwise read as a line, a spot or texture).
+    """
+    if not mask.any():
+        return image.astype(np.float32, copy=True)
+    return np.where(mask, image, masked_gaussian(image, mask, sigma)).astype(np.float32)
+
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask
+    kernel = disk(radius)
+    return cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    if radius <= 0:
+        return mask
+    kernel = disk(radius)
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def component_shape(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Area and elongation (ratio of principal axes) of each labelled component."""
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs]
+    n = np.bincount(ids, minlength=count).astype(np.float64)
+    safe = np.maximum(n, 1.0)
+    mean_x = np.bincount(ids, xs, count) / safe
+    mean_y = np.bincount(ids, ys, count) / safe
+    dx, dy = xs - mean_x[ids], ys - mean_y[ids]
+    sxx = np.bincount(ids, dx * dx, count) / safe + 1.0 / 12.0
+    syy = np.bincount(ids, dy * dy, count) / safe + 1.0 / 12.0
+    sxy = np.bincount(ids, dx * dy, count) / safe
+    half_trace = (sxx + syy) / 2.0
+    root = np.sqrt(((sxx - syy) / 2.0) ** 2 + sxy**2)
+    elongation = np.sqrt((half_trace + root) / np.maximum(half_trace - root, 1e-9))
+    return n, elongation
+
+
+def disk(radius: int) -> np.ndarray:
+    """Elliptical structuring element of the given radius."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """``mask`` without its connected components smaller than ``min_area`` pixels."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]

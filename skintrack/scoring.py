@@ -1,0 +1,459 @@
+"""``skintrack.score``: every measure of one photo, with its maps and provenance.
+
+Pipeline (all at a fixed working resolution, default long side 1024 px, so a
+12 MP photo and its 0.5x copy are measured alike):
+
+1. resample the photo (area averaging) and convert to CIELAB in float;
+2. skin mask (:mod:`skintrack.skin`) intersected with the ROI;
+3. each metric family (:mod:`skintrack.metrics`) on the ROI skin, with the
+   thresholds of the **reference** (baseline) score when one is given;
+4. a family that fails gives NaN with the reason in ``provenance["errors"]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from ._version import __version__
+from .colour import rgb_to_lab
+from .metrics import METRIC_NAMES
+from .imaging import dilate, erode, fill_outside
+from .metrics.redness import measure_redness, red_threshold, redness_map
+from .metrics.spots import detect_spots, local_darkness, spot_threshold
+from .metrics.texture import detect_lines, line_threshold, ridge_strength, roughness
+from .metrics.tone import measure_tone
+from .photo import Photo, load_photo, resize_long_side
+from .skin import skin_mask
+
+__all__ = ["OVERLAYS", "Score", "ScoreConfig", "score"]
+
+#: Threshold names handed from a baseline score to later sessions.
+THRESHOLD_NAMES = ("red_a", "spot_delta_L", "line_delta_L")
+#: Names accepted by :meth:`Score.overlay`.
+OVERLAYS = ("skin", "redness", "spots", "lines")
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Settings of the measurement engine (all recorded in provenance).
+
+    Pixel sizes refer to the working resolution.
+    """
+
+    working_size: int = 1024  #: long side of the working image, px
+    min_skin_pixels: int = 2000  #: fewer ROI skin pixels -> every metric NaN
+    edge_margin: int = 4  #: px of skin edge left out of filter-based measures
+    hair_contrast: float = 12.0  #: ΔL* for a thin dark structure to count as hair
+    red_sigma: float = 1.5  #: smoothing of a* before thresholding, px
+    red_min_delta: float = 4.0  #: T_red is at least this far above normal a*
+    red_k: float = 3.0  #: ... or this many robust SDs
+    spot_window: int = 201  #: local background window, px
+    spot_sigma: float = 2.0  #: smoothing of L* before comparing with the background, px
+    spot_min_delta: float = 4.0  #: T_spot at least, ΔL*
+    spot_k: float = 3.0  #: ... or this many robust SDs above the median darkness
+    spot_min_area: int = 30  #: px (≈ 1.5 mm diameter at 0.23 mm/px)
+    spot_max_elongation: float = 3.0
+    line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px
+    line_min_delta: float = 2.5  #: T_line at least, ΔL*
+    line_k: float = 4.0
+    line_min_length: int = 15  #: px
+    rough_sigma_fine: float = 1.0  #: px
+    rough_sigma_coarse: float = 3.0  #: px
+
+    def as_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["line_scales"] = list(self.line_scales)
+        return values
+
+    @property
+    def settings_hash(self) -> str:
+        """Short hash of the settings; equal hashes mean comparable scores."""
+        payload = json.dumps({"version": __version__, **self.as_dict()}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Score:
+    """The measures of one photo.
+
+    Attributes
+    ----------
+    metrics : dict[str, float]
+        Stable names (see :mod:`skintrack.metrics`); NaN when not computable.
+    thresholds : dict[str, float]
+        The thresholds used; pass this score as ``reference=`` to measure later
+        sessions with the same yardstick.
+    provenance : dict
+        Engine version, settings and their hash, photo hash, ROI and skin pixel
+        counts, working resolution, where the thresholds came from, errors.
+    maps : dict[str, ndarray]
+        Working-resolution maps: ``skin`` (bool), ``redness`` (a*, float),
+        ``red`` (bool), ``darkness`` (ΔL*), ``spots`` (bool), ``line_strength``
+        (ΔL*), ``lines`` (bool), ``ita`` (degrees).
+    image : ndarray
+        The working-resolution RGB image the maps belong to.
+    """
+
+    metrics: dict[str, float]
+    thresholds: dict[str, float]
+    provenance: dict[str, Any]
+    maps: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    image: np.ndarray | None = field(repr=False, default=None)
+
+    def overlay(self, name: str, alpha: float = 0.55) -> np.ndarray:
+        """The working image with one map drawn on it (``HxWx3`` uint8 RGB).
+
+        ``name`` is one of :data:`OVERLAYS`: ``skin`` (non-skin dimmed),
+        ``redness`` (heat map of a* above normal, red area outlined), ``spots``
+        (spot outlines), ``lines`` (line pixels).
+        """
+        if name not in OVERLAYS:
+            raise ValueError(f"Unknown overlay {name!r}; choose one of {', '.join(OVERLAYS)}.")
+        if self.image is None:
+            raise ValueError("This score holds no image (it was loaded from a table).")
+        base = self.image.astype(np.float32)
+        skin = self.maps["skin"]
+        out = base.copy()
+        if name == "skin":
+            out[~skin] *= 0.3
+        elif name == "redness":
+            a_map = self.maps["redness"]
+            normal = self.thresholds["red_a"] - self.provenance["settings"]["red_min_delta"]
+            level = np.clip((a_map - normal) / 12.0, 0.0, 1.0)
+            heat = cv2.applyColorMap(np.uint8(level * 255), cv2.COLORMAP_INFERNO)[:, :, ::-1].astype(np.float32)
+            weight = (alpha * level * skin)[..., None]
+            out = base * (1 - weight) + heat * weight
+            _draw_outline(out, self.maps["red"], (255, 40, 40))
+        elif name == "spots":
+            _draw_outline(out, self.maps["spots"], (0, 230, 255))
+        elif name == "lines":
+            out[self.maps["lines"]] = out[self.maps["lines"]] * (1 - alpha) + np.array([255, 230, 0]) * alpha
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable metrics, thresholds and provenance (no maps)."""
+        return {
+            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
+            "thresholds": {k: _json_float(v) for k, v in self.thresholds.items()},
+            "provenance": self.provenance,
+        }
+
+    def to_row(self) -> dict[str, Any]:
+        """One flat table row: metrics plus the provenance columns needed to reproduce them."""
+        prov = self.provenance
+        row: dict[str, Any] = {
+            "sha256": prov.get("photo_sha256"),
+            **self.metrics,
+            "engine_version": prov.get("engine_version"),
+            "settings_hash": prov.get("settings_hash"),
+            "working_width": prov.get("working_size", [None, None])[0],
+            "working_height": prov.get("working_size", [None, None])[1],
+            "roi_pixels": prov.get("roi_pixels"),
+            "skin_pixels": prov.get("skin_pixels"),
+            "thresholds_from": prov.get("thresholds_from"),
+            "errors": "; ".join(f"{k}: {v}" for k, v in prov.get("errors", {}).items()) or None,
+        }
+        return row
+
+
+def _json_float(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _draw_outline(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> None:
+    edge = mask & ~erode(mask, 1)
+    edge = dilate(edge, 1) & ~erode(mask, 2) if edge.any() else edge
+    image[edge] = colour
+
+
+def _roi_mask(roi: Any, working_shape: tuple[int, int], original_size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    height, width = working_shape
+    if roi is None:
+        return np.ones(working_shape, bool), "automatic skin mask"
+    if isinstance(roi, np.ndarray):
+        if roi.ndim != 2:
+            raise ValueError("roi mask must be a 2-D boolean array.")
+        mask = cv2.resize(roi.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+        return mask, "mask"
+    if isinstance(roi, Sequence) and len(roi) == 4:
+        x, y, w, h = (float(v) for v in roi)
+        if w <= 0 or h <= 0:
+            raise ValueError("roi rectangle needs a positive width and height.")
+        sx, sy = width / original_size[0], height / original_size[1]
+        mask = np.zeros(working_shape, bool)
+        x0, y0 = max(0, int(round(x * sx))), max(0, int(round(y * sy)))
+        x1, y1 = min(width, int(round((x + w) * sx))), min(height, int(round((y + h) * sy)))
+        mask[y0:y1, x0:x1] = True
+        return mask, f"rectangle x={x:g} y={y:g} w={w:g} h={h:g}"
+    raise ValueError("roi must be None, an HxW boolean mask or an (x, y, w, h) rectangle.")
+
+
+def _config(config: ScoreConfig | Mapping[str, Any] | None) -> ScoreConfig:
+    if config is None:
+        return ScoreConfig()
+    if isinstance(config, ScoreConfig):
+        return config
+    fields = {f.name for f in dataclasses.fields(ScoreConfig)}
+    unknown = set(config) - fields
+    if unknown:
+        raise ValueError(f"Unknown score settings: {', '.join(sorted(unknown))}.")
+    values = dict(config)
+    if "line_scales" in values:
+        values["line_scales"] = tuple(values["line_scales"])
+    return ScoreConfig(**values)
+
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skintrack-score")
+
+
+@dataclass
+class _Context:
+    """What every metric family needs, computed once per photo."""
+
+    cfg: ScoreConfig
+    L: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    skin: np.ndarray  # ROI skin
+    inner: np.ndarray  # ROI skin minus the edge margin
+    filled: np.ndarray  # L* with non-skin filled smoothly (no edge step for filters)
+    reference: dict[str, float] | None
+
+    @property
+    def n_skin(self) -> int:
+        return max(int(self.skin.sum()), 1)
+
+    def threshold(self, name: str, compute) -> float:
+        """The baseline's threshold when there is a reference, else this photo's own."""
+        return self.reference[name] if self.reference else float(compute())
+
+
+@dataclass
+class _Part:
+    """What one family contributes to a score; a failure becomes NaN plus a reason."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, names: Sequence[str], exc: Exception) -> None:
+        for name in names:
+            self.metrics[name] = float("nan")
+            self.errors[name] = f"{type(exc).__name__}: {exc}"
+
+
+def _redness(ctx: _Context) -> _Part:
+    part, cfg = _Part(), ctx.cfg
+    try:
+        a_map = redness_map(ctx.a, cfg.red_sigma)
+        threshold = ctx.threshold("red_a", lambda: red_threshold(a_map, ctx.skin, cfg.red_min_delta, cfg.red_k))
+        red = measure_redness(ctx.a, ctx.skin, threshold, a_map)
+        part.thresholds["red_a"] = threshold
+        part.metrics.update(redness=red.redness, red_area_pct=red.red_area_pct)
+        part.maps.update(redness=red.a_map, red=red.red_mask)
+    except Exception as exc:  # a failing family must not sink the others
+        part.fail(("redness", "red_area_pct"), exc)
+    return part
+
+
+def _spots(ctx: _Context) -> _Part:
+    part, cfg = _Part(), ctx.cfg
+    part.maps["spots"] = np.zeros(ctx.skin.shape, bool)
+    try:
+        darkness = local_darkness(ctx.L, ctx.skin, cfg.spot_window, cfg.spot_sigma, filled_L=ctx.filled)
+        threshold = ctx.threshold(
+            "spot_delta_L", lambda: spot_threshold(darkness, ctx.inner, cfg.spot_min_delta, cfg.spot_k)
+        )
+        spots = detect_spots(darkness, ctx.inner, threshold, cfg.spot_min_area, cfg.spot_max_elongation)
+        part.thresholds["spot_delta_L"] = threshold
+        part.metrics.update(
+            spot_count=spots.spot_count,
+            spot_area_pct=100.0 * float(spots.mask.sum()) / ctx.n_skin,
+            spot_contrast=spots.spot_contrast,
+        )
+        part.maps.update(darkness=darkness, spots=spots.mask)
+    except Exception as exc:
+        part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
+    return part
+
+
+def _ridges(ctx: _Context) -> _Part:
+    part = _Part()
+    try:
+        part.maps["line_strength"] = ridge_strength(ctx.filled, ctx.cfg.line_scales)
+    except Exception as exc:
+        part.fail(("line_density",), exc)
+    return part
+
+
+def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None) -> _Part:
+    """Lines away from spots, then roughness away from spots and lines."""
+    part, cfg = _Part(), ctx.cfg
+    lines_mask = np.zeros(ctx.skin.shape, bool)
+    if strength is not None:
+        try:
+            line_region = ctx.inner & ~dilate(spots_mask, 3)
+            threshold = ctx.threshold(
+                "line_delta_L", lambda: line_threshold(strength, line_region, cfg.line_min_delta, cfg.line_k)
+            )
+            lines = detect_lines(strength, line_region, threshold, cfg.line_min_length)
+            lines_mask = lines.mask
+            part.thresholds["line_delta_L"] = threshold
+            part.metrics["line_density"] = 100.0 * float(lines.mask.sum()) / ctx.n_skin
+            part.maps["lines"] = lines.mask
+        except Exception as exc:
+            part.fail(("line_density",), exc)
+    try:
+        region = ctx.inner & ~dilate(spots_mask | lines_mask, 3)
+        part.metrics["texture_roughness"] = roughness(ctx.filled, region, cfg.rough_sigma_fine, cfg.rough_sigma_coarse)
+    except Exception as exc:
+        part.fail(("texture_roughness",), exc)
+    return part
+
+
+def _measure(ctx: _Context) -> list[_Part]:
+    """All families. Spots run beside the ridge filter, redness and tone (OpenCV and
+    NumPy release the GIL, so two threads use both cores); texture needs both first."""
+    background = _POOL.submit(lambda: [_ridges(ctx), _redness(ctx), _tone(ctx)])
+    spots = _spots(ctx)
+    ridges, redness, tone = background.result()
+    texture = _texture(ctx, spots.maps["spots"], ridges.maps.get("line_strength"))
+    return [spots, ridges, texture, redness, tone]
+
+
+def _tone(ctx: _Context) -> _Part:
+    part = _Part()
+    try:
+        tone = measure_tone(ctx.L, ctx.b, ctx.skin, filled_L=ctx.filled)
+        part.metrics.update(ita=tone.ita, evenness=tone.evenness)
+        part.maps["ita"] = tone.ita_map
+    except Exception as exc:
+        part.fail(("ita", "evenness"), exc)
+    return part
+
+
+def score(
+    photo: Photo | np.ndarray,
+    *,
+    roi: np.ndarray | Sequence[float] | None = None,
+    reference: Score | Mapping[str, float] | None = None,
+    config: ScoreConfig | Mapping[str, Any] | None = None,
+) -> Score:
+    """Measure redness, spots, texture and tone on one photo.
+
+    Parameters
+    ----------
+    photo : Photo or ndarray
+        A :class:`~skintrack.Photo` or an ``HxWx3`` uint8 RGB array.
+    roi : None, ndarray or (x, y, w, h)
+        Region to measure: ``None`` for the automatic skin mask alone, an HxW
+        boolean mask (any resolution; it is resampled) or a rectangle in the
+        photo's pixel coordinates. It is intersected with the skin mask.
+    reference : Score or mapping, optional
+        The baseline score of the same area (or its ``thresholds``). Every
+        threshold that decides "red", "spot" or "line" is taken from it, so a
+        real change between sessions shows as a change.
+    config : ScoreConfig or mapping, optional
+        Engine settings; a mapping overrides individual defaults.
+
+    Returns
+    -------
+    Score
+
+    Raises
+    ------
+    PhotoError
+        If ``photo`` is not a usable photo.
+    ValueError
+        If ``roi`` or ``config`` is malformed, or ``reference`` was measured
+        with different settings.
+    """
+    cfg = _config(config)
+    photo = load_photo(photo)
+    rgb = photo.resized(cfg.working_size)
+    lab = rgb_to_lab(rgb)
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    working_shape = L.shape
+
+    thresholds_from = "this photo"
+    reference_thresholds: dict[str, float] | None = None
+    reference_sha = None
+    if reference is not None:
+        if isinstance(reference, Score):
+            ref_hash = reference.provenance.get("settings_hash")
+            if ref_hash and ref_hash != cfg.settings_hash:
+                raise ValueError(
+                    "The reference score was measured with different settings "
+                    f"({ref_hash} vs {cfg.settings_hash}); rescore the baseline with these settings first."
+                )
+            reference_thresholds = dict(reference.thresholds)
+            reference_sha = reference.provenance.get("photo_sha256")
+        else:
+            reference_thresholds = {k: float(v) for k, v in reference.items()}
+        missing = [name for name in THRESHOLD_NAMES if name not in reference_thresholds]
+        if missing:
+            raise ValueError(f"The reference lacks thresholds: {', '.join(missing)}.")
+        thresholds_from = "reference"
+
+    roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
+    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast)
+    skin = masks.skin & roi_mask
+    inner = erode(skin, cfg.edge_margin)
+    n_skin = int(skin.sum())
+
+    metrics = {name: float("nan") for name in METRIC_NAMES}
+    thresholds: dict[str, float] = {name: float("nan") for name in THRESHOLD_NAMES}
+    errors: dict[str, str] = {}
+    maps: dict[str, np.ndarray] = {"skin": skin}
+
+    if n_skin < cfg.min_skin_pixels or int(inner.sum()) < cfg.min_skin_pixels // 4:
+        for name in METRIC_NAMES:
+            errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})"
+    else:
+        context = _Context(cfg, L, a, b, skin, inner, fill_outside(L, skin), reference_thresholds)
+        for part in _measure(context):
+            metrics.update(part.metrics)
+            thresholds.update(part.thresholds)
+            maps.update(part.maps)
+            errors.update(part.errors)
+
+    for name, value in metrics.items():
+        if not math.isfinite(value) and name not in errors:
+            errors[name] = "not computable on this photo"
+    for optional in ("redness", "darkness", "line_strength", "ita"):
+        maps.setdefault(optional, np.zeros(working_shape, np.float32))
+    for optional in ("red", "spots", "lines"):
+        maps.setdefault(optional, np.zeros(working_shape, bool))
+
+    provenance: dict[str, Any] = {
+        "engine_version": __version__,
+        "settings": cfg.as_dict(),
+        "settings_hash": cfg.settings_hash,
+        "photo_sha256": photo.sha256,
+        "photo_format": photo.metadata.get("format"),
+        "original_size": list(photo.size),
+        "working_size": [int(working_shape[1]), int(working_shape[0])],
+        "roi": roi_description,
+        "roi_pixels": int(roi_mask.sum()),
+        "skin_pixels": n_skin,
+        "skin_fraction": round(float(skin.mean()), 4),
+        "thresholds_from": thresholds_from,
+        "reference_sha256": reference_sha,
+        "colour": "CIELAB (D65, 2°) from sRGB, float32",
+        "libraries": {"numpy": np.__version__, "opencv": cv2.__version__},
+        "errors": errors,
+    }
+    for key in ("normalization", "alignment"):
+        if key in photo.metadata:
+            provenance[key] = photo.metadata[key]
+    return Score(metrics=metrics, thresholds=thresholds, provenance=provenance, maps=maps, image=rgb)
