@@ -9,28 +9,34 @@ import numpy as np
 MAD_TO_SD = 1.4826
 
 
-def sample(values: np.ndarray, max_count: int = 60_000) -> np.ndarray:
-    """A deterministic, evenly strided subsample for robust statistics."""
+def sample(values: np.ndarray, mask: np.ndarray | None = None, max_count: int = 60_000) -> np.ndarray:
+    """A deterministic, evenly strided subsample (of the pixels in ``mask``) for robust statistics.
+
+    Striding happens before masking, so a large image is never copied whole.
+    """
     values = np.asarray(values).ravel()
-    step = max(1, values.size // max_count)
-    return values[::step]
+    if mask is None:
+        return values[:: max(1, values.size // max_count)]
+    mask = np.asarray(mask).ravel()
+    step = max(1, int(np.count_nonzero(mask)) // max_count)
+    return values[::step][mask[::step]]
 
 
-def robust_sd(values: np.ndarray) -> float:
+def robust_sd(values: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Standard deviation estimated from the median absolute deviation.
 
-    Computed on an evenly strided subsample of at most 60 000 values (the
+    Computed on an evenly strided subsample of at most ~60 000 values (the
     median of a large image region does not need every pixel).
     """
-    values = sample(values).astype(np.float64)
+    values = sample(values, mask).astype(np.float64)
     if values.size == 0:
         return float("nan")
     return float(MAD_TO_SD * np.median(np.abs(values - np.median(values))))
 
 
-def robust_median(values: np.ndarray) -> float:
+def robust_median(values: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Median of an evenly strided subsample (see :func:`robust_sd`)."""
-    values = sample(values)
+    values = sample(values, mask)
     return float(np.median(values)) if values.size else float("nan")
 
 
@@ -56,7 +62,7 @@ def masked_gaussian(image: np.ndarray, mask: np.ndarray, sigma: float) -> np.nda
     weights = mask.astype(np.float32)
     numerator = gaussian(image.astype(np.float32) * weights, sigma)
     denominator = gaussian(weights, sigma)
-    fallback = robust_median(image[mask]) if mask.any() else float(np.median(image))
+    fallback = robust_median(image, mask) if mask.any() else robust_median(image)
     return np.where(denominator > 1e-3, numerator / np.maximum(denominator, 1e-3), fallback).astype(np.float32)
 
 

@@ -71,9 +71,12 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 #: Smallest accepted side, in pixels. Smaller images hold too little skin
 #: detail for any measurement.
 MIN_SIDE = 128
-#: Large JPEGs are validated with a reduced-scale decode whose long side is at
-#: least this many pixels; it also serves every working-resolution request.
-PREVIEW_LONG_SIDE = 1600
+#: Large JPEGs are validated with a reduced-scale decode (libjpeg DCT scaling by
+#: 1/2, 1/4 or 1/8) whose long side is at least this many pixels; it serves
+#: working-resolution requests up to ~5 % larger (see :meth:`Photo.resized`).
+PREVIEW_LONG_SIDE = 1000
+#: :meth:`Photo.resized` may upsample the reduced decode by at most this factor.
+PREVIEW_MAX_UPSCALE = 1.05
 
 SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
 
@@ -165,10 +168,18 @@ class Photo:
         """The photo resampled so that its long side is ``long_side`` pixels.
 
         Downscaling uses area averaging (``cv2.INTER_AREA``), upscaling cubic
-        interpolation. Uses the reduced-scale decode when it is large enough,
-        so no full-resolution decode is needed.
+        interpolation. When the full-resolution pixels have not been decoded
+        and the reduced-scale decode is at least ``long_side / 1.05`` pixels
+        long, it is used instead (a 4032 px JPEG decodes at 1/4 scale to 1008
+        px for a 1024 px working image): libjpeg's DCT scaling is a proper
+        low-pass, so this costs at most 5 % of nominal resolution and saves
+        the full decode.
         """
-        if self._rgb is None and self._preview is not None and max(self._preview.shape[:2]) >= long_side:
+        if (
+            self._rgb is None
+            and self._preview is not None
+            and max(self._preview.shape[:2]) * PREVIEW_MAX_UPSCALE >= long_side
+        ):
             source = self._preview
         else:
             source = self.rgb

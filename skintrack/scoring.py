@@ -29,7 +29,7 @@ from .metrics import METRIC_NAMES
 from .imaging import dilate, erode, fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold
-from .metrics.texture import detect_lines, line_threshold, ridge_strength, roughness
+from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
 from .photo import Photo, load_photo, resize_long_side
 from .skin import skin_mask
@@ -60,7 +60,7 @@ class ScoreConfig:
     spot_sigma: float = 2.0  #: smoothing of L* before comparing with the background, px
     spot_min_delta: float = 4.0  #: T_spot at least, ΔL*
     spot_k: float = 3.0  #: ... or this many robust SDs above the median darkness
-    spot_min_area: int = 30  #: px (≈ 1.5 mm diameter at 0.23 mm/px)
+    spot_min_area: int = 40  #: px (≈ 1.6 mm diameter at 0.23 mm/px)
     spot_max_elongation: float = 3.0
     line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px
     line_min_delta: float = 2.5  #: T_line at least, ΔL*
@@ -226,6 +226,7 @@ class _Context:
     skin: np.ndarray  # ROI skin
     inner: np.ndarray  # ROI skin minus the edge margin
     filled: np.ndarray  # L* with non-skin filled smoothly (no edge step for filters)
+    outer_edge: np.ndarray  # rim of the measured area (small holes such as hairs are not rims)
     reference: dict[str, float] | None
 
     @property
@@ -274,7 +275,9 @@ def _spots(ctx: _Context) -> _Part:
         threshold = ctx.threshold(
             "spot_delta_L", lambda: spot_threshold(darkness, ctx.inner, cfg.spot_min_delta, cfg.spot_k)
         )
-        spots = detect_spots(darkness, ctx.inner, threshold, cfg.spot_min_area, cfg.spot_max_elongation)
+        spots = detect_spots(
+            darkness, ctx.inner, threshold, cfg.spot_min_area, cfg.spot_max_elongation, outer_edge=ctx.outer_edge
+        )
         part.thresholds["spot_delta_L"] = threshold
         part.metrics.update(
             spot_count=spots.spot_count,
@@ -287,16 +290,21 @@ def _spots(ctx: _Context) -> _Part:
     return part
 
 
-def _ridges(ctx: _Context) -> _Part:
-    part = _Part()
+def _texture_filters(ctx: _Context) -> _Part:
+    """The filter responses texture needs; they do not depend on the spots."""
+    part, cfg = _Part(), ctx.cfg
     try:
-        part.maps["line_strength"] = ridge_strength(ctx.filled, ctx.cfg.line_scales)
+        part.maps["line_strength"] = ridge_strength(ctx.filled, cfg.line_scales)
     except Exception as exc:
         part.fail(("line_density",), exc)
+    try:
+        part.maps["texture_band"] = band_pass(ctx.filled, cfg.rough_sigma_fine, cfg.rough_sigma_coarse)
+    except Exception as exc:
+        part.fail(("texture_roughness",), exc)
     return part
 
 
-def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None) -> _Part:
+def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None, band: np.ndarray | None) -> _Part:
     """Lines away from spots, then roughness away from spots and lines."""
     part, cfg = _Part(), ctx.cfg
     lines_mask = np.zeros(ctx.skin.shape, bool)
@@ -313,22 +321,22 @@ def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None)
             part.maps["lines"] = lines.mask
         except Exception as exc:
             part.fail(("line_density",), exc)
-    try:
-        region = ctx.inner & ~dilate(spots_mask | lines_mask, 3)
-        part.metrics["texture_roughness"] = roughness(ctx.filled, region, cfg.rough_sigma_fine, cfg.rough_sigma_coarse)
-    except Exception as exc:
-        part.fail(("texture_roughness",), exc)
+    if band is not None:
+        try:
+            part.metrics["texture_roughness"] = roughness(band, ctx.inner & ~dilate(spots_mask | lines_mask, 3))
+        except Exception as exc:
+            part.fail(("texture_roughness",), exc)
     return part
 
 
 def _measure(ctx: _Context) -> list[_Part]:
-    """All families. Spots run beside the ridge filter, redness and tone (OpenCV and
-    NumPy release the GIL, so two threads use both cores); texture needs both first."""
-    background = _POOL.submit(lambda: [_ridges(ctx), _redness(ctx), _tone(ctx)])
+    """All families. Spots run beside the texture filters, redness and tone (OpenCV
+    and NumPy release the GIL, so two threads use both cores); texture needs both."""
+    background = _POOL.submit(lambda: [_texture_filters(ctx), _redness(ctx), _tone(ctx)])
     spots = _spots(ctx)
-    ridges, redness, tone = background.result()
-    texture = _texture(ctx, spots.maps["spots"], ridges.maps.get("line_strength"))
-    return [spots, ridges, texture, redness, tone]
+    filters, redness, tone = background.result()
+    texture = _texture(ctx, spots.maps["spots"], filters.maps.get("line_strength"), filters.maps.pop("texture_band", None))
+    return [spots, filters, texture, redness, tone]
 
 
 def _tone(ctx: _Context) -> _Part:
@@ -420,7 +428,10 @@ def score(
         for name in METRIC_NAMES:
             errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})"
     else:
-        context = _Context(cfg, L, a, b, skin, inner, fill_outside(L, skin), reference_thresholds)
+        # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
+        area = (masks.skin | masks.hair | masks.glare) & roi_mask
+        outer_edge = ~erode(area, cfg.edge_margin + 1)
+        context = _Context(cfg, L, a, b, skin, inner, fill_outside(L, skin), outer_edge, reference_thresholds)
         for part in _measure(context):
             metrics.update(part.metrics)
             thresholds.update(part.thresholds)

@@ -56,8 +56,7 @@ def redness_map(a: np.ndarray, sigma: float = 1.5) -> np.ndarray:
 
 def red_threshold(a_map: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
     """``T_red``: the a* above which skin counts as markedly red (from a baseline)."""
-    values = a_map[skin]
-    return float(robust_median(values) + max(min_delta, k * robust_sd(values)))
+    return float(robust_median(a_map, skin) + max(min_delta, k * robust_sd(a_map, skin)))
 
 
 def measure_redness(a: np.ndarray, skin: np.ndarray, threshold: float, a_map: np.ndarray) -> RednessResult:

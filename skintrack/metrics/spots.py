@@ -16,7 +16,8 @@ Detection (hysteresis + half maximum):
 
 1. candidate regions: ``D > T_spot / 2`` on skin;
 2. a region is a spot if its peak ``D`` reaches ``T_spot`` where
-   ``T_spot = max(min_delta, k · robust_sd(D))`` over the **baseline** skin;
+   ``T_spot = max(min_delta, median(D) + k · robust_sd(D))`` over the
+   **baseline** skin;
 3. its extent is where ``D`` is at least half its peak (full width at half
    maximum), so the measured area does not shrink as a spot fades;
 4. it must cover ``min_area`` pixels and be compact (ratio of principal axes
@@ -90,62 +91,72 @@ def local_darkness(
     filled = fill_outside(L, skin) if filled_L is None else filled_L
     smoothed = cv2.GaussianBlur(filled, (0, 0), sigma)
     height, width = L.shape
-    quarter = cv2.resize(filled, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
+    # The background is smooth (σ = window / 6), so it is estimated on a quarter-size copy.
+    small = (max(1, width // 4), max(1, height // 4))
+    smoothed_q = cv2.resize(smoothed, small, interpolation=cv2.INTER_AREA)
+    skin_q = cv2.resize(skin.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
     # Running median on 8-bit data (OpenCV's O(1) algorithm) in 0.4 L* steps.
-    quantised = np.clip(np.rint(quarter * 2.5), 0, 255).astype(np.uint8)
-    background = cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5
-    background = cv2.resize(gaussian(background, 2.0), (width, height), interpolation=cv2.INTER_LINEAR)
+    quantised = np.clip(np.rint(smoothed_q * 2.5), 0, 255).astype(np.uint8)
+    background = gaussian(cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5, 2.0)
     for _ in range(2):
-        clear_skin = skin & (background - smoothed < exclude_delta)
+        clear_skin = skin_q & (background - smoothed_q < exclude_delta)
         if not clear_skin.any():
             break
-        background = masked_gaussian(smoothed, clear_skin, window / 6.0)
-    return background - smoothed
+        background = masked_gaussian(smoothed_q, clear_skin, window / 24.0)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
 
 
 def spot_threshold(darkness: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
     """``T_spot``: the peak darkness (ΔL*) a spot must reach (from a baseline)."""
-    values = darkness[skin]
-    return float(max(min_delta, robust_median(values) + k * robust_sd(values)))
+    return float(max(min_delta, robust_median(darkness, skin) + k * robust_sd(darkness, skin)))
 
 
 def detect_spots(
     darkness: np.ndarray,
     skin: np.ndarray,
     threshold: float,
-    min_area: int = 12,
+    min_area: int = 40,
     max_elongation: float = 3.0,
+    outer_edge: np.ndarray | None = None,
 ) -> SpotResult:
-    """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring."""
+    """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
+
+    ``outer_edge`` marks the rim of the measured area (spots touching it are
+    not counted); by default it is where ``skin`` meets a large non-skin region.
+    """
     candidates = (darkness > 0.5 * threshold) & skin
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     n_skin = max(int(skin.sum()), 1)
-    empty = SpotResult(0.0, 0.0, 0.0, np.zeros_like(skin))
-    # A spot lies inside one candidate region, so regions below the minimum area can go now.
-    big = stats[:, cv2.CC_STAT_AREA] >= min_area
-    big[0] = False
-    if not big.any():
-        return empty
-    inside = big[labels]
-    peak = np.zeros(count)
-    np.maximum.at(peak, labels[inside], darkness[inside])
-    strong = big & (peak >= threshold)
-    region = strong[labels] & (darkness >= 0.5 * peak[labels])
-    count, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return empty
-    area, elongation = component_shape(labels, count)
-    valid = (area >= min_area) & (elongation <= max_elongation)
-    # A region touching the outer edge of the measured skin has unknown surroundings: not
-    # counted. Small holes in the skin (a hair across a spot, a glint) do not make an edge.
-    outside = remove_small(~skin, max(min_area, int(0.002 * skin.size)))
-    edge = skin & cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    valid[np.unique(labels[edge])] = False
-    valid[0] = False
-    mask = valid[labels]
-    n_spots = int(valid.sum())
+    if outer_edge is None:
+        # Small holes in the skin (a hair across a spot, a glint) do not make an edge.
+        outside = remove_small(~skin, max(min_area, int(0.002 * skin.size)))
+        outer_edge = cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    mask = np.zeros(skin.shape, bool)
+    n_spots = 0
+    # A spot lies inside one candidate region: only regions of at least min_area pixels
+    # matter, and each is handled inside its own bounding box.
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_area):
+        if label == 0:
+            continue
+        x, y, w, h = stats[label, :4]
+        box = (slice(y, y + h), slice(x, x + w))
+        member = labels[box] == label
+        values = darkness[box]
+        peak = float(values[member].max())
+        if peak < threshold:
+            continue
+        region = member & (values >= 0.5 * peak)
+        parts, part_labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+        area, elongation = component_shape(part_labels, parts)
+        valid = (area >= min_area) & (elongation <= max_elongation)
+        # Touching the outer edge of the measured area: surroundings unknown, not counted.
+        valid[np.unique(part_labels[outer_edge[box] & region])] = False
+        valid[0] = False
+        if valid.any():
+            mask[box] |= valid[part_labels]
+            n_spots += int(valid.sum())
     if n_spots == 0:
-        return empty
+        return SpotResult(0.0, 0.0, 0.0, mask)
     return SpotResult(
         spot_count=float(n_spots),
         spot_area_pct=100.0 * float(mask.sum()) / n_skin,

@@ -54,7 +54,7 @@ import numpy as np
 
 from ..imaging import component_shape, robust_median, robust_sd
 
-__all__ = ["RIDGE_GAIN", "LineResult", "detect_lines", "hessian", "hessian_eigenvalues", "line_threshold", "ridge_strength", "roughness"]
+__all__ = ["RIDGE_GAIN", "LineResult", "band_pass", "detect_lines", "hessian", "hessian_eigenvalues", "line_threshold", "ridge_strength", "roughness"]
 
 #: σ²·λ1 of a Gaussian-profile line at its best scale, per unit depth: 2 / 3^1.5.
 RIDGE_GAIN = 2.0 / 3.0**1.5
@@ -128,8 +128,7 @@ def ridge_strength(L: np.ndarray, scales: tuple[float, ...] = (1.0, 1.7, 2.9)) -
 
 def line_threshold(strength: np.ndarray, skin: np.ndarray, min_delta: float = 2.5, k: float = 4.0) -> float:
     """``T_line``: the ridge depth (ΔL*) above which skin is on a line (from a baseline)."""
-    values = strength[skin]
-    return float(max(min_delta, robust_median(values) + k * robust_sd(values)))
+    return float(max(min_delta, robust_median(strength, skin) + k * robust_sd(strength, skin)))
 
 
 def detect_lines(
@@ -148,9 +147,13 @@ def detect_lines(
     return LineResult(100.0 * float(mask.sum()) / n_skin, mask)
 
 
-def roughness(L: np.ndarray, region: np.ndarray, sigma_fine: float = 1.0, sigma_coarse: float = 3.0) -> float:
-    """``texture_roughness``: RMS of the difference of Gaussians of L* over ``region``."""
-    band = cv2.GaussianBlur(L, (0, 0), sigma_fine) - cv2.GaussianBlur(L, (0, 0), sigma_coarse)
+def band_pass(L: np.ndarray, sigma_fine: float = 1.0, sigma_coarse: float = 3.0) -> np.ndarray:
+    """Difference of Gaussians of L*: the fine texture band."""
+    return cv2.GaussianBlur(L, (0, 0), sigma_fine) - cv2.GaussianBlur(L, (0, 0), sigma_coarse)
+
+
+def roughness(band: np.ndarray, region: np.ndarray) -> float:
+    """``texture_roughness``: RMS of the band-passed L* (:func:`band_pass`) over ``region``."""
     values = band[region]
     if values.size == 0:
         return float("nan")
