@@ -57,11 +57,12 @@ class ScoreConfig:
     red_min_delta: float = 4.0  #: T_red is at least this far above normal a*
     red_k: float = 3.0  #: ... or this many robust SDs
     spot_window: int = 201  #: local background window, px
-    spot_sigma: float = 2.0  #: smoothing of L* before comparing with the background, px
+    spot_sigma: float = 2.5  #: smoothing of L* before comparing with the background, px
     spot_min_delta: float = 4.0  #: T_spot at least, ΔL*
     spot_k: float = 3.0  #: ... or this many robust SDs above the median darkness
     spot_min_area: int = 40  #: px (≈ 1.6 mm diameter at 0.23 mm/px)
     spot_max_elongation: float = 3.0
+    spot_min_width: float = 5.0  #: px (≈ 1.2 mm at 0.23 mm/px)
     line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px
     line_min_delta: float = 2.5  #: T_line at least, ΔL*
     line_k: float = 4.0
@@ -267,16 +268,35 @@ def _redness(ctx: _Context) -> _Part:
     return part
 
 
-def _spots(ctx: _Context) -> _Part:
+def _darkness(ctx: _Context) -> _Part:
+    part = _Part()
+    try:
+        part.maps["darkness"] = local_darkness(
+            ctx.L, ctx.skin, ctx.cfg.spot_window, ctx.cfg.spot_sigma, filled_L=ctx.filled
+        )
+    except Exception as exc:
+        part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
+    return part
+
+
+def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | None) -> _Part:
     part, cfg = _Part(), ctx.cfg
     part.maps["spots"] = np.zeros(ctx.skin.shape, bool)
+    if darkness is None:
+        return part
     try:
-        darkness = local_darkness(ctx.L, ctx.skin, cfg.spot_window, cfg.spot_sigma, filled_L=ctx.filled)
         threshold = ctx.threshold(
             "spot_delta_L", lambda: spot_threshold(darkness, ctx.inner, cfg.spot_min_delta, cfg.spot_k)
         )
         spots = detect_spots(
-            darkness, ctx.inner, threshold, cfg.spot_min_area, cfg.spot_max_elongation, outer_edge=ctx.outer_edge
+            darkness,
+            ctx.inner,
+            threshold,
+            cfg.spot_min_area,
+            cfg.spot_max_elongation,
+            outer_edge=ctx.outer_edge,
+            min_width=cfg.spot_min_width,
+            line_strength=strength,
         )
         part.thresholds["spot_delta_L"] = threshold
         part.metrics.update(
@@ -284,7 +304,7 @@ def _spots(ctx: _Context) -> _Part:
             spot_area_pct=100.0 * float(spots.mask.sum()) / ctx.n_skin,
             spot_contrast=spots.spot_contrast,
         )
-        part.maps.update(darkness=darkness, spots=spots.mask)
+        part.maps["spots"] = spots.mask
     except Exception as exc:
         part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
     return part
@@ -330,13 +350,16 @@ def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None,
 
 
 def _measure(ctx: _Context) -> list[_Part]:
-    """All families. Spots run beside the texture filters, redness and tone (OpenCV
-    and NumPy release the GIL, so two threads use both cores); texture needs both."""
-    background = _POOL.submit(lambda: [_texture_filters(ctx), _redness(ctx), _tone(ctx)])
-    spots = _spots(ctx)
-    filters, redness, tone = background.result()
-    texture = _texture(ctx, spots.maps["spots"], filters.maps.get("line_strength"), filters.maps.pop("texture_band", None))
-    return [spots, filters, texture, redness, tone]
+    """All families. The texture filters run beside the darkness map, redness and
+    tone (OpenCV and NumPy release the GIL, so two threads use both cores); spots
+    need the darkness and ridge maps, texture needs the spots."""
+    background = _POOL.submit(lambda: [_darkness(ctx), _redness(ctx), _tone(ctx)])
+    filters = _texture_filters(ctx)
+    darkness, redness, tone = background.result()
+    strength = filters.maps.get("line_strength")
+    spots = _spots(ctx, darkness.maps.get("darkness"), strength)
+    texture = _texture(ctx, spots.maps["spots"], strength, filters.maps.pop("texture_band", None))
+    return [darkness, spots, filters, texture, redness, tone]
 
 
 def _tone(ctx: _Context) -> _Part:

@@ -19,7 +19,10 @@ The mask is built from CIELAB at the working resolution, in this order:
    skin around them (black-hat of L* > ``hair_contrast``) that are elongated;
    plus large or elongated regions far darker than the skin (ΔL* > 35: brows,
    scalp hair, deep shadow). A compact very dark blob stays skin (a mole).
-5. Clean-up: what remains is opened, only connected regions with at least
+5. **Eyes**, when a face is in frame: the best pair of small regions where
+   white sclera meets a dark iris, side by side (see :func:`_eyes`); excluded
+   with the hair.
+6. Clean-up: what remains is opened, only connected regions with at least
    10 % of the largest region's area survive (drops the chart's skin-coloured
    patches and stray pixels), and small holes are filled back (dark spots,
    scars, lesions are skin to be measured) unless they look like an eye
@@ -27,9 +30,9 @@ The mask is built from CIELAB at the working resolution, in this order:
 
 The result is returned together with the intermediate exclusion masks so an
 overlay can show *why* a pixel was left out. Known limits: blond hair masses
-and skin-coloured fabric that touch the skin are not always excluded; eyes are
-only excluded when they appear as holes in the skin. Pass an explicit ``roi``
-to :func:`skintrack.score` when it matters.
+and skin-coloured walls or fabric that touch the skin are not always excluded;
+an eye is only found as one of a pair (a profile view or a closed eye is not).
+Pass an explicit ``roi`` to :func:`skintrack.score` when it matters.
 """
 
 from __future__ import annotations
@@ -90,12 +93,77 @@ def _elongated_components(mask: np.ndarray, min_area: int, min_elongation: float
 
 
 def _thin_hair(L: np.ndarray, contrast: float) -> np.ndarray:
-    """Thin, elongated structures darker than their surroundings by more than ``contrast`` ΔL*."""
+    """Thin, long structures darker than their surroundings by more than ``contrast`` ΔL*.
+
+    The black-hat (closing minus image) finds dark structures narrower than the
+    kernel; a component counts as hair when it is elongated (principal axes at
+    least 3:1) or, for curved and crossing hairs, when it is long for its
+    width: area at least 20 times the square of its width (twice its largest
+    distance to the background). A small dark spot or a cluster of pores is
+    neither.
+    """
     height, width = L.shape
     radius = max(2, int(round(min(height, width) / 250)))
     # A square kernel is separable (fast) and removes the same thin structures.
     black_hat = cv2.morphologyEx(L, cv2.MORPH_BLACKHAT, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    return _elongated_components(black_hat > contrast, min_area=max(8, radius * 4), min_elongation=3.0)
+    thin = (black_hat > contrast).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
+    if count <= 1:
+        return np.zeros(L.shape, bool)
+    distance = cv2.distanceTransform(thin, cv2.DIST_L2, 3)
+    inside = labels > 0
+    half_width = np.zeros(count, np.float32)
+    np.maximum.at(half_width, labels[inside], distance[inside])
+    area = stats[:, cv2.CC_STAT_AREA]
+    _, elongation = component_shape(labels, count)
+    long_for_width = area >= 20.0 * (2.0 * half_width) ** 2
+    keep = (area >= max(8, radius * 4)) & ((elongation >= 3.0) | long_for_width)
+    keep[0] = False
+    return keep[labels]
+
+
+def _eyes(L: np.ndarray, chroma: np.ndarray, skin_L: float) -> np.ndarray:
+    """The eyes of a face in frame: the best pair of places where white sclera meets a dark iris.
+
+    A candidate is where desaturated, skin-bright pixels (sclera: chroma below 9,
+    L* above skin - 10) lie within ~1 % of the frame width of very dark ones (iris,
+    pupil, lashes: L* below skin - 35), 0.01-0.4 % of the frame in area and wider
+    than tall (up to 4:1). Only a *pair* counts: two candidates of similar size
+    (areas within 3x), side by side (vertical offset below their height, 2-6
+    widths apart). Of all such pairs the largest is taken, one face's eyes (a
+    nostril pair is smaller). A single glint beside a dark spot on a close-up is
+    never an eye. Each eye is excluded as an ellipse 1.8 times its extent.
+    """
+    height, width = L.shape
+    radius = max(2, width // 100)
+    kernel = disk(radius)
+    sclera = (chroma < 9.0) & (L > skin_L - 10.0) & (L < 96.0)
+    iris = L < skin_L - 35.0
+    zone = cv2.dilate(sclera.astype(np.uint8), kernel) & cv2.dilate(iris.astype(np.uint8), kernel)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(zone, connectivity=8)
+    area = height * width
+    candidates = [
+        i
+        for i in range(1, count)
+        if 0.0001 * area <= stats[i, cv2.CC_STAT_AREA] <= 0.004 * area
+        and 0.8 <= stats[i, cv2.CC_STAT_WIDTH] / stats[i, cv2.CC_STAT_HEIGHT] <= 4.0
+    ]
+    best, best_area = None, 0
+    for n, i in enumerate(candidates):
+        for j in candidates[n + 1 :]:
+            (wi, hi, ai), (wj, hj, aj) = stats[i, 2:5], stats[j, 2:5]
+            dx = abs(centroids[i][0] - centroids[j][0])
+            dy = abs(centroids[i][1] - centroids[j][1])
+            mean_w = (wi + wj) / 2
+            if max(ai, aj) <= 3 * min(ai, aj) and dy < max(hi, hj) and 2.0 * mean_w <= dx <= 6 * mean_w:
+                if ai + aj > best_area:
+                    best, best_area = (i, j), ai + aj
+    eyes = np.zeros(L.shape, np.uint8)
+    for i in best or ():
+        x, y, w, h = stats[i, :4]
+        centre = (int(x + w / 2), int(y + h / 2))
+        cv2.ellipse(eyes, centre, (int(0.9 * w) + 1, int(0.9 * h) + 1), 0, 0, 360, 1, -1)
+    return eyes.astype(bool)
 
 
 def _colour_clusters(a: np.ndarray, b: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -225,9 +293,13 @@ def skin_mask(lab: np.ndarray, *, hair_contrast: float = 12.0, min_region_fracti
     hair_mass = remove_small(very_dark, int(0.015 * area))
     hair_mass |= _elongated_components(very_dark, min_area=max(12, int(0.001 * area)), min_elongation=3.0)
 
+    # 5. eyes, when a face is in frame.
+    eyes = _eyes(L, chroma, skin_L)
+    hair_mass |= eyes
+
     candidate = usable & ~neutral & ~not_skin_colour
     candidate = cv2.morphologyEx(candidate.astype(np.uint8), cv2.MORPH_OPEN, disk(1)).astype(bool)
-    # 5. keep the main skin regions only.
+    # 6. keep the main skin regions only.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
     if count > 1:
         areas = stats[1:, cv2.CC_STAT_AREA]

@@ -38,9 +38,34 @@ def scene() -> SkinScene:
 
 @pytest.fixture(scope="session")
 def baseline_photo(scene):
-    return scene.render(SkinState(), Capture(seed=1))
+    return render(scene)
 
 
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+_RENDERS: dict = {}
+
+
+def render(scene: SkinScene, state: SkinState | None = None, capture: Capture | None = None):
+    """Render (and remember) a synthetic photo; tests share renders to stay fast."""
+    key = (id(scene), state or SkinState(), capture or Capture(seed=1))
+    if key not in _RENDERS:
+        _RENDERS[key] = scene.render(key[1], key[2])
+    return _RENDERS[key]
+
+
+@pytest.fixture(scope="session")
+def baseline_score(scene):
+    import skintrack
+
+    return skintrack.score(render(scene).rgb)
+
+
+def working(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A truth mask resampled to a score's working resolution."""
+    import cv2
+
+    return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)

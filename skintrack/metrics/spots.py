@@ -4,13 +4,15 @@ Formulas
 --------
 Local darkness (ΔL*, positive = darker than the surroundings)::
 
-    D = B - G_σ(L*),     B = G(median_W(L*))
+    D = B - G_σ(L*)
 
-where ``median_W`` is a running median over a ``window`` × ``window`` pixel
-square (computed at half resolution) and ``G`` a Gaussian smoothing: the
-*local* background, so a lighting gradient across the face never reads as a
-spot, and a spot smaller than half the window does not pull its own background
-down. ``G_σ`` (σ = 1 px) removes sensor noise.
+``B`` is the *local* skin background, so a lighting gradient across the face
+never reads as a spot: a running median over a ``window`` × ``window`` square,
+refined five times as a Gaussian average (σ = window / 6) over the skin that is
+not more than 2 ΔL* darker than the background, so large or crowded spots are
+bridged from the skin around them instead of darkening their own background
+(computed on a quarter-size copy: it is smooth). ``G_σ``
+(σ = 2.5 px) removes sensor noise and pores, which are texture, not spots.
 
 Detection (hysteresis + half maximum):
 
@@ -20,8 +22,11 @@ Detection (hysteresis + half maximum):
    **baseline** skin;
 3. its extent is where ``D`` is at least half its peak (full width at half
    maximum), so the measured area does not shrink as a spot fades;
-4. it must cover ``min_area`` pixels and be compact (ratio of principal axes
-   ≤ ``max_elongation``): lines, wrinkles and hairs are not spots;
+4. it must cover ``min_area`` pixels, be at least ``min_width`` pixels wide
+   (twice its largest inner distance to its outside) and be compact (ratio of
+   principal axes ≤ ``max_elongation``), and its darkness must not be that of
+   a line (mean ridge depth below its mean darkness, see :func:`detect_spots`):
+   lines, wrinkles, hairs and pieces of them are not spots;
 5. it must not touch the outer edge of the measured skin, where its
    surroundings are unknown (the skin's own darkening towards its rim would
    read as spots); small holes such as a hair crossing a spot do not count as
@@ -45,10 +50,10 @@ px ≈ 20 % of the frame's long side) is background tone, not spots (see
 
 References
 ----------
-Otsu-free local thresholding of pigmented spots follows the idea of
-background-subtracted lesion detection in e.g. Kikuchi K. et al., "Automatic
-evaluation of facial hyperpigmentation", Skin Res Technol (2019); the
-half-maximum extent is the usual FWHM convention.
+Background subtraction before thresholding follows the rolling-ball idea of
+Sternberg S. R., "Biomedical image processing", IEEE Computer 16 (1983) 22-34,
+with a robust (median, then outlier-excluding) background instead of a ball;
+the half-maximum extent is the usual FWHM convention.
 """
 
 from __future__ import annotations
@@ -75,17 +80,18 @@ def local_darkness(
     L: np.ndarray,
     skin: np.ndarray,
     window: int = 201,
-    sigma: float = 2.0,
+    sigma: float = 2.5,
     filled_L: np.ndarray | None = None,
     exclude_delta: float = 2.0,
 ) -> np.ndarray:
     """``D``: how much darker (ΔL*) each pixel is than its local skin background.
 
-    The background starts as a running median over ``window`` pixels (robust to
-    spots smaller than half the window) and is then refined twice as a Gaussian
-    average (σ = window / 6) over the skin pixels that are *not* more than
-    ``exclude_delta`` darker than the current background, so large or crowded
-    spots are bridged from the skin around them rather than averaged in.
+    The background starts as a running median over ``window`` pixels and is
+    then refined five times as a Gaussian average (σ = window / 6) over the skin
+    pixels that are *not* more than ``exclude_delta`` darker than the current
+    background, so large or crowded spots (even ones filling most of a window)
+    are bridged from the skin around them rather than averaged in. Finally
+    ``D`` is centred so that its median over the skin is 0.
     ``filled_L`` is L* with the non-skin pixels filled, if the caller has it.
     """
     filled = fill_outside(L, skin) if filled_L is None else filled_L
@@ -95,15 +101,19 @@ def local_darkness(
     small = (max(1, width // 4), max(1, height // 4))
     smoothed_q = cv2.resize(smoothed, small, interpolation=cv2.INTER_AREA)
     skin_q = cv2.resize(skin.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
-    # Running median on 8-bit data (OpenCV's O(1) algorithm) in 0.4 L* steps.
+    # Start from a running median (unbiased on textured skin; OpenCV's O(1) algorithm on
+    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker than
+    # the current background: each pass bridges large or crowded spots further inwards.
     quantised = np.clip(np.rint(smoothed_q * 2.5), 0, 255).astype(np.uint8)
     background = gaussian(cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5, 2.0)
-    for _ in range(2):
+    for _ in range(5):
         clear_skin = skin_q & (background - smoothed_q < exclude_delta)
         if not clear_skin.any():
             break
         background = masked_gaussian(smoothed_q, clear_skin, window / 24.0)
-    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+    darkness = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+    # Centre on typical skin: leaving out the dark tail biases the average a little upwards.
+    return darkness - np.float32(robust_median(darkness, skin))
 
 
 def spot_threshold(darkness: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
@@ -118,11 +128,18 @@ def detect_spots(
     min_area: int = 40,
     max_elongation: float = 3.0,
     outer_edge: np.ndarray | None = None,
+    min_width: float = 5.0,
+    line_strength: np.ndarray | None = None,
+    max_line_ratio: float = 1.0,
 ) -> SpotResult:
     """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
 
     ``outer_edge`` marks the rim of the measured area (spots touching it are
     not counted); by default it is where ``skin`` meets a large non-skin region.
+    ``line_strength`` is the ridge map of :func:`skintrack.metrics.texture.ridge_strength`
+    (ΔL* of line depth): a region whose mean ridge depth is at least
+    ``max_line_ratio`` times its mean darkness is the darkest stretch of a line,
+    not a spot (inside a round spot the ridge response is near zero).
     """
     candidates = (darkness > 0.5 * threshold) & skin
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
@@ -148,7 +165,16 @@ def detect_spots(
         region = member & (values >= 0.5 * peak)
         parts, part_labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
         area, elongation = component_shape(part_labels, parts)
-        valid = (area >= min_area) & (elongation <= max_elongation)
+        # Width: twice the largest distance from inside the region to its outside.
+        distance = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        half_width = np.zeros(parts, np.float32)
+        np.maximum.at(half_width, part_labels[region], distance[region])
+        valid = (area >= min_area) & (elongation <= max_elongation) & (2.0 * half_width >= min_width)
+        if line_strength is not None:
+            ids = part_labels[region]
+            mean_ridge = np.bincount(ids, line_strength[box][region], parts) / np.maximum(area, 1)
+            mean_dark = np.bincount(ids, values[region], parts) / np.maximum(area, 1)
+            valid &= mean_ridge < max_line_ratio * mean_dark
         # Touching the outer edge of the measured area: surroundings unknown, not counted.
         valid[np.unique(part_labels[outer_edge[box] & region])] = False
         valid[0] = False
