@@ -437,7 +437,7 @@ def score(
         thresholds_from = "reference"
 
     roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
-    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast)
+    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast, executor=_POOL)
     skin = masks.skin & roi_mask
     inner = erode(skin, cfg.edge_margin)
     n_skin = int(skin.sum())

@@ -37,6 +37,7 @@ Pass an explicit ``roi`` to :func:`skintrack.score` when it matters.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import cv2
@@ -226,7 +227,13 @@ def _colour_clusters(a: np.ndarray, b: np.ndarray, usable: np.ndarray) -> tuple[
     return origin, np.array([np.median(sa), np.median(sb)]), False
 
 
-def skin_mask(lab: np.ndarray, *, hair_contrast: float = 12.0, min_region_fraction: float = 0.1) -> SkinMask:
+def skin_mask(
+    lab: np.ndarray,
+    *,
+    hair_contrast: float = 12.0,
+    min_region_fraction: float = 0.1,
+    executor: Executor | None = None,
+) -> SkinMask:
     """Find measurable skin in a CIELAB image (working resolution).
 
     Parameters
@@ -238,6 +245,9 @@ def skin_mask(lab: np.ndarray, *, hair_contrast: float = 12.0, min_region_fracti
         treated as hair rather than a fine line.
     min_region_fraction : float
         Skin regions smaller than this fraction of the largest region are dropped.
+    executor : concurrent.futures.Executor, optional
+        When given, thin hairs are searched for on it while the colour analysis
+        runs here (the two are independent).
 
     Returns
     -------
@@ -246,7 +256,10 @@ def skin_mask(lab: np.ndarray, *, hair_contrast: float = 12.0, min_region_fracti
     full_height, full_width = lab.shape[:2]
     # Hair is thin: find it at full resolution. Everything else is about colour and
     # regions, found on a half-size copy (4x cheaper) and scaled back.
-    hair_thin = _thin_hair(lab[..., 0], hair_contrast)
+    if executor is not None:
+        hair_future = executor.submit(_thin_hair, lab[..., 0], hair_contrast)
+    else:
+        hair_thin = _thin_hair(lab[..., 0], hair_contrast)
     lab = cv2.resize(lab, (max(1, full_width // 2), max(1, full_height // 2)), interpolation=cv2.INTER_AREA)
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     height, width = L.shape
@@ -325,6 +338,8 @@ def skin_mask(lab: np.ndarray, *, hair_contrast: float = 12.0, min_region_fracti
     def full(mask: np.ndarray) -> np.ndarray:
         return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
 
+    if executor is not None:
+        hair_thin = hair_future.result()
     glare, hair = full(glare), full(hair_mass) | hair_thin
     hair = cv2.dilate(hair.astype(np.uint8), disk(1)).astype(bool)
     skin = full(candidate) & ~glare & ~hair
