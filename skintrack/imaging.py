@@ -121,3 +121,20 @@ def remove_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
     return keep[labels]
+
+
+def line_like(mask: np.ndarray, labels: np.ndarray, count: int, min_elongation: float = 3.0) -> np.ndarray:
+    """Per component of ``labels``: is it shaped like a line (or several crossing lines)?
+
+    True when it is elongated (principal axes at least ``min_elongation`` : 1)
+    or long for its width: area at least 20 times the square of its width
+    (twice its largest inner distance to the outside). The second test keeps
+    curved and crossing lines, whose axes ratio can be low, and rejects round blobs.
+    """
+    _, elongation = component_shape(labels, count)
+    distance = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    inside = labels > 0
+    half_width = np.zeros(count, np.float32)
+    np.maximum.at(half_width, labels[inside], distance[inside])
+    area = np.bincount(labels[inside], minlength=count)
+    return (elongation >= min_elongation) | (area >= 20.0 * (2.0 * half_width) ** 2)

@@ -123,7 +123,7 @@ class Photo:
     normalised, aligned) are new ``Photo`` objects made with :meth:`derive`.
     """
 
-    __slots__ = ("_rgb", "_encoded", "_preview", "metadata")
+    __slots__ = ("_rgb", "_encoded", "_preview", "metadata", "__weakref__")
 
     def __init__(self, rgb: np.ndarray, metadata: dict[str, Any] | None = None):
         rgb = _check_rgb_array(rgb)
@@ -192,8 +192,15 @@ class Photo:
         metadata["original_size"] = [int(rgb.shape[1]), int(rgb.shape[0])]
         return Photo(rgb, metadata)
 
+    def with_metadata(self, **metadata_updates: Any) -> "Photo":
+        """The same pixels (not decoded, not copied) with updated metadata."""
+        photo = Photo.__new__(Photo)
+        photo._rgb, photo._encoded, photo._preview = self._rgb, self._encoded, self._preview
+        photo.metadata = {**self.metadata, **metadata_updates}
+        return photo
+
     def __getstate__(self):
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in self.__slots__ if name != "__weakref__"}
 
     def __setstate__(self, state):
         for name, value in state.items():

@@ -140,6 +140,19 @@ class Score:
             out[self.maps["lines"]] = out[self.maps["lines"]] * (1 - alpha) + np.array([255, 230, 0]) * alpha
         return np.clip(out, 0, 255).astype(np.uint8)
 
+    @property
+    def uncertainty(self) -> dict[str, float]:
+        """MDC95 of each metric from the shipped repeatability study (:mod:`skintrack.repeatability`).
+
+        A change between two sessions smaller than this is within measurement
+        noise. Empty when this score used other settings than the study.
+        """
+        from .repeatability import mdc95, shipped_table
+
+        if self.provenance.get("settings_hash") != shipped_table().get("settings_hash"):
+            return {}
+        return {name: mdc95(name) for name in self.metrics}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable metrics, thresholds and provenance (no maps)."""
         return {

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .imaging import component_shape, disk, remove_small, robust_median
+from .imaging import component_shape, disk, line_like, remove_small, robust_median
 
 __all__ = ["SkinMask", "skin_mask"]
 
@@ -68,15 +68,19 @@ class SkinMask:
 def _flat_components(mask: np.ndarray, L: np.ndarray, min_area: int, max_texture: float = 1.5) -> np.ndarray:
     """Components of ``mask`` of at least ``min_area`` pixels whose L* is smooth.
 
-    Texture is the mean, over the component, of the local standard deviation
-    of L* in a 5x5 window; backdrops, cards and walls are smooth, skin is not.
+    Texture is the mean, over the component's interior, of the local standard
+    deviation of L* in a 5x5 window; backdrops, cards and walls are smooth,
+    skin is not.
     """
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(mask, dtype=bool)
     mean = cv2.blur(L, (5, 5))
     local_sd = np.sqrt(np.maximum(cv2.blur(L * L, (5, 5)) - mean * mean, 0.0))
-    texture = np.bincount(labels.ravel(), local_sd.ravel(), count) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    # Only pixels whose whole 5x5 window lies in the region: its border says nothing of its texture.
+    interior = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    ids = labels[interior]
+    texture = np.bincount(ids, local_sd[interior], count) / np.maximum(np.bincount(ids, minlength=count), 1)
     keep = (stats[:, cv2.CC_STAT_AREA] >= min_area) & (texture < max_texture)
     keep[0] = False
     return keep[labels]
@@ -107,18 +111,11 @@ def _thin_hair(L: np.ndarray, contrast: float) -> np.ndarray:
     radius = max(2, int(round(min(height, width) / 250)))
     # A square kernel is separable (fast) and removes the same thin structures.
     black_hat = cv2.morphologyEx(L, cv2.MORPH_BLACKHAT, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
-    thin = (black_hat > contrast).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
+    thin = black_hat > contrast
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros(L.shape, bool)
-    distance = cv2.distanceTransform(thin, cv2.DIST_L2, 3)
-    inside = labels > 0
-    half_width = np.zeros(count, np.float32)
-    np.maximum.at(half_width, labels[inside], distance[inside])
-    area = stats[:, cv2.CC_STAT_AREA]
-    _, elongation = component_shape(labels, count)
-    long_for_width = area >= 20.0 * (2.0 * half_width) ** 2
-    keep = (area >= max(8, radius * 4)) & ((elongation >= 3.0) | long_for_width)
+    keep = (stats[:, cv2.CC_STAT_AREA] >= max(8, radius * 4)) & line_like(thin, labels, count)
     keep[0] = False
     return keep[labels]
 
@@ -289,6 +286,7 @@ def skin_mask(
         neutral = chroma < distance_to_skin
     else:
         neutral = chroma < 3.0
+    neutral &= usable  # black (e.g. the border of an aligned photo) or clipped is not a reference
     neutral = cv2.morphologyEx(neutral.astype(np.uint8), cv2.MORPH_OPEN, disk(2)).astype(bool)
     neutral = _flat_components(neutral, L, min_area=max(50, int(0.002 * area)))
 

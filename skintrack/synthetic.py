@@ -242,8 +242,9 @@ class SkinScene:
         Hairs crossing the skin and specular highlights on it.
     n_spots, n_lines, n_patches : int
         How many dark spots, fine lines and red patches are laid out.
-    mm_per_px : float
-        Physical size of one canonical pixel (sets the chart's size).
+    mm_per_px : float, optional
+        Physical size of one canonical pixel; by default the one that makes the
+        chart's patch pitch its real 12.7 mm.
     """
 
     def __init__(
@@ -259,14 +260,15 @@ class SkinScene:
         n_spots: int = 12,
         n_lines: int = 10,
         n_patches: int = 4,
-        mm_per_px: float = 0.15,
+        mm_per_px: float | None = None,
     ):
         self.seed = seed
         self.size = size
         self.grey_card = grey_card
         self.backdrop = backdrop
         self.chart = chart
-        self.mm_per_px = mm_per_px
+        # The chart's patch pitch is 46 px per 1600 px of frame, so its known size sets the scale.
+        self.mm_per_px = CHART_PATCH_PITCH_MM / (46.0 * size[0] / 1600.0) if mm_per_px is None else mm_per_px
         width, height = size
         self.margin = (int(0.25 * width), int(0.25 * height))
         mx, my = self.margin
@@ -621,19 +623,19 @@ class SkinScene:
 #: The demo patient's course: a micro-needling series on the left cheek.
 DEMO_SESSIONS: list[dict[str, Any]] = [
     {"date": "2026-05-04", "treatment": "baseline", "notes": "Baseline photo before the first micro-needling session.",
-     "state": {"erythema": 9.0, "spot_contrast": 16.0, "roughness": 1.6, "line_contrast": 7.0},
+     "state": {"erythema": 9.0, "diffuse_redness": 1.5, "spot_contrast": 16.0, "roughness": 1.6, "line_contrast": 7.0},
      "capture": {"rotation_deg": 0.0, "scale": 1.0, "shift": [0, 0], "exposure": 1.0, "white_balance": [1.0, 1.0, 1.0]}},
     {"date": "2026-05-07", "treatment": "micro-needling", "notes": "3 days after micro-needling #1 (1.0 mm): expected redness.",
      "state": {"erythema": 9.0, "diffuse_redness": 7.0, "spot_contrast": 16.0, "roughness": 1.6, "line_contrast": 7.0},
      "capture": {"rotation_deg": 3.0, "scale": 1.04, "shift": [25, -18], "exposure": 1.08, "white_balance": [1.05, 1.0, 0.94]}},
     {"date": "2026-06-01", "treatment": "micro-needling", "notes": "Micro-needling #2 (1.5 mm).",
-     "state": {"erythema": 8.0, "spot_contrast": 13.0, "roughness": 1.4, "line_contrast": 6.0},
+     "state": {"erythema": 8.0, "diffuse_redness": 1.2, "spot_contrast": 13.0, "roughness": 1.4, "line_contrast": 6.0},
      "capture": {"rotation_deg": -2.5, "scale": 0.97, "shift": [-30, 12], "exposure": 0.93, "white_balance": [0.96, 1.0, 1.05]}},
     {"date": "2026-06-29", "treatment": "micro-needling", "notes": "Micro-needling #3 (1.5 mm).",
-     "state": {"erythema": 6.0, "spot_contrast": 10.0, "roughness": 1.2, "line_contrast": 5.0, "line_fraction": 0.8},
+     "state": {"erythema": 6.0, "diffuse_redness": 0.8, "spot_contrast": 10.0, "roughness": 1.2, "line_contrast": 5.0, "line_fraction": 0.8},
      "capture": {"rotation_deg": 1.5, "scale": 1.02, "shift": [10, 20], "exposure": 1.05, "white_balance": [1.03, 1.0, 0.97]}},
     {"date": "2026-08-03", "treatment": "other", "notes": "Follow-up, 5 weeks after the last session.",
-     "state": {"erythema": 4.5, "erythema_extent": 0.85, "spot_contrast": 8.0, "roughness": 1.0, "line_contrast": 4.5, "line_fraction": 0.7},
+     "state": {"erythema": 4.5, "erythema_extent": 0.85, "diffuse_redness": 0.4, "spot_contrast": 8.0, "roughness": 1.0, "line_contrast": 4.5, "line_fraction": 0.7},
      "capture": {"rotation_deg": -1.0, "scale": 0.99, "shift": [-12, -8], "exposure": 0.97, "white_balance": [0.98, 1.0, 1.02]}},
     {"date": "2026-09-28", "treatment": "other", "notes": "Final follow-up, 3 months after the last session.",
      "state": {"erythema": 3.5, "erythema_extent": 0.75, "spot_contrast": 6.0, "roughness": 0.9, "line_contrast": 4.0, "line_fraction": 0.6},

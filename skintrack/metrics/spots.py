@@ -26,7 +26,8 @@ Detection (hysteresis + half maximum):
    (twice its largest inner distance to its outside) and be compact (ratio of
    principal axes ≤ ``max_elongation``), and its darkness must not be that of
    a line (mean ridge depth below its mean darkness, see :func:`detect_spots`):
-   lines, wrinkles, hairs and pieces of them are not spots;
+   lines, wrinkles, hairs and pieces of them are not spots; and it must be a
+   blob, at least 40 % of its convex hull (a ring of shading is not a spot);
 5. it must not touch the outer edge of the measured skin, where its
    surroundings are unknown (the skin's own darkening towards its rim would
    read as spots); small holes such as a hair crossing a spot do not count as
@@ -131,6 +132,7 @@ def detect_spots(
     min_width: float = 5.0,
     line_strength: np.ndarray | None = None,
     max_line_ratio: float = 1.0,
+    min_solidity: float = 0.4,
 ) -> SpotResult:
     """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
 
@@ -178,6 +180,12 @@ def detect_spots(
         # Touching the outer edge of the measured area: surroundings unknown, not counted.
         valid[np.unique(part_labels[outer_edge[box] & region])] = False
         valid[0] = False
+        # A spot is a blob: mostly convex (a ring of shading along a rim is not).
+        for part in np.flatnonzero(valid):
+            contours, _ = cv2.findContours((part_labels == part).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            hull_area = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
+            if area[part] < min_solidity * max(hull_area, 1.0):
+                valid[part] = False
         if valid.any():
             mask[box] |= valid[part_labels]
             n_spots += int(valid.sum())

@@ -30,9 +30,12 @@ Formulas
 
         T_line = max(min_delta, median(R) + k · robust_sd(R))   on the **baseline** skin,
 
-    in a connected piece of at least ``min_length`` pixels that is elongated
-    (principal axis ratio ≥ 3). Units: % of ROI skin. Falls with fewer,
-    shallower or shorter lines.
+    in a connected piece of at least ``min_length`` pixels shaped like a line
+    (elongated, or long for its width when lines cross or curve:
+    :func:`skintrack.imaging.line_like`); membership is soft within ±25 % of ``T_line``
+    (see :func:`detect_lines`) so lines near the threshold do not flip between
+    repeat photos. Units: % of ROI skin. Falls with fewer, shallower or
+    shorter lines.
 
 Known limits: deep creases that cast shadows darker than ``hair_contrast`` are
 taken for hair by the skin mask; lines along the edge of the ROI are missed.
@@ -52,7 +55,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..imaging import component_shape, robust_median, robust_sd
+from ..imaging import component_shape, line_like, robust_median, robust_sd
 
 __all__ = ["RIDGE_GAIN", "LineResult", "band_pass", "detect_lines", "hessian", "hessian_eigenvalues", "line_threshold", "ridge_strength", "roughness"]
 
@@ -134,17 +137,27 @@ def line_threshold(strength: np.ndarray, skin: np.ndarray, min_delta: float = 2.
 def detect_lines(
     strength: np.ndarray, skin: np.ndarray, threshold: float, min_length: int = 15, min_elongation: float = 3.0
 ) -> LineResult:
-    """Line mask and ``line_density`` from a ridge map and ``T_line``."""
-    candidates = (strength > threshold) & skin
+    """Line mask and ``line_density`` from a ridge map and ``T_line``.
+
+    Membership is soft around the threshold: a pixel of a line counts
+    ``smoothstep(0.75 T, 1.25 T, R)`` — fully well above ``T``, not at all well
+    below — so a line whose depth sits near the threshold does not flip in and
+    out of the measure between two photos of the same skin. The mask returned
+    holds the pixels counting at least one half.
+    """
+    candidates = (strength > 0.75 * threshold) & skin
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
     n_skin = max(int(skin.sum()), 1)
     if count <= 1:
         return LineResult(0.0, np.zeros_like(skin))
-    area, elongation = component_shape(labels, count)
-    valid = (area >= min_length) & (elongation >= min_elongation)
+    area, _ = component_shape(labels, count)
+    valid = (area >= min_length) & line_like(candidates, labels, count, min_elongation)
     valid[0] = False
-    mask = valid[labels]
-    return LineResult(100.0 * float(mask.sum()) / n_skin, mask)
+    on_line = valid[labels]
+    t = np.clip((strength[on_line] - 0.75 * threshold) / (0.5 * threshold), 0.0, 1.0)
+    weight = t * t * (3.0 - 2.0 * t)
+    mask = on_line & (strength >= threshold)
+    return LineResult(100.0 * float(weight.sum()) / n_skin, mask)
 
 
 def band_pass(L: np.ndarray, sigma_fine: float = 1.0, sigma_coarse: float = 3.0) -> np.ndarray:

@@ -1,0 +1,340 @@
+"""Register a follow-up photo to the baseline, and say how well it worked.
+
+:func:`align` finds the transform that maps the follow-up ("moving") photo onto
+the baseline ("reference") geometry:
+
+1. both photos at a matching scale (long side 1024 px), grey, contrast-limited
+   histogram equalisation (CLAHE) so different exposure or white balance does
+   not change what is found;
+2. AKAZE features, Hamming matching with Lowe's ratio test (0.8);
+3. RANSAC fit of a similarity (rotation, uniform scale, shift; default) or a
+   homography, refined by least squares on its inliers (3 px threshold at
+   the matching scale);
+4. when fewer than 100 matches survive, an ECC refinement (Evangelidis &
+   Psarakis 2008) on a half-scale copy, kept only if it raises the
+   correlation; when matching fails altogether (different light, little
+   texture), ECC on gradient images started from the identity (follow-ups are
+   framed alike), accepted only if the fine skin texture then lines up
+   (correlation of a difference of Gaussians), so two people photographed in
+   the same set-up are never "aligned" by their outlines;
+5. the result is checked: the enhanced correlation coefficient of the two
+   photos after warping (on the overlap), the number and share of inliers,
+   the overlap (fraction of the reference covered) and a plausible scale
+   (0.5-2x). ``quality`` in [0, 1] combines them; ``ok`` is False with a reason
+   when registration failed, so callers refuse to compare rather than compare
+   garbage. Never raises for unrelated photos.
+
+:func:`ghost` blends the follow-up over the reference, to guide capture and to
+show the fit.
+
+References
+----------
+Alcantarilla P. F. et al., "Fast explicit diffusion for accelerated features in
+nonlinear scale spaces" (AKAZE), BMVC 2013; Fischler M. A., Bolles R. C.,
+"Random sample consensus", CACM 24 (1981) 381-395; Evangelidis G. D., Psarakis
+E. Z., "Parametric image alignment using enhanced correlation coefficient
+maximization", IEEE TPAMI 30 (2008) 1858-1865.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .photo import Photo, load_photo
+
+__all__ = ["Alignment", "align", "ghost"]
+
+MATCH_SIZE = 1024
+MIN_INLIERS = 12
+MIN_QUALITY = 0.5
+MIN_OVERLAP = 0.5
+
+
+@dataclass
+class Alignment:
+    """Result of :func:`align`.
+
+    Attributes
+    ----------
+    matrix : ndarray
+        3x3; maps moving pixel coordinates ``(x, y, 1)`` to reference pixel
+        coordinates (full resolution of each photo).
+    overlap : float
+        Fraction of the reference frame covered by the warped moving photo.
+    quality : float
+        0-1; see :func:`align`. Below 0.5 the photos should not be compared.
+    ok : bool
+    reason : str
+        Why ``ok`` is False (or "aligned").
+    diagnostics : dict
+        Inliers, matches, correlation, model, scale and rotation.
+    image : ndarray
+        The moving photo warped onto the reference geometry (full resolution,
+        the reference's shape); uncovered pixels are black. Computed on first use.
+    """
+
+    matrix: np.ndarray
+    overlap: float
+    quality: float
+    ok: bool
+    reason: str
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    moving: Photo | None = field(default=None, repr=False)
+    reference_size: tuple[int, int] = (0, 0)
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        width, height = self.reference_size
+        return cv2.warpPerspective(
+            self.moving.rgb, self.matrix, (width, height), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_CONSTANT
+        )
+
+    @cached_property
+    def coverage(self) -> np.ndarray:
+        """Boolean mask (reference shape) of pixels the moving photo truly covers.
+
+        Pixels within 8 px of the moving photo's edge are left out: the warp's
+        interpolation mixes them with the black fill.
+        """
+        width, height = self.reference_size
+        mw, mh = self.moving.size
+        inner = np.zeros((mh, mw), np.uint8)
+        inner[8:-8, 8:-8] = 255
+        return cv2.warpPerspective(inner, self.matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
+
+    def photo(self) -> Photo:
+        """The aligned image as a Photo, carrying the moving photo's metadata and this alignment."""
+        return self.moving.derive(self.image, alignment=self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serialisable description (matrix, quality, ok, reason, diagnostics)."""
+        return {
+            "matrix": [[float(v) for v in row] for row in self.matrix],
+            "overlap": round(float(self.overlap), 4),
+            "quality": round(float(self.quality), 4),
+            "ok": bool(self.ok),
+            "reason": self.reason,
+            **{k: v for k, v in self.diagnostics.items()},
+        }
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(grey)
+
+
+def _features(grey: np.ndarray):
+    detector = cv2.xfeatures2d.AKAZE_create(threshold=0.0001)
+    return detector.detectAndCompute(grey, None)
+
+
+def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:
+    """Enhanced correlation coefficient after warping, and the overlap, at the given scale."""
+    height, width = reference.shape
+    warped = cv2.warpPerspective(moving, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.full(moving.shape, 255, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
+    cover = cv2.erode(cover, np.ones((5, 5), np.uint8))  # interpolation at the border is not data
+    inside = cover > 0
+    overlap = float(inside.mean())
+    if inside.sum() < 100:
+        return 0.0, overlap
+    a = reference[inside].astype(np.float64)
+    b = warped[inside].astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return (float((a * b).sum() / denominator) if denominator > 0 else 0.0), overlap
+
+
+def _failed(reason: str, moving: Photo, reference_size: tuple[int, int], **diagnostics) -> Alignment:
+    mw, mh = moving.size
+    rw, rh = reference_size
+    identity_resize = np.diag([rw / mw, rh / mh, 1.0])  # show *something* of the right shape
+    return Alignment(identity_resize, 0.0, 0.0, False, reason, diagnostics, moving, reference_size)
+
+
+def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: str = "similarity") -> Alignment:
+    """Register ``moving`` onto ``reference``.
+
+    Parameters
+    ----------
+    moving, reference : Photo or ndarray
+        The follow-up and the baseline photo of the same area.
+    model : {"similarity", "homography"}
+        Similarity (rotation, uniform scale, shift) is robust and right for a
+        camera moved a little; homography also absorbs tilt of a flat area.
+
+    Returns
+    -------
+    Alignment
+        Never raises for photos that do not match: ``ok`` is then False with a
+        reason and a low ``quality``.
+    """
+    if model not in ("similarity", "homography"):
+        raise ValueError("model must be 'similarity' or 'homography'.")
+    moving, reference = load_photo(moving), load_photo(reference)
+    reference_size = reference.size
+    small_moving = moving.resized(MATCH_SIZE)
+    small_reference = reference.resized(MATCH_SIZE)
+    scale_moving = np.diag([small_moving.shape[1] / moving.size[0], small_moving.shape[0] / moving.size[1], 1.0])
+    scale_reference = np.diag(
+        [small_reference.shape[1] / reference_size[0], small_reference.shape[0] / reference_size[1], 1.0]
+    )
+    grey_moving, grey_reference = _grey(small_moving), _grey(small_reference)
+    keys_moving, desc_moving = _features(grey_moving)
+    keys_reference, desc_reference = _features(grey_reference)
+    diagnostics: dict[str, Any] = {
+        "model": model,
+        "keypoints": [len(keys_moving), len(keys_reference)],
+        "match_size": MATCH_SIZE,
+    }
+    def fallback(reason: str) -> Alignment:
+        """Features failed: try ECC from the identity (follow-ups are framed alike)."""
+        return _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics)
+
+    if desc_moving is None or desc_reference is None or len(keys_moving) < 8 or len(keys_reference) < 8:
+        return fallback("too little detail to find matching points")
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_moving, desc_reference, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    diagnostics["matches"] = len(good)
+    if len(good) < MIN_INLIERS:
+        return fallback(f"only {len(good)} matching points (need {MIN_INLIERS})")
+    points_moving = np.float32([keys_moving[m.queryIdx].pt for m in good])
+    points_reference = np.float32([keys_reference[m.trainIdx].pt for m in good])
+    if model == "similarity":
+        fit, inliers = cv2.estimateAffinePartial2D(
+            points_moving, points_reference, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=5000, confidence=0.999
+        )
+        small = None if fit is None else np.vstack([fit, [0.0, 0.0, 1.0]])
+    else:
+        small, inliers = cv2.findHomography(points_moving, points_reference, cv2.RANSAC, 3.0, maxIters=5000, confidence=0.999)
+    n_inliers = int(inliers.sum()) if inliers is not None else 0
+    diagnostics["inliers"] = n_inliers
+    if small is None or n_inliers < MIN_INLIERS:
+        return fallback(f"no consistent transform ({n_inliers} consistent points)")
+    correlation, overlap = _correlation(grey_reference, grey_moving, small)
+    if n_inliers < 100:
+        small, correlation, overlap = _refine_ecc(grey_reference, grey_moving, small, correlation, overlap, model)
+        diagnostics["ecc_refined"] = True
+    diagnostics["inlier_share"] = round(n_inliers / max(len(good), 1), 3)
+    quality = float(np.clip(correlation, 0.0, 1.0) * min(1.0, n_inliers / 30.0) * min(1.0, overlap / MIN_OVERLAP))
+    result = _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics)
+    if not result.ok:
+        alternative = fallback(result.reason)
+        if alternative.ok:
+            return alternative
+    return result
+
+
+def _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics):
+    """Turn a matching-scale transform into a full-resolution Alignment with a verdict."""
+    matrix = np.linalg.inv(scale_reference) @ small @ scale_moving
+    matrix /= matrix[2, 2]
+    linear = matrix[:2, :2]
+    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    rotation = float(np.degrees(np.arctan2(linear[1, 0], linear[0, 0])))
+    diagnostics = {**diagnostics, "correlation": round(correlation, 4), "scale": round(scale, 4), "rotation_deg": round(rotation, 3)}
+    if not 0.5 <= scale <= 2.0:
+        ok, reason = False, f"implausible scale change ({scale:.2f}x)"
+    elif overlap < MIN_OVERLAP:
+        ok, reason = False, f"the photos overlap only {overlap:.0%} (need {MIN_OVERLAP:.0%})"
+    elif quality < MIN_QUALITY:
+        ok, reason = False, f"poor fit (quality {quality:.2f}, correlation {correlation:.2f})"
+    else:
+        ok, reason = True, "aligned"
+    return Alignment(matrix, overlap, quality, ok, reason, diagnostics, moving, reference_size)
+
+
+def _edges(grey: np.ndarray, size: int, blur: float) -> np.ndarray:
+    """Gradient magnitude of a grey image at ``size`` long side: insensitive to light and colour."""
+    small = cv2.resize(grey, (size, round(size * grey.shape[0] / grey.shape[1])), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small.astype(np.float32), (0, 0), blur)
+    return cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
+
+
+def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics):
+    """ECC on blurred gradient images from the identity, coarse (128 px) to finer (256 px).
+
+    Follow-ups are framed much like the baseline, so when too few feature
+    matches survive (different light, little texture) the identity is a good
+    start. The fit is accepted on the correlation of the gradient images.
+    """
+    diagnostics = {**diagnostics, "method": "ecc from identity", "feature_failure": reason}
+    height, width = grey_reference.shape
+    mheight, mwidth = grey_moving.shape
+    # Start: stretch the moving frame onto the reference frame.
+    start = np.diag([width / mwidth, height / mheight, 1.0])
+    warp = None
+    for size, blur in ((128, 2.0), (256, 4.0)):
+        ref_edges, mov_edges = _edges(grey_reference, size, blur), _edges(grey_moving, size, blur)
+        to_ref = np.diag([ref_edges.shape[1] / width, ref_edges.shape[0] / height, 1.0])
+        to_mov = np.diag([mov_edges.shape[1] / mwidth, mov_edges.shape[0] / mheight, 1.0])
+        current = start if warp is None else warp
+        # ECC's warp maps template (reference) coordinates to input (moving) coordinates.
+        ecc_warp = (to_mov @ np.linalg.inv(current) @ np.linalg.inv(to_ref))[:2].astype(np.float32)
+        try:
+            correlation, ecc_warp = cv2.findTransformECC(
+                ref_edges, mov_edges, ecc_warp, cv2.MOTION_AFFINE,
+                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 3,
+            )  # fmt: skip
+        except cv2.error:
+            return _failed(f"{reason}; ECC did not converge", moving, reference_size, **diagnostics)
+        warp = np.linalg.inv(to_ref) @ np.linalg.inv(np.vstack([ecc_warp, [0, 0, 1]]).astype(np.float64)) @ to_mov
+    # Outlines (a backdrop edge, a card) can line up between different people photographed
+    # in the same set-up: accept only when the fine skin texture lines up too.
+    texture, overlap = _correlation(_fine(grey_reference), _fine(grey_moving), warp)
+    diagnostics["texture_correlation"] = round(texture, 4)
+    quality = float(np.clip(texture, 0.0, 1.0) * min(1.0, overlap / MIN_OVERLAP))
+    return _judge(warp, scale_reference, scale_moving, float(correlation), overlap, quality, moving, reference_size, diagnostics)
+
+
+def _fine(grey: np.ndarray) -> np.ndarray:
+    """Fine texture (difference of Gaussians, σ 1 and 3 px) as float32."""
+    grey = grey.astype(np.float32)
+    return cv2.GaussianBlur(grey, (0, 0), 1.0) - cv2.GaussianBlur(grey, (0, 0), 3.0)
+
+
+def _refine_ecc(reference, moving, matrix, correlation, overlap, model):
+    """ECC refinement on half-scale copies; kept only when it raises the correlation."""
+    half = np.diag([0.5, 0.5, 1.0])
+    ref_half = cv2.resize(reference, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(np.float32)
+    mov_half = cv2.resize(moving, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(np.float32)
+    # ECC's warp maps template (reference) coordinates to input (moving) coordinates.
+    start = half @ np.linalg.inv(matrix) @ np.linalg.inv(half)
+    motion = cv2.MOTION_AFFINE if model == "similarity" else cv2.MOTION_HOMOGRAPHY
+    warp = (start[:2] if motion == cv2.MOTION_AFFINE else start).astype(np.float32)
+    try:
+        _, warp = cv2.findTransformECC(
+            ref_half, mov_half, warp, motion, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5), None, 3
+        )
+    except cv2.error:
+        return matrix, correlation, overlap
+    full_warp = np.vstack([warp, [0, 0, 1]]) if motion == cv2.MOTION_AFFINE else warp
+    refined = np.linalg.inv(half) @ np.linalg.inv(full_warp.astype(np.float64)) @ half
+    new_correlation, new_overlap = _correlation(reference, moving, refined)
+    if new_correlation > correlation:
+        return refined, new_correlation, new_overlap
+    return matrix, correlation, overlap
+
+
+def ghost(moving: Photo | np.ndarray | Alignment, reference: Photo | np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """A translucent overlay of ``moving`` on ``reference`` (reference geometry, uint8 RGB).
+
+    ``moving`` may be an :class:`Alignment` (its aligned image is used, showing
+    the fit) or a photo (shown as is, resized to the reference frame, to guide
+    the framing of a new capture). ``alpha`` is the moving photo's weight.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError("alpha must be between 0 and 1.")
+    reference = load_photo(reference)
+    base = reference.rgb
+    if isinstance(moving, Alignment):
+        top = moving.image
+    else:
+        top = cv2.resize(load_photo(moving).rgb, (base.shape[1], base.shape[0]), interpolation=cv2.INTER_AREA)
+    return cv2.addWeighted(top, float(alpha), base, 1.0 - float(alpha), 0.0)

@@ -1,0 +1,52 @@
+"""Quality gate (skintrack/quality.py)."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+
+from skintrack import check_quality, load_photo
+from skintrack.synthetic import Capture, SkinScene, SkinState
+
+from .conftest import real_photo, render
+
+
+def codes(issues):
+    return {issue.code: issue.severity for issue in issues}
+
+
+def test_a_good_photo_passes(baseline_photo):
+    assert check_quality(baseline_photo.encoded) == []
+
+
+@pytest.mark.parametrize("sigma, severity", [(1.2, "warn"), (3.0, "block")])
+def test_blur(baseline_photo, sigma, severity):
+    blurred = cv2.GaussianBlur(load_photo(baseline_photo.encoded).rgb, (0, 0), sigma * 1600 / 1024)
+    assert codes(check_quality(blurred)).get("blurred") == severity
+
+
+@pytest.mark.parametrize(
+    "exposure, code, severity",
+    [(0.3, "underexposed", "warn"), (0.1, "underexposed", "block"), (2.2, "clipped", "block"), (3.0, "overexposed", "block")],
+)
+def test_exposure(scene, exposure, code, severity):
+    shot = render(scene, SkinState(), Capture(seed=1, exposure=exposure))
+    assert codes(check_quality(shot.encoded)).get(code) == severity
+
+
+def test_glare_and_little_skin():
+    shiny = SkinScene(seed=5, glare_count=40).render(SkinState(), Capture(seed=1))
+    assert codes(check_quality(shiny.encoded)).get("glare") == "warn"
+    grey = cv2.cvtColor(cv2.cvtColor(render(SkinScene(seed=5)).rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    assert codes(check_quality(grey)).get("little_skin") == "block"
+
+
+def test_messages_are_for_people_and_serialisable(scene):
+    issues = check_quality(render(scene, SkinState(), Capture(seed=1, exposure=0.1)).encoded)
+    for issue in issues:
+        assert issue.message.endswith(".") and len(issue.message) > 20
+        assert set(issue.to_dict()) == {"code", "severity", "message", "value", "limit"}
+
+
+def test_low_resolution_real_photo_is_flagged():
+    assert codes(check_quality(load_photo(real_photo("PAT_680_1289_182.png")))).get("low_resolution") == "warn"
