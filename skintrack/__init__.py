@@ -1,25 +1,28 @@
 """skintrack: open, measurable before/after skin photo progress tracking."""
+
+from . import repeatability
 from ._version import __version__
-from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
 from .align import Alignment, align, ghost
 from .normalize import normalize
+from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
 from .quality import Issue, check_quality
 from .scoring import Score, ScoreConfig, score
 
 __all__ = [
     "Alignment",
-    "align",
-    "ghost",
     "Issue",
-    "check_quality",
-    "normalize",
     "Photo",
     "PhotoError",
     "Score",
     "ScoreConfig",
     "__version__",
+    "align",
+    "check_quality",
+    "ghost",
     "load_photo",
+    "normalize",
     "photo_to_bytes",
+    "repeatability",
     "save_photo",
     "score",
 ]
