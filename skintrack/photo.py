@@ -60,7 +60,9 @@ __all__ = [
     "load_photo",
     "photo_to_bytes",
     "resize_long_side",
+    "clean_bytes",
     "save_photo",
+    "strip_jpeg_metadata",
 ]
 
 #: Largest photo accepted, in pixels (120 megapixels). Checked from the file
@@ -564,6 +566,65 @@ def photo_to_bytes(photo: Photo | np.ndarray, format: str = "JPEG", quality: int
     else:
         raise PhotoError(f"Cannot write {format}; choose JPEG, PNG, TIFF or WEBP.")
     return buffer.getvalue()
+
+
+#: JPEG segments kept by :func:`strip_jpeg_metadata`: JFIF header (APP0), ICC profile
+#: (APP2, colour, not identity) and Adobe colour transform (APP14).
+_KEEP_APP = {0xE0, 0xE2, 0xEE}
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """Remove identifying metadata from a JPEG without re-encoding it.
+
+    Drops EXIF/XMP (APP1: GPS, serial numbers, maker notes, capture time),
+    IPTC (APP13), comments and every other application segment except the
+    JFIF header, the ICC profile and Adobe's colour transform. The image data
+    is copied byte for byte, so pixels are unchanged. Only valid for a JPEG
+    whose EXIF orientation is 1 (upright): removing EXIF removes orientation.
+
+    Raises
+    ------
+    PhotoError
+        If ``data`` is not a well-formed JPEG.
+    """
+    if data[:2] != b"\xff\xd8":
+        raise PhotoError("Not a JPEG file.")
+    out = bytearray(b"\xff\xd8")
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise PhotoError("Damaged JPEG: a segment marker was expected.")
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xDA:  # start of scan: the rest is image data, copied as is
+            out += data[position:]
+            return bytes(out)
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        segment = data[position : position + 2 + length]
+        if len(segment) < 2 + length:
+            raise PhotoError("Damaged JPEG: a segment runs past the end of the file.")
+        is_app = 0xE0 <= marker <= 0xEF
+        if not ((is_app and marker not in _KEEP_APP) or marker == 0xFE):
+            out += segment
+        position += 2 + length
+    raise PhotoError("Damaged JPEG: no image data found.")
+
+
+def clean_bytes(photo: Photo, original: bytes | None = None) -> tuple[bytes, str]:
+    """The bytes to keep for a photo, without identifying metadata, and their file suffix.
+
+    An upright JPEG keeps its compressed data untouched (metadata segments
+    removed); anything else is re-encoded upright — lossless sources as PNG,
+    lossy ones (HEIC, WebP, rotated JPEG) as JPEG quality 95, 4:4:4.
+    """
+    fmt = photo.metadata.get("format")
+    if original is not None and fmt == "JPEG" and photo.metadata.get("orientation", 1) == 1:
+        return strip_jpeg_metadata(original), ".jpg"
+    if fmt in ("PNG", "TIFF", "BMP", "array"):
+        return photo_to_bytes(photo, "PNG"), ".png"
+    return photo_to_bytes(photo, "JPEG", quality=95), ".jpg"
 
 
 def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int = 95) -> Path:

@@ -622,16 +622,16 @@ class SkinScene:
 
 #: The demo patient's course: a micro-needling series on the left cheek.
 DEMO_SESSIONS: list[dict[str, Any]] = [
-    {"date": "2026-05-04", "treatment": "baseline", "notes": "Baseline photo before the first micro-needling session.",
+    {"date": "2026-05-04", "treatment": "micro-needling", "settings": {"needle_depth_mm": 1.0}, "notes": "Micro-needling #1; baseline photo taken before treatment.",
      "state": {"erythema": 9.0, "diffuse_redness": 1.5, "spot_contrast": 16.0, "roughness": 1.6, "line_contrast": 7.0},
      "capture": {"rotation_deg": 0.0, "scale": 1.0, "shift": [0, 0], "exposure": 1.0, "white_balance": [1.0, 1.0, 1.0]}},
-    {"date": "2026-05-07", "treatment": "micro-needling", "notes": "3 days after micro-needling #1 (1.0 mm): expected redness.",
+    {"date": "2026-05-07", "treatment": "other", "notes": "Check 3 days after micro-needling #1: expected redness.",
      "state": {"erythema": 9.0, "diffuse_redness": 7.0, "spot_contrast": 16.0, "roughness": 1.6, "line_contrast": 7.0},
      "capture": {"rotation_deg": 3.0, "scale": 1.04, "shift": [25, -18], "exposure": 1.08, "white_balance": [1.05, 1.0, 0.94]}},
-    {"date": "2026-06-01", "treatment": "micro-needling", "notes": "Micro-needling #2 (1.5 mm).",
+    {"date": "2026-06-01", "treatment": "micro-needling", "settings": {"needle_depth_mm": 1.5}, "notes": "Micro-needling #2; photo before treatment.",
      "state": {"erythema": 8.0, "diffuse_redness": 1.2, "spot_contrast": 13.0, "roughness": 1.4, "line_contrast": 6.0},
      "capture": {"rotation_deg": -2.5, "scale": 0.97, "shift": [-30, 12], "exposure": 0.93, "white_balance": [0.96, 1.0, 1.05]}},
-    {"date": "2026-06-29", "treatment": "micro-needling", "notes": "Micro-needling #3 (1.5 mm).",
+    {"date": "2026-06-29", "treatment": "micro-needling", "settings": {"needle_depth_mm": 1.5}, "notes": "Micro-needling #3; photo before treatment.",
      "state": {"erythema": 6.0, "diffuse_redness": 0.8, "spot_contrast": 10.0, "roughness": 1.2, "line_contrast": 5.0, "line_fraction": 0.8},
      "capture": {"rotation_deg": 1.5, "scale": 1.02, "shift": [10, 20], "exposure": 1.05, "white_balance": [1.03, 1.0, 0.97]}},
     {"date": "2026-08-03", "treatment": "other", "notes": "Follow-up, 5 weeks after the last session.",
@@ -677,6 +677,7 @@ def write_demo(folder: str | Path, seed: int = DEMO_SEED) -> Path:
             {
                 "date": session["date"],
                 "treatment": session["treatment"],
+                "settings": session.get("settings", {}),
                 "notes": session["notes"],
                 "file": name,
                 "state": asdict(photo.state),

@@ -35,3 +35,27 @@ def test_info_reports_each_photo_and_fails_on_bad_ones(tmp_path):
 def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "skintrack", "--version"], capture_output=True, text=True, check=True)
     assert __version__ in out.stdout
+
+
+def test_records_commands(tmp_path):
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(main, ["load-demo", "--data", data, "--user", "tester"])
+    assert result.exit_code == 0, result.output
+    assert "DEMO-001" in result.output
+    result = runner.invoke(main, ["doctor", "--data", data])
+    assert result.exit_code == 0 and "orphan files (no row): 0" in result.output
+    (tmp_path / "data" / "photos" / "zz").mkdir()
+    (tmp_path / "data" / "photos" / "zz" / ".tmp-crash").write_bytes(b"half")
+    assert runner.invoke(main, ["doctor", "--data", data]).exit_code == 1
+    assert runner.invoke(main, ["doctor", "--data", data, "--repair"]).exit_code == 0
+    archive = str(tmp_path / "demo.zip")
+    result = runner.invoke(main, ["archive", "export", "DEMO-001", archive, "--data", data])
+    assert result.exit_code == 0 and "6 photos" in result.output
+    result = runner.invoke(main, ["archive", "import", archive, "--data", data])
+    assert result.exit_code != 0 and "already exists" in result.output
+    result = runner.invoke(main, ["archive", "import", archive, "--data", str(tmp_path / "other")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["rescore", "--data", data])
+    assert result.exit_code == 0 and "0 photos" in result.output
+    assert runner.invoke(main, ["archive", "export", "NOPE", archive, "--data", data]).exit_code != 0

@@ -1,0 +1,242 @@
+"""Progress over a course of treatments, per patient, area and metric.
+
+For each metric: the time series of the area's scored photos, the change
+against the baseline (absolute and %), whether it exceeds the metric's MDC95
+(:mod:`skintrack.repeatability`), direction-aware wording ("improved" when
+redness falls, "worse" when it rises), and the best and worst session.
+
+Two clinical rules are built in:
+
+* **Treatment spacing**: sessions of the same treatment on the same patient
+  closer together than :data:`MIN_SPACING_DAYS` give a warning; the days since
+  the last treatment are reported. Micro-needling and RF micro-needling are
+  usually repeated every 4-6 weeks so the skin can heal and remodel between
+  sessions (Alster T. S., Graham P. M., "Microneedling: a review and practical
+  guide", Dermatol Surg 44 (2018) 397-404); fractional laser sessions are
+  likewise spaced about 4 weeks apart, superficial peels about 2 weeks.
+* **Expected post-treatment redness**: redness rising beyond noise within
+  :data:`INFLAMMATION_DAYS` after a treatment is labelled "expected
+  post-treatment redness", not "worse" (micro-needling erythema usually
+  settles within a few days to a week; after laser it can last up to two).
+
+All defaults can be overridden per call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from .metrics import METRICS, METRIC_NAMES
+from .records import Actor, InvalidInput, Records
+from .repeatability import mdc95
+
+__all__ = [
+    "INFLAMMATION_DAYS",
+    "MIN_SPACING_DAYS",
+    "AreaProgress",
+    "MetricProgress",
+    "Point",
+    "SpacingWarning",
+    "area_progress",
+]
+
+#: Minimum days between two sessions of the same treatment (see the module docstring).
+MIN_SPACING_DAYS = {"micro-needling": 28, "RF": 28, "laser": 28, "peel": 14}
+#: Days after a treatment during which a rise in redness is expected inflammation.
+INFLAMMATION_DAYS = {"micro-needling": 7, "RF": 7, "laser": 14, "peel": 7}
+TREATMENT_KINDS = tuple(MIN_SPACING_DAYS)
+REDNESS_METRICS = ("redness", "red_area_pct")
+
+
+@dataclass
+class Point:
+    session_id: str
+    photo_id: str
+    date: dt.date
+    treatment: str
+    value: float
+    change: float  # against the baseline, in the metric's unit
+    change_pct: float  # NaN when the baseline is 0
+    beyond_noise: bool
+    label: str  # "baseline", "improved", "worse", "within noise", "expected post-treatment redness", "lighter", "darker"
+    days_since_treatment: int | None
+
+
+@dataclass
+class MetricProgress:
+    metric: str
+    unit: str
+    label: str
+    better: str | None
+    mdc95: float
+    points: list[Point]
+    best: Point | None
+    worst: Point | None
+    summary: str
+
+    @property
+    def baseline(self) -> Point | None:
+        return self.points[0] if self.points else None
+
+    @property
+    def latest(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+
+@dataclass
+class SpacingWarning:
+    treatment: str
+    previous_date: dt.date
+    date: dt.date
+    days: int
+    minimum_days: int
+    message: str
+
+
+@dataclass
+class AreaProgress:
+    patient_id: str
+    area_id: str
+    area: str
+    metrics: dict[str, MetricProgress]
+    spacing_warnings: list[SpacingWarning] = field(default_factory=list)
+    last_treatment: tuple[dt.date, str] | None = None
+    days_since_last_treatment: int | None = None
+
+
+def _label(metric: str, change: float, beyond: bool, expected_flush: bool) -> str:
+    better = METRICS[metric].better
+    if not beyond:
+        return "within noise"
+    if better is None:
+        return "lighter" if change > 0 else "darker"
+    improved = change < 0 if better == "lower" else change > 0
+    if not improved and expected_flush:
+        return "expected post-treatment redness"
+    return "improved" if improved else "worse"
+
+
+def _summary(progress: MetricProgress) -> str:
+    info = METRICS[progress.metric]
+    if not progress.points:
+        return f"{info.label}: no measurement yet."
+    if len(progress.points) == 1:
+        return f"{info.label}: baseline {progress.points[0].value:.3g} {info.unit}; no follow-up yet."
+    first, last = progress.points[0], progress.points[-1]
+    if math.isfinite(last.change_pct):
+        change = f"{last.change_pct:+.0f} %"
+    else:
+        change = f"{last.change:+.3g} {info.unit}"
+    noise = "beyond measurement noise" if last.beyond_noise else "within measurement noise"
+    verdict = {"improved": ", an improvement", "worse": ", a worsening", "expected post-treatment redness": ", expected redness after treatment"}.get(last.label, "")
+    return (
+        f"{info.label} {change} since baseline ({first.value:.3g} → {last.value:.3g} {info.unit}), {noise}{verdict}."
+    )
+
+
+def area_progress(
+    records: Records,
+    actor: Actor,
+    patient_id: str,
+    area_id: str,
+    *,
+    metrics: list[str] | tuple[str, ...] | None = None,
+    today: dt.date | None = None,
+    min_spacing_days: dict[str, int] | None = None,
+    inflammation_days: dict[str, int] | None = None,
+) -> AreaProgress:
+    """Progress of one treated area: per-metric series, spacing warnings, days since treatment.
+
+    Raises
+    ------
+    InvalidInput
+        For an unknown metric name (or an area of another patient).
+    NotFound, PermissionDenied
+        From the records layer.
+    """
+    names = list(metrics) if metrics is not None else list(METRIC_NAMES)
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise InvalidInput(f"Unknown metric {', '.join(unknown)}; choose from {', '.join(METRIC_NAMES)}.")
+    spacing = {**MIN_SPACING_DAYS, **(min_spacing_days or {})}
+    flush_days = {**INFLAMMATION_DAYS, **(inflammation_days or {})}
+    today = today or dt.date.today()
+    areas = {a.id: a for a in records.list_areas(actor, patient_id)}
+    if area_id not in areas:
+        raise InvalidInput("That area does not belong to this patient.")
+    sessions = records.list_sessions(actor, patient_id)
+    treatments = [(s.date, s.treatment) for s in sessions if s.treatment in TREATMENT_KINDS]
+    photos = [p for p in records.list_photos(actor, patient_id, area_id) if p.status == "scored"]
+    baseline = next((p for p in photos if p.is_baseline), photos[0] if photos else None)
+    if baseline is not None:
+        photos = [baseline] + [p for p in photos if p.id != baseline.id and p.session_date >= baseline.session_date]
+
+    def last_treatment_before(date: dt.date) -> tuple[dt.date, str] | None:
+        earlier = [t for t in treatments if t[0] < date]
+        return max(earlier) if earlier else None
+
+    result: dict[str, MetricProgress] = {}
+    for name in names:
+        info = METRICS[name]
+        limit = mdc95(name)
+        points: list[Point] = []
+        base_value = None
+        for photo in photos:
+            value = photo.scores.get(name, math.nan)
+            if not math.isfinite(value):
+                continue
+            previous = last_treatment_before(photo.session_date)
+            days = (photo.session_date - previous[0]).days if previous else None
+            if base_value is None:
+                base_value = value
+                points.append(Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, 0.0, 0.0, False, "baseline", days))
+                continue
+            change = value - base_value
+            change_pct = 100.0 * change / abs(base_value) if base_value else math.nan
+            beyond = not (abs(change) <= limit if name == "spot_count" else abs(change) < limit)
+            expected = (
+                name in REDNESS_METRICS
+                and previous is not None
+                and days is not None
+                and days <= flush_days.get(previous[1], 0)
+            )
+            points.append(
+                Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, change, change_pct, beyond, _label(name, change, beyond, expected), days)
+            )
+        best = worst = None
+        if points and info.better is not None:
+            ranked = sorted(points, key=lambda p: p.value, reverse=info.better == "higher")
+            candidates = [p for p in ranked if p.label != "expected post-treatment redness"] or ranked
+            best, worst = candidates[0], candidates[-1]
+        progress = MetricProgress(name, info.unit, info.label, info.better, limit, points, best, worst, "")
+        progress.summary = _summary(progress)
+        result[name] = progress
+
+    warnings = []
+    by_kind: dict[str, list[dt.date]] = {}
+    for date, kind in sorted(treatments):
+        by_kind.setdefault(kind, []).append(date)
+    for kind, dates in by_kind.items():
+        for previous, date in zip(dates, dates[1:]):
+            days = (date - previous).days
+            minimum = spacing.get(kind)
+            if minimum and days < minimum:
+                warnings.append(
+                    SpacingWarning(
+                        kind, previous, date, days, minimum,
+                        f"{kind} on {date.isoformat()} came {days} days after the one on {previous.isoformat()}; "
+                        f"at least {minimum} days are recommended so the skin can heal between sessions.",
+                    )  # fmt: skip
+                )
+    last = max(treatments) if treatments else None
+    return AreaProgress(
+        patient_id=patient_id,
+        area_id=area_id,
+        area=areas[area_id].name,
+        metrics=result,
+        spacing_warnings=warnings,
+        last_treatment=last,
+        days_since_last_treatment=(today - last[0]).days if last else None,
+    )

@@ -1,0 +1,35 @@
+"""Patient records: SQLAlchemy database, content-addressed photo store, and the service layer.
+
+Use :class:`Records` for every read and write; see :mod:`skintrack.records.service`.
+"""
+
+from .db import CONSENT_LEVELS, TREATMENTS
+from .service import (
+    Actor,
+    AreaView,
+    DoctorReport,
+    InvalidInput,
+    NotFound,
+    PatientView,
+    PermissionDenied,
+    PhotoView,
+    Records,
+    RecordsError,
+    SessionView,
+)
+
+__all__ = [
+    "CONSENT_LEVELS",
+    "TREATMENTS",
+    "Actor",
+    "AreaView",
+    "DoctorReport",
+    "InvalidInput",
+    "NotFound",
+    "PatientView",
+    "PermissionDenied",
+    "PhotoView",
+    "Records",
+    "RecordsError",
+    "SessionView",
+]

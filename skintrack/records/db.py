@@ -1,0 +1,174 @@
+"""Database schema (SQLAlchemy 2) and engine set-up: SQLite by default, PostgreSQL by URL.
+
+The schema is created and upgraded by Alembic migrations
+(``skintrack/records/migrations``), never by ``create_all``, so a database
+made by one version upgrades cleanly to the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Area",
+    "Base",
+    "MetricScore",
+    "Patient",
+    "PhotoRecord",
+    "TreatmentSession",
+    "make_engine",
+    "migrate",
+]
+
+TREATMENTS = ("baseline", "micro-needling", "laser", "RF", "peel", "other")
+CONSENT_LEVELS = ("record", "teaching", "publication")  # each includes the ones before it
+PHOTO_STATUSES = ("scored", "not_comparable", "blocked")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fitzpatrick: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    areas: Mapped[list["Area"]] = relationship(back_populates="patient", cascade="all, delete-orphan", passive_deletes=True)
+    sessions: Mapped[list["TreatmentSession"]] = relationship(back_populates="patient", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    __table_args__ = (UniqueConstraint("patient_id", "name", name="uq_area_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The photo every follow-up of this area is normalised to, aligned to and measured against.
+    baseline_photo_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    patient: Mapped[Patient] = relationship(back_populates="areas")
+
+
+class TreatmentSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    treatment: Mapped[str] = mapped_column(String(32))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
+    photos: Mapped[list["PhotoRecord"]] = relationship(back_populates="session", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class PhotoRecord(Base):
+    __tablename__ = "photos"
+    __table_args__ = (UniqueConstraint("session_id", "area_id", "view", "original_sha256", name="uq_photo_once"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"), index=True)
+    view: Mapped[str] = mapped_column(String(64), default="front")
+    file_name: Mapped[str] = mapped_column(String(128))  # in the content-addressed store
+    stored_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    captured_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source_format: Mapped[str] = mapped_column(String(16))
+    camera: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    normalization: Mapped[dict] = mapped_column(JSON, default=dict)
+    alignment: Mapped[dict] = mapped_column(JSON, default=dict)
+    quality: Mapped[list] = mapped_column(JSON, default=list)
+    thresholds: Mapped[dict] = mapped_column(JSON, default=dict)
+    consent: Mapped[str] = mapped_column(String(16), default="record")
+    consent_withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    session: Mapped[TreatmentSession] = relationship(back_populates="photos")
+    scores: Mapped[list["MetricScore"]] = relationship(back_populates="photo", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class MetricScore(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("photo_id", "metric", name="uq_score_metric"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    photo_id: Mapped[str] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL = not computable (NaN)
+    engine_version: Mapped[str] = mapped_column(String(32))
+    settings_hash: Mapped[str] = mapped_column(String(32))
+    provenance: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    photo: Mapped[PhotoRecord] = relationship(back_populates="scores")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_setup(connection, _record):
+            connection.isolation_level = None  # we issue BEGIN ourselves (below)
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA busy_timeout=60000")  # writers wait for each other instead of failing
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # Take the write lock when a transaction starts, so two writers never deadlock
+            # upgrading read locks (SQLite's "database is locked" surprise); WAL readers still read.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,1050 @@
+"""The records service: every read and write of patient data goes through :class:`Records`.
+
+Each method takes the acting user (:class:`Actor`) first, and calls
+:meth:`Records.authorize` before touching data — the one place where a
+permission check sits. Providers (and admins) may do everything; a patient may
+only read their own records.
+
+Photos are added through one pipeline (:meth:`Records.add_photo`): intake →
+quality gate → normalise → align to the area's baseline → score with the
+baseline's thresholds. The photo file (without identifying metadata) is
+written to the content-addressed store first, then the photo and score rows
+are committed in one transaction: a crash leaves at most a file no row
+refers to, which :meth:`Records.doctor` finds and removes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+import threading
+import zipfile
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+from sqlalchemy import Date, DateTime, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .._version import __version__
+from ..align import align
+from ..metrics import METRIC_NAMES
+from ..normalize import normalize
+from ..photo import Photo, PhotoError, _read_source, clean_bytes, load_photo
+from ..quality import check_quality
+from ..scoring import ScoreConfig, score
+from .db import (
+    CONSENT_LEVELS,
+    TREATMENTS,
+    Area,
+    MetricScore,
+    Patient,
+    PhotoRecord,
+    TreatmentSession,
+    make_engine,
+    migrate,
+    utcnow,
+)
+from .store import PhotoStore
+
+__all__ = [
+    "Actor",
+    "AreaView",
+    "DoctorReport",
+    "InvalidInput",
+    "NotFound",
+    "PatientView",
+    "PermissionDenied",
+    "PhotoView",
+    "Records",
+    "RecordsError",
+    "SessionView",
+]
+
+ARCHIVE_FORMAT = "skintrack-patient-archive/1"
+READ_ACTIONS = {"read"}
+
+
+# --------------------------------------------------------------------------- errors and actors
+
+
+class RecordsError(ValueError):
+    """A request the records cannot carry out; the message says why. Nothing was changed."""
+
+
+class NotFound(RecordsError):
+    pass
+
+
+class InvalidInput(RecordsError):
+    pass
+
+
+class PermissionDenied(RecordsError):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a provider (or admin) by name, or a patient with their patient id."""
+
+    name: str
+    role: str = "provider"  # "provider", "admin" or "patient"
+    patient_id: str | None = None
+
+
+# --------------------------------------------------------------------------- views (detached results)
+
+
+@dataclass
+class PatientView:
+    id: str
+    code: str
+    display_name: str
+    birth_year: int | None
+    fitzpatrick: int | None
+    notes: str
+    areas: list[str] = field(default_factory=list)
+    session_count: int = 0
+    treatment_count: int = 0
+    last_session: dt.date | None = None
+
+
+@dataclass
+class AreaView:
+    id: str
+    patient_id: str
+    name: str
+    baseline_photo_id: str | None
+
+
+@dataclass
+class SessionView:
+    id: str
+    patient_id: str
+    date: dt.date
+    treatment: str
+    settings: dict
+    provider: str
+    notes: str
+
+
+@dataclass
+class PhotoView:
+    id: str
+    session_id: str
+    area_id: str
+    area: str
+    session_date: dt.date
+    treatment: str
+    view: str
+    file_name: str
+    original_sha256: str
+    captured_at: dt.datetime | None
+    width: int
+    height: int
+    status: str
+    status_reason: str
+    is_baseline: bool
+    normalization: dict
+    alignment: dict
+    quality: list
+    consent: str
+    consent_withdrawn: bool
+    scores: dict[str, float] = field(default_factory=dict)
+    engine_version: str | None = None
+    settings_hash: str | None = None
+    duplicate: bool = False  # True when this exact photo had already been stored
+
+
+@dataclass
+class DoctorReport:
+    orphan_files: list[str]
+    temporary_files: list[str]
+    missing_files: list[str]  # photo ids whose file is gone
+    corrupt_files: list[str]  # files whose bytes no longer match their hash
+    repaired: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.orphan_files or self.temporary_files or self.missing_files or self.corrupt_files)
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class Records:
+    """Patient records in a data folder (or a database URL).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder holding ``skintrack.db`` and the ``photos/`` store. Default:
+        ``$SKINTRACK_DATA`` or ``./skintrack-data``.
+    db_url : str, optional
+        SQLAlchemy URL; default ``$SKINTRACK_DB_URL`` or SQLite in ``data_dir``.
+        PostgreSQL: ``postgresql+psycopg://user:password@host/db``.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike | None = None, db_url: str | None = None):
+        self.data_dir = Path(data_dir or os.environ.get("SKINTRACK_DATA") or "skintrack-data")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        url = db_url or os.environ.get("SKINTRACK_DB_URL") or f"sqlite:///{(self.data_dir / 'skintrack.db').resolve()}"
+        self.db_url = url
+        self.engine = make_engine(url)
+        migrate(self.engine)
+        self.store = PhotoStore(self.data_dir / "photos")
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._baseline_cache: OrderedDict[str, tuple[Photo, Photo]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ infrastructure
+
+    @contextmanager
+    def _db(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        db = self._sessions()
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
+
+    def authorize(self, actor: Actor, action: str, patient_id: str | None = None) -> None:
+        """The one permission check. Raises :class:`PermissionDenied`."""
+        if not isinstance(actor, Actor) or not actor.name:
+            raise PermissionDenied("An identified user is required.")
+        if actor.role in ("provider", "admin"):
+            return
+        if actor.role == "patient" and action in READ_ACTIONS and patient_id and patient_id == actor.patient_id:
+            return
+        raise PermissionDenied(f"{actor.name} ({actor.role}) may not {action} this record.")
+
+    @staticmethod
+    def _get(db: Session, model, object_id: str, what: str):
+        obj = db.get(model, object_id) if object_id else None
+        if obj is None:
+            raise NotFound(f"No {what} with id {object_id!r}.")
+        return obj
+
+    # ------------------------------------------------------------------ patients
+
+    def add_patient(
+        self,
+        actor: Actor,
+        code: str,
+        display_name: str | None = None,
+        *,
+        birth_year: int | None = None,
+        fitzpatrick: int | None = None,
+        notes: str = "",
+    ) -> PatientView:
+        """Create a patient. ``code`` is the clinic's unique patient code."""
+        self.authorize(actor, "create")
+        code = (code or "").strip()
+        if not code:
+            raise InvalidInput("A patient code is required.")
+        self._check_patient_fields(birth_year, fitzpatrick)
+        with self._db() as db:
+            if db.scalar(select(Patient).where(Patient.code == code)):
+                raise InvalidInput(f"A patient with code {code!r} already exists.")
+            patient = Patient(
+                code=code,
+                display_name=(display_name or code).strip(),
+                birth_year=birth_year,
+                fitzpatrick=fitzpatrick,
+                notes=notes or "",
+                created_by=actor.name,
+            )
+            db.add(patient)
+            db.flush()
+            return self._patient_view(db, patient)
+
+    @staticmethod
+    def _check_patient_fields(birth_year, fitzpatrick) -> None:
+        this_year = dt.date.today().year
+        if birth_year is not None and not (1900 <= int(birth_year) <= this_year):
+            raise InvalidInput(f"Birth year must be between 1900 and {this_year}.")
+        if fitzpatrick is not None and int(fitzpatrick) not in range(1, 7):
+            raise InvalidInput("Fitzpatrick type must be 1 to 6.")
+
+    def update_patient(self, actor: Actor, patient_id: str, **changes: Any) -> PatientView:
+        allowed = {"display_name", "birth_year", "fitzpatrick", "notes", "code"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.")
+        self.authorize(actor, "update", patient_id)
+        self._check_patient_fields(changes.get("birth_year"), changes.get("fitzpatrick"))
+        with self._db() as db:
+            patient = self._get(db, Patient, patient_id, "patient")
+            if "code" in changes:
+                code = str(changes["code"]).strip()
+                clash = db.scalar(select(Patient).where(Patient.code == code, Patient.id != patient_id))
+                if not code or clash:
+                    raise InvalidInput(f"Patient code {code!r} is empty or already used.")
+            for key, value in changes.items():
+                setattr(patient, key, value.strip() if isinstance(value, str) else value)
+            return self._patient_view(db, patient)
+
+    def get_patient(self, actor: Actor, patient_id: str) -> PatientView:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            return self._patient_view(db, self._get(db, Patient, patient_id, "patient"))
+
+    def find_patient(self, actor: Actor, code: str) -> PatientView | None:
+        with self._db() as db:
+            patient = db.scalar(select(Patient).where(Patient.code == code))
+            if patient is None:
+                return None
+            self.authorize(actor, "read", patient.id)
+            return self._patient_view(db, patient)
+
+    def list_patients(self, actor: Actor, search: str = "") -> list[PatientView]:
+        """Patients whose code or name contains ``search`` (case-insensitive), newest activity first."""
+        if actor.role == "patient":
+            return [self.get_patient(actor, actor.patient_id)] if actor.patient_id else []
+        self.authorize(actor, "list")
+        with self._db() as db:
+            query = select(Patient)
+            if search:
+                pattern = f"%{search.strip().lower()}%"
+                query = query.where(func.lower(Patient.code).like(pattern) | func.lower(Patient.display_name).like(pattern))
+            views = [self._patient_view(db, p) for p in db.scalars(query)]
+        return sorted(views, key=lambda v: (v.last_session or dt.date.min, v.code), reverse=True)
+
+    def _patient_view(self, db: Session, patient: Patient) -> PatientView:
+        sessions = db.scalars(select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)).all()
+        areas = db.scalars(select(Area.name).where(Area.patient_id == patient.id).order_by(Area.name)).all()
+        return PatientView(
+            id=patient.id,
+            code=patient.code,
+            display_name=patient.display_name,
+            birth_year=patient.birth_year,
+            fitzpatrick=patient.fitzpatrick,
+            notes=patient.notes,
+            areas=list(areas),
+            session_count=len(sessions),
+            treatment_count=sum(1 for s in sessions if s.treatment not in ("baseline", "other")),
+            last_session=max((s.date for s in sessions), default=None),
+        )
+
+    def delete_patient(self, actor: Actor, patient_id: str) -> None:
+        """Delete a patient with all their sessions, photos and scores, and the photo files
+        no other record uses."""
+        self.authorize(actor, "delete", patient_id)
+        with self._db() as db:
+            patient = self._get(db, Patient, patient_id, "patient")
+            area_ids = [a.id for a in patient.areas]
+            files = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.area_id.in_(area_ids))))
+            db.delete(patient)
+            db.flush()
+            still_used = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.file_name.in_(files))))
+        for name in files - still_used:  # after the commit: a failed delete never loses a file
+            self.store.delete(name)
+
+    # ------------------------------------------------------------------ areas and sessions
+
+    def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
+        """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""
+        self.authorize(actor, "update", patient_id)
+        name = " ".join((name or "").split())
+        if not name:
+            raise InvalidInput("An area needs a name, e.g. 'left cheek'.")
+        with self._db() as db:
+            self._get(db, Patient, patient_id, "patient")
+            area = db.scalar(select(Area).where(Area.patient_id == patient_id, func.lower(Area.name) == name.lower()))
+            if area is None:
+                area = Area(patient_id=patient_id, name=name)
+                db.add(area)
+                db.flush()
+            return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
+
+    def list_areas(self, actor: Actor, patient_id: str) -> list[AreaView]:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            areas = db.scalars(select(Area).where(Area.patient_id == patient_id).order_by(Area.name))
+            return [AreaView(a.id, a.patient_id, a.name, a.baseline_photo_id) for a in areas]
+
+    def add_session(
+        self,
+        actor: Actor,
+        patient_id: str,
+        date: dt.date | str,
+        treatment: str,
+        *,
+        settings: dict | None = None,
+        provider: str = "",
+        notes: str = "",
+    ) -> SessionView:
+        """Record a visit: its date, treatment (one of :data:`TREATMENTS`) and settings
+        (e.g. ``{"needle_depth_mm": 1.5}`` or ``{"energy_J_cm2": 12}``)."""
+        self.authorize(actor, "update", patient_id)
+        date = _parse_date(date)
+        if date > dt.date.today():
+            raise InvalidInput(f"The session date {date.isoformat()} is in the future.")
+        if treatment not in TREATMENTS:
+            raise InvalidInput(f"Unknown treatment {treatment!r}; choose one of {', '.join(TREATMENTS)}.")
+        settings = dict(settings or {})
+        try:
+            json.dumps(settings)
+        except (TypeError, ValueError):
+            raise InvalidInput("Treatment settings must be simple values (numbers, text).") from None
+        with self._db() as db:
+            self._get(db, Patient, patient_id, "patient")
+            session = TreatmentSession(
+                patient_id=patient_id,
+                date=date,
+                treatment=treatment,
+                settings=settings,
+                provider=provider or actor.name,
+                notes=notes or "",
+            )
+            db.add(session)
+            db.flush()
+            return _session_view(session)
+
+    def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            query = select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
+            sessions = db.scalars(query.order_by(TreatmentSession.date, TreatmentSession.created_at))
+            return [_session_view(s) for s in sessions]
+
+    # ------------------------------------------------------------------ photos
+
+    def add_photo(
+        self,
+        actor: Actor,
+        session_id: str,
+        area_id: str,
+        source: Any,
+        *,
+        view: str = "front",
+        consent: str = "record",
+    ) -> PhotoView:
+        """Store and measure one photo of an area in a session.
+
+        Runs intake → quality gate → normalise → align to the area's baseline →
+        score with the baseline's thresholds. The first photo of an area (in
+        its earliest session) becomes the baseline. A photo the quality gate
+        blocks is kept with status ``blocked``; one that does not align to the
+        baseline with status ``not_comparable`` (and no scores) — both with the
+        reason, so the provider can retake it.
+
+        Raises
+        ------
+        PhotoError
+            For a file that is not a usable photo (nothing is stored).
+        NotFound, InvalidInput, PermissionDenied
+        """
+        if consent not in CONSENT_LEVELS:
+            raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        with self._db() as db:
+            session = self._get(db, TreatmentSession, session_id, "session")
+            area = self._get(db, Area, area_id, "area")
+            if area.patient_id != session.patient_id:
+                raise InvalidInput("The area and the session belong to different patients.")
+            patient_id = session.patient_id
+            session_date = session.date
+        self.authorize(actor, "update", patient_id)
+        data = _read_source(source) if not isinstance(source, Photo) else None
+        photo = load_photo(data if data is not None else source)
+        original_sha = photo.sha256
+        existing = self._existing_photo(session_id, area_id, view, original_sha)
+        if existing is not None:
+            existing.duplicate = True
+            return existing
+        issues = [issue.to_dict() for issue in check_quality(photo)]
+        clean, suffix = clean_bytes(photo, data)
+        for _attempt in range(5):
+            baseline = self._current_baseline(area_id)
+            becomes_baseline = baseline is None or session_date < baseline["session_date"]
+            outcome = self._process(photo, issues, None if becomes_baseline else baseline)
+            file_name, stored_sha = self.store.put(clean, suffix)
+            try:
+                return self._commit_photo(
+                    actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
+                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline,
+                )  # fmt: skip
+            except _BaselineChanged:
+                continue  # another photo became this area's baseline meanwhile: measure again
+            except IntegrityError:
+                existing = self._existing_photo(session_id, area_id, view, original_sha)
+                if existing is None:
+                    raise
+                existing.duplicate = True
+                return existing
+        raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
+
+    def _existing_photo(self, session_id, area_id, view, original_sha) -> PhotoView | None:
+        with self._db() as db:
+            record = db.scalar(
+                select(PhotoRecord).where(
+                    PhotoRecord.session_id == session_id,
+                    PhotoRecord.area_id == area_id,
+                    PhotoRecord.view == view,
+                    PhotoRecord.original_sha256 == original_sha,
+                )
+            )
+            return self._photo_view(db, record) if record else None
+
+    def _current_baseline(self, area_id: str) -> dict | None:
+        with self._db() as db:
+            area = self._get(db, Area, area_id, "area")
+            if not area.baseline_photo_id:
+                return None
+            record = db.get(PhotoRecord, area.baseline_photo_id)
+            if record is None:
+                return None
+            return {
+                "id": record.id,
+                "file_name": record.file_name,
+                "thresholds": dict(record.thresholds),
+                "session_date": record.session.date,
+            }
+
+    def _baseline_photos(self, file_name: str) -> tuple[Photo, Photo]:
+        """The stored baseline photo and its normalised version (cached: used for every follow-up)."""
+        with self._cache_lock:
+            if file_name in self._baseline_cache:
+                self._baseline_cache.move_to_end(file_name)
+                return self._baseline_cache[file_name]
+        raw = load_photo(self.store.get(file_name))
+        pair = (raw, normalize(raw))
+        with self._cache_lock:
+            self._baseline_cache[file_name] = pair
+            while len(self._baseline_cache) > 4:
+                self._baseline_cache.popitem(last=False)
+        return pair
+
+    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None) -> dict:
+        """Normalise, align and score a photo; returns what to store."""
+        if any(issue["severity"] == "block" for issue in issues):
+            reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
+            return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None}
+        if baseline is None:
+            corrected = normalize(photo)
+            result = score(corrected)
+            return {
+                "status": "scored",
+                "reason": "baseline of this area",
+                "normalization": corrected.metadata["normalization"],
+                "alignment": {},
+                "score": result,
+            }
+        _, baseline_normalised = self._baseline_photos(baseline["file_name"])
+        corrected = normalize(photo, reference=baseline_normalised)
+        alignment = align(corrected, baseline_normalised)
+        if not alignment.ok:
+            return {
+                "status": "not_comparable",
+                "reason": f"Not comparable with the baseline: {alignment.reason}.",
+                "normalization": corrected.metadata["normalization"],
+                "alignment": alignment.summary(),
+                "score": None,
+            }
+        result = score(alignment.photo(), roi=alignment.coverage, reference=baseline["thresholds"])
+        return {
+            "status": "scored",
+            "reason": "measured against the baseline",
+            "normalization": corrected.metadata["normalization"],
+            "alignment": alignment.summary(),
+            "score": result,
+        }
+
+    def _commit_photo(
+        self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
+        *, baseline_used, becomes_baseline,
+    ) -> PhotoView:  # fmt: skip
+        with self._db() as db:
+            # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
+            # photos never both become the baseline or miss the baseline the other set.
+            area = db.get(Area, area_id, with_for_update=True)
+            if area.baseline_photo_id != (baseline_used["id"] if baseline_used else None):
+                raise _BaselineChanged()
+            if not becomes_baseline and area.baseline_photo_id is None:
+                raise _BaselineChanged()
+            result = outcome["score"]
+            captured = photo.metadata.get("captured_at")
+            record = PhotoRecord(
+                session_id=session_id,
+                area_id=area_id,
+                view=view,
+                file_name=file_name,
+                stored_sha256=stored_sha,
+                original_sha256=photo.sha256,
+                captured_at=_parse_datetime(captured),
+                width=photo.size[0],
+                height=photo.size[1],
+                source_format=str(photo.metadata.get("format")),
+                camera=photo.metadata.get("camera"),
+                status=outcome["status"],
+                status_reason=outcome["reason"],
+                normalization=_jsonable(outcome["normalization"]),
+                alignment=_jsonable(outcome["alignment"]),
+                quality=issues,
+                thresholds=_jsonable(result.thresholds) if result is not None else {},
+                consent=consent,
+                created_by=actor.name,
+            )
+            db.add(record)
+            db.flush()
+            if result is not None:
+                _add_scores(db, record, result)
+            if becomes_baseline and outcome["status"] == "scored":
+                previous = area.baseline_photo_id
+                area.baseline_photo_id = record.id
+                db.flush()
+                if previous:
+                    self._rescore_area(db, area, force=True)
+            return self._photo_view(db, record)
+
+    def photo_bytes(self, actor: Actor, photo_id: str) -> bytes:
+        """The stored file (no identifying metadata)."""
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            return self.store.get(record.file_name)
+
+    def load_photo(self, actor: Actor, photo_id: str) -> Photo:
+        return load_photo(self.photo_bytes(actor, photo_id))
+
+    def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
+        """A patient's photos, oldest session first."""
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            query = (
+                select(PhotoRecord)
+                .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
+                .where(TreatmentSession.patient_id == patient_id)
+            )
+            if area_id:
+                query = query.where(PhotoRecord.area_id == area_id)
+            records = db.scalars(query.order_by(TreatmentSession.date, PhotoRecord.created_at)).all()
+            return [self._photo_view(db, r) for r in records]
+
+    def get_photo(self, actor: Actor, photo_id: str) -> PhotoView:
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            return self._photo_view(db, record)
+
+    def delete_photo(self, actor: Actor, photo_id: str) -> None:
+        """Remove a photo (e.g. to retake it). If it was the area's baseline, the next
+        photo becomes the baseline and the area is measured again against it."""
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "update", record.session.patient_id)
+            area = db.get(Area, record.area_id)
+            file_name = record.file_name
+            was_baseline = area.baseline_photo_id == record.id
+            db.delete(record)
+            db.flush()
+            if was_baseline:
+                area.baseline_photo_id = None
+                self._rescore_area(db, area, force=True)
+            still_used = db.scalar(select(func.count()).where(PhotoRecord.file_name == file_name))
+        if not still_used:
+            self.store.delete(file_name)
+
+    def replace_photo(self, actor: Actor, photo_id: str, source: Any) -> PhotoView:
+        """Retake: store the new photo for the same session, area and view, then drop the old one.
+
+        The old photo stays until the new one is safely stored and measured; a
+        bad new file leaves everything as it was.
+        """
+        old = self.get_photo(actor, photo_id)
+        new = self.add_photo(actor, old.session_id, old.area_id, source, view=old.view, consent=old.consent)
+        if new.id != old.id:
+            self.delete_photo(actor, photo_id)
+            new = self.get_photo(actor, new.id)
+        return new
+
+    def set_consent(self, actor: Actor, photo_id: str, consent: str | None = None, *, withdrawn: bool | None = None) -> PhotoView:
+        """Change a photo's consent level (record / teaching / publication) or withdraw it.
+
+        A withdrawn photo stays in the clinical record but never leaves it: it is
+        left out of teaching and publication exports and of the patient portal.
+        """
+        if consent is not None and consent not in CONSENT_LEVELS:
+            raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "update", record.session.patient_id)
+            if consent is not None:
+                record.consent = consent
+            if withdrawn is not None:
+                record.consent_withdrawn_at = utcnow() if withdrawn else None
+            return self._photo_view(db, record)
+
+    def _photo_view(self, db: Session, record: PhotoRecord) -> PhotoView:
+        area = db.get(Area, record.area_id)
+        session = db.get(TreatmentSession, record.session_id)
+        scores = db.scalars(select(MetricScore).where(MetricScore.photo_id == record.id)).all()
+        return PhotoView(
+            id=record.id,
+            session_id=record.session_id,
+            area_id=record.area_id,
+            area=area.name,
+            session_date=session.date,
+            treatment=session.treatment,
+            view=record.view,
+            file_name=record.file_name,
+            original_sha256=record.original_sha256,
+            captured_at=record.captured_at,
+            width=record.width,
+            height=record.height,
+            status=record.status,
+            status_reason=record.status_reason,
+            is_baseline=area.baseline_photo_id == record.id,
+            normalization=dict(record.normalization or {}),
+            alignment=dict(record.alignment or {}),
+            quality=list(record.quality or []),
+            consent=record.consent,
+            consent_withdrawn=record.consent_withdrawn_at is not None,
+            scores={s.metric: (math.nan if s.value is None else s.value) for s in scores},
+            engine_version=scores[0].engine_version if scores else None,
+            settings_hash=scores[0].settings_hash if scores else None,
+        )
+
+    # ------------------------------------------------------------------ scores
+
+    def scores_table(self, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
+        """One row per scored photo: patient, area, session, metrics and their provenance."""
+        patient = self.get_patient(actor, patient_id)
+        rows = []
+        with self._db() as db:
+            for view in self.list_photos(actor, patient_id):
+                record_scores = db.scalars(select(MetricScore).where(MetricScore.photo_id == view.id)).all()
+                provenance = record_scores[0].provenance if record_scores else {}
+                rows.append(
+                    {
+                        "patient_code": patient.code,
+                        "area": view.area,
+                        "session_date": view.session_date.isoformat(),
+                        "treatment": view.treatment,
+                        "photo_id": view.id,
+                        "view": view.view,
+                        "status": view.status,
+                        "is_baseline": view.is_baseline,
+                        **{name: view.scores.get(name, math.nan) for name in METRIC_NAMES},
+                        "engine_version": view.engine_version,
+                        "settings_hash": view.settings_hash,
+                        "photo_sha256": view.original_sha256,
+                        "normalization": view.normalization.get("method"),
+                        "alignment_quality": view.alignment.get("quality"),
+                        "thresholds_from": provenance.get("thresholds_from"),
+                        "status_reason": view.status_reason,
+                    }
+                )
+        return rows
+
+    def rescore(self, actor: Actor, patient_id: str | None = None, *, force: bool = False) -> int:
+        """Measure stored photos again when the engine version or settings changed (or ``force``).
+
+        Returns the number of photos measured again. Each area is redone in one
+        transaction, baseline first, so a failure changes nothing.
+        """
+        if patient_id:
+            self.authorize(actor, "update", patient_id)
+        else:
+            self.authorize(actor, "admin")
+        count = 0
+        with self._db() as db:
+            query = select(Area)
+            if patient_id:
+                query = query.where(Area.patient_id == patient_id)
+            area_ids = [a.id for a in db.scalars(query)]
+        for area_id in area_ids:
+            with self._db() as db:
+                count += self._rescore_area(db, db.get(Area, area_id), force=force)
+        return count
+
+    def _rescore_area(self, db: Session, area: Area, *, force: bool) -> int:
+        """Re-measure an area's photos inside the caller's transaction; picks the baseline anew if unset."""
+        current = ScoreConfig().settings_hash
+        records = db.scalars(
+            select(PhotoRecord)
+            .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
+            .where(PhotoRecord.area_id == area.id)
+            .order_by(TreatmentSession.date, PhotoRecord.created_at)
+        ).all()
+        stale = force or any(
+            s.settings_hash != current or s.engine_version != __version__
+            for r in records
+            for s in r.scores
+        )
+        if not stale:
+            return 0
+        baseline = db.get(PhotoRecord, area.baseline_photo_id) if area.baseline_photo_id else None
+        if baseline is None:
+            baseline = next((r for r in records if r.status != "blocked"), None)
+            area.baseline_photo_id = baseline.id if baseline else None
+        if baseline is None:
+            return 0
+        redone = 0
+        baseline_info = None
+        for record in [baseline] + [r for r in records if r.id != baseline.id]:
+            if record.status == "blocked":
+                continue
+            photo = load_photo(self.store.get(record.file_name))
+            outcome = self._process(photo, [], baseline_info)
+            for old in list(record.scores):
+                db.delete(old)
+            db.flush()
+            record.status, record.status_reason = outcome["status"], outcome["reason"]
+            record.normalization = _jsonable(outcome["normalization"])
+            record.alignment = _jsonable(outcome["alignment"])
+            if outcome["score"] is not None:
+                record.thresholds = _jsonable(outcome["score"].thresholds) if record.id == baseline.id else {}
+                _add_scores(db, record, outcome["score"])
+            if record.id == baseline.id:
+                baseline_info = {
+                    "id": baseline.id,
+                    "file_name": baseline.file_name,
+                    "thresholds": dict(record.thresholds),
+                    "session_date": baseline.session.date,
+                }
+            redone += 1
+        return redone
+
+    # ------------------------------------------------------------------ archives
+
+    def export_patient_archive(self, actor: Actor, patient_id: str, target: str | os.PathLike | BinaryIO, *, purpose: str = "clinical") -> dict:
+        """Write a zip of a patient's records and photos (the backup of the clinical record).
+
+        ``purpose`` "clinical" exports everything; "teaching" and "publication"
+        only photos with that consent (or higher) that were not withdrawn.
+        Returns the manifest.
+        """
+        if purpose not in ("clinical", "teaching", "publication"):
+            raise InvalidInput("purpose must be clinical, teaching or publication.")
+        self.authorize(actor, "export", patient_id)
+        with self._db() as db:
+            patient = self._get(db, Patient, patient_id, "patient")
+            areas = list(patient.areas)
+            sessions = list(patient.sessions)
+            photos = [p for s in sessions for p in s.photos]
+            if purpose != "clinical":
+                needed = CONSENT_LEVELS.index(purpose)
+                photos = [
+                    p for p in photos if p.consent_withdrawn_at is None and CONSENT_LEVELS.index(p.consent) >= needed
+                ]
+            payload = {
+                "format": ARCHIVE_FORMAT,
+                "engine_version": __version__,
+                "purpose": purpose,
+                "patient": _row(patient),
+                "areas": [_row(a) for a in areas],
+                "sessions": [_row(s) for s in sessions],
+                "photos": [_row(p) for p in photos],
+                "scores": [_row(s) for p in photos for s in p.scores],
+            }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("records.json", json.dumps(payload, indent=1, sort_keys=True, default=str))
+            for name in sorted({p["file_name"] for p in payload["photos"]}):
+                archive.writestr(f"photos/{name}", self.store.get(name), compress_type=zipfile.ZIP_STORED)
+        data = buffer.getvalue()
+        if hasattr(target, "write"):
+            target.write(data)
+        else:
+            from ..photo import atomic_write
+
+            atomic_write(Path(target), data)
+        return {"photos": len(payload["photos"]), "bytes": len(data), "purpose": purpose}
+
+    def import_patient_archive(self, actor: Actor, source: str | os.PathLike | bytes | BinaryIO) -> PatientView:
+        """Restore a patient from :meth:`export_patient_archive`; ids and values come back exactly."""
+        self.authorize(actor, "create")
+        data = _read_archive_bytes(source)
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            payload = json.loads(archive.read("records.json"))
+        except (zipfile.BadZipFile, KeyError, ValueError):
+            raise InvalidInput("This is not a skintrack patient archive.") from None
+        if payload.get("format") != ARCHIVE_FORMAT:
+            raise InvalidInput(f"Unknown archive format {payload.get('format')!r}.")
+        files = {}
+        for photo in payload["photos"]:
+            name = photo["file_name"]
+            try:
+                content = archive.read(f"photos/{name}")
+            except KeyError:
+                raise InvalidInput(f"The archive lacks the photo file {name}.") from None
+            files[name] = content
+        for name, content in files.items():
+            stored, _ = self.store.put(content, "." + name.split(".", 1)[1])
+            if stored != name:
+                raise InvalidInput(f"The photo file {name} in the archive is damaged.")
+        with self._db() as db:
+            if db.get(Patient, payload["patient"]["id"]) or db.scalar(
+                select(Patient).where(Patient.code == payload["patient"]["code"])
+            ):
+                raise InvalidInput(f"Patient {payload['patient']['code']!r} already exists here.")
+            db.add(Patient(**_unrow(Patient, payload["patient"])))
+            db.flush()
+            for row in payload["areas"]:
+                db.add(Area(**_unrow(Area, row)))
+            for row in payload["sessions"]:
+                db.add(TreatmentSession(**_unrow(TreatmentSession, row)))
+            db.flush()
+            for row in payload["photos"]:
+                db.add(PhotoRecord(**_unrow(PhotoRecord, row)))
+            db.flush()
+            for row in payload["scores"]:
+                db.add(MetricScore(**_unrow(MetricScore, row)))
+            db.flush()
+            return self._patient_view(db, db.get(Patient, payload["patient"]["id"]))
+
+    # ------------------------------------------------------------------ maintenance
+
+    def doctor(self, *, repair: bool = False) -> DoctorReport:
+        """Check that every photo row has its file and every file a row.
+
+        Reports files no row refers to (e.g. after a crash between writing the
+        file and committing its row), half-written temporary files, rows whose
+        file is missing and files whose bytes no longer match their name. With
+        ``repair``, orphan and temporary files are deleted (rows are never
+        deleted: a missing file needs a human).
+        """
+        with self._db() as db:
+            rows = db.execute(select(PhotoRecord.id, PhotoRecord.file_name)).all()
+        referenced = {name for _, name in rows}
+        stored = self.store.files()
+        report = DoctorReport(
+            orphan_files=sorted(stored - referenced),
+            temporary_files=sorted(str(p) for p in self.store.temporary_files()),
+            missing_files=sorted(photo_id for photo_id, name in rows if name not in stored),
+            corrupt_files=sorted(name for name in stored & referenced if not self.store.verify(name)),
+        )
+        if repair:
+            for name in report.orphan_files:
+                self.store.delete(name)
+            for path in self.store.temporary_files():
+                path.unlink(missing_ok=True)
+            report.repaired = True
+        return report
+
+    def load_demo(self, actor: Actor, folder: str | os.PathLike) -> PatientView:
+        """Load the demo patient from ``sample_images/`` (manifest + photos), unless already there."""
+        folder = Path(folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        info = manifest["patient"]
+        existing = self.find_patient(actor, info["code"])
+        if existing is not None:
+            return existing
+        patient = self.add_patient(
+            actor, info["code"], info["display_name"], fitzpatrick=info.get("fitzpatrick"),
+            notes="Synthetic demo patient generated by skintrack.synthetic (not a real person).",
+        )  # fmt: skip
+        area = self.add_area(actor, patient.id, info["area"])
+        for item in manifest["sessions"]:
+            session = self.add_session(
+                actor, patient.id, item["date"], item["treatment"], settings=item.get("settings"), notes=item["notes"]
+            )
+            self.add_photo(actor, session.id, area.id, folder / item["file"])
+        return self.get_patient(actor, patient.id)
+
+
+class _BaselineChanged(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _add_scores(db: Session, record: PhotoRecord, result) -> None:
+    provenance = _jsonable(result.provenance)
+    for name, value in result.metrics.items():
+        db.add(
+            MetricScore(
+                photo_id=record.id,
+                metric=name,
+                value=None if not math.isfinite(value) else float(value),
+                engine_version=provenance["engine_version"],
+                settings_hash=provenance["settings_hash"],
+                provenance=provenance,
+            )
+        )
+
+
+def _parse_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (use YYYY-MM-DD).") from None
+
+
+def _parse_datetime(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types only (NaN becomes None)."""
+    return json.loads(json.dumps(value, default=str).replace("NaN", "null"))
+
+
+def _session_view(session: TreatmentSession) -> SessionView:
+    return SessionView(
+        session.id, session.patient_id, session.date, session.treatment, dict(session.settings or {}),
+        session.provider, session.notes,
+    )  # fmt: skip
+
+
+def _row(obj) -> dict[str, Any]:
+    out = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key)
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        out[column.key] = value
+    return out
+
+
+def _unrow(model, row: dict[str, Any]) -> dict[str, Any]:
+    """Column values from an exported row, dates and times parsed back."""
+    values = {}
+    for column in model.__table__.columns:
+        if column.key not in row:
+            continue
+        value = row[column.key]
+        if value is not None and isinstance(column.type, DateTime):
+            value = dt.datetime.fromisoformat(value)
+        elif value is not None and isinstance(column.type, Date):
+            value = dt.date.fromisoformat(value)
+        values[column.key] = value
+    return values
+
+
+def _read_archive_bytes(source) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    if hasattr(source, "read"):
+        return source.read()
+    path = Path(source)
+    if not path.is_file():
+        raise InvalidInput(f"No archive at {path}.")
+    return path.read_bytes()

@@ -1,0 +1,107 @@
+"""Progress over sessions (skintrack/progress.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from skintrack.progress import MIN_SPACING_DAYS, area_progress
+from skintrack.records import Actor, InvalidInput, Records
+from skintrack.synthetic import Capture, SkinScene, SkinState
+
+from .conftest import REPO
+
+DOCTOR = Actor("Dr Ada")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    records = Records(tmp_path_factory.mktemp("demo"))
+    patient = records.load_demo(DOCTOR, REPO / "sample_images")
+    area = records.list_areas(DOCTOR, patient.id)[0]
+    return records, patient, area
+
+
+def test_demo_course_reads_as_the_clinic_would_describe_it(demo):
+    records, patient, area = demo
+    progress = area_progress(records, DOCTOR, patient.id, area.id, today=dt.date(2026, 11, 23))
+    redness = progress.metrics["redness"]
+    labels = [p.label for p in redness.points]
+    assert labels[0] == "baseline"
+    assert labels[1] == "expected post-treatment redness"  # 3 days after micro-needling #1
+    assert labels[-1] == "improved"
+    assert redness.points[1].days_since_treatment == 3
+    assert "since baseline" in redness.summary and "beyond measurement noise" in redness.summary
+    assert redness.summary.startswith("Redness -")
+    assert redness.best.date == dt.date(2026, 9, 28)
+    assert redness.worst.label != "expected post-treatment redness"  # the flush is not counted as worst
+    assert progress.metrics["spot_contrast"].latest.label == "improved"
+    assert progress.spacing_warnings == []  # micro-needling every 4 weeks
+    assert progress.last_treatment == (dt.date(2026, 6, 29), "micro-needling")
+    assert progress.days_since_last_treatment == (dt.date(2026, 11, 23) - dt.date(2026, 6, 29)).days
+    ita = progress.metrics["ita"]
+    assert ita.best is None and all(p.label in ("baseline", "within noise", "lighter", "darker") for p in ita.points)
+
+
+def test_changes_within_noise_are_said_to_be(demo):
+    records, patient, area = demo
+    progress = area_progress(records, DOCTOR, patient.id, area.id, metrics=["evenness", "redness"])
+    assert set(progress.metrics) == {"evenness", "redness"}
+    for metric in progress.metrics.values():
+        for point in metric.points[1:]:
+            assert point.beyond_noise == (abs(point.change) >= metric.mdc95)
+            if not point.beyond_noise:
+                assert point.label == "within noise"
+
+
+def test_sessions_too_close_together_are_warned_about(tmp_path):
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(DOCTOR, "P-S")
+    area = records.add_area(DOCTOR, patient.id, "forehead")
+    for date in ("2026-03-01", "2026-03-11", "2026-04-20"):
+        records.add_session(DOCTOR, patient.id, date, "micro-needling")
+    progress = area_progress(records, DOCTOR, patient.id, area.id, today=dt.date(2026, 5, 1))
+    assert len(progress.spacing_warnings) == 1
+    warning = progress.spacing_warnings[0]
+    assert warning.days == 10 and warning.minimum_days == MIN_SPACING_DAYS["micro-needling"]
+    assert "10 days" in warning.message and "heal" in warning.message
+    assert progress.days_since_last_treatment == 11
+    relaxed = area_progress(records, DOCTOR, patient.id, area.id, min_spacing_days={"micro-needling": 7})
+    assert relaxed.spacing_warnings == []
+
+
+def test_redness_rising_long_after_treatment_is_worse(tmp_path):
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(DOCTOR, "P-R")
+    area = records.add_area(DOCTOR, patient.id, "cheek")
+    scene = SkinScene(seed=31)
+    first = records.add_session(DOCTOR, patient.id, "2026-01-10", "laser")
+    records.add_photo(DOCTOR, first.id, area.id, scene.render(SkinState(), Capture(seed=1)).encoded)
+    later = records.add_session(DOCTOR, patient.id, "2026-03-10", "other")
+    records.add_photo(DOCTOR, later.id, area.id, scene.render(SkinState(diffuse_redness=4.0), Capture(seed=2)).encoded)
+    redness = area_progress(records, DOCTOR, patient.id, area.id, metrics=["redness"]).metrics["redness"]
+    assert redness.points[-1].label == "worse" and redness.points[-1].days_since_treatment == 59
+    assert "a worsening" in redness.summary
+    # The same rise 5 days after the laser would be expected inflammation.
+    soon = area_progress(records, DOCTOR, patient.id, area.id, metrics=["redness"], inflammation_days={"laser": 60})
+    assert soon.metrics["redness"].points[-1].label == "expected post-treatment redness"
+
+
+def test_unknown_metric_or_foreign_area_is_refused(demo, tmp_path):
+    records, patient, area = demo
+    with pytest.raises(InvalidInput, match="Unknown metric"):
+        area_progress(records, DOCTOR, patient.id, area.id, metrics=["sparkle"])
+    other = records.add_patient(DOCTOR, "P-OTHER")
+    with pytest.raises(InvalidInput):
+        area_progress(records, DOCTOR, other.id, area.id)
+
+
+def test_no_photos_yet(tmp_path):
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(DOCTOR, "P-E")
+    area = records.add_area(DOCTOR, patient.id, "neck")
+    progress = area_progress(records, DOCTOR, patient.id, area.id)
+    assert progress.metrics["redness"].points == [] and "no measurement" in progress.metrics["redness"].summary
+    json.dumps([w.message for w in progress.spacing_warnings])
