@@ -1,21 +1,24 @@
-"""skintrack Streamlit front end (placeholder page: shows the demo photos)."""
+"""skintrack: the provider app (Streamlit). A thin layer over the engine and skintrack.records.
 
-from pathlib import Path
+Run with ``make run`` (or ``streamlit run app.py``); data live in ``$SKINTRACK_DATA``.
+"""
 
 import streamlit as st
 
-from skintrack import load_photo
+from skintrack_app import state
+from skintrack_app.pages import compare, export, new_session, patients, progress_page
 
-SAMPLES = Path(__file__).parent / "sample_images"
+st.set_page_config(page_title="skintrack", page_icon="🩺", layout="wide")
+st.sidebar.title("skintrack")
+st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
+state.provider_name_widget()
+state.ensure_demo()
 
-st.set_page_config(page_title="skintrack", layout="wide")
-st.title("skintrack")
-st.caption("Before/after skin photo progress tracking. Not a medical device; not for diagnosis.")
-
-photos = sorted(SAMPLES.glob("*.jpg"))
-if not photos:
-    st.info("No sample photos found; run `make demo-images`.")
-else:
-    name = st.selectbox("Demo photo", [p.name for p in photos], key="demo_photo")
-    photo = load_photo(SAMPLES / name)
-    st.image(photo.rgb, caption=f"{name}: {photo.size[0]}x{photo.size[1]}", width="stretch")
+pages = [
+    st.Page(patients.render, title="Patients", url_path="patients", default=True),
+    st.Page(new_session.render, title="New session", url_path="new-session"),
+    st.Page(compare.render, title="Compare", url_path="compare"),
+    st.Page(progress_page.render, title="Progress", url_path="progress"),
+    st.Page(export.render, title="Export", url_path="export"),
+]
+st.navigation(pages).run()

@@ -1,16 +1,162 @@
-"""The Streamlit front end's page logic (app.py), through Streamlit's AppTest."""
+"""The provider app's pages (app.py, skintrack_app/), through Streamlit's AppTest."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from skintrack.records import Actor, Records
 
 from .conftest import REPO
 
+SAMPLES = REPO / "sample_images"
+TIMEOUT = 240
 
-def test_app_shows_a_demo_photo():
-    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
-    assert not app.exception
-    assert "skintrack" in app.title[0].value
-    assert len(app.selectbox(key="demo_photo").options) >= 5
-    images = [node for node in app.main.children.values() if type(node).__name__ == "Image"]
-    assert len(images) == 1
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app-demo")
+    records = Records(folder)
+    patient = records.load_demo(Actor("setup"), SAMPLES)
+    records.close()
+    return folder, patient.id
+
+
+def _page(page: str, patient_id: str | None):
+    """Run one page as the app would, with a patient selected."""
+
+    def script(page, patient_id):
+        import importlib
+
+        from skintrack_app import state
+
+        if patient_id:
+            state.select_patient(patient_id)
+        importlib.import_module(f"skintrack_app.pages.{page}").render()
+
+    return AppTest.from_function(script, args=(page, patient_id), default_timeout=TIMEOUT)
+
+
+def _elements(at, kind: str) -> list:
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if child.type == kind:
+                found.append(child)
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def test_app_opens_on_patients_with_the_demo_patient(demo_dir, monkeypatch):
+    folder, patient_id = demo_dir
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.header[0].value == "Patients"
+    assert at.selectbox(key="patient_select").value == patient_id
+    assert "DEMO-001" in at.dataframe[0].value["code"].tolist()
+    assert "Not a medical device" in at.sidebar.caption[0].value
+
+
+def test_empty_data_folder_gets_the_demo_patient(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path / "fresh"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "DEMO-001" in at.dataframe[0].value["code"].tolist()
+
+
+def test_create_and_edit_a_patient(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    monkeypatch.setenv("SKINTRACK_NO_DEMO", "1")
+    at = _page("patients", None).run()
+    at.text_input(key="new_patient_code").input("P-100")
+    at.text_input(key="new_patient_name").input("Ana Test")
+    at.selectbox(key="new_patient_fitzpatrick").select(4)
+    at.button(key="create_patient").click().run()
+    assert not at.exception
+    records = Records(tmp_path)
+    patient = records.find_patient(Actor("t"), "P-100")
+    assert patient.display_name == "Ana Test" and patient.fitzpatrick == 4
+    # The same code again: a readable error, nothing new stored.
+    at.text_input(key="new_patient_code").input("P-100")
+    at.button(key="create_patient").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    assert len(records.list_patients(Actor("t"))) == 1
+    # Add an area to the selected patient.
+    at.text_input(key="new_area_name").input("forehead")
+    at.button(key="add_area").click().run()
+    assert records.list_areas(Actor("t"), patient.id)[0].name == "forehead"
+
+
+def test_new_session_with_good_and_bad_uploads(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    records = Records(tmp_path)
+    patient = records.add_patient(Actor("t"), "P-200", "Upload Test")
+    at = _page("new_session", patient.id).run()
+    at.date_input(key="session_date").set_value(dt.date(2026, 5, 4))
+    at.selectbox(key="session_treatment").select("micro-needling")
+    at.number_input(key="session_depth").set_value(1.5)
+    at.button(key="create_session").click().run()
+    assert not at.exception
+    session = records.list_sessions(Actor("t"), patient.id)[0]
+    assert session.settings == {"needle_depth_mm": 1.5} and session.date == dt.date(2026, 5, 4)
+    at.selectbox(key="upload_area").select("+ new area…")
+    at.text_input(key="upload_new_area").input("left cheek")
+    at.file_uploader(key="upload_files").set_value(
+        [
+            ("cheek.jpg", (SAMPLES / "2026-05-04_left-cheek.jpg").read_bytes(), "image/jpeg"),
+            ("broken.jpg", b"\xff\xd8\xff\xe0 this is not a photo", "image/jpeg"),
+        ]
+    )
+    at.button(key="add_photos").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("broken.jpg" in e and "Nothing was stored" in e for e in errors)
+    photos = records.list_photos(Actor("t"), patient.id)
+    assert len(photos) == 1 and photos[0].is_baseline and photos[0].status == "scored"
+    assert any("baseline" in i.value for i in at.info)
+    assert len(at.dataframe) == 1  # the scores of the good photo
+    assert len(_elements(at, "image")) >= 1  # the stored photo, upright
+
+
+def test_compare_two_sessions(demo_dir, monkeypatch):
+    folder, patient_id = demo_dir
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = _page("compare", patient_id).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 9 and table["beyond noise"].any()
+    assert len(_elements(at, "iframe")) == 1  # the before/after slider
+    at.radio(key="compare_overlay").set_value("redness").run()
+    assert not at.exception
+
+
+def test_progress_charts_and_summary(demo_dir, monkeypatch):
+    folder, patient_id = demo_dir
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = _page("progress_page", patient_id).run()
+    assert not at.exception
+    assert len(_elements(at, "vega_lite_chart")) == 9
+    assert any("Redness" in m.value and "since baseline" in m.value for m in at.markdown)
+
+
+def test_export_csv(demo_dir, monkeypatch):
+    folder, patient_id = demo_dir
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = _page("export", patient_id).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"engine_version", "settings_hash", "photo_sha256", "redness"} <= set(table.columns)
+    assert len(table) == 6
+
+
+def test_pages_without_a_patient_explain_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    for page in ("new_session", "compare", "progress_page", "export"):
+        at = _page(page, None).run()
+        assert not at.exception and "Patients page" in at.info[0].value

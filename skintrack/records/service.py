@@ -58,6 +58,7 @@ __all__ = [
     "AreaView",
     "DoctorReport",
     "InvalidInput",
+    "Measurement",
     "NotFound",
     "PatientView",
     "PermissionDenied",
@@ -161,6 +162,16 @@ class PhotoView:
     engine_version: str | None = None
     settings_hash: str | None = None
     duplicate: bool = False  # True when this exact photo had already been stored
+
+
+@dataclass
+class Measurement:
+    """A photo as measured: the view, the image in the baseline's geometry, its score, its alignment."""
+
+    photo: PhotoView
+    image: Photo  # normalised (and aligned onto the baseline for follow-ups)
+    score: Any  # skintrack.Score, or None when the photo could not be compared
+    alignment: Any  # skintrack.Alignment, or None for the baseline
 
 
 @dataclass
@@ -620,6 +631,36 @@ class Records:
 
     def load_photo(self, actor: Actor, photo_id: str) -> Photo:
         return load_photo(self.photo_bytes(actor, photo_id))
+
+    def measurement(self, actor: Actor, photo_id: str) -> "Measurement":
+        """A stored photo as it was measured: normalised, aligned onto the baseline, and its
+        :class:`~skintrack.Score` with maps for overlays (recomputed; the same numbers as stored).
+        """
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            view = self._photo_view(db, record)
+        baseline = self._current_baseline(view.area_id)
+        photo = load_photo(self.store.get(view.file_name))
+        if baseline is None or baseline["id"] == view.id:
+            corrected = normalize(photo)
+            return Measurement(view, corrected, score(corrected), None)
+        _, baseline_normalised = self._baseline_photos(baseline["file_name"])
+        corrected = normalize(photo, reference=baseline_normalised)
+        alignment = align(corrected, baseline_normalised)
+        if not alignment.ok:
+            return Measurement(view, corrected, None, alignment)
+        aligned = alignment.photo()
+        result = score(aligned, roi=alignment.coverage, reference=baseline["thresholds"])
+        return Measurement(view, aligned, result, alignment)
+
+    def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
+        """The area's baseline photo, normalised (what follow-ups are aligned to)."""
+        with self._db() as db:
+            area = self._get(db, Area, area_id, "area")
+            self.authorize(actor, "read", area.patient_id)
+        baseline = self._current_baseline(area_id)
+        return self._baseline_photos(baseline["file_name"])[1] if baseline else None
 
     def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
         """A patient's photos, oldest session first."""

@@ -1,0 +1,33 @@
+"""Export: every score of a patient with its provenance, as CSV."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .. import state
+
+
+def render() -> None:
+    st.header("Export")
+    store, me = state.records(), state.actor()
+    patient_id = state.selected_patient_id()
+    if not patient_id:
+        st.info("Select a patient on the Patients page first.")
+        return
+    patient = store.get_patient(me, patient_id)
+    rows = store.scores_table(me, patient_id)
+    if not rows:
+        st.info("No photos measured yet.")
+        return
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, key="export_table")
+    st.download_button(
+        "Download CSV",
+        table.to_csv(index=False).encode(),
+        file_name=f"{patient.code}-scores.csv",
+        mime="text/csv",
+        key="download_csv",
+    )
+    st.caption("Each row carries the engine version, settings hash and photo hash needed to reproduce it. "
+               "PDF reports and de-identified exports come later.")

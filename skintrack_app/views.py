@@ -1,0 +1,141 @@
+"""Display helpers: cached images and measurements, the offline before/after slider, charts.
+
+All numbers come from the engine; this module only draws them.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from skintrack import ghost, photo_to_bytes
+from skintrack.metrics import METRICS
+from skintrack.photo import resize_long_side
+
+from . import state
+
+DISPLAY_SIZE = 1200
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def photo_image(file_name: str, photo_id: str) -> Any:
+    """The stored photo, upright, downscaled for display (cached by its content name)."""
+    photo = state.records().load_photo(state.actor(), photo_id)
+    return photo.resized(min(DISPLAY_SIZE, max(photo.size)))
+
+
+@st.cache_resource(show_spinner="Measuring…", max_entries=16)
+def measurement(photo_id: str, settings_hash: str | None):
+    """Normalised + aligned image and score with maps (recomputed, cached per photo and engine settings)."""
+    return state.records().measurement(state.actor(), photo_id)
+
+
+def overlay_image(photo_id: str, settings_hash: str | None, overlay: str):
+    result = measurement(photo_id, settings_hash)
+    if result.score is None:
+        return resize_long_side(result.image.resized(DISPLAY_SIZE), DISPLAY_SIZE)
+    if overlay == "none":
+        return result.score.image
+    return result.score.overlay(overlay)
+
+
+def ghost_image(photo_id: str, settings_hash: str | None, area_id: str):
+    result = measurement(photo_id, settings_hash)
+    baseline = state.records().baseline_photo(state.actor(), area_id)
+    if result.alignment is None or baseline is None:
+        return None
+    return resize_long_side(ghost(result.alignment, baseline, 0.5), DISPLAY_SIZE)
+
+
+def before_after_slider(before, after, *, height: int = 520, key: str = "slider") -> None:
+    """A before/after slider drawn with plain HTML and JavaScript: works offline (no CDN)."""
+    def encode(rgb):
+        return base64.b64encode(photo_to_bytes(resize_long_side(rgb, 900), "JPEG", quality=88)).decode()
+
+    html = f"""
+    <div id="{key}" style="position:relative;max-width:900px;user-select:none;font-family:sans-serif">
+      <img src="data:image/jpeg;base64,{encode(before)}" style="width:100%;display:block" alt="before"/>
+      <img id="{key}-after" src="data:image/jpeg;base64,{encode(after)}"
+           style="width:100%;display:block;position:absolute;top:0;left:0;clip-path:inset(0 0 0 50%)" alt="after"/>
+      <div id="{key}-bar" style="position:absolute;top:0;bottom:0;left:50%;width:2px;background:#fff;box-shadow:0 0 3px #000"></div>
+      <span style="position:absolute;top:6px;left:8px;color:#fff;text-shadow:0 0 3px #000">Before</span>
+      <span style="position:absolute;top:6px;right:8px;color:#fff;text-shadow:0 0 3px #000">After</span>
+      <input id="{key}-range" type="range" min="0" max="100" value="50" aria-label="before/after"
+             style="width:100%;margin-top:6px"/>
+    </div>
+    <script>
+      const range = document.getElementById("{key}-range");
+      const after = document.getElementById("{key}-after");
+      const bar = document.getElementById("{key}-bar");
+      function show(v) {{ after.style.clipPath = "inset(0 0 0 " + v + "%)"; bar.style.left = v + "%"; }}
+      range.addEventListener("input", e => show(e.target.value));
+      document.getElementById("{key}").addEventListener("mousemove", e => {{
+        if (e.buttons !== 1) return;
+        const r = e.currentTarget.getBoundingClientRect();
+        const v = Math.max(0, Math.min(100, 100 * (e.clientX - r.left) / r.width));
+        range.value = v; show(v);
+      }});
+    </script>
+    """
+    st.iframe(html, height=height)  # our own HTML (no user content), scripts allowed, nothing from a CDN
+
+
+def metric_chart(progress, treatments: list[tuple]) -> alt.Chart:
+    """One metric over sessions: points and line, baseline rule, noise band, treatment marks."""
+    info = METRICS[progress.metric]
+    data = pd.DataFrame(
+        [{"date": pd.Timestamp(p.date), "value": p.value, "label": p.label, "treatment": p.treatment} for p in progress.points]
+    )
+    title = f"{info.label} ({info.unit})"
+    base = alt.Chart(data).encode(x=alt.X("date:T", title="Session"), y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)))
+    layers = []
+    if progress.baseline is not None:
+        value, noise = progress.baseline.value, progress.mdc95
+        band = pd.DataFrame({"low": [value - noise], "high": [value + noise]})
+        layers.append(
+            alt.Chart(band).mark_rect(opacity=0.15, color="#888").encode(y="low:Q", y2="high:Q")
+        )
+        layers.append(alt.Chart(pd.DataFrame({"y": [value]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"))
+    if treatments:
+        marks = pd.DataFrame([{"date": pd.Timestamp(d), "treatment": t} for d, t in treatments])
+        layers.append(
+            alt.Chart(marks).mark_rule(color="#c0392b", opacity=0.5).encode(x="date:T", tooltip=["treatment:N", "date:T"])
+        )
+    layers.append(base.mark_line(color="#1f77b4"))
+    layers.append(
+        base.mark_circle(size=80).encode(
+            color=alt.Color("label:N", title="Change", scale=alt.Scale(
+                domain=["baseline", "improved", "within noise", "worse", "expected post-treatment redness", "lighter", "darker"],
+                range=["#555", "#2e8b57", "#999", "#c0392b", "#e67e22", "#3498db", "#8e44ad"],
+            )),  # fmt: skip
+            tooltip=["date:T", alt.Tooltip("value:Q", format=".3g"), "label:N", "treatment:N"],
+        )
+    )
+    return alt.layer(*layers).properties(title=title, height=220)
+
+
+def metric_table(before: dict[str, float], after: dict[str, float]) -> pd.DataFrame:
+    from skintrack.repeatability import mdc95, within_noise
+
+    rows = []
+    for name, info in METRICS.items():
+        a, b = before.get(name, math.nan), after.get(name, math.nan)
+        change = b - a
+        rows.append(
+            {
+                "measure": info.label,
+                "unit": info.unit,
+                "before": round(a, 3),
+                "after": round(b, 3),
+                "change": round(change, 3),
+                "change %": round(100 * change / abs(a), 1) if a and math.isfinite(a) else None,
+                "noise (MDC95)": round(mdc95(name), 3),
+                "beyond noise": (not within_noise(name, change)) if math.isfinite(change) else None,
+            }
+        )
+    return pd.DataFrame(rows)
