@@ -38,6 +38,7 @@ maximization", IEEE TPAMI 30 (2008) 1858-1865.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -133,6 +134,21 @@ def _features(grey: np.ndarray):
     return detector.detectAndCompute(grey, None)
 
 
+_PREPARED: "weakref.WeakKeyDictionary[Photo, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _prepare(photo: Photo) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
+    """Matching-scale image, its grey (CLAHE) copy and AKAZE features; remembered per Photo
+    object, so a baseline matched against many follow-ups is analysed once."""
+    if photo in _PREPARED:
+        return _PREPARED[photo]
+    small = photo.resized(MATCH_SIZE)
+    grey = _grey(small)
+    keys, descriptors = _features(grey)
+    _PREPARED[photo] = prepared = (small, grey, keys, descriptors)
+    return prepared
+
+
 def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:
     """Enhanced correlation coefficient after warping, and the overlap, at the given scale."""
     height, width = reference.shape
@@ -179,15 +195,12 @@ def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: s
         raise ValueError("model must be 'similarity' or 'homography'.")
     moving, reference = load_photo(moving), load_photo(reference)
     reference_size = reference.size
-    small_moving = moving.resized(MATCH_SIZE)
-    small_reference = reference.resized(MATCH_SIZE)
+    small_moving, grey_moving, keys_moving, desc_moving = _prepare(moving)
+    small_reference, grey_reference, keys_reference, desc_reference = _prepare(reference)
     scale_moving = np.diag([small_moving.shape[1] / moving.size[0], small_moving.shape[0] / moving.size[1], 1.0])
     scale_reference = np.diag(
         [small_reference.shape[1] / reference_size[0], small_reference.shape[0] / reference_size[1], 1.0]
     )
-    grey_moving, grey_reference = _grey(small_moving), _grey(small_reference)
-    keys_moving, desc_moving = _features(grey_moving)
-    keys_reference, desc_reference = _features(grey_reference)
     diagnostics: dict[str, Any] = {
         "model": model,
         "keypoints": [len(keys_moving), len(keys_reference)],

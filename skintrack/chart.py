@@ -63,7 +63,7 @@ def _squares(grey: np.ndarray) -> list[tuple[float, float, float, float]]:
     height, width = grey.shape
     area = height * width
     found: list[tuple[float, float, float, float]] = []
-    for block in (15, 31, 61):
+    for block in (21, 51):
         for constant in (-3, 3):
             binary = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, constant)
             contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)

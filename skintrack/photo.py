@@ -177,15 +177,14 @@ class Photo:
         low-pass, so this costs at most 5 % of nominal resolution and saves
         the full decode.
         """
-        if (
-            self._rgb is None
-            and self._preview is not None
-            and max(self._preview.shape[:2]) * PREVIEW_MAX_UPSCALE >= long_side
-        ):
-            source = self._preview
-        else:
-            source = self.rgb
-        return resize_long_side(source, long_side)
+        if self._rgb is None and self._preview is not None:
+            if max(self._preview.shape[:2]) * PREVIEW_MAX_UPSCALE >= long_side:
+                return resize_long_side(self._preview, long_side)
+            if long_side / PREVIEW_MAX_UPSCALE <= max(self.size) / 2:
+                # A larger reduced-scale decode (e.g. 1/2) still beats decoding everything.
+                reduced, _ = _decode(self._encoded, preview_long_side=int(long_side / PREVIEW_MAX_UPSCALE) + 1)
+                return resize_long_side(reduced, long_side)
+        return resize_long_side(self.rgb, long_side)
 
     def derive(self, rgb: np.ndarray, **metadata_updates: Any) -> "Photo":
         """A new photo with other pixels and this photo's metadata, updated."""

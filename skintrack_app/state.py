@@ -82,3 +82,16 @@ def upload_results() -> list[dict[str, Any]]:
 
 def set_upload_results(results: list[dict[str, Any]]) -> None:
     st.session_state[_UPLOADS] = results
+
+
+_NOTICES = "notices"
+
+
+def notify(message: str) -> None:
+    """A success message to show after the next rerun (st.rerun would wipe it otherwise)."""
+    st.session_state.setdefault(_NOTICES, []).append(message)
+
+
+def show_notices() -> None:
+    for message in st.session_state.pop(_NOTICES, []):
+        st.success(message)

@@ -69,6 +69,9 @@ __all__ = [
 ]
 
 ARCHIVE_FORMAT = "skintrack-patient-archive/1"
+#: Photos are normalised, aligned and measured at this long side (px): twice the scoring
+#: resolution, so warping keeps its detail, without decoding or warping all 12 MP.
+MEASURE_SIZE = 2048
 READ_ACTIONS = {"read"}
 
 
@@ -213,6 +216,7 @@ class Records:
         self.store = PhotoStore(self.data_dir / "photos")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._baseline_cache: OrderedDict[str, tuple[Photo, Photo]] = OrderedDict()
+        self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def close(self) -> None:
@@ -477,18 +481,30 @@ class Records:
         if existing is not None:
             existing.duplicate = True
             return existing
-        issues = [issue.to_dict() for issue in check_quality(photo)]
         clean, suffix = clean_bytes(photo, data)
+        if not (photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1 and data):
+            # Re-encoded for storage: measure the stored pixels, so rescoring reproduces every number.
+            photo = load_photo(clean).with_metadata(
+                **{key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
+            )
+        issues = [issue.to_dict() for issue in check_quality(photo)]
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
             outcome = self._process(photo, issues, None if becomes_baseline else baseline)
             file_name, stored_sha = self.store.put(clean, suffix)
             try:
-                return self._commit_photo(
+                stored = self._commit_photo(
                     actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
                     consent, baseline_used=baseline, becomes_baseline=becomes_baseline,
                 )  # fmt: skip
+                if outcome["image"] is not None:
+                    self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
+                if stored.is_baseline and outcome["image"] is not None:
+                    # Follow-ups will need the baseline's measuring copy, normalised: keep it.
+                    with self._cache_lock:
+                        self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
+                return stored
             except _BaselineChanged:
                 continue  # another photo became this area's baseline meanwhile: measure again
             except IntegrityError:
@@ -526,13 +542,20 @@ class Records:
                 "session_date": record.session.date,
             }
 
+    @staticmethod
+    def _measuring_copy(photo: Photo) -> Photo:
+        """The photo at :data:`MEASURE_SIZE` (or as is when smaller), metadata kept."""
+        if max(photo.size) <= MEASURE_SIZE:
+            return photo
+        return photo.derive(photo.resized(MEASURE_SIZE))
+
     def _baseline_photos(self, file_name: str) -> tuple[Photo, Photo]:
         """The stored baseline photo and its normalised version (cached: used for every follow-up)."""
         with self._cache_lock:
             if file_name in self._baseline_cache:
                 self._baseline_cache.move_to_end(file_name)
                 return self._baseline_cache[file_name]
-        raw = load_photo(self.store.get(file_name))
+        raw = self._measuring_copy(load_photo(self.store.get(file_name)))
         pair = (raw, normalize(raw))
         with self._cache_lock:
             self._baseline_cache[file_name] = pair
@@ -541,19 +564,22 @@ class Records:
         return pair
 
     def _process(self, photo: Photo, issues: list[dict], baseline: dict | None) -> dict:
-        """Normalise, align and score a photo; returns what to store."""
+        """Normalise, align and score a photo; returns what to store (and the measured image)."""
         if any(issue["severity"] == "block" for issue in issues):
             reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
-            return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None}
+            return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None,
+                    "image": None, "aligner": None}  # fmt: skip
+        photo = self._measuring_copy(photo)
         if baseline is None:
             corrected = normalize(photo)
-            result = score(corrected)
             return {
                 "status": "scored",
                 "reason": "baseline of this area",
                 "normalization": corrected.metadata["normalization"],
                 "alignment": {},
-                "score": result,
+                "score": score(corrected),
+                "image": corrected,
+                "aligner": None,
             }
         _, baseline_normalised = self._baseline_photos(baseline["file_name"])
         corrected = normalize(photo, reference=baseline_normalised)
@@ -565,14 +591,18 @@ class Records:
                 "normalization": corrected.metadata["normalization"],
                 "alignment": alignment.summary(),
                 "score": None,
+                "image": corrected,
+                "aligner": alignment,
             }
-        result = score(alignment.photo(), roi=alignment.coverage, reference=baseline["thresholds"])
+        aligned = alignment.photo()
         return {
             "status": "scored",
             "reason": "measured against the baseline",
             "normalization": corrected.metadata["normalization"],
             "alignment": alignment.summary(),
-            "score": result,
+            "score": score(aligned, roi=alignment.coverage, reference=baseline["thresholds"]),
+            "image": aligned,
+            "aligner": alignment,
         }
 
     def _commit_photo(
@@ -634,25 +664,32 @@ class Records:
 
     def measurement(self, actor: Actor, photo_id: str) -> "Measurement":
         """A stored photo as it was measured: normalised, aligned onto the baseline, and its
-        :class:`~skintrack.Score` with maps for overlays (recomputed; the same numbers as stored).
+        :class:`~skintrack.Score` with maps for overlays (the same numbers as stored).
+
+        Kept in memory for the last photos added or asked for; otherwise recomputed.
         """
         with self._db() as db:
             record = self._get(db, PhotoRecord, photo_id, "photo")
             self.authorize(actor, "read", record.session.patient_id)
             view = self._photo_view(db, record)
+        with self._cache_lock:
+            cached = self._measured.get(photo_id)
+        if cached is not None and cached.photo.settings_hash == view.settings_hash:
+            return Measurement(view, cached.image, cached.score, cached.alignment)
         baseline = self._current_baseline(view.area_id)
         photo = load_photo(self.store.get(view.file_name))
-        if baseline is None or baseline["id"] == view.id:
-            corrected = normalize(photo)
-            return Measurement(view, corrected, score(corrected), None)
-        _, baseline_normalised = self._baseline_photos(baseline["file_name"])
-        corrected = normalize(photo, reference=baseline_normalised)
-        alignment = align(corrected, baseline_normalised)
-        if not alignment.ok:
-            return Measurement(view, corrected, None, alignment)
-        aligned = alignment.photo()
-        result = score(aligned, roi=alignment.coverage, reference=baseline["thresholds"])
-        return Measurement(view, aligned, result, alignment)
+        is_baseline = baseline is None or baseline["id"] == view.id
+        outcome = self._process(photo, [], None if is_baseline else baseline)
+        result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
+        self._remember(photo_id, result)
+        return result
+
+    def _remember(self, photo_id: str, measured: "Measurement") -> None:
+        with self._cache_lock:
+            self._measured[photo_id] = measured
+            self._measured.move_to_end(photo_id)
+            while len(self._measured) > 16:
+                self._measured.popitem(last=False)
 
     def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
         """The area's baseline photo, normalised (what follow-ups are aligned to)."""
@@ -829,6 +866,8 @@ class Records:
         )
         if not stale:
             return 0
+        with self._cache_lock:
+            self._measured.clear()
         baseline = db.get(PhotoRecord, area.baseline_photo_id) if area.baseline_photo_id else None
         if baseline is None:
             baseline = next((r for r in records if r.status != "blocked"), None)

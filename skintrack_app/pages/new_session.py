@@ -66,7 +66,9 @@ def render() -> None:
     area_choice = cols[0].selectbox("Area", area_names + ["+ new area…"], key="upload_area")
     new_area = cols[1].text_input("New area name", key="upload_new_area", disabled=area_choice != "+ new area…")
     uploads = st.file_uploader("Photos (JPEG, PNG, HEIC, …)", type=PHOTO_TYPES, accept_multiple_files=True, key="upload_files")
-    camera = st.camera_input("…or take one now", key="camera_photo")
+    camera = None
+    if st.toggle("Take a photo with the camera instead", key="use_camera"):
+        camera = st.camera_input("Camera", key="camera_photo")
     if st.button("Add photos", type="primary", key="add_photos"):
         try:
             area = store.add_area(me, patient_id, new_area) if area_choice == "+ new area…" else areas[area_names.index(area_choice)]

@@ -12,6 +12,7 @@ from .. import state
 
 def render() -> None:
     st.header("Patients")
+    state.show_notices()
     store, me = state.records(), state.actor()
     search = st.text_input("Search by code or name", key="patient_search")
     patients = store.list_patients(me, search)
@@ -64,7 +65,7 @@ def render() -> None:
                     st.error(str(exc))
                 else:
                     state.select_patient(created.id)
-                    st.success(f"Patient {created.code} created.")
+                    state.notify(f"Patient {created.code} created.")
                     st.rerun()
 
     patient_id = state.selected_patient_id()
@@ -89,15 +90,16 @@ def render() -> None:
                 except RecordsError as exc:
                     st.error(str(exc))
                 else:
-                    st.success("Saved.")
+                    state.notify("Saved.")
                     st.rerun()
     st.markdown("**Treated areas:** " + (", ".join(patient.areas) or "none yet"))
     with st.form("new_area_form", clear_on_submit=True):
         area_name = st.text_input("Add a treated area (e.g. left cheek, forehead)", key="new_area_name")
         if st.form_submit_button("Add area", key="add_area"):
             try:
-                store.add_area(me, patient.id, area_name)
+                area = store.add_area(me, patient.id, area_name)
             except RecordsError as exc:
                 st.error(str(exc))
             else:
+                state.notify(f"Area {area.name} added.")
                 st.rerun()

@@ -1,0 +1,155 @@
+"""Start the Streamlit app on a free localhost port and drive it with Debian's Chromium.
+
+Shared by the browser test (tests/test_browser.py), the app benchmark
+(bench/app_bench.py) and the screenshot script (tools/screenshots.py).
+Chromium is Debian's (/usr/bin/chromium), launched headless; Playwright never
+downloads a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(data_dir: Path, *, demo: bool = False, timeout: float = 120.0):
+    """Run ``streamlit run app.py`` with its data in ``data_dir``; yields the base URL."""
+    port = free_port()
+    env = dict(os.environ, SKINTRACK_DATA=str(data_dir), SKINTRACK_USER="Dr Browser")
+    if not demo:
+        env["SKINTRACK_NO_DEMO"] = "1"
+    streamlit = Path(sys.executable).with_name("streamlit")
+    log = open(data_dir.parent / f"streamlit-{port}.log", "wb")
+    process = subprocess.Popen(
+        [str(streamlit), "run", str(REPO / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start; see {log.name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(120_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000
+    )
+
+
+def go(page, url: str, path: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading").first.wait_for()
+    wait_idle(page)
+
+
+def create_patient(page, code: str, name: str) -> None:
+    page.get_by_label("Patient code (unique)").fill(code)
+    page.get_by_label("Display name").first.fill(name)
+    page.get_by_role("button", name="Create patient").click()
+    page.get_by_text(f"Patient {code} created").wait_for()
+    wait_idle(page)
+
+
+def add_area(page, name: str) -> None:
+    page.get_by_label("Add a treated area").fill(name)
+    page.get_by_role("button", name="Add area").click()
+    page.get_by_text(f"Area {name} added").wait_for()
+    wait_idle(page)
+
+
+def create_session(page, date_text: str) -> None:
+    """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments."""
+    year, month, day = date_text.split("-")
+    for part, value in (("year", year), ("month", month), ("day", day)):
+        segment = page.get_by_role("spinbutton", name=f"{part}, Date")
+        segment.focus()  # a click would open the calendar over the field
+        page.keyboard.type(value)
+    page.keyboard.press("Escape")  # close the calendar if it opened
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Create session").click()
+    page.get_by_text("now add its photos").wait_for()
+    wait_idle(page)
+
+
+def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_area: str | None = None) -> float:
+    """Upload photos and press "Add photos"; returns seconds until the scores are shown."""
+    if new_area:
+        choose(page, "Area", "+ new area…")
+        page.get_by_label("New area name").fill(new_area)
+    elif area:
+        choose(page, "Area", area)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files([str(f) for f in files])
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Add photos").click()
+    page.get_by_text("Done.").wait_for(timeout=180_000)
+    page.locator('[data-testid="stDataFrame"]').last.wait_for()
+    wait_idle(page)
+    return time.perf_counter() - started
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).first.click()
+    page.get_by_role("option", name=option).click()
+    wait_idle(page)
