@@ -35,8 +35,7 @@ def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
         app_driver.add_area(page, "left cheek")
         page.screenshot(path=str(tmp_path / "1-patients.png"))
 
-        page.get_by_role("link", name="New session").click()
-        app_driver.wait_idle(page)
+        app_driver.open_page(page, "New session")
         app_driver.create_session(page, "2026-05-04")
         app_driver.upload_and_measure(page, [SAMPLES / "2026-05-04_left-cheek.jpg"], area="left cheek")
         page.get_by_text("This is the baseline of this area").wait_for()
@@ -48,8 +47,7 @@ def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
         page.get_by_text("Fit: this photo over the baseline").wait_for()
         page.screenshot(path=str(tmp_path / "3-follow-up.png"))
 
-        page.get_by_role("link", name="Progress").click()
-        app_driver.wait_idle(page)
+        app_driver.open_page(page, "Progress")
         page.get_by_text("since baseline").first.wait_for()
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         charts.first.wait_for()

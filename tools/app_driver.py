@@ -102,6 +102,13 @@ def go(page, url: str, path: str) -> None:
     wait_idle(page)
 
 
+def open_page(page, title: str) -> None:
+    """Go to a page through the sidebar (keeps the browser's Streamlit session and its selection)."""
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for()
+    wait_idle(page)
+
+
 def create_patient(page, code: str, name: str) -> None:
     page.get_by_label("Patient code (unique)").fill(code)
     page.get_by_label("Display name").first.fill(name)
@@ -117,8 +124,11 @@ def add_area(page, name: str) -> None:
     wait_idle(page)
 
 
-def create_session(page, date_text: str) -> None:
+def create_session(page, date_text: str, treatment: str | None = None) -> None:
     """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments."""
+    if treatment:
+        page.get_by_label("Treatment").first.click()
+        page.get_by_role("option", name=treatment, exact=True).click()
     year, month, day = date_text.split("-")
     for part, value in (("year", year), ("month", month), ("day", day)):
         segment = page.get_by_role("spinbutton", name=f"{part}, Date")
