@@ -7,12 +7,12 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 export SKINTRACK_DATA ?= $(CURDIR)/skintrack-data
 
-.PHONY: run test install bench demo-images clean
+.PHONY: run test install bench lock demo-images clean
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -27,7 +27,18 @@ test: install
 	$(PY) -m pytest
 
 bench: install
+	$(PY) bench/intake_bench.py
 	$(PY) bench/score_bench.py
+	$(PY) bench/align_bench.py
+	$(PY) bench/app_bench.py
+	$(PY) bench/batch_bench.py
+
+# Re-resolve requirements.txt to the newest allowed versions and record them in constraints.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.txt
+	{ head -n 2 constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 # Regenerate sample_images/ from the seeded generator (the JPEGs are committed).
 demo-images: install
