@@ -3,6 +3,7 @@
 from . import repeatability
 from ._version import __version__
 from .align import Alignment, align, ghost
+from .batch import score_course, score_folder
 from .normalize import normalize
 from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
 from .quality import Issue, check_quality
@@ -25,4 +26,6 @@ __all__ = [
     "repeatability",
     "save_photo",
     "score",
+    "score_course",
+    "score_folder",
 ]

@@ -48,7 +48,7 @@ def demo(folder: Path, seed: int | None) -> None:
     click.echo(f"demo photos written to {out}")
 
 
-# --------------------------------------------------------------------------- records
+# --------------------------------------------------------------------------- shared options
 
 data_option = click.option(
     "--data", "data_dir", type=click.Path(path_type=Path), default=None, envvar="SKINTRACK_DATA",
@@ -71,6 +71,149 @@ def _actor(user):
 
     return Actor(user or getpass.getuser() or "cli", role="admin")
 
+
+
+# --------------------------------------------------------------------------- batch
+
+#: Exit code when some photos could not be scored (their rows carry the error).
+EXIT_SOME_FAILED = 3
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+
+
+def _write_table(table, output: Path | None) -> None:
+    if output is None:
+        table.to_csv(sys.stdout, index=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.tmp")
+    if output.suffix.lower() == ".parquet":
+        table.to_parquet(temporary, index=False)
+    elif output.suffix.lower() == ".csv":
+        table.to_csv(temporary, index=False)
+    else:
+        raise click.ClickException("The output must end in .csv or .parquet.")
+    temporary.replace(output)  # a crash never leaves half a table
+
+
+def _check_output(output: Path | None) -> None:
+    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+        raise click.BadParameter("must end in .csv or .parquet", param_hint="--output")
+
+
+@main.command("score")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="FILE.csv or FILE.parquet (default: CSV on stdout).")
+@click.option("--workers", "-w", type=click.IntRange(1), default=None, help="Processes on this machine (default: one per CPU).")
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786.")
+@click.option("--pattern", default="**/*", show_default=True, help="Glob for photos inside folders.")
+@click.option("--reference", type=click.Path(path_type=Path, exists=True), default=None, help="Baseline photo whose thresholds every photo is measured with.")
+@click.option("--force", is_flag=True, help="Score again photos already in the output.")
+def score_command(paths, output, workers, scheduler, pattern, reference, force):
+    """Score photos (files or folders) into a table: path, sha256, the measures, error.
+
+    Re-running with the same output skips photos already scored with the same
+    settings (by hash) unless --force. Exit status: 0 when every photo was
+    scored, 3 when some could not be (their rows carry the error).
+    """
+    import pandas as pd
+
+    from .batch import COLUMNS, find_photos, score_folder
+
+    _check_output(output)
+    previous = None
+    skip = {}
+    if output is not None and output.exists() and not force:
+        previous = _read_table(output)
+        ok = previous[previous["error"].isna()]
+        skip = dict(zip(ok["sha256"], ok["settings_hash"]))
+    table = score_folder(paths, pattern=pattern, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip)
+    if previous is not None:
+        present = {str(p) for p in find_photos(paths, pattern)}
+        kept = previous[previous["path"].astype(str).isin(present) & ~previous["path"].astype(str).isin(set(table["path"]))]
+        table = pd.concat([kept[COLUMNS], table], ignore_index=True).sort_values("path", ignore_index=True)
+    _write_table(table, output)
+    failed = table[table["error"].notna()]
+    for _, row in failed.iterrows():
+        click.echo(f"failed: {row['path']}: {row['error']}", err=True)
+    resumed = f" ({len(skip)} already in {output}, skipped)" if skip else ""
+    click.echo(
+        f"scored {len(table) - len(failed)} of {len(table)} photos{resumed}"
+        + (f"; {len(failed)} failed" if len(failed) else ""),
+        err=True,
+    )
+    sys.exit(EXIT_SOME_FAILED if len(failed) else 0)
+
+
+@main.command("course")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="FILE.csv or FILE.parquet (default: CSV on stdout).")
+@click.option("--workers", "-w", type=click.IntRange(1), default=None)
+@click.option("--scheduler", default=None, help="Dask scheduler address.")
+def course_command(path, output, workers, scheduler):
+    """Score a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg against each area's baseline (tidy table)."""
+    from .batch import score_course
+
+    _check_output(output)
+    try:
+        table = score_course(path, workers=workers, scheduler=scheduler, progress=True)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    _write_table(table, output)
+    photos = table.drop_duplicates("path")
+    failed = photos[photos["status"] != "scored"]
+    for _, row in failed.iterrows():
+        click.echo(f"not scored: {row['path']}: {row['error']}", err=True)
+    click.echo(f"scored {len(photos) - len(failed)} of {len(photos)} photos in {photos.groupby(['patient', 'area']).ngroups} areas", err=True)
+    sys.exit(EXIT_SOME_FAILED if len(failed) else 0)
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@data_option
+@db_option
+@user_option
+def import_command(path, data_dir, db_url, user):
+    """Load a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg into the records database."""
+    from .batch import course_layout
+    from .photo import PhotoError
+    from .records import RecordsError
+
+    try:
+        items = course_layout(path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    records, actor = _records(data_dir, db_url), _actor(user)
+    added = failed = 0
+    patients: dict[str, str] = {}
+    sessions: dict[tuple[str, object], str] = {}
+    for item in items:
+        code = item["patient"]
+        if code not in patients:
+            existing = records.find_patient(actor, code)
+            patients[code] = existing.id if existing else records.add_patient(actor, code).id
+        patient_id = patients[code]
+        if (code, item["date"]) not in sessions:
+            match = [s for s in records.list_sessions(actor, patient_id) if s.date == item["date"]]
+            sessions[(code, item["date"])] = (
+                match[0].id if match else records.add_session(actor, patient_id, item["date"], "other", notes=f"imported from {path}").id
+            )
+        area = records.add_area(actor, patient_id, item["area"].replace("-", " ").replace("_", " "))
+        try:
+            view = records.add_photo(actor, sessions[(code, item["date"])], area.id, item["path"])
+            added += 0 if view.duplicate else 1
+        except (PhotoError, RecordsError) as exc:
+            failed += 1
+            click.echo(f"failed: {item['path']}: {exc}", err=True)
+    click.echo(f"imported {added} photos for {len(patients)} patients ({failed} failed)", err=True)
+    sys.exit(EXIT_SOME_FAILED if failed else 0)
+
+
+# --------------------------------------------------------------------------- records
 
 @main.command("load-demo")
 @data_option

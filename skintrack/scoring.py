@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -227,6 +228,22 @@ def _config(config: ScoreConfig | Mapping[str, Any] | None) -> ScoreConfig:
 
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skintrack-score")
+_THREADED = os.environ.get("SKINTRACK_THREADS", "") != "1"
+
+
+def set_single_threaded(single: bool = True) -> None:
+    """Run every score on one thread (OpenCV included), e.g. in each worker of a batch.
+
+    Results are identical either way; a batch with one process per core is
+    faster when each process keeps to its own core.
+    """
+    global _THREADED
+    _THREADED = not single
+    cv2.setNumThreads(1 if single else cv2.getNumberOfCPUs())
+
+
+def _executor():
+    return _POOL if _THREADED else None
 
 
 @dataclass
@@ -366,9 +383,14 @@ def _measure(ctx: _Context) -> list[_Part]:
     """All families. The texture filters run beside the darkness map, redness and
     tone (OpenCV and NumPy release the GIL, so two threads use both cores); spots
     need the darkness and ridge maps, texture needs the spots."""
-    background = _POOL.submit(lambda: [_darkness(ctx), _redness(ctx), _tone(ctx)])
-    filters = _texture_filters(ctx)
-    darkness, redness, tone = background.result()
+    pool = _executor()
+    if pool is not None:
+        background = pool.submit(lambda: [_darkness(ctx), _redness(ctx), _tone(ctx)])
+        filters = _texture_filters(ctx)
+        darkness, redness, tone = background.result()
+    else:
+        filters = _texture_filters(ctx)
+        darkness, redness, tone = _darkness(ctx), _redness(ctx), _tone(ctx)
     strength = filters.maps.get("line_strength")
     spots = _spots(ctx, darkness.maps.get("darkness"), strength)
     texture = _texture(ctx, spots.maps["spots"], strength, filters.maps.pop("texture_band", None))
@@ -450,7 +472,7 @@ def score(
         thresholds_from = "reference"
 
     roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
-    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast, executor=_POOL)
+    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast, executor=_executor())
     skin = masks.skin & roi_mask
     inner = erode(skin, cfg.edge_margin)
     n_skin = int(skin.sum())

@@ -1,0 +1,343 @@
+"""Score whole folders of photos: on one machine (a process pool) or on a Dask cluster.
+
+:func:`score_folder` scores every photo under a folder, one row per photo;
+:func:`score_course` follows the course convention ``PATIENT/AREA/YYYY-MM-DD/*.jpg``
+(normalise → align to the area's baseline → score with the baseline's
+thresholds) and returns a tidy table with the change against baseline and
+whether it is beyond measurement noise.
+
+A photo that fails gives a row with ``error`` filled and NaN measures; the batch
+never stops on one bad file. Results are the same whatever the number of
+workers or the machine: each photo is scored independently and
+deterministically.
+
+Parallelism: ``workers=1`` scores in this process; ``workers=N`` uses N
+processes (spawned, each kept to one thread so N processes use N cores);
+``scheduler="tcp://host:8786"`` sends the photos to a ``dask.distributed``
+cluster whose workers read them from the shared path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import multiprocessing
+import os
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from ._version import __version__
+from .metrics import METRIC_NAMES
+
+if TYPE_CHECKING:  # pandas is imported when a table is built: worker processes start faster
+    import pandas as pd
+
+__all__ = ["PHOTO_SUFFIXES", "find_photos", "score_course", "score_folder", "score_one"]
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".bmp"}
+COLUMNS = [
+    "path", "sha256", *METRIC_NAMES, "quality", "engine_version", "settings_hash", "skin_pixels", "nan_reasons", "error",
+]  # fmt: skip
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def find_photos(paths: Iterable[str | os.PathLike], pattern: str = "**/*") -> list[Path]:
+    """Photo files among ``paths`` (files, or folders searched with ``pattern``), sorted."""
+    found: set[Path] = set()
+    for item in paths:
+        item = Path(item)
+        if item.is_dir():
+            found.update(p for p in item.glob(pattern) if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        elif item.is_file():
+            found.add(item)
+        else:
+            raise FileNotFoundError(f"No file or folder at {item}.")
+    return sorted(found)
+
+
+def file_sha256(path: str | os.PathLike) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _worker_init() -> None:
+    from .scoring import set_single_threaded
+
+    set_single_threaded(True)
+
+
+def score_one(path: str, reference: Mapping[str, float] | None = None, config: Mapping | None = None) -> dict[str, Any]:
+    """Score one photo file into a table row; never raises (the error goes in the row)."""
+    from .photo import load_photo
+    from .quality import check_quality
+    from .scoring import ScoreConfig, score
+
+    row: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    try:
+        photo = load_photo(path)
+        issues = check_quality(photo)
+        result = score(photo, reference=dict(reference) if reference else None, config=config)
+        row.update(result.metrics)
+        row.update(
+            quality=";".join(f"{i.code}:{i.severity}" for i in issues),
+            engine_version=result.provenance["engine_version"],
+            settings_hash=result.provenance["settings_hash"],
+            skin_pixels=result.provenance["skin_pixels"],
+            nan_reasons="; ".join(f"{k}: {v}" for k, v in sorted(result.provenance["errors"].items())) or None,
+            error=None,
+        )
+    except Exception as exc:  # one bad file must not stop the batch
+        row.update({name: math.nan for name in METRIC_NAMES})
+        cfg = ScoreConfig(**dict(config)) if config else ScoreConfig()
+        row.update(quality="", engine_version=__version__, settings_hash=cfg.settings_hash, skin_pixels=0, nan_reasons=None)
+        row["error"] = f"{type(exc).__name__}: {exc}"
+    return row
+
+
+def _reference_thresholds(reference) -> dict[str, float] | None:
+    from .photo import load_photo
+    from .scoring import Score, score
+
+    if reference is None:
+        return None
+    if isinstance(reference, Score):
+        return dict(reference.thresholds)
+    if isinstance(reference, Mapping):
+        return {k: float(v) for k, v in reference.items()}
+    return dict(score(load_photo(reference)).thresholds)
+
+
+def _map(function, items: list, workers: int | None, scheduler: str | None, progress: bool, desc: str) -> list:
+    """Apply ``function`` to ``items`` locally, in processes, or on a Dask cluster; keeps order."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items), desc=desc, unit="photo", disable=(not progress) or None, file=sys.stderr)
+    try:
+        if scheduler:
+            from dask.distributed import Client, as_completed
+
+            with Client(scheduler) as client:
+                client.run(_worker_init)
+                futures = client.map(function, items, pure=False)
+                for _ in as_completed(futures):
+                    bar.update(1)
+                return client.gather(futures)
+        workers = workers or os.cpu_count() or 1
+        if workers <= 1 or len(items) <= 1:
+            from .scoring import _THREADED, set_single_threaded
+
+            was_threaded = _THREADED
+            set_single_threaded(True)  # the same work per photo as in a pool's worker
+            try:
+                results = []
+                for item in items:
+                    results.append(function(item))
+                    bar.update(1)
+                return results
+            finally:
+                set_single_threaded(not was_threaded)
+        context = multiprocessing.get_context("spawn")  # fork would copy live thread pools
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+            results = []
+            for result in pool.map(function, items, chunksize=1):
+                results.append(result)
+                bar.update(1)
+            return results
+    finally:
+        bar.close()
+
+
+class _ScoreTask:
+    """Picklable ``score_one`` with fixed reference and settings (for pools and Dask)."""
+
+    def __init__(self, reference, config):
+        self.reference, self.config = reference, config
+
+    def __call__(self, path: str) -> dict[str, Any]:
+        return score_one(path, self.reference, self.config)
+
+
+def score_folder(
+    path: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    pattern: str = "**/*",
+    reference=None,
+    workers: int | None = None,
+    progress: bool = True,
+    scheduler: str | None = None,
+    config: Mapping | None = None,
+    skip: Mapping[str, str] | None = None,
+) -> "pd.DataFrame":
+    """Score every photo under ``path``; one row per photo.
+
+    Parameters
+    ----------
+    path : folder, file, or several
+    pattern : str
+        Glob under each folder (default: everything, recursively).
+    reference : Score, thresholds mapping or path of a baseline photo, optional
+        Thresholds to measure every photo with (the baseline's yardstick).
+    workers : int, optional
+        Processes on this machine (default: one per CPU); 1 scores in-process.
+    progress : bool
+        Progress bar on stderr (only when it is a terminal).
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler, e.g. ``tcp://10.0.0.5:8786``;
+        its workers must see the same paths.
+    config : mapping, optional
+        Engine settings overrides (:class:`skintrack.ScoreConfig`).
+    skip : mapping sha256 -> settings_hash, optional
+        Photos already scored with these settings (for resuming); left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``path``, ``sha256``, the nine measures, ``quality`` (issue
+        codes), ``engine_version``, ``settings_hash``, ``skin_pixels``,
+        ``nan_reasons`` (why a measure is NaN, e.g. no skin found) and ``error``
+        (the file could not be scored at all).
+    """
+    from .scoring import ScoreConfig
+
+    paths = find_photos([path] if isinstance(path, (str, os.PathLike)) else path, pattern)
+    settings_hash = (ScoreConfig(**dict(config)) if config else ScoreConfig()).settings_hash
+    if skip:
+        paths = [p for p in paths if skip.get(file_sha256(p)) != settings_hash]
+    thresholds = _reference_thresholds(reference)
+    rows = _map(_ScoreTask(thresholds, dict(config) if config else None), [str(p) for p in paths], workers, scheduler, progress, "scoring")
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# --------------------------------------------------------------------------- courses
+
+
+def course_layout(root: str | os.PathLike) -> list[dict[str, Any]]:
+    """The photos of a course folder ``PATIENT/AREA/YYYY-MM-DD/*.jpg``, sorted by patient, area, date, name.
+
+    Raises
+    ------
+    ValueError
+        When the folder does not follow the convention (the message says where).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a folder.")
+    items = []
+    for photo in find_photos([root]):
+        parts = photo.relative_to(root).parts
+        if len(parts) != 4 or not _DATE.match(parts[2]):
+            raise ValueError(
+                f"{photo.relative_to(root)} does not follow PATIENT/AREA/YYYY-MM-DD/photo (e.g. P-001/left-cheek/2026-05-04/a.jpg)."
+            )
+        try:
+            date = dt.date.fromisoformat(parts[2])
+        except ValueError:
+            raise ValueError(f"{parts[2]} in {photo.relative_to(root)} is not a valid date.") from None
+        items.append({"patient": parts[0], "area": parts[1], "date": date, "path": photo})
+    return sorted(items, key=lambda i: (i["patient"], i["area"], i["date"], i["path"].name))
+
+
+def _score_area(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One area of one patient: the first photo is the baseline, the rest are measured against it."""
+    from .align import align
+    from .normalize import normalize
+    from .photo import load_photo
+    from .scoring import score
+
+    rows = []
+    baseline = baseline_score = None
+    for item in photos:
+        row = {"patient": item["patient"], "area": item["area"], "date": item["date"].isoformat(), "path": str(item["path"]),
+               "sha256": file_sha256(item["path"]), "role": "follow-up", "status": "scored", "error": None}  # fmt: skip
+        try:
+            photo = load_photo(item["path"])
+            if baseline is None:
+                baseline = normalize(photo)
+                baseline_score = score(baseline)
+                row["role"], metrics = "baseline", baseline_score.metrics
+                row["normalization"] = baseline.metadata["normalization"]["method"]
+                row["alignment_quality"] = math.nan
+            else:
+                corrected = normalize(photo, reference=baseline)
+                alignment = align(corrected, baseline)
+                row["normalization"] = corrected.metadata["normalization"]["method"]
+                row["alignment_quality"] = alignment.quality
+                if not alignment.ok:
+                    row["status"], row["error"] = "not_comparable", alignment.reason
+                    metrics = {name: math.nan for name in METRIC_NAMES}
+                else:
+                    result = score(alignment.photo(), roi=alignment.coverage, reference=baseline_score)
+                    metrics = result.metrics
+            row["metrics"] = metrics
+        except Exception as exc:
+            row.update(status="error", error=f"{type(exc).__name__}: {exc}", metrics={n: math.nan for n in METRIC_NAMES})
+            row.setdefault("normalization", None)
+            row.setdefault("alignment_quality", math.nan)
+        rows.append(row)
+    return rows
+
+
+def score_course(
+    path: str | os.PathLike,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    scheduler: str | None = None,
+) -> "pd.DataFrame":
+    """Score a course folder (``PATIENT/AREA/YYYY-MM-DD/*.jpg``) area by area.
+
+    Within each area the earliest photo is the baseline: every later photo is
+    colour-normalised to it, aligned to it and scored with its thresholds.
+    Areas are independent and run in parallel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: one row per photo and measure, with ``patient``, ``area``,
+        ``date``, ``path``, ``sha256``, ``role`` (baseline / follow-up),
+        ``status``, ``metric``, ``value``, ``baseline_value``, ``change``,
+        ``change_pct``, ``mdc95``, ``beyond_noise``, ``normalization``,
+        ``alignment_quality`` and ``error``.
+    """
+    from .repeatability import mdc95, within_noise
+
+    items = course_layout(path)
+    groups: dict[tuple[str, str], list] = {}
+    for item in items:
+        groups.setdefault((item["patient"], item["area"]), []).append(item)
+    results = _map(_score_area, list(groups.values()), workers, scheduler, progress, "areas")
+    records = []
+    for area_rows in results:
+        base = next((r["metrics"] for r in area_rows if r["role"] == "baseline"), None)
+        for row in area_rows:
+            for name in METRIC_NAMES:
+                value = row["metrics"][name]
+                reference = base[name] if base else math.nan
+                change = value - reference
+                finite = math.isfinite(change)
+                records.append(
+                    {
+                        **{k: row[k] for k in ("patient", "area", "date", "path", "sha256", "role", "status")},
+                        "metric": name,
+                        "value": value,
+                        "baseline_value": reference,
+                        "change": change,
+                        "change_pct": 100.0 * change / abs(reference) if finite and reference else math.nan,
+                        "mdc95": mdc95(name),
+                        "beyond_noise": (not within_noise(name, change)) if finite else None,
+                        "normalization": row.get("normalization"),
+                        "alignment_quality": row.get("alignment_quality"),
+                        "error": row["error"],
+                    }
+                )
+    import pandas as pd
+
+    return pd.DataFrame(records)

@@ -1,0 +1,171 @@
+"""Batch scoring from Python and the command line, locally and on a Dask cluster (skintrack/batch.py, cli.py).
+
+A smoke test in the style of aevri/mel's: every CLI command end to end on a temp
+folder built from the synthetic generator, with a corrupt file among good ones.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from skintrack import __version__
+from skintrack.batch import course_layout, score_course, score_folder
+from skintrack.cli import EXIT_SOME_FAILED, main
+from skintrack.metrics import METRIC_NAMES
+from skintrack.records import Actor, Records
+from skintrack.synthetic import WARM, Capture, SkinScene, SkinState
+
+SIZE = (1024, 768)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """PATIENT/AREA/DATE/*.jpg: two patients, three and two sessions, plus a corrupt file."""
+    root = tmp_path_factory.mktemp("course")
+    plans = {
+        ("P-001", "left-cheek", 41): [
+            ("2026-05-04", SkinState(diffuse_redness=2.5), Capture(size=SIZE, seed=1)),
+            ("2026-06-01", SkinState(erythema=6.0, diffuse_redness=1.0, spot_contrast=11.0), Capture(size=SIZE, seed=2, rotation_deg=3, exposure=0.9, white_balance=WARM)),
+            ("2026-07-01", SkinState(erythema=3.0, spot_contrast=7.0), Capture(size=SIZE, seed=3, rotation_deg=-2, scale=1.04, shift=(20, 10))),
+        ],
+        ("P-002", "forehead", 42): [
+            ("2026-03-10", SkinState(base_lab=(55.0, 13.0, 19.0)), Capture(size=SIZE, seed=4)),
+            ("2026-04-10", SkinState(base_lab=(55.0, 13.0, 19.0), roughness=0.6), Capture(size=SIZE, seed=5, rotation_deg=2)),
+        ],
+    }  # fmt: skip
+    for (patient, area, seed), sessions in plans.items():
+        scene = SkinScene(seed=seed, size=SIZE)
+        for date, state, capture in sessions:
+            folder = root / patient / area / date
+            folder.mkdir(parents=True)
+            (folder / "photo.jpg").write_bytes(scene.render(state, capture).encoded)
+    (root / "P-002" / "forehead" / "2026-04-10" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    return root
+
+
+def test_score_folder_one_row_per_photo_and_a_bad_file_does_not_stop_it(course):
+    table = score_folder(course, workers=1, progress=False)
+    assert len(table) == 6
+    assert list(table.columns[:2]) == ["path", "sha256"] and set(METRIC_NAMES) <= set(table.columns)
+    bad = table[table["path"].str.endswith("broken.jpg")]
+    assert len(bad) == 1 and "PhotoError" in bad["error"].iloc[0]
+    assert all(math.isnan(v) for v in bad[list(METRIC_NAMES)].iloc[0])
+    good = table[table["error"].isna()]
+    assert len(good) == 5 and good[list(METRIC_NAMES)].notna().all().all()
+    assert (good["engine_version"] == __version__).all() and good["settings_hash"].nunique() == 1
+
+
+def test_same_numbers_whatever_the_number_of_workers(course):
+    one = score_folder(course, workers=1, progress=False)
+    two = score_folder(course, workers=2, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_same_numbers_on_a_dask_cluster(course):
+    distributed = pytest.importorskip("dask.distributed")
+    local = score_folder(course, workers=1, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        remote = score_folder(course, scheduler=cluster.scheduler_address, progress=False)
+    pd.testing.assert_frame_equal(local, remote)
+
+
+def test_reference_thresholds_are_used(course):
+    baseline = course / "P-001" / "left-cheek" / "2026-05-04" / "photo.jpg"
+    own = score_folder(course / "P-001", workers=1, progress=False)
+    against = score_folder(course / "P-001", reference=baseline, workers=1, progress=False)
+    assert own["red_area_pct"].iloc[0] == against["red_area_pct"].iloc[0]  # the baseline itself
+    assert not np.allclose(own["red_area_pct"].iloc[1:], against["red_area_pct"].iloc[1:])
+
+
+def test_course_is_measured_against_each_area_baseline(course):
+    table = score_course(course, workers=2, progress=False)
+    photos = table.drop_duplicates("path")
+    assert set(photos["patient"]) == {"P-001", "P-002"}
+    assert len(table) == len(photos) * len(METRIC_NAMES)
+    baselines = photos[photos["role"] == "baseline"]
+    assert sorted(baselines["date"]) == ["2026-03-10", "2026-05-04"]
+    assert (table[table["role"] == "baseline"]["change"] == 0).all()
+    redness = table[(table["metric"] == "redness") & (table["patient"] == "P-001")].sort_values("date")
+    assert (redness["status"] == "scored").all()
+    assert redness["change"].iloc[2] < 0 and bool(redness["beyond_noise"].iloc[2])
+    broken = table[table["path"].str.endswith("broken.jpg")]
+    assert (broken["status"] == "error").all() and broken["error"].str.contains("PhotoError").all()
+    assert {"change_pct", "mdc95", "alignment_quality", "normalization"} <= set(table.columns)
+
+
+def test_course_layout_is_checked(tmp_path):
+    (tmp_path / "P-1" / "cheek").mkdir(parents=True)
+    (tmp_path / "P-1" / "cheek" / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="PATIENT/AREA/YYYY-MM-DD"):
+        course_layout(tmp_path)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_cli_smoke(course, tmp_path):
+    runner = CliRunner()
+    csv = tmp_path / "scores.csv"
+    first = runner.invoke(main, ["score", str(course), "--output", str(csv), "--workers", "2"])
+    assert first.exit_code == EXIT_SOME_FAILED, first.output
+    assert "broken.jpg" in first.stderr and "scored 5 of 6 photos; 1 failed" in first.stderr
+    table = pd.read_csv(csv)
+    assert len(table) == 6 and {"path", "sha256", "error", *METRIC_NAMES} <= set(table.columns)
+
+    # Resume: photos already scored (same hash and settings) are skipped.
+    again = runner.invoke(main, ["score", str(course), "--output", str(csv)])
+    assert "5 already in" in again.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(csv), table)
+    forced = runner.invoke(main, ["score", str(course), "--output", str(csv), "--force", "--workers", "1"])
+    assert "already in" not in forced.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(csv), table)
+
+    parquet = tmp_path / "scores.parquet"
+    result = runner.invoke(main, ["score", str(course / "P-001"), "-o", str(parquet), "-w", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(parquet)) == 3
+
+    to_stdout = runner.invoke(main, ["score", str(course / "P-001" / "left-cheek" / "2026-05-04" / "photo.jpg")])
+    assert to_stdout.exit_code == 0 and to_stdout.stdout.startswith("path,sha256,")
+
+    bad_output = runner.invoke(main, ["score", str(course), "--output", str(tmp_path / "scores.xlsx")])
+    assert bad_output.exit_code == 2 and ".csv or .parquet" in bad_output.output
+
+    tidy = tmp_path / "course.csv"
+    result = runner.invoke(main, ["course", str(course), "--output", str(tidy), "--workers", "2"])
+    assert result.exit_code == EXIT_SOME_FAILED and "in 2 areas" in result.stderr
+    assert set(pd.read_csv(tidy)["metric"]) == set(METRIC_NAMES)
+
+    data = tmp_path / "records"
+    result = runner.invoke(main, ["import", str(course), "--data", str(data), "--user", "importer"])
+    assert result.exit_code == EXIT_SOME_FAILED and "imported 5 photos for 2 patients" in result.stderr
+    records = Records(data)
+    patient = records.find_patient(Actor("t"), "P-001")
+    assert patient.session_count == 3 and patient.areas == ["left cheek"]
+    assert len(records.list_photos(Actor("t"), patient.id)) == 3
+    result = runner.invoke(main, ["import", str(course), "--data", str(data)])
+    assert "imported 0 photos" in result.stderr  # nothing stored twice
+
+
+def test_cli_as_a_program_with_a_quiet_progress_bar(course, tmp_path):
+    output = tmp_path / "out.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "skintrack", "score", str(course / "P-002"), "--output", str(output), "--workers", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == EXIT_SOME_FAILED
+    assert "it/s" not in run.stderr and "%|" not in run.stderr  # not a terminal: no progress bar
+    assert "failed: " in run.stderr
+    version = subprocess.run([sys.executable, "-m", "skintrack", "--version"], capture_output=True, text=True)
+    assert __version__ in version.stdout
