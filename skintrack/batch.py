@@ -66,10 +66,44 @@ def file_sha256(path: str | os.PathLike) -> str | None:
         return None
 
 
+def tune_allocator() -> bool:
+    """Let this process keep and reuse the memory of one photo for the next (glibc only).
+
+    Scoring a photo allocates a few dozen arrays of 1-30 MB and frees them. By
+    default glibc hands each one back to the kernel and page-faults fresh,
+    zeroed memory in for the next photo; with two processes scoring at once
+    those page faults compete for the kernel and memory bandwidth and cost
+    about 10 % of throughput. Raising ``M_MMAP_THRESHOLD`` to 32 MB and
+    ``M_TRIM_THRESHOLD`` to 1 GB keeps that memory in the process instead
+    (resident size stays at about one photo's working set). Results do not
+    change. Called in every batch worker and by the ``skintrack`` CLI; a
+    notebook may call it too. Returns False where it does not apply
+    (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return True
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    _ALLOCATOR_TUNED = bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(mallopt(m_trim_threshold, 2**30))
+    return _ALLOCATOR_TUNED
+
+
+_ALLOCATOR_TUNED = False
+
+
 def _worker_init() -> None:
     from .scoring import set_single_threaded
 
     set_single_threaded(True)
+    tune_allocator()
 
 
 def score_one(path: str, reference: Mapping[str, float] | None = None, config: Mapping | None = None) -> dict[str, Any]:

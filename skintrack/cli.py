@@ -122,9 +122,10 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
     """
     import pandas as pd
 
-    from .batch import COLUMNS, find_photos, score_folder
+    from .batch import COLUMNS, find_photos, score_folder, tune_allocator
 
     _check_output(output)
+    tune_allocator()  # this process is ours: score with --workers 1 as fast as a pool worker
     previous = None
     skip = {}
     if output is not None and output.exists() and not force:
@@ -156,9 +157,10 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
 @click.option("--scheduler", default=None, help="Dask scheduler address.")
 def course_command(path, output, workers, scheduler):
     """Score a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg against each area's baseline (tidy table)."""
-    from .batch import score_course
+    from .batch import score_course, tune_allocator
 
     _check_output(output)
+    tune_allocator()
     try:
         table = score_course(path, workers=workers, scheduler=scheduler, progress=True)
     except ValueError as exc:

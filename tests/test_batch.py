@@ -7,6 +7,7 @@ folder built from the synthetic generator, with a corrupt file among good ones.
 from __future__ import annotations
 
 import math
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from skintrack import __version__
-from skintrack.batch import course_layout, score_course, score_folder
+from skintrack.batch import course_layout, score_course, score_folder, tune_allocator
 from skintrack.cli import EXIT_SOME_FAILED, main
 from skintrack.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
@@ -67,6 +68,14 @@ def test_same_numbers_whatever_the_number_of_workers(course):
     one = score_folder(course, workers=1, progress=False)
     two = score_folder(course, workers=2, progress=False)
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_allocator_tuning_changes_no_number(course):
+    before = score_folder(course / "P-001", workers=1, progress=False)
+    tuned = tune_allocator()
+    if platform.libc_ver()[0] == "glibc":
+        assert tuned  # the setting a pool worker gets is really applied here
+    pd.testing.assert_frame_equal(before, score_folder(course / "P-001", workers=1, progress=False))
 
 
 def test_same_numbers_on_a_dask_cluster(course):
