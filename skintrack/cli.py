@@ -40,11 +40,12 @@ def info(photos: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path), default=Path("sample_images"))
 @click.option("--seed", default=None, type=int, help="Generator seed (default: the demo's).")
-def demo(folder: Path, seed: int | None) -> None:
+@click.option("--course", "course_layout", is_flag=True, help="Lay the photos out as PATIENT/AREA/YYYY-MM-DD/photo.jpg (for `skintrack course`).")
+def demo(folder: Path, seed: int | None, course_layout: bool) -> None:
     """Write the synthetic demo patient's photos and manifest into FOLDER."""
     from .synthetic import DEMO_SEED, write_demo
 
-    out = write_demo(folder, seed=DEMO_SEED if seed is None else seed)
+    out = write_demo(folder, seed=DEMO_SEED if seed is None else seed, course_layout=course_layout)
     click.echo(f"demo photos written to {out}")
 
 

@@ -660,18 +660,25 @@ def demo_course(seed: int = DEMO_SEED, size: tuple[int, int] = (1600, 1200)) -> 
     return out
 
 
-def write_demo(folder: str | Path, seed: int = DEMO_SEED) -> Path:
+def write_demo(folder: str | Path, seed: int = DEMO_SEED, course_layout: bool = False) -> Path:
     """Write the demo course's JPEGs and ``manifest.json`` into ``folder``.
 
     The manifest lists, per session, the date, treatment, notes, file name,
     the skin state and capture used, and the true values, so anyone can check
-    what changed between sessions.
+    what changed between sessions. With ``course_layout`` the photos go in the
+    batch folder convention ``PATIENT/AREA/YYYY-MM-DD/photo.jpg`` (see
+    :func:`skintrack.score_course`) instead of ``YYYY-MM-DD_area.jpg``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sessions = []
+    area = DEMO_PATIENT["area"].replace(" ", "-")
     for session, photo in demo_course(seed):
-        name = f"{session['date']}_{DEMO_PATIENT['area'].replace(' ', '-')}.jpg"
+        if course_layout:
+            name = f"{DEMO_PATIENT['code']}/{area}/{session['date']}/photo.jpg"
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            name = f"{session['date']}_{area}.jpg"
         (folder / name).write_bytes(photo.encoded)
         sessions.append(
             {

@@ -112,6 +112,18 @@ def test_course_is_measured_against_each_area_baseline(course):
     assert {"change_pct", "mdc95", "alignment_quality", "normalization"} <= set(table.columns)
 
 
+def test_a_follow_up_that_does_not_align_gets_no_numbers(tmp_path):
+    area = tmp_path / "P-003" / "chin"
+    for date, seed in (("2026-01-05", 7), ("2026-02-05", 99)):  # another person's skin as the follow-up
+        (area / date).mkdir(parents=True)
+        (area / date / "photo.jpg").write_bytes(SkinScene(seed=seed, size=SIZE).render(SkinState(), Capture(size=SIZE, seed=seed)).encoded)
+    table = score_course(tmp_path, workers=1, progress=False)
+    follow_up = table[table["date"] == "2026-02-05"]
+    assert (follow_up["status"] == "not_comparable").all() and follow_up["error"].notna().all()
+    assert follow_up["value"].isna().all() and follow_up["beyond_noise"].isna().all()
+    assert (table[table["date"] == "2026-01-05"]["status"] == "scored").all()
+
+
 def test_course_layout_is_checked(tmp_path):
     (tmp_path / "P-1" / "cheek").mkdir(parents=True)
     (tmp_path / "P-1" / "cheek" / "photo.jpg").write_bytes(b"x")

@@ -59,3 +59,14 @@ def test_records_commands(tmp_path):
     result = runner.invoke(main, ["rescore", "--data", data])
     assert result.exit_code == 0 and "0 photos" in result.output
     assert runner.invoke(main, ["archive", "export", "NOPE", archive, "--data", data]).exit_code != 0
+
+
+def test_demo_in_the_course_layout(tmp_path):
+    from skintrack.batch import course_layout
+    from skintrack.synthetic import DEMO_SESSIONS
+
+    result = CliRunner().invoke(main, ["demo", "--course", str(tmp_path / "course")])
+    assert result.exit_code == 0, result.output
+    layout = course_layout(tmp_path / "course")
+    assert [item["date"].isoformat() for item in layout] == [s["date"] for s in DEMO_SESSIONS]
+    assert {(item["patient"], item["area"]) for item in layout} == {("DEMO-001", "left-cheek")}
