@@ -19,6 +19,7 @@ cluster whose workers read them from the shared path.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import math
@@ -26,6 +27,7 @@ import multiprocessing
 import os
 import re
 import sys
+import types
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -178,13 +180,35 @@ def _map(function, items: list, workers: int | None, scheduler: str | None, prog
                 set_single_threaded(not was_threaded)
         context = multiprocessing.get_context("spawn")  # fork would copy live thread pools
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+            with _caller_main_hidden():  # the workers start while the work is submitted
+                futures = [pool.submit(function, item) for item in items]
             results = []
-            for result in pool.map(function, items, chunksize=1):
-                results.append(result)
+            for future in futures:
+                results.append(future.result())
                 bar.update(1)
             return results
     finally:
         bar.close()
+
+
+@contextlib.contextmanager
+def _caller_main_hidden():
+    """Start worker processes without re-running the caller's ``__main__``.
+
+    A spawned process normally re-imports the parent's main script, so a
+    researcher's script without an ``if __name__ == "__main__":`` guard would
+    start the batch again in every worker, and inside Streamlit (whose script
+    runner installs the app script as ``__main__``) every worker would re-run
+    the app. The workers only run skintrack's own functions, so they need
+    nothing from it: while they start, ``__main__`` is an empty module.
+    """
+    caller_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if caller_main is not None:
+            sys.modules["__main__"] = caller_main
 
 
 class _ScoreTask:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,16 @@ from skintrack.synthetic import Capture, SkinScene, SkinState
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", REPO.parent / "shared" / "real_photos"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest installs the app script as ``__main__`` and leaves it there;
+    put pytest's back so later tests that start processes (Dask's LocalCluster) are not affected."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 def real_photo(name: str) -> Path:

@@ -10,6 +10,7 @@ import math
 import platform
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,31 @@ def test_allocator_tuning_changes_no_number(course):
     if platform.libc_ver()[0] == "glibc":
         assert tuned  # the setting a pool worker gets is really applied here
     pd.testing.assert_frame_equal(before, score_folder(course / "P-001", workers=1, progress=False))
+
+
+def test_workers_never_re_run_the_callers_script(course, tmp_path):
+    """A researcher's quick script without a main guard, and Streamlit's fake __main__, both work."""
+    script = tmp_path / "quick.py"
+    script.write_text(
+        "import skintrack\n"
+        f"table = skintrack.score_folder({str(course / 'P-001')!r}, workers=2, progress=False)\n"
+        "print('rows', len(table), 'errors', int(table['error'].notna().sum()))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["rows", "3", "errors", "0"]
+
+    trap = tmp_path / "app_script.py"
+    trap.write_text("raise SystemExit('the caller script was run in a worker')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(trap)  # what Streamlit's script runner leaves in sys.modules
+    real_main = sys.modules["__main__"]
+    sys.modules["__main__"] = fake_main
+    try:
+        table = score_folder(course / "P-001", workers=2, progress=False)
+    finally:
+        sys.modules["__main__"] = real_main
+    assert table["error"].isna().all() and len(table) == 3
 
 
 def test_same_numbers_on_a_dask_cluster(course):
