@@ -104,6 +104,21 @@ def test_workers_never_re_run_the_callers_script(course, tmp_path):
     assert table["error"].isna().all() and len(table) == 3
 
 
+def test_other_cpu_kernels_move_numbers_only_in_the_sixth_digit(course):
+    """Machines differ in the SIMD kernels OpenCV dispatches (AVX-512, AVX2, NEON); running
+    without them shows how far that moves a score: far below any metric's MDC."""
+    import cv2
+
+    optimised = score_folder(course / "P-001", workers=1, progress=False)
+    cv2.setUseOptimized(False)
+    try:
+        plain = score_folder(course / "P-001", workers=1, progress=False)
+    finally:
+        cv2.setUseOptimized(True)
+    metrics = list(METRIC_NAMES)
+    np.testing.assert_allclose(plain[metrics].to_numpy(), optimised[metrics].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_same_numbers_on_a_dask_cluster(course):
     distributed = pytest.importorskip("dask.distributed")
     local = score_folder(course, workers=1, progress=False)
