@@ -45,6 +45,8 @@ COLUMNS = [
     "path", "sha256", *METRIC_NAMES, "quality", "engine_version", "settings_hash", "skin_pixels", "nan_reasons", "error",
 ]  # fmt: skip
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: How long to try to reach a Dask scheduler before giving up with ConnectionError.
+DASK_CONNECT_TIMEOUT_S = 10
 
 
 def find_photos(paths: Iterable[str | os.PathLike], pattern: str = "**/*") -> list[Path]:
@@ -158,7 +160,11 @@ def _map(function, items: list, workers: int | None, scheduler: str | None, prog
         if scheduler:
             from dask.distributed import Client, as_completed
 
-            with Client(scheduler) as client:
+            try:
+                client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise ConnectionError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+            with client:
                 client.run(_worker_init)
                 futures = client.map(function, items, pure=False)
                 for _ in as_completed(futures):
@@ -247,7 +253,8 @@ def score_folder(
         Progress bar on stderr (only when it is a terminal).
     scheduler : str, optional
         Address of a ``dask.distributed`` scheduler, e.g. ``tcp://10.0.0.5:8786``;
-        its workers must see the same paths.
+        its workers must see the same paths. ``ConnectionError`` when it cannot
+        be reached within ``DASK_CONNECT_TIMEOUT_S`` seconds (nothing is scored).
     config : mapping, optional
         Engine settings overrides (:class:`skintrack.ScoreConfig`).
     skip : mapping sha256 -> settings_hash, optional

@@ -102,8 +102,28 @@ def _write_table(table, output: Path | None) -> None:
 
 
 def _check_output(output: Path | None) -> None:
-    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+    """Refuse a bad --output before any photo is scored, not after hours of work."""
+    if output is None:
+        return
+    if output.suffix.lower() not in (".csv", ".parquet"):
         raise click.BadParameter("must end in .csv or .parquet", param_hint="--output")
+    probe = output.with_name(f".{output.name}.tmp")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="--output") from None
+    if output.exists() and output.is_dir():
+        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+
+
+def _run_batch(function, *args, **kwargs):
+    """Run a batch; a Dask scheduler that cannot be reached or a bad folder is a clear error."""
+    try:
+        return function(*args, **kwargs)
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command("score")
@@ -133,7 +153,11 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
         previous = _read_table(output)
         ok = previous[previous["error"].isna()]
         skip = dict(zip(ok["sha256"], ok["settings_hash"]))
-    table = score_folder(paths, pattern=pattern, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip)
+    if not find_photos(paths, pattern):
+        click.echo(f"warning: no photos found in {', '.join(map(str, paths))} matching {pattern!r}", err=True)
+    table = _run_batch(
+        score_folder, paths, pattern=pattern, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip
+    )
     if previous is not None:
         present = {str(p) for p in find_photos(paths, pattern)}
         kept = previous[previous["path"].astype(str).isin(present) & ~previous["path"].astype(str).isin(set(table["path"]))]
@@ -163,7 +187,7 @@ def course_command(path, output, workers, scheduler):
     _check_output(output)
     tune_allocator()
     try:
-        table = score_course(path, workers=workers, scheduler=scheduler, progress=True)
+        table = _run_batch(score_course, path, workers=workers, scheduler=scheduler, progress=True)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _write_table(table, output)

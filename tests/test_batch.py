@@ -231,3 +231,28 @@ def test_cli_as_a_program_with_a_quiet_progress_bar(course, tmp_path):
     assert "failed: " in run.stderr
     version = subprocess.run([sys.executable, "-m", "skintrack", "--version"], capture_output=True, text=True)
     assert __version__ in version.stdout
+
+
+def test_cli_refuses_bad_set_ups_before_scoring_anything(course, tmp_path, monkeypatch):
+    import skintrack.batch
+
+    runner = CliRunner()
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("x")
+    result = runner.invoke(main, ["score", str(course), "--output", str(unwritable / "scores.csv")])
+    assert result.exit_code == 2 and "cannot write" in result.output
+    (tmp_path / "folder.csv").mkdir()
+    result = runner.invoke(main, ["score", str(course), "--output", str(tmp_path / "folder.csv")])
+    assert result.exit_code == 2 and "is a folder" in result.output
+
+    # A scheduler nobody listens on: a clear error, nothing written, no traceback.
+    monkeypatch.setattr(skintrack.batch, "DASK_CONNECT_TIMEOUT_S", 1)
+    output = tmp_path / "remote.csv"
+    result = runner.invoke(main, ["score", str(course), "-o", str(output), "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1 and "Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+    assert not output.exists() and "Traceback" not in result.output
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(main, ["score", str(empty)])
+    assert result.exit_code == 0 and "no photos found" in result.stderr
