@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -81,24 +82,47 @@ EXIT_SOME_FAILED = 3
 
 
 def _read_table(path: Path):
+    """The table a previous run wrote (for resuming); a clear error when it is not one."""
     import pandas as pd
 
-    return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    from .batch import COLUMNS
+
+    try:
+        table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # pandas/pyarrow raise many types for a damaged file
+        raise click.ClickException(
+            f"{path} exists but cannot be read as a skintrack table ({type(exc).__name__}); "
+            "use --force to replace it or choose another --output."
+        ) from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise click.ClickException(
+            f"{path} is not a `skintrack score` table (no {', '.join(missing[:3])} column); "
+            "use --force to replace it or choose another --output."
+        )
+    return table
 
 
 def _write_table(table, output: Path | None) -> None:
     if output is None:
         table.to_csv(sys.stdout, index=False)
         return
+    import tempfile
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.tmp")
-    if output.suffix.lower() == ".parquet":
-        table.to_parquet(temporary, index=False)
-    elif output.suffix.lower() == ".csv":
-        table.to_csv(temporary, index=False)
-    else:
-        raise click.ClickException("The output must end in .csv or .parquet.")
-    temporary.replace(output)  # a crash never leaves half a table
+    # A unique temporary file beside the output, renamed over it at the end: a crash never
+    # leaves half a table, and two runs writing the same output never mix their rows.
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        if output.suffix.lower() == ".parquet":
+            table.to_parquet(temporary, index=False)
+        else:
+            table.to_csv(temporary, index=False)
+        temporary.replace(output)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _check_output(output: Path | None) -> None:
@@ -107,11 +131,12 @@ def _check_output(output: Path | None) -> None:
         return
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise click.BadParameter("must end in .csv or .parquet", param_hint="--output")
-    probe = output.with_name(f".{output.name}.tmp")
+    import tempfile
+
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=output.parent):
+            pass
     except OSError as exc:
         raise click.BadParameter(f"cannot write {output}: {exc.strerror or exc}", param_hint="--output") from None
     if output.exists() and output.is_dir():

@@ -256,3 +256,31 @@ def test_cli_refuses_bad_set_ups_before_scoring_anything(course, tmp_path, monke
     empty.mkdir()
     result = runner.invoke(main, ["score", str(empty)])
     assert result.exit_code == 0 and "no photos found" in result.stderr
+
+
+def test_cli_resume_from_a_damaged_or_foreign_table_is_refused_and_keeps_it(course, tmp_path):
+    runner = CliRunner()
+    damaged = tmp_path / "scores.parquet"
+    damaged.write_bytes(b"PAR1 not really")
+    result = runner.invoke(main, ["score", str(course / "P-001"), "-o", str(damaged), "-w", "1"])
+    assert result.exit_code == 1 and "cannot be read" in result.output and "--force" in result.output
+    assert damaged.read_bytes() == b"PAR1 not really"
+    foreign = tmp_path / "other.csv"
+    foreign.write_text("name,age\nann,3\n")
+    result = runner.invoke(main, ["score", str(course / "P-001"), "-o", str(foreign), "-w", "1"])
+    assert result.exit_code == 1 and "not a `skintrack score` table" in result.output
+    assert foreign.read_text() == "name,age\nann,3\n"
+    result = runner.invoke(main, ["score", str(course / "P-001"), "-o", str(foreign), "-w", "1", "--force"])
+    assert result.exit_code == 0 and len(pd.read_csv(foreign)) == 3
+
+
+def test_two_runs_writing_the_same_output_at_once(course, tmp_path):
+    output = tmp_path / "shared.csv"
+    command = [sys.executable, "-m", "skintrack", "score", str(course / "P-001"), "-o", str(output), "-w", "1", "--force"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    table = pd.read_csv(output)
+    assert len(table) == 3 and table["error"].isna().all()
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.csv"]  # no temporary file left behind
