@@ -22,6 +22,23 @@ from . import state
 DISPLAY_SIZE = 1200
 
 
+def chosen_patient_id(hint: str = "Select a patient on the Patients page first.") -> str | None:
+    """The patient the pages work on, or ``None`` after telling the user to pick one."""
+    patient_id = state.selected_patient_id()
+    if not patient_id:
+        st.info(hint)
+    return patient_id
+
+
+def choose_area(patient_id: str, key: str):
+    """An area select box for the patient, or ``None`` after saying there is none yet."""
+    areas = state.records().list_areas(state.actor(), patient_id)
+    if not areas:
+        st.info("This patient has no treated area yet.")
+        return None
+    return st.selectbox("Area", areas, format_func=lambda a: a.name, key=key)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def photo_image(file_name: str, photo_id: str) -> Any:
     """The stored photo, upright, downscaled for display (cached by its content name)."""

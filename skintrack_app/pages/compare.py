@@ -12,15 +12,12 @@ OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlin
 def render() -> None:
     st.header("Compare")
     store, me = state.records(), state.actor()
-    patient_id = state.selected_patient_id()
+    patient_id = views.chosen_patient_id()
     if not patient_id:
-        st.info("Select a patient on the Patients page first.")
         return
-    areas = store.list_areas(me, patient_id)
-    if not areas:
-        st.info("This patient has no treated area yet.")
+    area = views.choose_area(patient_id, key="compare_area")
+    if area is None:
         return
-    area = st.selectbox("Area", areas, format_func=lambda a: a.name, key="compare_area")
     photos = [p for p in store.list_photos(me, patient_id, area.id) if p.status == "scored"]
     if len(photos) < 2:
         st.info("Two measured sessions of this area are needed to compare.")

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from .. import state
+from .. import state, views
 
 
 def render() -> None:
     st.header("Export")
     store, me = state.records(), state.actor()
-    patient_id = state.selected_patient_id()
+    patient_id = views.chosen_patient_id()
     if not patient_id:
-        st.info("Select a patient on the Patients page first.")
         return
     patient = store.get_patient(me, patient_id)
     rows = store.scores_table(me, patient_id)

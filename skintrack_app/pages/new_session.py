@@ -20,9 +20,8 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
 def render() -> None:
     st.header("New session")
     store, me = state.records(), state.actor()
-    patient_id = state.selected_patient_id()
+    patient_id = views.chosen_patient_id("Select or create a patient on the Patients page first.")
     if not patient_id:
-        st.info("Select or create a patient on the Patients page first.")
         return
     patient = store.get_patient(me, patient_id)
     st.caption(f"Patient {patient.code} — {patient.display_name}")

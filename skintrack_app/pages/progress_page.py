@@ -12,15 +12,12 @@ from .. import state, views
 def render() -> None:
     st.header("Progress")
     store, me = state.records(), state.actor()
-    patient_id = state.selected_patient_id()
+    patient_id = views.chosen_patient_id()
     if not patient_id:
-        st.info("Select a patient on the Patients page first.")
         return
-    areas = store.list_areas(me, patient_id)
-    if not areas:
-        st.info("This patient has no treated area yet.")
+    area = views.choose_area(patient_id, key="progress_area")
+    if area is None:
         return
-    area = st.selectbox("Area", areas, format_func=lambda a: a.name, key="progress_area")
     progress = area_progress(store, me, patient_id, area.id)
     cols = st.columns(2)
     if progress.last_treatment:
