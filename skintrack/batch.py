@@ -7,9 +7,10 @@ thresholds) and returns a tidy table with the change against baseline and
 whether it is beyond measurement noise.
 
 A photo that fails gives a row with ``error`` filled and NaN measures; the batch
-never stops on one bad file. Results are the same whatever the number of
-workers or the machine: each photo is scored independently and
-deterministically.
+never stops on one bad file. Each photo is scored independently and
+deterministically, so results are identical whatever the number of workers or
+the scheduler; across CPUs, OpenCV's per-CPU SIMD kernels can move the last
+digits (see the README).
 
 Parallelism: ``workers=1`` scores in this process; ``workers=N`` uses N
 processes (spawned, each kept to one thread so N processes use N cores);
@@ -116,9 +117,10 @@ def score_one(path: str, reference: Mapping[str, float] | None = None, config: M
     from .quality import check_quality
     from .scoring import ScoreConfig, score
 
-    row: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path)}
+    row: dict[str, Any] = {"path": str(path), "sha256": None}
     try:
         photo = load_photo(path)
+        row["sha256"] = photo.sha256  # of the file's bytes, hashed while reading them
         issues = check_quality(photo)
         result = score(photo, reference=dict(reference) if reference else None, config=config)
         row.update(result.metrics)
@@ -131,6 +133,7 @@ def score_one(path: str, reference: Mapping[str, float] | None = None, config: M
             error=None,
         )
     except Exception as exc:  # one bad file must not stop the batch
+        row["sha256"] = row["sha256"] or file_sha256(path)
         row.update({name: math.nan for name in METRIC_NAMES})
         cfg = ScoreConfig(**dict(config)) if config else ScoreConfig()
         row.update(quality="", engine_version=__version__, settings_hash=cfg.settings_hash, skin_pixels=0, nan_reasons=None)
@@ -321,9 +324,10 @@ def _score_area(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     baseline = baseline_score = None
     for item in photos:
         row = {"patient": item["patient"], "area": item["area"], "date": item["date"].isoformat(), "path": str(item["path"]),
-               "sha256": file_sha256(item["path"]), "role": "follow-up", "status": "scored", "error": None}  # fmt: skip
+               "sha256": None, "role": "follow-up", "status": "scored", "error": None}  # fmt: skip
         try:
             photo = load_photo(item["path"])
+            row["sha256"] = photo.sha256
             if baseline is None:
                 baseline = normalize(photo)
                 baseline_score = score(baseline)
@@ -343,6 +347,7 @@ def _score_area(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     metrics = result.metrics
             row["metrics"] = metrics
         except Exception as exc:
+            row["sha256"] = row["sha256"] or file_sha256(item["path"])
             row.update(status="error", error=f"{type(exc).__name__}: {exc}", metrics={n: math.nan for n in METRIC_NAMES})
             row.setdefault("normalization", None)
             row.setdefault("alignment_quality", math.nan)

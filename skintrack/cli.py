@@ -178,13 +178,14 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
         previous = _read_table(output)
         ok = previous[previous["error"].isna()]
         skip = dict(zip(ok["sha256"], ok["settings_hash"]))
-    if not find_photos(paths, pattern):
+    photos = find_photos(paths, pattern)
+    if not photos:
         click.echo(f"warning: no photos found in {', '.join(map(str, paths))} matching {pattern!r}", err=True)
     table = _run_batch(
-        score_folder, paths, pattern=pattern, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip
+        score_folder, photos, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip
     )
     if previous is not None:
-        present = {str(p) for p in find_photos(paths, pattern)}
+        present = {str(p) for p in photos}
         kept = previous[previous["path"].astype(str).isin(present) & ~previous["path"].astype(str).isin(set(table["path"]))]
         table = pd.concat([kept[COLUMNS], table], ignore_index=True).sort_values("path", ignore_index=True)
     _write_table(table, output)
