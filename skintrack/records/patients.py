@@ -1,0 +1,153 @@
+"""Patients and their treated areas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .db import Area, Patient, PhotoRecord, TreatmentSession
+from .errors import InvalidInput
+from .views import Actor, AreaView, PatientView
+
+__all__ = ["PatientsMixin"]
+
+
+class PatientsMixin:
+    """Create, find, edit and delete patients; add and list their treated areas."""
+
+    def add_patient(
+        self,
+        actor: Actor,
+        code: str,
+        display_name: str | None = None,
+        *,
+        birth_year: int | None = None,
+        fitzpatrick: int | None = None,
+        notes: str = "",
+    ) -> PatientView:
+        """Create a patient. ``code`` is the clinic's unique patient code."""
+        self.authorize(actor, "create")
+        code = (code or "").strip()
+        if not code:
+            raise InvalidInput("A patient code is required.")
+        self._check_patient_fields(birth_year, fitzpatrick)
+        with self._db() as db:
+            if db.scalar(select(Patient).where(Patient.code == code)):
+                raise InvalidInput(f"A patient with code {code!r} already exists.")
+            patient = Patient(
+                code=code,
+                display_name=(display_name or code).strip(),
+                birth_year=birth_year,
+                fitzpatrick=fitzpatrick,
+                notes=notes or "",
+                created_by=actor.name,
+            )
+            db.add(patient)
+            db.flush()
+            return self._patient_view(db, patient)
+
+    @staticmethod
+    def _check_patient_fields(birth_year, fitzpatrick) -> None:
+        this_year = dt.date.today().year
+        if birth_year is not None and not (1900 <= int(birth_year) <= this_year):
+            raise InvalidInput(f"Birth year must be between 1900 and {this_year}.")
+        if fitzpatrick is not None and int(fitzpatrick) not in range(1, 7):
+            raise InvalidInput("Fitzpatrick type must be 1 to 6.")
+
+    def update_patient(self, actor: Actor, patient_id: str, **changes: Any) -> PatientView:
+        allowed = {"display_name", "birth_year", "fitzpatrick", "notes", "code"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.")
+        self.authorize(actor, "update", patient_id)
+        self._check_patient_fields(changes.get("birth_year"), changes.get("fitzpatrick"))
+        with self._db() as db:
+            patient = self._get(db, Patient, patient_id, "patient")
+            if "code" in changes:
+                code = str(changes["code"]).strip()
+                clash = db.scalar(select(Patient).where(Patient.code == code, Patient.id != patient_id))
+                if not code or clash:
+                    raise InvalidInput(f"Patient code {code!r} is empty or already used.")
+            for key, value in changes.items():
+                setattr(patient, key, value.strip() if isinstance(value, str) else value)
+            return self._patient_view(db, patient)
+
+    def get_patient(self, actor: Actor, patient_id: str) -> PatientView:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            return self._patient_view(db, self._get(db, Patient, patient_id, "patient"))
+
+    def find_patient(self, actor: Actor, code: str) -> PatientView | None:
+        with self._db() as db:
+            patient = db.scalar(select(Patient).where(Patient.code == code))
+            if patient is None:
+                return None
+            self.authorize(actor, "read", patient.id)
+            return self._patient_view(db, patient)
+
+    def list_patients(self, actor: Actor, search: str = "") -> list[PatientView]:
+        """Patients whose code or name contains ``search`` (case-insensitive), newest activity first."""
+        if actor.role == "patient":
+            return [self.get_patient(actor, actor.patient_id)] if actor.patient_id else []
+        self.authorize(actor, "list")
+        with self._db() as db:
+            query = select(Patient)
+            if search:
+                pattern = f"%{search.strip().lower()}%"
+                query = query.where(func.lower(Patient.code).like(pattern) | func.lower(Patient.display_name).like(pattern))
+            views = [self._patient_view(db, p) for p in db.scalars(query)]
+        return sorted(views, key=lambda v: (v.last_session or dt.date.min, v.code), reverse=True)
+
+    def _patient_view(self, db: Session, patient: Patient) -> PatientView:
+        sessions = db.scalars(select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)).all()
+        areas = db.scalars(select(Area.name).where(Area.patient_id == patient.id).order_by(Area.name)).all()
+        return PatientView(
+            id=patient.id,
+            code=patient.code,
+            display_name=patient.display_name,
+            birth_year=patient.birth_year,
+            fitzpatrick=patient.fitzpatrick,
+            notes=patient.notes,
+            areas=list(areas),
+            session_count=len(sessions),
+            treatment_count=sum(1 for s in sessions if s.treatment not in ("baseline", "other")),
+            last_session=max((s.date for s in sessions), default=None),
+        )
+
+    def delete_patient(self, actor: Actor, patient_id: str) -> None:
+        """Delete a patient with all their sessions, photos and scores, and the photo files
+        no other record uses."""
+        self.authorize(actor, "delete", patient_id)
+        with self._db() as db:
+            patient = self._get(db, Patient, patient_id, "patient")
+            area_ids = [a.id for a in patient.areas]
+            files = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.area_id.in_(area_ids))))
+            db.delete(patient)
+            db.flush()
+            still_used = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.file_name.in_(files))))
+        for name in files - still_used:  # after the commit: a failed delete never loses a file
+            self.store.delete(name)
+
+    def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
+        """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""
+        self.authorize(actor, "update", patient_id)
+        name = " ".join((name or "").split())
+        if not name:
+            raise InvalidInput("An area needs a name, e.g. 'left cheek'.")
+        with self._db() as db:
+            self._get(db, Patient, patient_id, "patient")
+            area = db.scalar(select(Area).where(Area.patient_id == patient_id, func.lower(Area.name) == name.lower()))
+            if area is None:
+                area = Area(patient_id=patient_id, name=name)
+                db.add(area)
+                db.flush()
+            return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
+
+    def list_areas(self, actor: Actor, patient_id: str) -> list[AreaView]:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            areas = db.scalars(select(Area).where(Area.patient_id == patient_id).order_by(Area.name))
+            return [AreaView(a.id, a.patient_id, a.name, a.baseline_photo_id) for a in areas]

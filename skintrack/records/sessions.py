@@ -1,0 +1,602 @@
+"""Sessions (visits) and their photos: the one pipeline a photo goes through, measurement, rescoring.
+
+Photos are added through :meth:`SessionsMixin.add_photo`: intake → quality gate →
+normalise → align to the area's baseline → score with the baseline's
+thresholds. The photo file (without identifying metadata) is written to the
+content-addressed store first, then the photo and score rows are committed in
+one transaction: a crash leaves at most a file no row refers to, which
+:meth:`~skintrack.records.Records.doctor` finds and removes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .._version import __version__
+from ..align import align
+from ..metrics import METRIC_NAMES
+from ..normalize import normalize
+from ..photo import Photo, _read_source, clean_bytes, load_photo
+from ..quality import check_quality
+from ..scoring import ScoreConfig, score
+from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
+from .errors import InvalidInput, RecordsError
+from .views import Actor, Measurement, PhotoView, SessionView
+
+__all__ = ["MEASURE_SIZE", "SessionsMixin"]
+
+#: Photos are normalised, aligned and measured at this long side (px): twice the scoring
+#: resolution, so warping keeps its detail, without decoding or warping all 12 MP.
+MEASURE_SIZE = 2048
+
+
+class SessionsMixin:
+    """Visits, the photos taken at them, and their measurements."""
+
+    def add_session(
+        self,
+        actor: Actor,
+        patient_id: str,
+        date: dt.date | str,
+        treatment: str,
+        *,
+        settings: dict | None = None,
+        provider: str = "",
+        notes: str = "",
+    ) -> SessionView:
+        """Record a visit: its date, treatment (one of :data:`TREATMENTS`) and settings
+        (e.g. ``{"needle_depth_mm": 1.5}`` or ``{"energy_J_cm2": 12}``)."""
+        self.authorize(actor, "update", patient_id)
+        date = _parse_date(date)
+        if date > dt.date.today():
+            raise InvalidInput(f"The session date {date.isoformat()} is in the future.")
+        if treatment not in TREATMENTS:
+            raise InvalidInput(f"Unknown treatment {treatment!r}; choose one of {', '.join(TREATMENTS)}.")
+        settings = dict(settings or {})
+        try:
+            json.dumps(settings)
+        except (TypeError, ValueError):
+            raise InvalidInput("Treatment settings must be simple values (numbers, text).") from None
+        with self._db() as db:
+            self._get(db, Patient, patient_id, "patient")
+            session = TreatmentSession(
+                patient_id=patient_id,
+                date=date,
+                treatment=treatment,
+                settings=settings,
+                provider=provider or actor.name,
+                notes=notes or "",
+            )
+            db.add(session)
+            db.flush()
+            return _session_view(session)
+
+    def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            query = select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
+            sessions = db.scalars(query.order_by(TreatmentSession.date, TreatmentSession.created_at))
+            return [_session_view(s) for s in sessions]
+
+    def add_photo(
+        self,
+        actor: Actor,
+        session_id: str,
+        area_id: str,
+        source: Any,
+        *,
+        view: str = "front",
+        consent: str = "record",
+    ) -> PhotoView:
+        """Store and measure one photo of an area in a session.
+
+        Runs intake → quality gate → normalise → align to the area's baseline →
+        score with the baseline's thresholds. The first photo of an area (in
+        its earliest session) becomes the baseline. A photo the quality gate
+        blocks is kept with status ``blocked``; one that does not align to the
+        baseline with status ``not_comparable`` (and no scores) — both with the
+        reason, so the provider can retake it.
+
+        Raises
+        ------
+        PhotoError
+            For a file that is not a usable photo (nothing is stored).
+        NotFound, InvalidInput, PermissionDenied
+        """
+        if consent not in CONSENT_LEVELS:
+            raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        with self._db() as db:
+            session = self._get(db, TreatmentSession, session_id, "session")
+            area = self._get(db, Area, area_id, "area")
+            if area.patient_id != session.patient_id:
+                raise InvalidInput("The area and the session belong to different patients.")
+            patient_id = session.patient_id
+            session_date = session.date
+        self.authorize(actor, "update", patient_id)
+        data = _read_source(source) if not isinstance(source, Photo) else None
+        photo = load_photo(data if data is not None else source)
+        original_sha = photo.sha256
+        existing = self._existing_photo(session_id, area_id, view, original_sha)
+        if existing is not None:
+            existing.duplicate = True
+            return existing
+        clean, suffix = clean_bytes(photo, data)
+        if not (photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1 and data):
+            # Re-encoded for storage: measure the stored pixels, so rescoring reproduces every number.
+            photo = load_photo(clean).with_metadata(
+                **{key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
+            )
+        issues = [issue.to_dict() for issue in check_quality(photo)]
+        for _attempt in range(5):
+            baseline = self._current_baseline(area_id)
+            becomes_baseline = baseline is None or session_date < baseline["session_date"]
+            outcome = self._process(photo, issues, None if becomes_baseline else baseline)
+            file_name, stored_sha = self.store.put(clean, suffix)
+            try:
+                stored = self._commit_photo(
+                    actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
+                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline,
+                )  # fmt: skip
+                if outcome["image"] is not None:
+                    self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
+                if stored.is_baseline and outcome["image"] is not None:
+                    # Follow-ups will need the baseline's measuring copy, normalised: keep it.
+                    with self._cache_lock:
+                        self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
+                return stored
+            except _BaselineChanged:
+                continue  # another photo became this area's baseline meanwhile: measure again
+            except IntegrityError:
+                existing = self._existing_photo(session_id, area_id, view, original_sha)
+                if existing is None:
+                    raise
+                existing.duplicate = True
+                return existing
+        raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
+
+    def _existing_photo(self, session_id, area_id, view, original_sha) -> PhotoView | None:
+        with self._db() as db:
+            record = db.scalar(
+                select(PhotoRecord).where(
+                    PhotoRecord.session_id == session_id,
+                    PhotoRecord.area_id == area_id,
+                    PhotoRecord.view == view,
+                    PhotoRecord.original_sha256 == original_sha,
+                )
+            )
+            return self._photo_view(db, record) if record else None
+
+    def _current_baseline(self, area_id: str) -> dict | None:
+        with self._db() as db:
+            area = self._get(db, Area, area_id, "area")
+            if not area.baseline_photo_id:
+                return None
+            record = db.get(PhotoRecord, area.baseline_photo_id)
+            if record is None:
+                return None
+            return {
+                "id": record.id,
+                "file_name": record.file_name,
+                "thresholds": dict(record.thresholds),
+                "session_date": record.session.date,
+            }
+
+    @staticmethod
+    def _measuring_copy(photo: Photo) -> Photo:
+        """The photo at :data:`MEASURE_SIZE` (or as is when smaller), metadata kept."""
+        if max(photo.size) <= MEASURE_SIZE:
+            return photo
+        return photo.derive(photo.resized(MEASURE_SIZE))
+
+    def _baseline_photos(self, file_name: str) -> tuple[Photo, Photo]:
+        """The stored baseline photo and its normalised version (cached: used for every follow-up)."""
+        with self._cache_lock:
+            if file_name in self._baseline_cache:
+                self._baseline_cache.move_to_end(file_name)
+                return self._baseline_cache[file_name]
+        raw = self._measuring_copy(load_photo(self.store.get(file_name)))
+        pair = (raw, normalize(raw))
+        with self._cache_lock:
+            self._baseline_cache[file_name] = pair
+            while len(self._baseline_cache) > 4:
+                self._baseline_cache.popitem(last=False)
+        return pair
+
+    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None) -> dict:
+        """Normalise, align and score a photo; returns what to store (and the measured image)."""
+        if any(issue["severity"] == "block" for issue in issues):
+            reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
+            return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None,
+                    "image": None, "aligner": None}  # fmt: skip
+        photo = self._measuring_copy(photo)
+        if baseline is None:
+            corrected = normalize(photo)
+            return {
+                "status": "scored",
+                "reason": "baseline of this area",
+                "normalization": corrected.metadata["normalization"],
+                "alignment": {},
+                "score": score(corrected),
+                "image": corrected,
+                "aligner": None,
+            }
+        _, baseline_normalised = self._baseline_photos(baseline["file_name"])
+        corrected = normalize(photo, reference=baseline_normalised)
+        alignment = align(corrected, baseline_normalised)
+        if not alignment.ok:
+            return {
+                "status": "not_comparable",
+                "reason": f"Not comparable with the baseline: {alignment.reason}.",
+                "normalization": corrected.metadata["normalization"],
+                "alignment": alignment.summary(),
+                "score": None,
+                "image": corrected,
+                "aligner": alignment,
+            }
+        aligned = alignment.photo()
+        return {
+            "status": "scored",
+            "reason": "measured against the baseline",
+            "normalization": corrected.metadata["normalization"],
+            "alignment": alignment.summary(),
+            "score": score(aligned, roi=alignment.coverage, reference=baseline["thresholds"]),
+            "image": aligned,
+            "aligner": alignment,
+        }
+
+    def _commit_photo(
+        self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
+        *, baseline_used, becomes_baseline,
+    ) -> PhotoView:  # fmt: skip
+        with self._db() as db:
+            # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
+            # photos never both become the baseline or miss the baseline the other set.
+            area = db.get(Area, area_id, with_for_update=True)
+            if area.baseline_photo_id != (baseline_used["id"] if baseline_used else None):
+                raise _BaselineChanged()
+            if not becomes_baseline and area.baseline_photo_id is None:
+                raise _BaselineChanged()
+            result = outcome["score"]
+            captured = photo.metadata.get("captured_at")
+            record = PhotoRecord(
+                session_id=session_id,
+                area_id=area_id,
+                view=view,
+                file_name=file_name,
+                stored_sha256=stored_sha,
+                original_sha256=photo.sha256,
+                captured_at=_parse_datetime(captured),
+                width=photo.size[0],
+                height=photo.size[1],
+                source_format=str(photo.metadata.get("format")),
+                camera=photo.metadata.get("camera"),
+                status=outcome["status"],
+                status_reason=outcome["reason"],
+                normalization=_jsonable(outcome["normalization"]),
+                alignment=_jsonable(outcome["alignment"]),
+                quality=issues,
+                thresholds=_jsonable(result.thresholds) if result is not None else {},
+                consent=consent,
+                created_by=actor.name,
+            )
+            db.add(record)
+            db.flush()
+            if result is not None:
+                _add_scores(db, record, result)
+            if becomes_baseline and outcome["status"] == "scored":
+                previous = area.baseline_photo_id
+                area.baseline_photo_id = record.id
+                db.flush()
+                if previous:
+                    self._rescore_area(db, area, force=True)
+            return self._photo_view(db, record)
+
+    def photo_bytes(self, actor: Actor, photo_id: str) -> bytes:
+        """The stored file (no identifying metadata)."""
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            return self.store.get(record.file_name)
+
+    def load_photo(self, actor: Actor, photo_id: str) -> Photo:
+        return load_photo(self.photo_bytes(actor, photo_id))
+
+    def measurement(self, actor: Actor, photo_id: str) -> "Measurement":
+        """A stored photo as it was measured: normalised, aligned onto the baseline, and its
+        :class:`~skintrack.Score` with maps for overlays (the same numbers as stored).
+
+        Kept in memory for the last photos added or asked for; otherwise recomputed.
+        """
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            view = self._photo_view(db, record)
+        with self._cache_lock:
+            cached = self._measured.get(photo_id)
+        if cached is not None and cached.photo.settings_hash == view.settings_hash:
+            return Measurement(view, cached.image, cached.score, cached.alignment)
+        baseline = self._current_baseline(view.area_id)
+        photo = load_photo(self.store.get(view.file_name))
+        is_baseline = baseline is None or baseline["id"] == view.id
+        outcome = self._process(photo, [], None if is_baseline else baseline)
+        result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
+        self._remember(photo_id, result)
+        return result
+
+    def _remember(self, photo_id: str, measured: "Measurement") -> None:
+        with self._cache_lock:
+            self._measured[photo_id] = measured
+            self._measured.move_to_end(photo_id)
+            while len(self._measured) > 16:
+                self._measured.popitem(last=False)
+
+    def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
+        """The area's baseline photo, normalised (what follow-ups are aligned to)."""
+        with self._db() as db:
+            area = self._get(db, Area, area_id, "area")
+            self.authorize(actor, "read", area.patient_id)
+        baseline = self._current_baseline(area_id)
+        return self._baseline_photos(baseline["file_name"])[1] if baseline else None
+
+    def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
+        """A patient's photos, oldest session first."""
+        self.authorize(actor, "read", patient_id)
+        with self._db() as db:
+            query = (
+                select(PhotoRecord)
+                .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
+                .where(TreatmentSession.patient_id == patient_id)
+            )
+            if area_id:
+                query = query.where(PhotoRecord.area_id == area_id)
+            records = db.scalars(query.order_by(TreatmentSession.date, PhotoRecord.created_at)).all()
+            return [self._photo_view(db, r) for r in records]
+
+    def get_photo(self, actor: Actor, photo_id: str) -> PhotoView:
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "read", record.session.patient_id)
+            return self._photo_view(db, record)
+
+    def delete_photo(self, actor: Actor, photo_id: str) -> None:
+        """Remove a photo (e.g. to retake it). If it was the area's baseline, the next
+        photo becomes the baseline and the area is measured again against it."""
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "update", record.session.patient_id)
+            area = db.get(Area, record.area_id)
+            file_name = record.file_name
+            was_baseline = area.baseline_photo_id == record.id
+            db.delete(record)
+            db.flush()
+            if was_baseline:
+                area.baseline_photo_id = None
+                self._rescore_area(db, area, force=True)
+            still_used = db.scalar(select(func.count()).where(PhotoRecord.file_name == file_name))
+        if not still_used:
+            self.store.delete(file_name)
+
+    def replace_photo(self, actor: Actor, photo_id: str, source: Any) -> PhotoView:
+        """Retake: store the new photo for the same session, area and view, then drop the old one.
+
+        The old photo stays until the new one is safely stored and measured; a
+        bad new file leaves everything as it was.
+        """
+        old = self.get_photo(actor, photo_id)
+        new = self.add_photo(actor, old.session_id, old.area_id, source, view=old.view, consent=old.consent)
+        if new.id != old.id:
+            self.delete_photo(actor, photo_id)
+            new = self.get_photo(actor, new.id)
+        return new
+
+    def set_consent(self, actor: Actor, photo_id: str, consent: str | None = None, *, withdrawn: bool | None = None) -> PhotoView:
+        """Change a photo's consent level (record / teaching / publication) or withdraw it.
+
+        A withdrawn photo stays in the clinical record but never leaves it: it is
+        left out of teaching and publication exports and of the patient portal.
+        """
+        if consent is not None and consent not in CONSENT_LEVELS:
+            raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        with self._db() as db:
+            record = self._get(db, PhotoRecord, photo_id, "photo")
+            self.authorize(actor, "update", record.session.patient_id)
+            if consent is not None:
+                record.consent = consent
+            if withdrawn is not None:
+                record.consent_withdrawn_at = utcnow() if withdrawn else None
+            return self._photo_view(db, record)
+
+    def _photo_view(self, db: Session, record: PhotoRecord) -> PhotoView:
+        area = db.get(Area, record.area_id)
+        session = db.get(TreatmentSession, record.session_id)
+        scores = db.scalars(select(MetricScore).where(MetricScore.photo_id == record.id)).all()
+        return PhotoView(
+            id=record.id,
+            session_id=record.session_id,
+            area_id=record.area_id,
+            area=area.name,
+            session_date=session.date,
+            treatment=session.treatment,
+            view=record.view,
+            file_name=record.file_name,
+            original_sha256=record.original_sha256,
+            captured_at=record.captured_at,
+            width=record.width,
+            height=record.height,
+            status=record.status,
+            status_reason=record.status_reason,
+            is_baseline=area.baseline_photo_id == record.id,
+            normalization=dict(record.normalization or {}),
+            alignment=dict(record.alignment or {}),
+            quality=list(record.quality or []),
+            consent=record.consent,
+            consent_withdrawn=record.consent_withdrawn_at is not None,
+            scores={s.metric: (math.nan if s.value is None else s.value) for s in scores},
+            engine_version=scores[0].engine_version if scores else None,
+            settings_hash=scores[0].settings_hash if scores else None,
+        )
+
+    # ------------------------------------------------------------------ scores
+
+    def scores_table(self, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
+        """One row per scored photo: patient, area, session, metrics and their provenance."""
+        patient = self.get_patient(actor, patient_id)
+        rows = []
+        with self._db() as db:
+            for view in self.list_photos(actor, patient_id):
+                record_scores = db.scalars(select(MetricScore).where(MetricScore.photo_id == view.id)).all()
+                provenance = record_scores[0].provenance if record_scores else {}
+                rows.append(
+                    {
+                        "patient_code": patient.code,
+                        "area": view.area,
+                        "session_date": view.session_date.isoformat(),
+                        "treatment": view.treatment,
+                        "photo_id": view.id,
+                        "view": view.view,
+                        "status": view.status,
+                        "is_baseline": view.is_baseline,
+                        **{name: view.scores.get(name, math.nan) for name in METRIC_NAMES},
+                        "engine_version": view.engine_version,
+                        "settings_hash": view.settings_hash,
+                        "photo_sha256": view.original_sha256,
+                        "normalization": view.normalization.get("method"),
+                        "alignment_quality": view.alignment.get("quality"),
+                        "thresholds_from": provenance.get("thresholds_from"),
+                        "status_reason": view.status_reason,
+                    }
+                )
+        return rows
+
+    def rescore(self, actor: Actor, patient_id: str | None = None, *, force: bool = False) -> int:
+        """Measure stored photos again when the engine version or settings changed (or ``force``).
+
+        Returns the number of photos measured again. Each area is redone in one
+        transaction, baseline first, so a failure changes nothing.
+        """
+        if patient_id:
+            self.authorize(actor, "update", patient_id)
+        else:
+            self.authorize(actor, "admin")
+        count = 0
+        with self._db() as db:
+            query = select(Area)
+            if patient_id:
+                query = query.where(Area.patient_id == patient_id)
+            area_ids = [a.id for a in db.scalars(query)]
+        for area_id in area_ids:
+            with self._db() as db:
+                count += self._rescore_area(db, db.get(Area, area_id), force=force)
+        return count
+
+    def _rescore_area(self, db: Session, area: Area, *, force: bool) -> int:
+        """Re-measure an area's photos inside the caller's transaction; picks the baseline anew if unset."""
+        current = ScoreConfig().settings_hash
+        records = db.scalars(
+            select(PhotoRecord)
+            .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
+            .where(PhotoRecord.area_id == area.id)
+            .order_by(TreatmentSession.date, PhotoRecord.created_at)
+        ).all()
+        stale = force or any(
+            s.settings_hash != current or s.engine_version != __version__
+            for r in records
+            for s in r.scores
+        )
+        if not stale:
+            return 0
+        with self._cache_lock:
+            self._measured.clear()
+        baseline = db.get(PhotoRecord, area.baseline_photo_id) if area.baseline_photo_id else None
+        if baseline is None:
+            baseline = next((r for r in records if r.status != "blocked"), None)
+            area.baseline_photo_id = baseline.id if baseline else None
+        if baseline is None:
+            return 0
+        redone = 0
+        baseline_info = None
+        for record in [baseline] + [r for r in records if r.id != baseline.id]:
+            if record.status == "blocked":
+                continue
+            photo = load_photo(self.store.get(record.file_name))
+            outcome = self._process(photo, [], baseline_info)
+            for old in list(record.scores):
+                db.delete(old)
+            db.flush()
+            record.status, record.status_reason = outcome["status"], outcome["reason"]
+            record.normalization = _jsonable(outcome["normalization"])
+            record.alignment = _jsonable(outcome["alignment"])
+            if outcome["score"] is not None:
+                record.thresholds = _jsonable(outcome["score"].thresholds) if record.id == baseline.id else {}
+                _add_scores(db, record, outcome["score"])
+            if record.id == baseline.id:
+                baseline_info = {
+                    "id": baseline.id,
+                    "file_name": baseline.file_name,
+                    "thresholds": dict(record.thresholds),
+                    "session_date": baseline.session.date,
+                }
+            redone += 1
+        return redone
+
+
+class _BaselineChanged(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _add_scores(db: Session, record: PhotoRecord, result) -> None:
+    provenance = _jsonable(result.provenance)
+    for name, value in result.metrics.items():
+        db.add(
+            MetricScore(
+                photo_id=record.id,
+                metric=name,
+                value=None if not math.isfinite(value) else float(value),
+                engine_version=provenance["engine_version"],
+                settings_hash=provenance["settings_hash"],
+                provenance=provenance,
+            )
+        )
+
+
+def _parse_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (use YYYY-MM-DD).") from None
+
+
+def _parse_datetime(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types only (NaN becomes None)."""
+    return json.loads(json.dumps(value, default=str).replace("NaN", "null"))
+
+
+def _session_view(session: TreatmentSession) -> SessionView:
+    return SessionView(
+        session.id, session.patient_id, session.date, session.treatment, dict(session.settings or {}),
+        session.provider, session.notes,
+    )  # fmt: skip
