@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -83,12 +82,13 @@ EXIT_SOME_FAILED = 3
 
 def _read_table(path: Path):
     """The table a previous run wrote (for resuming); a clear error when it is not one."""
-    import pandas as pd
 
     from .batch import COLUMNS
 
+    from .report.tables import read_table
+
     try:
-        table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        table = read_table(path)
     except Exception as exc:  # pandas/pyarrow raise many types for a damaged file
         raise click.ClickException(
             f"{path} exists but cannot be read as a skintrack table ({type(exc).__name__}); "
@@ -104,25 +104,9 @@ def _read_table(path: Path):
 
 
 def _write_table(table, output: Path | None) -> None:
-    if output is None:
-        table.to_csv(sys.stdout, index=False)
-        return
-    import tempfile
+    from .report.tables import write_table
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # A unique temporary file beside the output, renamed over it at the end: a crash never
-    # leaves half a table, and two runs writing the same output never mix their rows.
-    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        if output.suffix.lower() == ".parquet":
-            table.to_parquet(temporary, index=False)
-        else:
-            table.to_csv(temporary, index=False)
-        temporary.replace(output)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_table(table, output)
 
 
 def _check_output(output: Path | None) -> None:

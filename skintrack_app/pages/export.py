@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from skintrack.report import table_bytes
+
 from .. import state, views
 
 
@@ -23,7 +25,7 @@ def render() -> None:
     st.dataframe(table, hide_index=True, key="export_table")
     st.download_button(
         "Download CSV",
-        table.to_csv(index=False).encode(),
+        table_bytes(table, "csv"),
         file_name=f"{patient.code}-scores.csv",
         mime="text/csv",
         key="download_csv",

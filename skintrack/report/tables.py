@@ -1,0 +1,130 @@
+"""The one table writer: CSV or Parquet, written whole, text cells safe to open in a spreadsheet.
+
+Every export that produces a table (``skintrack score`` / ``course``, the app's
+Export page, reports) writes it through :func:`write_table` or
+:func:`table_bytes`, so the rules hold everywhere:
+
+* **Formula injection**: a spreadsheet runs a cell that starts with ``=``,
+  ``+``, ``-``, ``@`` (or a tab / carriage return followed by one) as a
+  formula, so a patient code ``=HYPERLINK(...)`` or a file named
+  ``=1+2.jpg`` would execute on the clinic's computer. In CSV every *text* cell
+  that starts with one of these characters is prefixed with an apostrophe
+  (OWASP's recommendation); numbers stay numbers. Parquet keeps types and is
+  never evaluated, so its text is written as is.
+* **Whole files**: the table is written to a unique temporary file beside the
+  target and renamed over it, so an interrupted run never leaves half a table.
+
+References
+----------
+OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "escape_cell", "escape_text_cells", "read_table", "table_bytes", "unescape_cell", "write_table"]
+
+#: Characters that make a spreadsheet evaluate a cell (tab and CR can hide one).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: Any) -> Any:
+    """``value`` made safe for a CSV cell: text starting like a formula gets a leading apostrophe.
+
+    Non-text values (numbers, NaN, None, dates) are returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def unescape_cell(value: Any) -> Any:
+    """The inverse of :func:`escape_cell`, for reading back a table this module wrote."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+def escape_text_cells(table: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``table`` whose text cells (and column names) pass through :func:`escape_cell`."""
+    import pandas as pd
+
+    escaped = table.copy()
+    for column in escaped.columns:
+        series = escaped[column]
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            escaped[column] = series.map(escape_cell).astype(object)
+    escaped.columns = [escape_cell(str(c)) for c in escaped.columns]
+    return escaped
+
+
+def _format(path: Path | None, format: str | None) -> str:
+    if format:
+        fmt = format.lower()
+    elif path is not None and path.suffix.lower() == ".parquet":
+        fmt = "parquet"
+    else:
+        fmt = "csv"
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"Unknown table format {format!r}; use csv or parquet.")
+    return fmt
+
+
+def table_bytes(table: "pd.DataFrame", format: str = "csv") -> bytes:
+    """The table encoded as CSV (text cells escaped) or Parquet, e.g. for a download button."""
+    fmt = _format(None, format)
+    if fmt == "parquet":
+        buffer = io.BytesIO()
+        table.to_parquet(buffer, index=False)
+        return buffer.getvalue()
+    return escape_text_cells(table).to_csv(index=False).encode("utf-8")
+
+
+def write_table(table: "pd.DataFrame", output: str | os.PathLike | None, format: str | None = None) -> None:
+    """Write ``table`` to ``output`` (``.csv`` or ``.parquet``), or as CSV to stdout when ``output`` is None.
+
+    The file is written to a unique temporary file beside ``output`` and
+    renamed over it: a crash never leaves half a table, and two runs writing
+    the same output never mix their rows.
+    """
+    if output is None:
+        escape_text_cells(table).to_csv(sys.stdout, index=False)
+        return
+    output = Path(output)
+    fmt = _format(output, format)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        if fmt == "parquet":
+            table.to_parquet(temporary, index=False)
+        else:
+            escape_text_cells(table).to_csv(temporary, index=False)
+        temporary.replace(output)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_table(path: str | os.PathLike) -> "pd.DataFrame":
+    """Read a table written by :func:`write_table` (CSV text cells un-escaped)."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    table = pd.read_csv(path)
+    for column in table.columns:
+        if pd.api.types.is_object_dtype(table[column]) or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(unescape_cell)
+    table.columns = [unescape_cell(c) for c in table.columns]
+    return table
