@@ -422,6 +422,35 @@ def export_scores(patient_code, output, area, data_dir, db_url, user):
         click.echo(f"{len(table)} rows written to {output}", err=True)
 
 
+@main.command("teaching-set")
+@click.argument("patient_codes", nargs=-1, required=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="FILE.zip")
+@click.option("--purpose", type=click.Choice(["teaching", "publication"]), default="teaching", show_default=True,
+              help="Only photos whose consent covers this purpose (and not withdrawn).")  # fmt: skip
+@click.option("--watermark", default=None, help="Text in the corner of every photo.")
+@click.option("--clinic-watermark", is_flag=True, help="Use the clinic's name (clinic.json) as the watermark.")
+@data_option
+@db_option
+@user_option
+def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, data_dir, db_url, user):
+    """Write a de-identified teaching or publication set: consented photos and their numbers, no identity."""
+    from .records import RecordsError
+    from .report.clinic import ClinicError, load_clinic
+    from .report.teaching import export_teaching_set
+
+    _writable(output, (".zip",))
+    records, actor = _records(data_dir, db_url), _actor(user)
+    patients = [_patient_or_fail(records, actor, code) for code in patient_codes]
+    try:
+        if clinic_watermark and not watermark:
+            watermark = load_clinic(records.data_dir).name
+        manifest = export_teaching_set(records, actor, [p.id for p in patients], output, purpose=purpose, watermark=watermark)
+    except (RecordsError, ClinicError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{manifest['photos']} photos of {manifest['cases']} of {len(patients)} patients written to {output} "
+               f"(only photos with {purpose} consent that was not withdrawn)", err=True)  # fmt: skip
+
+
 @main.command()
 @data_option
 @db_option
