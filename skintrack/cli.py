@@ -451,6 +451,43 @@ def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, da
                f"(only photos with {purpose} consent that was not withdrawn)", err=True)  # fmt: skip
 
 
+@main.command("dicom")
+@click.argument("patient_code")
+@click.option("--session", "session_date", required=True, help="The session's date, YYYY-MM-DD.")
+@click.option("--area", default=None, help="Only this treated area (default: every area photographed).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="FILE.zip or a folder.")
+@click.option("--full-name", is_flag=True, help="Put the patient's full name in the files (default: the code only).")
+@data_option
+@db_option
+@user_option
+def dicom_command(patient_code, session_date, area, output, full_name, data_dir, db_url, user):
+    """Export a session's photos as DICOM VL Photographic Images (one study per session) for a hospital PACS."""
+    import datetime as dt
+
+    from .records import RecordsError
+    from .report.dicom import export_session_dicom
+
+    try:
+        day = dt.date.fromisoformat(session_date)
+    except ValueError:
+        raise click.BadParameter(f"{session_date!r} is not a date (YYYY-MM-DD)", param_hint="--session") from None
+    records, actor = _records(data_dir, db_url), _actor(user)
+    patient = _patient_or_fail(records, actor, patient_code)
+    area_id = _area_or_fail(records, actor, patient, area).id if area else None
+    sessions = [s for s in records.list_sessions(actor, patient.id) if s.date == day]
+    if not sessions:
+        raise click.ClickException(f"Patient {patient.code} has no session on {day.isoformat()}.")
+    if len(sessions) > 1 and output.suffix.lower() == ".zip":
+        raise click.ClickException(f"{len(sessions)} sessions on {day.isoformat()}: export them into a folder, not one zip.")
+    written = []
+    try:
+        for session in sessions:
+            written += export_session_dicom(records, actor, session.id, output, area_id=area_id, include_name=full_name)
+    except RecordsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(written)} DICOM files written to {output}", err=True)
+
+
 @main.command()
 @data_option
 @db_option
