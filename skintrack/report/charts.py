@@ -153,7 +153,8 @@ def legend(width: float, *, plain: bool = False) -> Drawing:
     """The key shared by all charts of a report."""
     if plain:
         entries = [("baseline", "first visit"), ("improved", "better"), ("within noise", "no clear change"),
-                   ("worse", "worse"), ("expected post-treatment redness", "expected redness after treatment")]  # fmt: skip
+                   ("worse", "worse"), ("expected post-treatment redness", "expected redness after treatment"),
+                   ("lighter", "lighter skin"), ("darker", "darker skin")]  # fmt: skip
         band = "normal variation between photos"
     else:
         entries = [(label, label) for label in LABEL_COLOURS]
