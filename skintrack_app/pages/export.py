@@ -10,11 +10,14 @@ import io
 import streamlit as st
 
 from skintrack.records import RecordsError
-from skintrack.report import scores_table, table_bytes
+from skintrack.report import round_floats, scores_table, table_bytes
 from skintrack.report.clinic import ClinicError, load_clinic
 
 from .. import state, views
 
+#: Columns shown on the page (the downloads hold every column, provenance included).
+SHOWN_COLUMNS = ["session_date", "area", "treatment", "measure", "value", "unit", "change", "change_pct", "mdc95",
+                 "beyond_noise", "verdict", "status", "settings", "provider"]  # fmt: skip
 OVERLAYS = {"redness": "redness map", "spots": "dark spots", "lines": "fine lines", "skin": "measured skin"}
 
 
@@ -67,14 +70,14 @@ def _scores(store, me, patient) -> None:
     if table.empty:
         st.info("No photos measured yet.")
         return
-    st.dataframe(table, hide_index=True, key="export_table")
+    st.dataframe(round_floats(table), hide_index=True, column_order=SHOWN_COLUMNS, key="export_table")
     cols = st.columns(2)
     cols[0].download_button("Download CSV", table_bytes(table, "csv"), file_name=f"{patient.code}-scores.csv",
                             mime="text/csv", key="download_csv")  # fmt: skip
     cols[1].download_button("Download Parquet", table_bytes(table, "parquet"), file_name=f"{patient.code}-scores.parquet",
                             mime="application/vnd.apache.parquet", key="download_parquet")  # fmt: skip
-    st.caption("One row per photo and measure: unit, change against the baseline, noise limit (MDC95), verdict, "
-               "and the engine version, settings hash and photo hash needed to reproduce it.")  # fmt: skip
+    st.caption("One row per photo and measure: unit, change against the baseline, noise limit (MDC95), verdict; "
+               "the downloads also hold the engine version, settings hash and photo hash needed to reproduce it.")  # fmt: skip
 
 
 def _teaching(store, me, patient) -> None:
