@@ -19,7 +19,6 @@ from click.testing import CliRunner
 from PIL import Image
 from pypdf import PdfReader
 
-from skintrack import __version__
 from skintrack.cli import main
 from skintrack.metrics import METRICS
 from skintrack.progress import area_progress

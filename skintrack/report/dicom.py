@@ -61,7 +61,7 @@ _ANATOMY = (
     ("shoulder", "Shoulder", "SHOULDER"), ("hand", "Hand", "HAND"), ("thigh", "Thigh", "THIGH"),
     ("knee", "Knee", "KNEE"), ("buttock", "Buttock", "BUTTOCK"), ("hip", "Hip", "HIP"), ("foot", "Foot", "FOOT"),
 )  # fmt: skip
-_LATERALITY = (("both", "B", "RightAndLeft"), ("bilateral", "B", "RightAndLeft"), ("left", "L", "Left"), ("right", "R", "Right"))
+_LATERALITY = (("both", "RightAndLeft", "B"), ("bilateral", "RightAndLeft", "B"), ("left", "Left", "L"), ("right", "Right", "R"))
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,17 @@ def anatomy_of(area_name: str) -> Anatomy:
     from pydicom.sr.codedict import codes
 
     words = " ".join(re.sub(r"[-_/,]+", " ", area_name.lower()).split())
-    body_part = code = None
-    for word, code_name, term in _ANATOMY:
-        if re.search(rf"\b{re.escape(word)}s?\b", words):
-            concept = getattr(codes.SCT, code_name)
-            body_part, code = term, (concept.value, concept.scheme_designator, concept.meaning)
-            break
-    laterality = laterality_code = None
-    for word, value, code_name in _LATERALITY:
-        if re.search(rf"\b{word}\b", words):
-            concept = getattr(codes.SCT, code_name)
-            laterality, laterality_code = value, (concept.value, concept.scheme_designator, concept.meaning)
-            break
+
+    def first(table) -> tuple[str | None, tuple[str, str, str] | None]:
+        """The first entry (word, code name, term) whose word the name holds: (term, SNOMED CT code)."""
+        for word, code_name, term in table:
+            if re.search(rf"\b{re.escape(word)}s?\b", words):
+                concept = getattr(codes.SCT, code_name)
+                return term, (concept.value, concept.scheme_designator, concept.meaning)
+        return None, None
+
+    body_part, code = first(_ANATOMY)
+    laterality, laterality_code = first(_LATERALITY)
     return Anatomy(body_part, code, laterality, laterality_code)
 
 
