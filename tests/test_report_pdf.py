@@ -298,3 +298,15 @@ def test_cli_exports_scores(demo_data, tmp_path):
     table = pd.read_parquet(out)
     assert {"unit", "change", "mdc95", "beyond_noise", "verdict", "settings", "provider"} <= set(table.columns)
     assert re.search(r"\d+ rows written", result.output)
+
+
+def test_an_area_without_photos_gives_a_report_that_says_so(tmp_path):
+    records = Records(tmp_path)
+    person = records.add_patient(DOCTOR, "P-NEW", "New Patient")
+    area = records.add_area(DOCTOR, person.id, "chin")
+    for audience in ("provider", "patient"):
+        text = _text(build_pdf(records, DOCTOR, person.id, area.id, audience=audience, today=TODAY))
+        assert "P-NEW" in text and "no sessions yet" in text
+    records.add_photo(DOCTOR, records.add_session(DOCTOR, person.id, "2026-05-04", "baseline").id, area.id, SAMPLES / "2026-05-04_left-cheek.jpg")
+    text = _text(build_pdf(records, DOCTOR, person.id, area.id, today=TODAY))
+    assert "baseline only" in text and "no comparable photo yet" in text
