@@ -21,7 +21,7 @@ def patient_story(content: ReportContent, styles) -> list:
 
     story += before_after(content, styles, plain=True)
     if content.withheld_photos:
-        story.append(Paragraph(f"{content.withheld_photos} photo(s) are not shown because you withdrew your consent for them.", styles["small"]))
+        story.append(Paragraph(f"{content.withheld_photos} photo(s) are not shown because you withdrew your consent for them; the measurements from them are still included below.", styles["small"]))
 
     story.append(CondPageBreak(70 * mm))
     story.append(Paragraph("What changed", styles["h2"]))
