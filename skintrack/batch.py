@@ -373,10 +373,11 @@ def score_course(
     pandas.DataFrame
         Tidy: one row per photo and measure, with ``patient``, ``area``,
         ``date``, ``path``, ``sha256``, ``role`` (baseline / follow-up),
-        ``status``, ``metric``, ``value``, ``baseline_value``, ``change``,
+        ``status``, ``metric``, ``unit``, ``value``, ``baseline_value``, ``change``,
         ``change_pct``, ``mdc95``, ``beyond_noise``, ``normalization``,
         ``alignment_quality`` and ``error``.
     """
+    from .metrics import METRICS
     from .repeatability import mdc95, within_noise
 
     items = course_layout(path)
@@ -397,6 +398,7 @@ def score_course(
                     {
                         **{k: row[k] for k in ("patient", "area", "date", "path", "sha256", "role", "status")},
                         "metric": name,
+                        "unit": METRICS[name].unit,
                         "value": value,
                         "baseline_value": reference,
                         "change": change,

@@ -298,6 +298,7 @@ def archive():
 @db_option
 @user_option
 def archive_export(patient_code, output, purpose, data_dir, db_url, user):
+    """Write a patient's zip: the clinical backup, or with --purpose teaching/publication a de-identified set."""
     records = _records(data_dir, db_url)
     actor = _actor(user)
     patient = records.find_patient(actor, patient_code)
@@ -332,6 +333,8 @@ def rescore(data_dir, db_url, user, force):
     count = _records(data_dir, db_url).rescore(_actor(user), force=force)
     click.echo(f"{count} photos measured again")
 
+
+from . import cli_exports  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

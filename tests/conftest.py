@@ -80,3 +80,19 @@ def working(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
     return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+@pytest.fixture(scope="session")
+def demo_records(tmp_path_factory):
+    """The demo patient (sample_images/) loaded into records once per run: (records, patient, area).
+
+    Shared by the report tests; tests must not change it (make their own records for that).
+    """
+    from skintrack.records import Actor, Records
+
+    records = Records(tmp_path_factory.mktemp("demo-records"))
+    loader = Actor("Dr Demo")
+    patient = records.load_demo(loader, REPO / "sample_images")
+    area = records.list_areas(loader, patient.id)[0]
+    yield records, patient, area
+    records.close()

@@ -151,8 +151,8 @@ def test_export_csv(demo_dir, monkeypatch):
     at = _page("export", patient_id).run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert {"engine_version", "settings_hash", "photo_sha256", "redness"} <= set(table.columns)
-    assert len(table) == 6
+    assert {"engine_version", "settings_hash", "photo_sha256", "metric", "unit", "verdict"} <= set(table.columns)
+    assert len(table) == 6 * 9  # one row per photo and measure
 
 
 def test_pages_without_a_patient_explain_what_to_do(tmp_path, monkeypatch):

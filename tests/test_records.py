@@ -398,9 +398,10 @@ def test_withdrawn_photos_stay_in_the_record_but_not_in_teaching_exports(records
     records.set_consent(DOCTOR, withdrawn.id, withdrawn=True)
     assert records.get_photo(DOCTOR, withdrawn.id).consent_withdrawn
     teaching = io.BytesIO()
-    assert records.export_patient_archive(DOCTOR, person.id, teaching, purpose="teaching")["photos"] == 1
-    ids = [p["id"] for p in json.loads(zipfile.ZipFile(teaching).read("records.json"))["photos"]]
-    assert ids == [kept.id]
+    manifest = records.export_patient_archive(DOCTOR, person.id, teaching, purpose="teaching")
+    assert manifest["photos"] == 1 and list(manifest["key"]["photos"].values()) == [kept.id]
+    (case,) = json.loads(zipfile.ZipFile(teaching).read("teaching-set.json"))["cases"]
+    assert [p["consent"] for p in case["photos"]] == ["publication"]  # de-identified: no ids in the set
     clinical = io.BytesIO()
     assert records.export_patient_archive(DOCTOR, person.id, clinical)["photos"] == 2
     publication = io.BytesIO()

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from skintrack.report.tables import escape_cell, read_table, table_bytes, write_table
+from skintrack.report.tables import escape_cell, read_table, round_floats, table_bytes, write_table
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+2", "-3+4", "@SUM(A1)", "\t=1", "\r=1"])
@@ -59,3 +59,32 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
         write_table(_table(), out)
     assert out.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+# --------------------------------------------------------------------------- rounding
+
+
+def test_floats_are_rounded_to_four_significant_digits():
+    table = pd.DataFrame({"value": [14.197359085083008, -0.000123456, 123456.7, math.nan, 0.0]})
+    rounded = round_floats(table)["value"].tolist()
+    assert rounded[:3] == [14.2, -0.0001235, 123500.0]
+    assert math.isnan(rounded[3]) and rounded[4] == 0.0
+    assert "14.197359085083008" not in table_bytes(table).decode() and "14.2" in table_bytes(table).decode()
+
+
+def test_whole_number_columns_and_text_are_not_rounded():
+    table = pd.DataFrame({"pixels": [786432.0, 12345678.0, math.nan], "code": ["P-1", "=x", "y"], "n": [1, 2, 3]})
+    out = round_floats(table)
+    assert out["pixels"].tolist()[:2] == [786432.0, 12345678.0] and out["n"].tolist() == [1, 2, 3]
+    assert out["code"].tolist() == ["P-1", "=x", "y"]
+
+
+def test_csv_and_parquet_hold_the_same_rounded_values(tmp_path):
+    table = pd.DataFrame({"value": [1.23456789, 2.5e-7]})
+    write_table(table, tmp_path / "t.csv")
+    write_table(table, tmp_path / "t.parquet")
+    assert read_table(tmp_path / "t.csv")["value"].tolist() == read_table(tmp_path / "t.parquet")["value"].tolist() == [1.235, 2.5e-7]
+    write_table(table, tmp_path / "full.parquet", significant=None)
+    assert read_table(tmp_path / "full.parquet")["value"].tolist() == [1.23456789, 2.5e-7]
+    with pytest.raises(ValueError):
+        round_floats(table, 0)

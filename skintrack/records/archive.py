@@ -14,7 +14,7 @@ from sqlalchemy import Date, DateTime, select
 
 from .._version import __version__
 from ..photo import atomic_write
-from .db import CONSENT_LEVELS, Area, MetricScore, Patient, PhotoRecord, TreatmentSession
+from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput
 from .views import Actor, PatientView
 
@@ -30,22 +30,20 @@ class ArchiveMixin:
         """Write a zip of a patient's records and photos (the backup of the clinical record).
 
         ``purpose`` "clinical" exports everything; "teaching" and "publication"
-        only photos with that consent (or higher) that were not withdrawn.
-        Returns the manifest.
+        write a de-identified set instead (:meth:`export_deidentified`: only
+        photos with that consent or higher that were not withdrawn, and nothing
+        that names the patient). Returns the manifest.
         """
         if purpose not in ("clinical", "teaching", "publication"):
             raise InvalidInput("purpose must be clinical, teaching or publication.")
+        if purpose != "clinical":
+            return self.export_deidentified(actor, [patient_id], target, purpose=purpose)
         self.authorize(actor, "export", patient_id)
         with self._db() as db:
             patient = self._get(db, Patient, patient_id, "patient")
             areas = list(patient.areas)
             sessions = list(patient.sessions)
             photos = [p for s in sessions for p in s.photos]
-            if purpose != "clinical":
-                needed = CONSENT_LEVELS.index(purpose)
-                photos = [
-                    p for p in photos if p.consent_withdrawn_at is None and CONSENT_LEVELS.index(p.consent) >= needed
-                ]
             payload = {
                 "format": ARCHIVE_FORMAT,
                 "engine_version": __version__,

@@ -9,6 +9,7 @@ concern lives in its own module, mixed in here:
 ``sessions.py``      sessions (visits) and photos: intake → gate → normalise →
                      align → score, measurement, rescoring, consent
 ``archive.py``       export and import of one patient as a zip
+``deidentify.py``    de-identified teaching / publication sets (consented photos only)
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
 ===================  ==========================================================
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..photo import Photo
 from .archive import ArchiveMixin
 from .db import make_engine, migrate
+from .deidentify import DeidentifiedExportMixin
 from .errors import InvalidInput, NotFound, PermissionDenied, RecordsError
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
@@ -56,7 +58,7 @@ __all__ = [
 READ_ACTIONS = {"read"}
 
 
-class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
+class Records(PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixin, MaintenanceMixin):
     """Patient records in a data folder (or a database URL).
 
     Parameters

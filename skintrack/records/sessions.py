@@ -85,6 +85,13 @@ class SessionsMixin:
             sessions = db.scalars(query.order_by(TreatmentSession.date, TreatmentSession.created_at))
             return [_session_view(s) for s in sessions]
 
+    def get_session(self, actor: Actor, session_id: str) -> SessionView:
+        """One session (visit) by id."""
+        with self._db() as db:
+            session = self._get(db, TreatmentSession, session_id, "session")
+            self.authorize(actor, "read", session.patient_id)
+            return _session_view(session)
+
     def add_photo(
         self,
         actor: Actor,
@@ -438,6 +445,7 @@ class SessionsMixin:
             quality=list(record.quality or []),
             consent=record.consent,
             consent_withdrawn=record.consent_withdrawn_at is not None,
+            camera=record.camera,
             scores={s.metric: (math.nan if s.value is None else s.value) for s in scores},
             engine_version=scores[0].engine_version if scores else None,
             settings_hash=scores[0].settings_hash if scores else None,

@@ -79,6 +79,7 @@ class PhotoView:
     engine_version: str | None = None
     settings_hash: str | None = None
     duplicate: bool = False  # True when this exact photo had already been stored
+    camera: str | None = None  # make and model from the photo's EXIF, when it had them
 
 
 @dataclass

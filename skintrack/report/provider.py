@@ -1,0 +1,180 @@
+"""The provider's report (for the record): identity, before/after, measures, treatment log, charts, methods."""
+
+from __future__ import annotations
+
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import CondPageBreak, Paragraph, Spacer, Table
+
+from .._version import __version__
+from ..metrics import METRICS
+from .content import ReportContent
+from .layout import (
+    NOT_DIAGNOSTIC,
+    OVERLAY_TITLES,
+    WIDTH,
+    before_after,
+    charts,
+    grid,
+    key_values,
+    period,
+    ruled_table,
+    text,
+)
+from .wording import format_change, format_pct, format_settings, format_value, method
+
+__all__ = ["provider_story"]
+
+
+def provider_story(content: ReportContent, styles) -> list:
+    patient, progress = content.patient, content.progress
+    story: list = [Paragraph("Treatment progress report", styles["title"])]
+    identity = [("Patient code", text(patient.code))]
+    if content.show_name:
+        identity.append(("Name", text(patient.display_name)))
+    identity += [
+        ("Treated area", text(content.area.name)),
+        ("Sessions", text(period(content, plain=False))),
+        ("Fitzpatrick type", text(patient.fitzpatrick or "not recorded")),
+    ]
+    if progress.last_treatment:
+        date, kind = progress.last_treatment
+        identity.append(("Last treatment", text(f"{kind} on {date.isoformat()}, {progress.days_since_last_treatment} days before this report")))
+    identity.append(("Prepared by", text(f"{content.prepared_by}, {content.generated_on.isoformat()}")))
+    story.append(key_values(identity, styles))
+
+    story += before_after(content, styles, plain=False)
+
+    story.append(CondPageBreak(80 * mm))
+    story.append(Paragraph("Measures: baseline against latest", styles["h2"]))
+    story.append(_measure_table(content, styles))
+    story.append(Spacer(1, 1.5 * mm))
+    story.append(Paragraph(
+        "<b>Beyond noise</b>: the change exceeds the measure's minimal detectable change (MDC95, ± column) found by "
+        "photographing the same skin repeatedly; a smaller change cannot be told apart from re-taking the photo. "
+        "Verdicts are the same as in the app.", styles["small"]))  # fmt: skip
+
+    story.append(CondPageBreak(60 * mm))
+    story.append(Paragraph("Treatment log", styles["h2"]))
+    story.append(_log_table(content, styles))
+    warnings = [w for entry in content.log for w in entry.warnings]
+    for warning in warnings:
+        story.append(Paragraph(f"⚠ {text(warning)}", styles["small"]))
+
+    story.append(CondPageBreak(120 * mm))
+    story.append(Paragraph("Progress per measure", styles["h2"]))
+    story += charts(content, plain=False)
+
+    if content.series:
+        story.append(CondPageBreak(90 * mm))
+        story.append(Paragraph("Every session", styles["h2"]))
+        story.append(Paragraph("Each session's photo, normalised and aligned onto the baseline.", styles["small"]))
+        story.append(grid(content.series, None, False, styles))
+        for overlay in content.overlays:
+            story.append(CondPageBreak(70 * mm))
+            story.append(Paragraph(f"Every session, overlay: {OVERLAY_TITLES.get(overlay, overlay)}", styles["small"]))
+            story.append(grid(content.series, overlay, False, styles))
+
+    story.append(CondPageBreak(110 * mm))
+    story += _methods(content, styles)
+    return story
+
+
+def _measure_table(content: ReportContent, styles) -> Table:
+    header = ["Measure", "Unit", "Baseline", "Latest", "Change", "% change", "± noise", "Beyond noise", "Verdict"]
+    data = [[Paragraph(f"<b>{h}</b>", styles["cell"]) for h in header]]
+    verdict_colours = []
+    for row, metric in enumerate(content.progress.metrics.values(), start=1):
+        base, latest = metric.baseline, metric.latest
+        compared = base is not None and latest is not None and latest is not base
+        verdict = latest.label if compared else ("baseline only" if base is not None else "not measured")
+        data.append([
+            Paragraph(text(metric.label), styles["cell"]),
+            Paragraph(text(metric.unit), styles["cell"]),
+            format_value(base.value) if base else "–",
+            format_value(latest.value) if compared else "–",
+            format_change(latest.change) if compared else "–",
+            format_pct(latest.change_pct) if compared else "–",
+            format_value(metric.mdc95, 2),
+            ("yes" if latest.beyond_noise else "no") if compared else "–",
+            Paragraph(text(verdict), styles["cell"]),
+        ])  # fmt: skip
+        colour = {"improved": "#e3f4e8", "worse": "#fbe3e0", "expected post-treatment redness": "#fdebd7"}.get(verdict)
+        if colour:
+            verdict_colours.append(("BACKGROUND", (8, row), (8, row), colors.HexColor(colour)))
+    widths = [27 * mm, 17 * mm, 17 * mm, 15 * mm, 15 * mm, 15 * mm, 14 * mm, 15 * mm]
+    return ruled_table(data, widths, ("ALIGN", (2, 1), (7, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), *verdict_colours)
+
+
+def _photo_note(entry) -> str:
+    photo = entry.photo
+    if photo is None:
+        return "no photo of this area"
+    if photo.status == "scored":
+        if photo.is_baseline:
+            return "baseline photo"
+        quality = photo.alignment.get("quality")
+        return f"measured, alignment {quality:.2f}" if quality is not None else "measured"
+    return f"{photo.status.replace('_', ' ')}: {photo.status_reason}"
+
+
+def _log_table(content: ReportContent, styles) -> Table:
+    header = ["Date", "Day", "Treatment", "Settings", "Interval", "Provider", "Photo"]
+    data = [[Paragraph(f"<b>{h}</b>", styles["cell"]) for h in header]]
+    first = content.log[0].session.date if content.log else None
+    flagged = []
+    for row, entry in enumerate(content.log, start=1):
+        session = entry.session
+        data.append([
+            session.date.isoformat(),
+            str((session.date - first).days),
+            Paragraph(text(session.treatment), styles["cell"]),
+            Paragraph(text(format_settings(session.settings)) or "–", styles["cell"]),
+            f"{entry.days_since_previous} days" if entry.days_since_previous is not None else "–",
+            Paragraph(text(session.provider or "–"), styles["cell"]),
+            Paragraph(text(_photo_note(entry)), styles["cell"]),
+        ])  # fmt: skip
+        if entry.warnings:
+            flagged.append(("BACKGROUND", (4, row), (4, row), colors.HexColor("#fdebd7")))
+    widths = [18 * mm, 9 * mm, 25 * mm, 34 * mm, 18 * mm, 24 * mm]
+    return ruled_table(data, widths, ("ALIGN", (1, 1), (1, -1), "RIGHT"), *flagged)
+
+
+def _methods(content: ReportContent, styles) -> list:
+    from ..repeatability import DEFAULT_STUDY
+
+    story = [Paragraph("Methods", styles["h2"])]
+    normalised = ", ".join(content.normalizations) or "none"
+    story.append(Paragraph(
+        "Each photo is colour-normalised from neutral references in the frame (grey card, colour chart or grey "
+        f"backdrop; here: {text(normalised)}), never from the skin. Follow-up photos are aligned onto the "
+        "baseline by feature matching, and photos that do not align are refused rather than compared. Every photo "
+        "is measured at the same working resolution, on skin pixels only, with the thresholds of the baseline "
+        "session, in CIELAB (D65, 2°) converted from sRGB in floating point.", styles["small"]))  # fmt: skip
+    story.append(Spacer(1, 1.5 * mm))
+    rows = [[Paragraph("<b>Measure</b>", styles["cell"]), Paragraph("<b>How it is computed</b>", styles["cell"]),
+             Paragraph("<b>Better</b>", styles["cell"]), Paragraph("<b>MDC95</b>", styles["cell"])]]  # fmt: skip
+    for metric in content.progress.metrics.values():
+        info = METRICS[metric.metric]
+        rows.append([
+            Paragraph(f"{text(info.label)}<br/><font size=6.5 color='#666666'>{text(info.name)}, {text(info.unit)}</font>", styles["cell"]),
+            Paragraph(text(method(info.name)), styles["cell"]),
+            Paragraph(text(info.better or "no direction"), styles["cell"]),
+            f"{format_value(metric.mdc95, 2)} {info.unit}",
+        ])  # fmt: skip
+    story.append(ruled_table(rows, [38 * mm, WIDTH - 38 * mm - 22 * mm - 24 * mm, 22 * mm]))
+    story.append(Spacer(1, 1.5 * mm))
+    study = f"{DEFAULT_STUDY['n_subjects']} subjects × {DEFAULT_STUDY['n_repeats']} repeat photographs"
+    story.append(Paragraph(
+        "Measurement noise: MDC95 = 1.96 · √2 · SD<sub>within</sub>, the smallest change distinguishable from "
+        f"re-photographing the same skin, from skintrack's repeatability study ({study}; Weir 2005). "
+        "A change counts as beyond noise when it is at least this large (for the spot count: more than one spot).",
+        styles["small"]))  # fmt: skip
+    hashes = ", ".join(content.settings_hashes) or "–"
+    versions = ", ".join(content.engine_versions)
+    mixed = " <b>Measured with more than one engine setting: run <i>skintrack rescore</i>.</b>" if len(content.settings_hashes) > 1 else ""
+    story.append(Paragraph(
+        f"Engine version {text(versions)} · settings hash {text(hashes)} · report by skintrack {__version__}.{mixed}",
+        styles["small"]))  # fmt: skip
+    story.append(Paragraph(f"<b>{text(NOT_DIAGNOSTIC)}</b> Results need a clinician's judgement.", styles["small"]))
+    return story

@@ -1,0 +1,104 @@
+"""A patient's scores as one tidy table: every photo × measure, with units, change and verdict.
+
+The table is what the app's Export page and ``skintrack export-scores`` hand
+out (CSV or Parquet through :mod:`skintrack.report.tables`, the writer batch
+scoring uses too). Changes against the baseline, the noise limit (MDC95), the
+beyond-noise flag and the verdict come from :func:`skintrack.progress.area_progress`,
+so the table says exactly what the app and the PDF report say.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+from ..metrics import METRICS, METRIC_NAMES
+from ..progress import area_progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..records import Actor, Records
+
+__all__ = ["SCORE_COLUMNS", "scores_table"]
+
+#: Columns of :func:`scores_table`, in order.
+SCORE_COLUMNS = [
+    "patient_code", "area", "session_date", "treatment", "settings", "provider", "photo_id", "view", "status",
+    "is_baseline", "metric", "measure", "unit", "value", "baseline_value", "change", "change_pct", "mdc95",
+    "beyond_noise", "verdict", "engine_version", "settings_hash", "photo_sha256", "normalization",
+    "alignment_quality", "thresholds_from", "status_reason",
+]  # fmt: skip
+
+
+def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: str | None = None) -> "pd.DataFrame":
+    """One row per photo and measure of a patient (or of one area), oldest session first.
+
+    Columns (:data:`SCORE_COLUMNS`): the session's date, treatment, settings
+    (JSON) and provider; the photo's id, view and status; the measure's
+    stable name, label and unit; its value, the baseline's value, the change
+    (in the unit and in % of the baseline), the MDC95 noise limit, whether the
+    change is beyond noise and the verdict ("improved", "within noise", ...);
+    the engine version, settings hash and photo hash that reproduce it; how
+    the photo was normalised and how well it aligned. Photos that were not
+    measured (blocked by the quality gate, not comparable with the baseline)
+    have rows with empty values and the reason in ``status_reason``.
+
+    Raises
+    ------
+    NotFound, PermissionDenied
+        From the records (the actor must be allowed to read the patient).
+    """
+    import pandas as pd
+
+    code = records.get_patient(actor, patient_id).code
+    sessions = {s.id: s for s in records.list_sessions(actor, patient_id)}
+    areas = [a for a in records.list_areas(actor, patient_id) if area_id is None or a.id == area_id]
+    provenance = {row["photo_id"]: row for row in records.scores_table(actor, patient_id)}
+    rows = []
+    for area in areas:
+        progress = area_progress(records, actor, patient_id, area.id)
+        points = {(name, p.photo_id): (p, mp) for name, mp in progress.metrics.items() for p in mp.points}
+        for photo in records.list_photos(actor, patient_id, area.id):
+            session = sessions[photo.session_id]
+            extra = provenance.get(photo.id, {})
+            for name in METRIC_NAMES:
+                info = METRICS[name]
+                point, metric = points.get((name, photo.id), (None, progress.metrics[name]))
+                baseline = metric.baseline
+                value = photo.scores.get(name, math.nan)
+                rows.append(
+                    {
+                        "patient_code": code,
+                        "area": area.name,
+                        "session_date": photo.session_date.isoformat(),
+                        "treatment": session.treatment,
+                        "settings": json.dumps(session.settings, sort_keys=True, ensure_ascii=False) if session.settings else "",
+                        "provider": session.provider,
+                        "photo_id": photo.id,
+                        "view": photo.view,
+                        "status": photo.status,
+                        "is_baseline": photo.is_baseline,
+                        "metric": name,
+                        "measure": info.label,
+                        "unit": info.unit,
+                        "value": value,
+                        "baseline_value": baseline.value if baseline is not None and point is not None else math.nan,
+                        "change": point.change if point is not None else math.nan,
+                        "change_pct": point.change_pct if point is not None else math.nan,
+                        "mdc95": metric.mdc95,
+                        "beyond_noise": point.beyond_noise if point is not None else None,
+                        "verdict": point.label if point is not None else None,
+                        "engine_version": photo.engine_version,
+                        "settings_hash": photo.settings_hash,
+                        "photo_sha256": photo.original_sha256,
+                        "normalization": photo.normalization.get("method"),
+                        "alignment_quality": photo.alignment.get("quality", math.nan),
+                        "thresholds_from": extra.get("thresholds_from"),
+                        "status_reason": photo.status_reason,
+                    }
+                )
+    table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    table["beyond_noise"] = table["beyond_noise"].astype("boolean")
+    return table

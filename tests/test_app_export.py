@@ -1,0 +1,65 @@
+"""The app's Export page (skintrack_app/pages/export.py): report, teaching set and DICOM built from the page."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 240
+
+
+def _export_page(patient_id: str):
+    def script(patient_id):
+        from skintrack_app import state
+        from skintrack_app.pages import export
+
+        state.select_patient(patient_id)
+        export.render()
+
+    return AppTest.from_function(script, args=(patient_id,), default_timeout=TIMEOUT)
+
+
+def _downloads(at) -> list:
+    found = []
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if child.type == "download_button":
+                found.append(child)
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+@pytest.fixture
+def demo_app(demo_records, monkeypatch):
+    records, patient, _ = demo_records
+    monkeypatch.setenv("SKINTRACK_DATA", str(records.data_dir))
+    return patient
+
+
+def test_export_page_offers_the_scores_in_csv_and_parquet(demo_app):
+    at = _export_page(demo_app.id).run()
+    assert not at.exception
+    assert len(_downloads(at)) == 2
+    assert {"unit", "mdc95", "beyond_noise", "verdict"} <= set(at.dataframe[0].value.columns)
+
+
+@pytest.mark.parametrize("audience", ["provider", "patient"])
+def test_provider_builds_the_pdf_report_from_the_page(demo_app, audience):
+    at = _export_page(demo_app.id).run()
+    at.radio(key="report_audience").set_value(audience)
+    at.multiselect(key="report_overlays").select("redness")
+    at.button(key="build_report").click().run()
+    assert not at.exception and not at.error
+    assert len(_downloads(at)) == 3  # the PDF, besides the two tables
+
+
+def test_teaching_set_and_dicom_from_the_page(demo_app):
+    at = _export_page(demo_app.id).run()
+    at.button(key="build_teaching").click().run()
+    assert not at.exception
+    assert any("teaching consent" in i.value for i in at.info)  # the demo photos are for the record only
+    at.button(key="build_dicom").click().run()
+    assert not at.exception and len(_downloads(at)) == 3
