@@ -40,7 +40,7 @@ def test_python_dash_m_entry_point():
 def test_records_commands(tmp_path):
     runner = CliRunner()
     data = str(tmp_path / "data")
-    result = runner.invoke(main, ["load-demo", "--data", data, "--user", "tester"])
+    result = runner.invoke(main, ["load-demo", "--data", data])
     assert result.exit_code == 0, result.output
     assert "DEMO-001" in result.output
     result = runner.invoke(main, ["doctor", "--data", data])

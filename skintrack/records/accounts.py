@@ -100,17 +100,18 @@ def _check_password(password: str, username: str) -> None:
 def _verify(password_hash: str | None, password: str) -> bool:
     """Check a password against its hash in constant work; a missing hash still costs one verification."""
     global _dummy_hash
+    password = password if isinstance(password, str) else ""
     if password_hash is None:
         if _dummy_hash is None:
             _dummy_hash = _hasher.hash(secrets.token_hex(16))
         password_hash = _dummy_hash
         try:
-            _hasher.verify(password_hash, password or "")
+            _hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             pass
         return False
     try:
-        return _hasher.verify(password_hash, password or "")
+        return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -281,6 +282,8 @@ class AccountsMixin:
         return user
 
     def _user_view(self, db: Session, user: User) -> UserView:
+        locked = user.locked_until if user.locked_until and user.locked_until > _now() else None
+        status = "disabled" if user.disabled_at is not None else ("locked" if locked else "active")
         code = None
         if user.patient_id:
             patient = db.get(Patient, user.patient_id)
@@ -290,8 +293,8 @@ class AccountsMixin:
             patient_id=user.patient_id, patient_code=code, email=user.email, is_demo=bool(user.is_demo),
             disabled=user.disabled_at is not None, has_password=user.password_hash is not None,
             failed_attempts=user.failed_attempts or 0,
-            locked_until=user.locked_until if user.locked_until and user.locked_until > _now() else None,
-            last_login_at=user.last_login_at, created_at=user.created_at, created_by=user.created_by,
+            locked_until=locked, last_login_at=user.last_login_at, created_at=user.created_at,
+            created_by=user.created_by, status=status,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ changing accounts
@@ -517,6 +520,18 @@ class AccountsMixin:
                 raise AuthenticationFailed("This account is no longer enabled; you have been logged out.")
             return _actor(user, actor.source)
 
+    def act_as(self, actor: Actor, username: str) -> Actor:
+        """The actor of an enabled account, for an admin who acts on its behalf with its (narrower or equal)
+        rights: the command line's ``--user``. Logged."""
+        self.authorize(actor, "manage_accounts")
+        with self._db() as db:
+            user = db.scalar(select(User).where(User.username == _normal_username(username)))
+            if user is None or user.disabled_at is not None:
+                raise NotFound(f"No enabled account {_normal_username(username)!r}; see `skintrack users list`.")
+            self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
+                        detail=f"acting as this account ({actor.source})")  # fmt: skip
+            return _actor(user, actor.source)
+
     def logged_out(self, actor: Actor, *, reason: str = "") -> None:
         """Record a log-out (by the user, or after the idle timeout: ``reason``)."""
         self.authorize(actor, "own_account")
@@ -545,7 +560,7 @@ class AccountsMixin:
         for username, (role, password) in DEMO_ACCOUNTS.items():
             if username not in existing:
                 label = "Demo provider" if role == "provider" else "Demo patient"
-                self._create_user(actor, username, password, role=role, demo=True, display_name=f"{label} (demo)",
+                self._create_user(actor, username, password, role=role, demo=True, display_name=label,
                                   patient_id=patient_id if role == "patient" else None)  # fmt: skip
         return {username: password for username, (_, password) in DEMO_ACCOUNTS.items()}
 

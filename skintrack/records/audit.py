@@ -193,6 +193,7 @@ class AuditMixin:
 
     def audit_table(self, actor: Actor, **filters: Any) -> list[dict[str, Any]]:
         """:meth:`audit_log` as table rows (for CSV export through :mod:`skintrack.report.tables`)."""
+        self.authorize(actor, "read_audit")
         return [
             {
                 "id": e.id,

@@ -169,14 +169,7 @@ class UserView:
     last_login_at: dt.datetime | None
     created_at: dt.datetime
     created_by: str
-
-    @property
-    def status(self) -> str:
-        if self.disabled:
-            return "disabled"
-        if self.locked_until is not None and self.locked_until > dt.datetime.now(dt.timezone.utc).replace(tzinfo=None):
-            return "locked"
-        return "active"
+    status: str  # "active", "locked" or "disabled"
 
 
 @dataclass
