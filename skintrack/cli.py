@@ -98,7 +98,10 @@ def _operator(records):
 
     from .records import Actor
 
-    login = getpass.getuser() or "unknown"
+    try:
+        login = getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
+        login = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
     if hasattr(os, "getuid"):
         owner = records.data_dir.stat().st_uid
         if os.getuid() not in (0, owner):
