@@ -30,6 +30,7 @@ state.refuse_demo_accounts_in_production()
 me = state.begin_run()
 
 if me is None:
+    st.set_page_config(layout="centered")
     st.navigation([st.Page(login.render, title="Log in", url_path="login", default=True)], position="hidden").run()
     st.stop()
 

@@ -291,10 +291,10 @@ def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
     """The area's progress in words for the patient: no units, no a*, ΔL*, ITA or MDC.
 
     Only the measures in :data:`PATIENT_MEASURES` with a finite, non-zero first
-    value are included (a change in % needs one); each sentence says whether the
-    change since the first visit is larger than the normal difference between two
-    photos (the measure's MDC95), and calls redness right after a treatment
-    expected rather than worse.
+    value are included (a change in % needs one). A change is called real only
+    when it is larger than the normal difference between two photos of the same
+    skin (the measure's MDC95: the words the portal shows above the list), and
+    redness right after a treatment is called expected rather than worse.
     """
     lines = []
     for name, (title, better_words, worse_words) in PATIENT_MEASURES.items():
@@ -311,19 +311,17 @@ def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
             sentence = f"{title}: measured at your first visit; your next visits will show how it changes."
         elif last.label == "improved":
             verdict = "better"
-            sentence = (f"{title}: {better_words} than at your first visit ({pct:.0f} % change). "
-                        "This is larger than the normal difference between two photos, so it is a real change.")  # fmt: skip
+            sentence = f"{title}: {better_words} than at your first visit ({pct:.0f} % change), a real change."
         elif last.label == "worse":
             verdict = "worse"
-            sentence = (f"{title}: {worse_words} than at your first visit ({pct:.0f} % change). "
-                        "Your provider can talk this through with you.")  # fmt: skip
+            sentence = (f"{title}: {worse_words} than at your first visit ({pct:.0f} % change), a real change. "
+                        "Your provider can talk it through with you.")  # fmt: skip
         elif last.label == "expected post-treatment redness":
             verdict = "expected after treatment"
             sentence = (f"{title}: higher than at your first visit, as expected in the days after a treatment; "
                         "it usually settles within one to two weeks.")  # fmt: skip
         else:
             verdict = "no clear change"
-            sentence = (f"{title}: about the same as at your first visit; the difference is within the normal "
-                        "variation between two photos.")  # fmt: skip
+            sentence = f"{title}: about the same as at your first visit."
         lines.append(PatientMeasure(name, title, sentence, verdict, points, noise_pct))
     return lines

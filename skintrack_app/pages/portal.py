@@ -49,6 +49,8 @@ def render() -> None:
     measures = patient_summary(progress)
 
     st.subheader("In short")
+    st.caption("A change counts as real when it is larger than the normal difference between two photos "
+               "of the same skin.")  # fmt: skip
     if not measures:
         st.info("No measured photos yet for this area.")
     for measure in measures:
@@ -90,3 +92,5 @@ def render() -> None:
                            mime="application/pdf", key="portal_report")  # fmt: skip
     else:
         st.info("Your clinic will add your printable report here.")
+    st.divider()
+    st.button("Log out", key="portal_logout", on_click=state.sign_out)  # on a phone the sidebar is folded away
