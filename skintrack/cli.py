@@ -312,14 +312,14 @@ def import_command(path, data_dir, db_url, user):
 def load_demo(data_dir, db_url, user, samples, no_accounts):
     """Load the demo patient from sample_images/ into the records (once), with a demo provider and a demo
     patient account whose passwords are printed."""
+    if os.environ.get("SKINTRACK_ENV", "").strip().lower() == "production":
+        click.echo("SKINTRACK_ENV=production: the demo patient and accounts are not loaded.")
+        return
     records = _records(data_dir, db_url)
     actor = _actor(records, user)
     patient = records.load_demo(actor, samples)
     click.echo(f"demo patient {patient.code}: {patient.session_count} sessions in {records.data_dir}")
     if no_accounts:
-        return
-    if os.environ.get("SKINTRACK_ENV") == "production":
-        click.echo("SKINTRACK_ENV=production: no demo accounts created.")
         return
     credentials = records.create_demo_accounts(actor, patient.id)
     click.echo("demo accounts (for trying skintrack only; disable them before real use):")

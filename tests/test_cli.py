@@ -127,3 +127,13 @@ def test_the_cli_refuses_an_os_user_who_does_not_own_the_data_folder(tmp_path, m
     monkeypatch.setattr(os, "getuid", lambda: someone_else)
     result = CliRunner().invoke(main, ["doctor", "--data", str(data)])
     assert result.exit_code != 0 and "belongs to another OS user" in result.output
+
+
+def test_no_demo_in_production(tmp_path):
+    from skintrack.records import Actor, Records
+
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(main, ["load-demo", "--data", data], env={"SKINTRACK_ENV": "production"})
+    assert result.exit_code == 0 and "not loaded" in result.output
+    records = Records(data)
+    assert records.list_patients(Actor("check", role="admin")) == [] and records.demo_accounts() == []

@@ -56,15 +56,18 @@ def add_account(data_dir: Path, username: str, password: str | None, *, role: st
 
 @contextlib.contextmanager
 def running_app(data_dir: Path, *, demo: bool = False, timeout: float = 120.0, host: str = "127.0.0.1",
-                env: dict | None = None, secrets: str | None = None, port: int | None = None):  # fmt: skip
+                env: dict | None = None, secrets: str | None = None, port: int | None = None,
+                provider_account: bool = True):  # fmt: skip
     """Run ``streamlit run app.py`` with its data in ``data_dir``; yields the base URL.
 
-    The provider account :data:`PROVIDER` is created first (log in with :func:`log_in`); with ``demo``
+    The provider account :data:`PROVIDER` is created first (unless not ``provider_account``; log in
+    with :func:`log_in`); with ``demo``
     the app loads the demo patient and its demo accounts on first start. ``secrets`` is the text of a
     secrets.toml (e.g. the ``[auth]`` section for ``st.login``).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    add_account(data_dir, *PROVIDER, display_name="Dr Browser")
+    if provider_account:
+        add_account(data_dir, *PROVIDER, display_name="Dr Browser")
     port = port or free_port()
     environment = dict(os.environ, SKINTRACK_DATA=str(data_dir), **(env or {}))
     if not demo:
