@@ -415,15 +415,6 @@ def _read_password(prompt: str = "Password") -> str:
     return password
 
 
-def _records_error(function, *args, **kwargs):
-    from .records import RecordsError
-
-    try:
-        return function(*args, **kwargs)
-    except RecordsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @main.group()
 def users():
     """Accounts: add, list, disable, enable, unlock, reset-password.
@@ -452,17 +443,16 @@ def users_add(username, role, patient_code, email, display_name, no_password, da
     if role == "patient":
         if not patient_code:
             raise click.BadParameter("a patient account needs --patient CODE", param_hint="--patient")
-        patient = _records_error(records.find_patient, actor, patient_code)
+        patient = records.find_patient(actor, patient_code)
         if patient is None:
             raise click.ClickException(f"No patient with code {patient_code!r}.")
         patient_id = patient.id
     elif patient_code:
         raise click.BadParameter("only patient accounts have a patient", param_hint="--patient")
     password = None if no_password else _read_password()
-    created = _records_error(
-        records.add_user, actor, username, password, role=role, patient_id=patient_id, email=email,
-        display_name=display_name,
-    )  # fmt: skip
+    created = records.add_user(
+        actor, username, password, role=role, patient_id=patient_id, email=email, display_name=display_name
+    )
     click.echo(f"account {created.username} ({created.role}) created")
 
 
@@ -473,7 +463,7 @@ def users_add(username, role, patient_code, email, display_name, no_password, da
 def users_list(data_dir, db_url, user):
     """List the accounts."""
     records = _records(data_dir, db_url)
-    accounts = _records_error(records.list_users, _actor(records, user))
+    accounts = records.list_users(_actor(records, user))
     if not accounts:
         click.echo("no accounts yet: `skintrack users add NAME --role admin` creates the first one")
         return
@@ -487,40 +477,24 @@ def users_list(data_dir, db_url, user):
         )
 
 
-@users.command("disable")
-@click.argument("username")
-@data_option
-@db_option
-@user_option
-def users_disable(username, data_dir, db_url, user):
-    """Disable USERNAME: it can no longer log in."""
-    records = _records(data_dir, db_url)
-    account = _records_error(records.disable_user, _actor(records, user), username)
-    click.echo(f"account {account.username} disabled")
+def _account_command(name: str, method: str, done: str, help_text: str) -> None:
+    @users.command(name, help=help_text)
+    @click.argument("username")
+    @data_option
+    @db_option
+    @user_option
+    def command(username, data_dir, db_url, user):
+        records = _records(data_dir, db_url)
+        account = getattr(records, method)(_actor(records, user), username)
+        click.echo(f"account {account.username} {done}")
 
 
-@users.command("enable")
-@click.argument("username")
-@data_option
-@db_option
-@user_option
-def users_enable(username, data_dir, db_url, user):
-    """Enable USERNAME again."""
-    records = _records(data_dir, db_url)
-    account = _records_error(records.enable_user, _actor(records, user), username)
-    click.echo(f"account {account.username} enabled")
-
-
-@users.command("unlock")
-@click.argument("username")
-@data_option
-@db_option
-@user_option
-def users_unlock(username, data_dir, db_url, user):
-    """End the lockout of USERNAME after too many wrong passwords."""
-    records = _records(data_dir, db_url)
-    account = _records_error(records.unlock_user, _actor(records, user), username)
-    click.echo(f"account {account.username} unlocked")
+for _name, _method, _done, _help in (
+    ("disable", "disable_user", "disabled", "Disable USERNAME: it can no longer log in."),
+    ("enable", "enable_user", "enabled", "Enable USERNAME again."),
+    ("unlock", "unlock_user", "unlocked", "End the lockout of USERNAME after too many wrong passwords."),
+):
+    _account_command(_name, _method, _done, _help)
 
 
 @users.command("reset-password")
@@ -533,7 +507,7 @@ def users_reset_password(username, data_dir, db_url, user):
     records = _records(data_dir, db_url)
     actor = _actor(records, user)
     password = _read_password("New password")
-    account = _records_error(records.reset_password, actor, username, password)
+    account = records.reset_password(actor, username, password)
     click.echo(f"password of {account.username} reset")
 
 

@@ -128,12 +128,10 @@ def sign_in(username: str, password: str) -> str | None:
     return None
 
 
-def redeem_invitation(code: str, username: str, password: str, again: str) -> str | None:
+def redeem_invitation(code: str, username: str, password: str) -> str | None:
     """Set up a patient's own account from an invitation code; returns the error to show, or ``None``."""
     from skintrack.records import RecordsError
 
-    if password != again:
-        return "The two passwords differ."
     try:
         actor = records().redeem_invitation(code, username, password)
     except RecordsError as exc:

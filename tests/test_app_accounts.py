@@ -209,3 +209,29 @@ def test_production_refuses_to_start_with_a_demo_account(tmp_path, monkeypatch):
     records.disable_user(ADMIN, "demo-patient")
     at = _app(tmp_path, monkeypatch, SKINTRACK_ENV="production").run()
     assert not at.error and at.text_input(key="login_username")
+
+
+def test_a_provider_creates_a_patient_log_in_and_the_patient_changes_the_password(clinic, monkeypatch):
+    folder, demo_id, _ = clinic
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = _page("patients", demo_id).run()
+    at.text_input(key="patient_login_username").input("demo-two")
+    at.text_input(key="patient_login_password").input("first-password")
+    at.text_input(key="patient_login_password_again").input("other-password")
+    at.button(key="create_patient_login").click().run()
+    assert any("differ" in e.value for e in at.error)
+    at.text_input(key="patient_login_username").input("demo-two")
+    at.text_input(key="patient_login_password").input("first-password")
+    at.text_input(key="patient_login_password_again").input("first-password")
+    at.button(key="create_patient_login").click().run()
+    assert not at.exception and any("demo-two created" in s.value for s in at.success)
+    _no_secret_in_session(at, "first-password", "other-password")
+    at = _page("my_account", None, username="demo-two", password="first-password").run()
+    at.text_input(key="current_password").input("first-password")
+    at.text_input(key="new_password").input("second-password")
+    at.text_input(key="new_password_again").input("second-password")
+    at.button(key="change_password").click().run()
+    assert not at.exception and any("changed" in s.value for s in at.success)
+    _no_secret_in_session(at, "first-password", "second-password")
+    records = Records(folder)
+    assert records.authenticate("demo-two", "second-password").patient_id == demo_id

@@ -7,7 +7,7 @@ import streamlit as st
 
 from skintrack.records import ROLES, RecordsError
 
-from .. import state
+from .. import forms, state
 
 
 def render() -> None:
@@ -48,11 +48,7 @@ def render() -> None:
                               format_func=lambda p: "—" if p is None else p.code)  # fmt: skip
             st.text_input("E-mail for the identity provider (optional)", key="account_email")
             st.checkbox("Signs in through the identity provider only (no password)", key="account_oidc_only")
-            cols = st.columns(2)
-            cols[0].text_input("Password (at least 10 characters)", type="password", key="account_password",
-                               autocomplete="new-password")  # fmt: skip
-            cols[1].text_input("Password again", type="password", key="account_password_again",
-                               autocomplete="new-password")  # fmt: skip
+            forms.new_password_inputs("account_password", columns=st.columns(2))
             st.form_submit_button("Add account", key="add_account", on_click=_add_account)
         state.show_error("add_account")
 
@@ -80,18 +76,16 @@ def render() -> None:
             state.notify(f"Account {account.username} {action[1]}.")
             st.rerun()
     with st.form("reset_password_form", clear_on_submit=True):
-        st.text_input("New password for this account", type="password", key="reset_password",
-                      autocomplete="new-password")  # fmt: skip
-        st.text_input("New password again", type="password", key="reset_password_again", autocomplete="new-password")
+        forms.new_password_inputs("reset_password", label="New password for this account")
         st.form_submit_button("Reset password", key="reset_password_submit", on_click=_reset_password)
     state.show_error("reset_password")
 
 
 def _add_account() -> None:
-    password, again = state.take_secret("account_password"), state.take_secret("account_password_again")
+    password, error = forms.take_new_password("account_password")
     oidc_only = state.widget_value("account_oidc_only", False)
-    if not oidc_only and password != again:
-        state.report_error("add_account", "The two passwords differ.")
+    if not oidc_only and error:
+        state.report_error("add_account", error)
         return
     role = state.widget_value("account_role", "provider")
     patient = state.widget_value("account_patient", None)
@@ -108,10 +102,10 @@ def _add_account() -> None:
 
 
 def _reset_password() -> None:
-    new, again = state.take_secret("reset_password"), state.take_secret("reset_password_again")
+    new, error = forms.take_new_password("reset_password")
     username = state.widget_value("account_chosen")
-    if new != again:
-        state.report_error("reset_password", "The two passwords differ.")
+    if error:
+        state.report_error("reset_password", error)
         return
     try:
         state.records().reset_password(state.actor(), username, new)

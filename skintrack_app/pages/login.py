@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import state
+from .. import forms, state
 
 
 def render() -> None:
@@ -48,9 +48,7 @@ def render() -> None:
         with st.form("invitation_form", clear_on_submit=True):
             st.text_input("Invitation code", key="invite_code", placeholder="ABCD-EFGH-JKLM-NPQR")
             st.text_input("Choose a user name", key="invite_username", autocomplete="username")
-            st.text_input("Choose a password (at least 10 characters)", type="password", key="invite_password",
-                          autocomplete="new-password")  # fmt: skip
-            st.text_input("The password again", type="password", key="invite_password_again", autocomplete="new-password")
+            forms.new_password_inputs("invite_password", label="Choose a password (at least 10 characters)")
             st.form_submit_button("Create my account", key="invite_submit", on_click=_redeem)
         state.show_error("invitation")
 
@@ -65,5 +63,5 @@ def _log_in() -> None:
 def _redeem() -> None:
     code = state.widget_value("invite_code")
     username = state.widget_value("invite_username")
-    password, again = state.take_secret("invite_password"), state.take_secret("invite_password_again")
-    state.report_error("invitation", state.redeem_invitation(code, username, password, again))
+    password, error = forms.take_new_password("invite_password")
+    state.report_error("invitation", error or state.redeem_invitation(code, username, password))

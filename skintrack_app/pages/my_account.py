@@ -6,7 +6,7 @@ import streamlit as st
 
 from skintrack.records import RecordsError
 
-from .. import state
+from .. import forms, state
 
 
 def render() -> None:
@@ -20,18 +20,16 @@ def render() -> None:
     st.subheader("Change my password")
     with st.form("change_password_form", clear_on_submit=True):
         st.text_input("Current password", type="password", key="current_password", autocomplete="current-password")
-        st.text_input("New password (at least 10 characters)", type="password", key="new_password",
-                      autocomplete="new-password")  # fmt: skip
-        st.text_input("New password again", type="password", key="new_password_again", autocomplete="new-password")
+        forms.new_password_inputs("new_password", label="New password (at least 10 characters)")
         st.form_submit_button("Change password", key="change_password", on_click=_change_password)
     state.show_error("change_password")
 
 
 def _change_password() -> None:
     current = state.take_secret("current_password")
-    new, again = state.take_secret("new_password"), state.take_secret("new_password_again")
-    if new != again:
-        state.report_error("change_password", "The two new passwords differ.")
+    new, error = forms.take_new_password("new_password")
+    if error:
+        state.report_error("change_password", error)
         return
     try:
         state.records().change_password(state.actor(), current, new)

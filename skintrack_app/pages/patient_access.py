@@ -8,7 +8,7 @@ import streamlit as st
 
 from skintrack.records import RecordsError
 
-from .. import state
+from .. import forms, state
 
 
 def render(patient) -> None:
@@ -37,10 +37,7 @@ def render(patient) -> None:
         with st.form("patient_login_form", clear_on_submit=True):
             cols = st.columns(3)
             cols[0].text_input("User name", key="patient_login_username")
-            cols[1].text_input("Password (at least 10 characters)", type="password", key="patient_login_password",
-                               autocomplete="new-password")  # fmt: skip
-            cols[2].text_input("Password again", type="password", key="patient_login_password_again",
-                               autocomplete="new-password")  # fmt: skip
+            forms.new_password_inputs("patient_login_password", columns=cols[1:])
             st.form_submit_button("Create log-in", key="create_patient_login", on_click=_create_login,
                                   args=(patient.id,))  # fmt: skip
         state.show_error("patient_login")
@@ -60,9 +57,9 @@ def render(patient) -> None:
 
 
 def _create_login(patient_id: str) -> None:
-    password, again = state.take_secret("patient_login_password"), state.take_secret("patient_login_password_again")
-    if password != again:
-        state.report_error("patient_login", "The two passwords differ.")
+    password, error = forms.take_new_password("patient_login_password")
+    if error:
+        state.report_error("patient_login", error)
         return
     try:
         created = state.records().add_patient_account(
