@@ -1,4 +1,4 @@
-"""Password fields for forms, and taking their values out of the session safely.
+"""Password fields for forms, taking their values out of the session safely, and showing form errors.
 
 A form with a password is handled in its submit button's callback (which runs
 before the page): :func:`take_new_password` reads both fields and blanks them in
@@ -25,3 +25,12 @@ def take_new_password(key: str) -> tuple[str, str | None]:
     if password != again:
         return "", "The two passwords differ."
     return password, None
+
+
+_MARKDOWN = set("\\`*_{}[]()#!|<>~$")  # links, images, HTML, emphasis, code, headings, tables, maths
+
+
+def as_text(message: str) -> str:
+    """``message`` with every Markdown character escaped, for st.error / st.success (which render Markdown):
+    names, e-mails and codes people typed are shown as typed, never as links or images."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(message))

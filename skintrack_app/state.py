@@ -284,8 +284,10 @@ def notify(message: str) -> None:
 
 
 def show_notices() -> None:
+    from .forms import as_text
+
     for message in st.session_state.pop(_NOTICES, []):
-        st.success(message)
+        st.success(as_text(message))
 
 
 # --------------------------------------------------------------------------- forms with passwords
@@ -317,6 +319,8 @@ def report_error(form: str, message: str | None) -> None:
 
 
 def show_error(form: str) -> None:
+    from .forms import as_text
+
     message = st.session_state.get(_FORM_ERRORS, {}).pop(form, None)
     if message:
-        st.error(message)
+        st.error(as_text(message))

@@ -149,6 +149,14 @@ def test_admins_get_accounts_and_audit(clinic, monkeypatch):
     at.text_input(key="account_password_again").input("new-provider-pw")
     at.button(key="add_account").click().run()
     assert not at.exception and "dr-new" in set(at.dataframe[0].value["user name"])
+    # What someone typed comes back as text, not as Markdown (no image fetched from elsewhere).
+    at.text_input(key="account_username").input("dr-mail")
+    at.text_input(key="account_email").input("![x](http://tracker.example/x.png)@a.example")
+    at.checkbox(key="account_oidc_only").check()
+    at.button(key="add_account").click().run()
+    errors = [e.value for e in at.error]
+    assert any("not an e-mail address" in e for e in errors)
+    assert all("![x](" not in e for e in errors) and any("\\!\\[x\\]\\(" in e for e in errors)
     at = _page("audit", None, username="admin-test").run()
     assert not at.exception
     table = at.dataframe[0].value

@@ -36,7 +36,7 @@ def render() -> None:
     providers = state.oidc_providers()
     refused = state.oidc_refusal()
     if refused:
-        st.error(refused)
+        st.error(forms.as_text(refused))
         st.button("Sign out of the identity provider", key="oidc_logout", on_click=st.logout)
     elif providers:
         for provider in providers:
