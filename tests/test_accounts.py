@@ -1,4 +1,5 @@
-"""Accounts (skintrack/records/accounts.py): argon2id passwords, lockout, password changes, invitations, OIDC.
+"""Accounts and log-in (skintrack/records/accounts.py, login.py): argon2id passwords, lockout, password
+changes, invitations, OIDC.
 
 SQLite always, PostgreSQL when SKINTRACK_TEST_PG_URL is set (the ``records`` fixture of test_records).
 """
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 import skintrack.records.accounts as accounts
+import skintrack.records.login as login
 from skintrack.records import (
     AccountLocked,
     Actor,
@@ -128,7 +130,7 @@ def test_five_wrong_passwords_lock_the_account_with_a_growing_delay(records, pat
         records.authenticate("bea", "wrong 6")
     assert seventh.value.locked_until - clock.now == dt.timedelta(minutes=4)
     # The delay stops growing at an hour.
-    assert accounts._lock_for(40) == accounts.LOCK_MAX == dt.timedelta(hours=1)
+    assert login._lock_for(40) == login.LOCK_MAX == dt.timedelta(hours=1)
     # Once the lock ends the right password works and the count starts again.
     clock.advance(minutes=5)
     assert records.authenticate("bea", PASSWORD).username == "bea"

@@ -1,4 +1,6 @@
-"""Accounts: log-in with argon2id passwords or an identity provider (OIDC), lockout, invitations.
+"""Accounts: creating and looking after them, their argon2id passwords, patient invitations, the demo accounts.
+
+Logging in (passwords, lockout, the identity provider) is in :mod:`skintrack.records.login`.
 
 Roles (:data:`~skintrack.records.views.ROLES`): ``admin`` manages accounts and
 may do all clinical work, ``provider`` does all clinical work and manages the
@@ -6,60 +8,39 @@ accounts of patients, ``patient`` reads their own record only.
 
 Passwords are hashed with **argon2id** (argon2-cffi's defaults, the RFC 9106
 "low memory" profile: 64 MiB, 3 passes, 4 lanes) and never stored, logged or
-returned. After :data:`LOCK_AFTER` wrong passwords in a row the account is
-locked for :data:`LOCK_BASE`, doubling with every further wrong password after
-the lock ends, up to :data:`LOCK_MAX`; while locked even the right password is
-refused (:class:`AccountLocked`). A successful log-in resets the count.
+returned.
 
 References
 ----------
 A. Biryukov, D. Dinu, D. Khovratovich, S. Josefsson, "Argon2 Memory-Hard
 Function for Password Hashing and Proof-of-Work Applications", RFC 9106 (2021).
-NIST SP 800-63B, section 5.2.2 "Rate Limiting (Throttling)".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import re
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import InvitationRecord, Patient, User, utcnow
-from .errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
+from .errors import AuthenticationFailed, InvalidInput, NotFound
 from .views import ROLES, Actor, Invitation, UserView
 
-__all__ = [
-    "DEMO_ACCOUNTS",
-    "INVITATION_DAYS",
-    "LOCK_AFTER",
-    "LOCK_BASE",
-    "LOCK_MAX",
-    "MIN_PASSWORD_LENGTH",
-    "AccountsMixin",
-]
+__all__ = ["DEMO_ACCOUNTS", "INVITATION_DAYS", "MIN_PASSWORD_LENGTH", "AccountsMixin"]
 
-log = logging.getLogger("skintrack.records.accounts")
-
-#: Wrong passwords in a row before the account is locked.
-LOCK_AFTER = 5
-#: The first lock; each further wrong password after a lock doubles it.
-LOCK_BASE = dt.timedelta(minutes=1)
-LOCK_MAX = dt.timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 INVITATION_DAYS = 7
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,63}$")
 _EMAIL = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from paper
-WRONG_CREDENTIALS = "Wrong user name or password."
 
 #: The demo accounts ``make run`` creates for the demo patient (documented in the README; the app
 #: refuses to start with ``SKINTRACK_ENV=production`` while one of them is enabled).
@@ -116,12 +97,6 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _lock_for(failures: int) -> dt.timedelta:
-    """Lock length after ``failures`` wrong passwords in a row (>= LOCK_AFTER): 1, 2, 4, … minutes, ≤ LOCK_MAX."""
-    doublings = min(failures - LOCK_AFTER, 20)
-    return min(LOCK_BASE * (2**doublings), LOCK_MAX)
-
-
 def _code_hash(code: str) -> str:
     cleaned = "".join(ch for ch in str(code or "").upper() if ch in _CODE_ALPHABET)
     return hashlib.sha256(cleaned.encode()).hexdigest()
@@ -138,7 +113,7 @@ def _actor(user: User, source: str) -> Actor:
 
 
 class AccountsMixin:
-    """Accounts, log-in, lockout, password changes and patient invitations."""
+    """Accounts, password changes, patient invitations, demo accounts."""
 
     # ------------------------------------------------------------------ creating accounts
 
@@ -413,142 +388,6 @@ class AccountsMixin:
 
     # ------------------------------------------------------------------ log-in
 
-    def authenticate(self, username: str, password: str) -> Actor:
-        """Log in with a user name and password; returns the :class:`Actor` to act as.
-
-        Raises
-        ------
-        AuthenticationFailed
-            Wrong user name or password (the same message for both), or a disabled account.
-        AccountLocked
-            After :data:`LOCK_AFTER` wrong passwords in a row, until the lock ends — even for the right password.
-        """
-        name = _normal_username(username)
-        with self._db() as db:
-            user = db.scalar(select(User).where(User.username == name)) if name else None
-            snapshot = None if user is None else (user.id, user.password_hash, user.locked_until)
-        now = _now()
-        if snapshot is None or snapshot[1] is None:
-            _verify(None, password)  # the same work as a real check: no timing hint that the name is unknown
-            with self._db() as db:
-                target = name if snapshot is not None else "(unknown user)"
-                hint = "" if snapshot is not None else f"name sha256 {hashlib.sha256(name.encode()).hexdigest()[:12]}"
-                self._audit(db, None, "login_failed", target=target, detail=hint or "no password (identity provider only)")
-            raise AuthenticationFailed(WRONG_CREDENTIALS)
-        user_id, password_hash, locked_until = snapshot
-        if locked_until is not None and locked_until > now:
-            with self._db() as db:
-                user = db.get(User, user_id)
-                self._audit(db, _actor(user, "password"), "login_failed", patient_id=user.patient_id,
-                            target=user.username, detail="account locked")  # fmt: skip
-            raise AccountLocked(_locked_message(locked_until, now), locked_until)
-        if not _verify(password_hash, password):
-            with self._db() as db:
-                user = db.get(User, user_id, with_for_update=True)
-                user.failed_attempts = (user.failed_attempts or 0) + 1
-                who = _actor(user, "password")
-                self._audit(db, who, "login_failed", patient_id=user.patient_id, target=user.username,
-                            detail=f"wrong password ({user.failed_attempts} in a row)")  # fmt: skip
-                locked = None
-                if user.failed_attempts >= LOCK_AFTER:
-                    locked = user.locked_until = now + _lock_for(user.failed_attempts)
-                    self._audit(db, who, "lockout", patient_id=user.patient_id, target=user.username,
-                                detail=f"{user.failed_attempts} wrong passwords in a row; locked until "
-                                       f"{locked.isoformat(timespec='seconds')} UTC")  # fmt: skip
-                    log.warning("account %s locked until %s UTC after %d wrong passwords in a row",
-                                user.username, locked.isoformat(timespec="seconds"), user.failed_attempts)  # fmt: skip
-            if locked is not None:
-                raise AccountLocked(_locked_message(locked, now), locked)
-            raise AuthenticationFailed(WRONG_CREDENTIALS)
-        with self._db() as db:
-            user = db.get(User, user_id, with_for_update=True)
-            if user.disabled_at is not None:
-                self._audit(db, _actor(user, "password"), "login_failed", patient_id=user.patient_id,
-                            target=user.username, detail="account disabled")  # fmt: skip
-                disabled = True
-            else:
-                disabled = False
-                user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
-                if _hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = _hasher.hash(password)
-                actor = _actor(user, "password")
-                self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username)
-        if disabled:
-            raise AuthenticationFailed("This account is disabled; ask the clinic's administrator.")
-        return actor
-
-    def authenticate_oidc(self, email: str, *, email_verified: bool | None = None) -> Actor:
-        """Log in someone the identity provider (Streamlit's ``st.login``) vouched for, by their e-mail.
-
-        The e-mail must belong to an enabled account (its ``email``, or its user
-        name when that is the address). An address the provider says is not
-        verified (``email_verified`` False) is refused.
-        """
-        address = _normal_email(email)
-        with self._db() as db:
-            user = None
-            if address and email_verified is not False:
-                user = db.scalar(select(User).where(User.email == address)) or db.scalar(
-                    select(User).where(User.username == address)
-                )
-            if user is None or user.disabled_at is not None:
-                reason = "unverified e-mail" if email_verified is False else ("account disabled" if user else "no account")
-                self._audit(db, _actor(user, "oidc") if user else None, "login_failed",
-                            patient_id=user.patient_id if user else None,
-                            target=user.username if user else "(unknown user)", detail=f"identity provider: {reason}")  # fmt: skip
-                refused = True
-            else:
-                refused = False
-                user.last_login_at = _now()
-                actor = _actor(user, "oidc")
-                self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
-                            detail="identity provider")  # fmt: skip
-        if refused:
-            raise AuthenticationFailed(
-                f"No enabled skintrack account for {address or 'this sign-in'}; ask the clinic's administrator."
-            )
-        return actor
-
-    def refresh_actor(self, actor: Actor) -> Actor:
-        """The actor again, as its account stands now: raises :class:`AuthenticationFailed` when the account
-        was disabled or deleted since log-in (the app calls this on every page run)."""
-        if not isinstance(actor, Actor) or not actor.username:
-            raise AuthenticationFailed("Not logged in.")
-        with self._db() as db:
-            user = db.scalar(select(User).where(User.username == actor.username))
-            if user is None or user.disabled_at is not None:
-                raise AuthenticationFailed("This account is no longer enabled; you have been logged out.")
-            return _actor(user, actor.source)
-
-    def act_as(self, actor: Actor, username: str) -> Actor:
-        """The actor of an enabled account, for an admin who acts on its behalf with its (narrower or equal)
-        rights: the command line's ``--user``. Logged."""
-        self.authorize(actor, "manage_accounts")
-        with self._db() as db:
-            user = db.scalar(select(User).where(User.username == _normal_username(username)))
-            if user is None or user.disabled_at is not None:
-                raise NotFound(f"No enabled account {_normal_username(username)!r}; see `skintrack users list`.")
-            self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
-                        detail=f"acting as this account ({actor.source})")  # fmt: skip
-            return _actor(user, actor.source)
-
-    def logged_out(self, actor: Actor, *, reason: str = "") -> None:
-        """Record a log-out (by the user, or after the idle timeout: ``reason``)."""
-        self.authorize(actor, "own_account")
-        with self._db() as db:
-            self._audit(db, actor, "logout", patient_id=actor.patient_id, target=actor.username or "", detail=reason)
-
-    def has_accounts(self) -> bool:
-        """Whether any account exists (the log-in page says how to create the first one otherwise)."""
-        with self._db() as db:
-            return db.scalar(select(func.count()).select_from(User)) > 0
-
-    def demo_accounts(self) -> list[str]:
-        """User names of the enabled demo accounts (none may exist in production)."""
-        with self._db() as db:
-            query = select(User.username).where(User.is_demo.is_(True), User.disabled_at.is_(None))
-            return sorted(db.scalars(query))
-
     def create_demo_accounts(self, actor: Actor, patient_id: str) -> dict[str, str]:
         """Create the :data:`DEMO_ACCOUNTS` (a provider, and a patient for ``patient_id``) unless they exist.
 
@@ -564,10 +403,3 @@ class AccountsMixin:
                                   patient_id=patient_id if role == "patient" else None)  # fmt: skip
         return {username: password for username, (_, password) in DEMO_ACCOUNTS.items()}
 
-
-def _locked_message(until: dt.datetime, now: dt.datetime) -> str:
-    minutes = max(1, round((until - now).total_seconds() / 60))
-    return (
-        f"Too many wrong passwords: this account is locked for {minutes} minute{'s' if minutes != 1 else ''} "
-        f"(until {until.strftime('%H:%M')} UTC). An administrator can unlock it."
-    )

@@ -9,7 +9,8 @@ concern lives in its own module, mixed in here:
 ``sessions.py``      sessions (visits) and photos: intake → gate → normalise →
                      align → score, measurement, rescoring, consent
 ``archive.py``       export and import of one patient as a zip
-``accounts.py``      accounts, log-in, lockout, invitations
+``accounts.py``      accounts, passwords, invitations, demo accounts
+``login.py``         log-in, lockout, the identity provider, log-out
 ``audit.py``         the append-only audit log
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
 ===================  ==========================================================
@@ -43,6 +44,7 @@ from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin
 from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
+from .login import LoginMixin
 from .errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound, PermissionDenied, RecordsError
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
@@ -154,7 +156,7 @@ def _checked_method(name: str, method):
     return checked
 
 
-class Records(PatientsMixin, SessionsMixin, ArchiveMixin, AccountsMixin, AuditMixin, MaintenanceMixin):
+class Records(PatientsMixin, SessionsMixin, ArchiveMixin, AccountsMixin, LoginMixin, AuditMixin, MaintenanceMixin):
     """Patient records in a data folder (or a database URL).
 
     Parameters
