@@ -157,3 +157,14 @@ server_metadata_url = "{issuer}/.well-known/openid-configuration"
     records = Records(data)
     logins = records.audit_log(Actor("check", role="admin"), action="login")
     assert [(e.username, e.source) for e in logins] == [("dr-oidc", "oidc")]
+
+
+def test_an_unattended_screen_signs_itself_out(clinic):
+    """The idle timeout (here 12 s) clears the screen by itself, without a click."""
+    with app_driver.running_app(clinic, env={"SKINTRACK_IDLE_MINUTES": "0.2"}) as url, app_driver.browser_page() as page:
+        app_driver.log_in(page, url)
+        assert page.get_by_text("DEMO-001").count() >= 1
+        page.get_by_text("signed out after 0.2 minutes without activity").wait_for(timeout=60_000)
+        app_driver.wait_idle(page)
+        assert page.get_by_text("DEMO-001").count() == 0
+        assert page.get_by_label("Password", exact=True).count() == 1
