@@ -163,8 +163,8 @@ def test_an_unattended_screen_signs_itself_out(clinic):
     """The idle timeout (here 12 s) clears the screen by itself, without a click."""
     with app_driver.running_app(clinic, env={"SKINTRACK_IDLE_MINUTES": "0.2"}) as url, app_driver.browser_page() as page:
         app_driver.log_in(page, url)
-        assert page.get_by_text("DEMO-001").count() >= 1
+        page.get_by_role("heading", name="DEMO-001 — Demo patient").wait_for(timeout=10_000)
         page.get_by_text("signed out after 0.2 minutes without activity").wait_for(timeout=60_000)
         app_driver.wait_idle(page)
-        assert page.get_by_text("DEMO-001").count() == 0
+        assert page.get_by_role("heading", name="DEMO-001 — Demo patient").count() == 0
         assert page.get_by_label("Password", exact=True).count() == 1
