@@ -1,24 +1,74 @@
-"""skintrack: the provider app (Streamlit). A thin layer over the engine and skintrack.records.
+"""skintrack: the app (Streamlit). A thin layer over the engine and skintrack.records.
 
 Run with ``make run`` (or ``streamlit run app.py``); data live in ``$SKINTRACK_DATA``.
+The log-in page comes first: nothing about any patient is shown before it. Each
+role gets its own pages; a page that is not in a user's navigation cannot be
+opened by its URL either (and every page checks the role again itself).
 """
+
+import datetime as dt
 
 import streamlit as st
 
 from skintrack_app import state
-from skintrack_app.pages import compare, export, new_session, patients, progress_page
+from skintrack_app.pages import (
+    accounts,
+    audit,
+    compare,
+    export,
+    login,
+    my_account,
+    new_session,
+    patients,
+    portal,
+    progress_page,
+)
 
 st.set_page_config(page_title="skintrack", page_icon="🩺", layout="wide")
+state.ensure_demo()
+state.refuse_demo_accounts_in_production()
+me = state.begin_run()
+
+if me is None:
+    st.set_page_config(layout="centered")
+    st.navigation([st.Page(login.render, title="Log in", url_path="login", default=True)], position="hidden").run()
+    st.stop()
+
+if me.role == "patient":
+    st.set_page_config(layout="centered", initial_sidebar_state="collapsed")  # mobile first
+    pages = [
+        st.Page(portal.render, title="My progress", url_path="my-progress", default=True),
+        st.Page(my_account.render, title="My account", url_path="my-account"),
+    ]
+else:
+    pages = [
+        st.Page(patients.render, title="Patients", url_path="patients", default=True),
+        st.Page(new_session.render, title="New session", url_path="new-session"),
+        st.Page(compare.render, title="Compare", url_path="compare"),
+        st.Page(progress_page.render, title="Progress", url_path="progress"),
+        st.Page(export.render, title="Export", url_path="export"),
+    ]
+    if me.role == "admin":
+        pages += [
+            st.Page(accounts.render, title="Accounts", url_path="accounts"),
+            st.Page(audit.render, title="Audit", url_path="audit"),
+        ]
+    pages.append(st.Page(my_account.render, title="My account", url_path="my-account"))
+
 st.sidebar.title("skintrack")
 st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
-state.provider_name_widget()
-state.ensure_demo()
+st.sidebar.text(f"Signed in: {me.name} ({me.role})")
+st.sidebar.button("Log out", key="logout", on_click=state.sign_out)
 
-pages = [
-    st.Page(patients.render, title="Patients", url_path="patients", default=True),
-    st.Page(new_session.render, title="New session", url_path="new-session"),
-    st.Page(compare.render, title="Compare", url_path="compare"),
-    st.Page(progress_page.render, title="Progress", url_path="progress"),
-    st.Page(export.render, title="Export", url_path="export"),
-]
+
+@st.fragment(run_every=dt.timedelta(seconds=min(60.0, state.idle_minutes() * 30)))
+def _idle_timer() -> None:
+    """Clears an unattended screen: after the idle timeout the whole app runs again and signs out."""
+    if state.idle_expired():
+        st.rerun(scope="app")
+
+
+with st.sidebar:
+    _idle_timer()
+
 st.navigation(pages).run()

@@ -41,7 +41,7 @@ def main() -> None:
             ).encoded
         )  # fmt: skip
         with app_driver.running_app(tmp / "data") as url, app_driver.browser_page() as page:
-            app_driver.go(page, url, "")
+            app_driver.log_in(page, url)
             app_driver.create_patient(page, "P-BENCH", "Bench")
             app_driver.add_area(page, "cheek")
             page.get_by_role("link", name="New session").click()

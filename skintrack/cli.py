@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,20 @@ from . import __version__
 from .photo import PhotoError, load_photo
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Records errors (refused permission, bad input, …) end a command with their message, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            errors = sys.modules.get("skintrack.records.errors")
+            if errors is not None and isinstance(exc, errors.RecordsError):
+                raise click.ClickException(str(exc)) from None
+            raise
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="skintrack")
 def main() -> None:
     """skintrack: measure skin change between treatment sessions from ordinary photos.
@@ -56,22 +70,58 @@ data_option = click.option(
     help="Data folder (default: $SKINTRACK_DATA or ./skintrack-data).",
 )  # fmt: skip
 db_option = click.option("--db-url", default=None, envvar="SKINTRACK_DB_URL", help="Database URL (default: SQLite in the data folder).")
-user_option = click.option("--user", default=None, help="Who is acting (recorded with every change).")
+user_option = click.option(
+    "--user", default=None,
+    help="Act as this skintrack account (its role applies) instead of as the local operator.",
+)  # fmt: skip
 
 
 def _records(data_dir, db_url):
-    from .records import Records
+    from .records import Records, RecordsError
 
-    return Records(data_dir, db_url=db_url)
+    try:
+        return Records(data_dir, db_url=db_url)
+    except RecordsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-def _actor(user):
+def _operator(records):
+    """The local operator: the OS user running the command, acting as an administrator.
+
+    The command line opens the data folder (and database) directly, so whoever may
+    run it on the folder could read it anyway; what keeps others out is the folder's
+    OS permissions. The operator is therefore the OS account that owns the data folder
+    (or root), recorded in the audit log as "<login> (local operator)" with source
+    ``cli``. Anyone else is refused.
+    """
     import getpass
 
     from .records import Actor
 
-    return Actor(user or getpass.getuser() or "cli", role="admin")
+    try:
+        login = getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
+        login = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    if hasattr(os, "getuid"):
+        owner = records.data_dir.stat().st_uid
+        if os.getuid() not in (0, owner):
+            raise click.ClickException(
+                f"The data folder {records.data_dir} belongs to another OS user; run skintrack as that user."
+            )
+    return Actor(f"{login} (local operator)", role="admin", source="cli")
 
+
+def _actor(records, user):
+    """Who a command acts as: the local operator, or with --user the named account (its role applies)."""
+    from .records import NotFound
+
+    operator = _operator(records)
+    if not user:
+        return operator
+    try:
+        return records.act_as(operator, user)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- batch
@@ -224,7 +274,8 @@ def import_command(path, data_dir, db_url, user):
         items = course_layout(path)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    records, actor = _records(data_dir, db_url), _actor(user)
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
     added = failed = 0
     patients: dict[str, str] = {}
     sessions: dict[tuple[str, object], str] = {}
@@ -257,20 +308,34 @@ def import_command(path, data_dir, db_url, user):
 @db_option
 @user_option
 @click.option("--samples", type=click.Path(path_type=Path, exists=True), default=Path(__file__).resolve().parents[1] / "sample_images")
-def load_demo(data_dir, db_url, user, samples):
-    """Load the demo patient from sample_images/ into the records (once)."""
+@click.option("--no-accounts", is_flag=True, help="Do not create the demo provider and demo patient accounts.")
+def load_demo(data_dir, db_url, user, samples, no_accounts):
+    """Load the demo patient from sample_images/ into the records (once), with a demo provider and a demo
+    patient account whose passwords are printed."""
+    if os.environ.get("SKINTRACK_ENV", "").strip().lower() == "production":
+        click.echo("SKINTRACK_ENV=production: the demo patient and accounts are not loaded.")
+        return
     records = _records(data_dir, db_url)
-    patient = records.load_demo(_actor(user), samples)
+    actor = _actor(records, user)
+    patient = records.load_demo(actor, samples)
     click.echo(f"demo patient {patient.code}: {patient.session_count} sessions in {records.data_dir}")
+    if no_accounts:
+        return
+    credentials = records.create_demo_accounts(actor, patient.id)
+    click.echo("demo accounts (for trying skintrack only; disable them before real use):")
+    for username, password in credentials.items():
+        click.echo(f"  user name {username:<14} password {password}")
 
 
 @main.command()
 @data_option
 @db_option
+@user_option
 @click.option("--repair", is_flag=True, help="Delete orphan and half-written files.")
-def doctor(data_dir, db_url, repair):
+def doctor(data_dir, db_url, user, repair):
     """Check that every photo row has its file and every file a row."""
-    report = _records(data_dir, db_url).doctor(repair=repair)
+    records = _records(data_dir, db_url)
+    report = records.doctor(_actor(records, user), repair=repair)
     for label, items in (
         ("orphan files (no row)", report.orphan_files),
         ("half-written files", report.temporary_files),
@@ -300,7 +365,7 @@ def archive():
 def archive_export(patient_code, output, purpose, data_dir, db_url, user):
     """Write a patient's zip: the clinical backup, or with --purpose teaching/publication a de-identified set."""
     records = _records(data_dir, db_url)
-    actor = _actor(user)
+    actor = _actor(records, user)
     patient = records.find_patient(actor, patient_code)
     if patient is None:
         raise click.ClickException(f"No patient with code {patient_code!r}.")
@@ -316,8 +381,9 @@ def archive_export(patient_code, output, purpose, data_dir, db_url, user):
 def archive_import(archive_file, data_dir, db_url, user):
     from .records import RecordsError
 
+    records = _records(data_dir, db_url)
     try:
-        patient = _records(data_dir, db_url).import_patient_archive(_actor(user), archive_file)
+        patient = records.import_patient_archive(_actor(records, user), archive_file)
     except RecordsError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"patient {patient.code} restored")
@@ -330,8 +396,128 @@ def archive_import(archive_file, data_dir, db_url, user):
 @click.option("--force", is_flag=True, help="Measure every photo again, not only stale ones.")
 def rescore(data_dir, db_url, user, force):
     """Measure stored photos again after an engine update."""
-    count = _records(data_dir, db_url).rescore(_actor(user), force=force)
+    records = _records(data_dir, db_url)
+    count = records.rescore(_actor(records, user), force=force)
     click.echo(f"{count} photos measured again")
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _read_password(prompt: str = "Password") -> str:
+    """A password from a terminal (asked twice, not echoed) or the first line of stdin (scripts)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    password = line[:-1] if line.endswith("\n") else line
+    password = password[:-1] if password.endswith("\r") else password
+    if not password:
+        raise click.ClickException("No password on standard input (give it as the first line).")
+    return password
+
+
+@main.group()
+def users():
+    """Accounts: add, list, disable, enable, unlock, reset-password.
+
+    Passwords are read from standard input when it is not a terminal (the first
+    line), and asked twice otherwise; they are never taken as an argument (which
+    would leave them in the shell history and the process list).
+    """
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "provider", "patient"]), required=True)
+@click.option("--patient", "patient_code", default=None, help="The patient's code (patient accounts).")
+@click.option("--email", default=None, help="E-mail the identity provider reports (sign-in with st.login).")
+@click.option("--name", "display_name", default=None, help="Name shown in the app and the audit log.")
+@click.option("--no-password", is_flag=True, help="Sign in through the identity provider only (needs --email).")
+@data_option
+@db_option
+@user_option
+def users_add(username, role, patient_code, email, display_name, no_password, data_dir, db_url, user):
+    """Create an account USERNAME."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    patient_id = None
+    if role == "patient":
+        if not patient_code:
+            raise click.BadParameter("a patient account needs --patient CODE", param_hint="--patient")
+        patient = records.find_patient(actor, patient_code)
+        if patient is None:
+            raise click.ClickException(f"No patient with code {patient_code!r}.")
+        patient_id = patient.id
+    elif patient_code:
+        raise click.BadParameter("only patient accounts have a patient", param_hint="--patient")
+    password = None if no_password else _read_password()
+    created = records.add_user(
+        actor, username, password, role=role, patient_id=patient_id, email=email, display_name=display_name
+    )
+    click.echo(f"account {created.username} ({created.role}) created")
+
+
+@users.command("list")
+@data_option
+@db_option
+@user_option
+def users_list(data_dir, db_url, user):
+    """List the accounts."""
+    records = _records(data_dir, db_url)
+    accounts = records.list_users(_actor(records, user))
+    if not accounts:
+        click.echo("no accounts yet: `skintrack users add NAME --role admin` creates the first one")
+        return
+    click.echo(f"{'user name':<24} {'role':<9} {'patient':<12} {'status':<15} {'last log-in':<17} e-mail")
+    for account in accounts:
+        last = account.last_login_at.strftime("%Y-%m-%d %H:%M") if account.last_login_at else "never"
+        status = account.status + (" (demo)" if account.is_demo else "")
+        click.echo(
+            f"{account.username:<24} {account.role:<9} {account.patient_code or '':<12} {status:<15} {last:<17} "
+            f"{account.email or ''}"
+        )
+
+
+def _account_command(name: str, method: str, done: str, help_text: str) -> None:
+    @users.command(name, help=help_text)
+    @click.argument("username")
+    @data_option
+    @db_option
+    @user_option
+    def command(username, data_dir, db_url, user):
+        records = _records(data_dir, db_url)
+        account = getattr(records, method)(_actor(records, user), username)
+        click.echo(f"account {account.username} {done}")
+
+
+for _name, _method, _done, _help in (
+    ("disable", "disable_user", "disabled", "Disable USERNAME: it can no longer log in."),
+    ("enable", "enable_user", "enabled", "Enable USERNAME again."),
+    ("unlock", "unlock_user", "unlocked", "End the lockout of USERNAME after too many wrong passwords."),
+):
+    _account_command(_name, _method, _done, _help)
+
+
+@users.command("reset-password")
+@click.argument("username")
+@data_option
+@db_option
+@user_option
+def users_reset_password(username, data_dir, db_url, user):
+    """Set a new password for USERNAME (also ends a lockout)."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    password = _read_password("New password")
+    account = records.reset_password(actor, username, password)
+    click.echo(f"password of {account.username} reset")
+
+
+@main.command()
+def keygen():
+    """Print a new random key for SKINTRACK_KEY (encryption of stored photos)."""
+    from .records.store import generate_key
+
+    click.echo(generate_key())
 
 
 from . import cli_exports  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)

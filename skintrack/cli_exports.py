@@ -67,7 +67,8 @@ def report_command(patient_code, area, output, audience, full_name, every_sessio
     from .report.pdf import build_pdf
 
     _writable(output, (".pdf",))
-    records, actor = _records(data_dir, db_url), _actor(user)
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
     patient = _patient_or_fail(records, actor, patient_code)
     chosen = _area_or_fail(records, actor, patient, area)
     try:
@@ -100,7 +101,8 @@ def export_scores(patient_code, output, area, data_dir, db_url, user):
 
     if output is not None:
         _writable(output, (".csv", ".parquet"))
-    records, actor = _records(data_dir, db_url), _actor(user)
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
     patient = _patient_or_fail(records, actor, patient_code)
     area_id = _area_or_fail(records, actor, patient, area).id if area else None
     table = scores_table(records, actor, patient.id, area_id)
@@ -126,7 +128,8 @@ def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, da
     from .report.teaching import export_teaching_set
 
     _writable(output, (".zip",))
-    records, actor = _records(data_dir, db_url), _actor(user)
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
     patients = [_patient_or_fail(records, actor, code) for code in patient_codes]
     try:
         if clinic_watermark and not watermark:
@@ -158,7 +161,8 @@ def dicom_command(patient_code, session_date, area, output, full_name, data_dir,
         day = dt.date.fromisoformat(session_date)
     except ValueError:
         raise click.BadParameter(f"{session_date!r} is not a date (YYYY-MM-DD)", param_hint="--session") from None
-    records, actor = _records(data_dir, db_url), _actor(user)
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
     patient = _patient_or_fail(records, actor, patient_code)
     area_id = _area_or_fail(records, actor, patient, area).id if area else None
     sessions = [s for s in records.list_sessions(actor, patient.id) if s.date == day]

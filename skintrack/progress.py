@@ -35,11 +35,14 @@ from .repeatability import mdc95
 __all__ = [
     "INFLAMMATION_DAYS",
     "MIN_SPACING_DAYS",
+    "PATIENT_MEASURES",
     "AreaProgress",
     "MetricProgress",
+    "PatientMeasure",
     "Point",
     "SpacingWarning",
     "area_progress",
+    "patient_summary",
 ]
 
 #: Minimum days between two sessions of the same treatment (see the module docstring).
@@ -154,8 +157,9 @@ def area_progress(
     InvalidInput
         For an unknown metric name (or an area of another patient).
     NotFound, PermissionDenied
-        From the records layer.
+        From the records layer: ``actor`` must be allowed to read the patient's record.
     """
+    records.authorize(actor, "read", patient_id)
     names = list(metrics) if metrics is not None else list(METRIC_NAMES)
     unknown = [m for m in names if m not in METRICS]
     if unknown:
@@ -240,3 +244,84 @@ def area_progress(
         last_treatment=last,
         days_since_last_treatment=(today - last[0]).days if last else None,
     )
+
+
+# --------------------------------------------------------------------------- words for patients
+
+#: The measures a patient sees, in plain words: title, then what "better" and "worse" look like.
+PATIENT_MEASURES = {
+    "redness": ("Redness", "less red", "redder"),
+    "spot_area_pct": ("Dark spots", "less of the skin has dark spots", "more of the skin has dark spots"),
+    "texture_roughness": ("Skin texture", "smoother", "rougher"),
+    "line_density": ("Fine lines", "fewer fine lines", "more fine lines"),
+    "evenness": ("Evenness of skin tone", "more even", "less even"),
+}
+
+
+@dataclass
+class PatientMeasure:
+    """One measure as a patient sees it: plain words and the change since the first visit in %.
+
+    Attributes
+    ----------
+    metric : str
+        The engine's metric name (for the program, not shown).
+    title : str
+        Its plain name, e.g. "Redness".
+    sentence : str
+        One sentence for the patient, without units or technical terms.
+    verdict : str
+        ``"better"``, ``"worse"``, ``"no clear change"``, ``"expected after treatment"`` or ``"first visit only"``.
+    points : list of (date, float)
+        Change against the first visit in % at each visit (0 at the first).
+    noise_pct : float
+        The normal difference between two photos of unchanged skin, in % of the first visit's value
+        (the measure's MDC95); changes inside ± this are not counted as real.
+    """
+
+    metric: str
+    title: str
+    sentence: str
+    verdict: str
+    points: list[tuple[dt.date, float]]
+    noise_pct: float
+
+
+def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
+    """The area's progress in words for the patient: no units, no a*, ΔL*, ITA or MDC.
+
+    Only the measures in :data:`PATIENT_MEASURES` with a finite, non-zero first
+    value are included (a change in % needs one). A change is called real only
+    when it is larger than the normal difference between two photos of the same
+    skin (the measure's MDC95: the words the portal shows above the list), and
+    redness right after a treatment is called expected rather than worse.
+    """
+    lines = []
+    for name, (title, better_words, worse_words) in PATIENT_MEASURES.items():
+        metric = progress.metrics.get(name)
+        if metric is None or not metric.points or not metric.points[0].value:
+            continue
+        base = abs(metric.points[0].value)
+        points = [(p.date, 100.0 * (p.value - metric.points[0].value) / base) for p in metric.points]
+        noise_pct = 100.0 * metric.mdc95 / base
+        last = metric.points[-1]
+        pct = abs(points[-1][1])
+        if len(metric.points) == 1:
+            verdict = "first visit only"
+            sentence = f"{title}: measured at your first visit; your next visits will show how it changes."
+        elif last.label == "improved":
+            verdict = "better"
+            sentence = f"{title}: {better_words} than at your first visit ({pct:.0f} % change), a real change."
+        elif last.label == "worse":
+            verdict = "worse"
+            sentence = (f"{title}: {worse_words} than at your first visit ({pct:.0f} % change), a real change. "
+                        "Your provider can talk it through with you.")  # fmt: skip
+        elif last.label == "expected post-treatment redness":
+            verdict = "expected after treatment"
+            sentence = (f"{title}: higher than at your first visit, as expected in the days after a treatment; "
+                        "it usually settles within one to two weeks.")  # fmt: skip
+        else:
+            verdict = "no clear change"
+            sentence = f"{title}: about the same as at your first visit."
+        lines.append(PatientMeasure(name, title, sentence, verdict, points, noise_pct))
+    return lines

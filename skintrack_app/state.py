@@ -1,26 +1,43 @@
 """The one module that owns ``st.session_state`` and the app's cached resources.
 
-Pages ask this module for the records service, the acting provider, the
+Pages ask this module for the records service, the signed-in user, the
 selected patient and the results of the last upload; they never touch
 ``st.session_state`` themselves.
+
+Who is signed in: the session keeps only the account's user name and how it
+signed in, never a password or a role. Every run re-reads the account
+(:meth:`~skintrack.records.Records.refresh_actor`), so a disabled account is
+signed out at its next click and a role can never come from the session.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from skintrack.records import Actor, Records
+from skintrack.records import Actor, AuthenticationFailed, Records
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+log = logging.getLogger("skintrack.app")
 
 _PATIENT = "selected_patient_id"
 _SESSION = "current_session_id"
 _UPLOADS = "upload_results"
-_USER = "provider_name"
+_ACCOUNT = "signed_in_account"  # {"username": ..., "source": "password" | "oidc" | "invitation"}
+_ACTOR = "signed_in_actor"  # this run's Actor, re-read from the account at the start of every run
+_ACTIVITY = "last_activity"  # time.time() of the last run the user caused
+_SIGNED_OUT = "signed_out_reason"
+_OIDC_REFUSED = "oidc_refused"
+_NOTICES = "notices"
+_FORM_ERRORS = "form_errors"
+
+#: Minutes without a click after which the user is signed out (``SKINTRACK_IDLE_MINUTES``).
+DEFAULT_IDLE_MINUTES = 30.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,26 +51,203 @@ def records() -> Records:
     return _records(str(Path(data_dir).resolve()), os.environ.get("SKINTRACK_DB_URL"))
 
 
+# --------------------------------------------------------------------------- signing in and out
+
+
+def idle_minutes() -> float:
+    try:
+        return max(0.1, float(os.environ.get("SKINTRACK_IDLE_MINUTES") or DEFAULT_IDLE_MINUTES))
+    except ValueError:
+        return DEFAULT_IDLE_MINUTES
+
+
+def production() -> bool:
+    return os.environ.get("SKINTRACK_ENV", "").strip().lower() == "production"
+
+
+def refuse_demo_accounts_in_production() -> None:
+    """With ``SKINTRACK_ENV=production`` nothing runs while a demo account is enabled."""
+    if not production():
+        return
+    demo = records().demo_accounts()
+    if demo:
+        message = (f"skintrack does not start in production while demo accounts are enabled ({', '.join(demo)}). "
+                   "Disable them on the server: skintrack users disable " + " ".join(demo))  # fmt: skip
+        log.error(message)
+        st.error(message)
+        st.stop()
+
+
+def begin_run() -> Actor | None:
+    """Called once at the top of every run: the signed-in user (re-read from their account) or ``None``.
+
+    Signs the user out after :func:`idle_minutes` without a click, and signs in
+    someone the identity provider (``st.login``) has just vouched for.
+    """
+    st.session_state.pop(_ACTOR, None)
+    if not st.session_state.get(_ACCOUNT):
+        _sign_in_from_identity_provider()
+    account = st.session_state.get(_ACCOUNT)
+    if not account:
+        return None
+    try:
+        actor = records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"]))
+    except AuthenticationFailed as exc:
+        _forget_user(str(exc))
+        return None
+    st.session_state[_ACTOR] = actor
+    now = time.time()
+    if now - st.session_state.get(_ACTIVITY, now) > idle_minutes() * 60:
+        sign_out(f"You were signed out after {idle_minutes():g} minutes without activity.", reason="idle timeout")
+        return None
+    st.session_state[_ACTIVITY] = now
+    return actor
+
+
+def idle_expired() -> bool:
+    """True once the user has been idle for :func:`idle_minutes` (checked by a timer on the page, so an
+    unattended screen clears itself)."""
+    last = st.session_state.get(_ACTIVITY)
+    return bool(st.session_state.get(_ACCOUNT)) and last is not None and time.time() - last > idle_minutes() * 60
+
+
+def _start_session(actor: Actor) -> None:
+    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES):
+        st.session_state.pop(key, None)
+    st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source}
+    st.session_state[_ACTIVITY] = time.time()
+
+
+def sign_in(username: str, password: str) -> str | None:
+    """Log in with a password; returns the error to show, or ``None`` when signed in."""
+    try:
+        actor = records().authenticate(username, password)
+    except AuthenticationFailed as exc:
+        return str(exc)
+    _start_session(actor)
+    return None
+
+
+def redeem_invitation(code: str, username: str, password: str) -> str | None:
+    """Set up a patient's own account from an invitation code; returns the error to show, or ``None``."""
+    from skintrack.records import RecordsError
+
+    try:
+        actor = records().redeem_invitation(code, username, password)
+    except RecordsError as exc:
+        return str(exc)
+    _start_session(actor)
+    return None
+
+
+def oidc_providers() -> list[str]:
+    """Names of the identity providers configured for ``st.login`` (``[auth]`` in secrets.toml)."""
+    try:
+        auth = st.secrets.get("auth")
+    except Exception:  # no secrets file at all
+        return []
+    if not auth:
+        return []
+    named = [name for name, value in auth.items() if hasattr(value, "items")]
+    return named or (["default"] if auth.get("client_id") else [])
+
+
+def _oidc_user():
+    try:
+        return st.user if st.user.is_logged_in else None
+    except Exception:  # outside a server (AppTest) or auth not configured
+        return None
+
+
+def _sign_in_from_identity_provider() -> None:
+    user = _oidc_user()
+    if user is None or st.session_state.get(_OIDC_REFUSED):
+        return
+    try:
+        actor = records().authenticate_oidc(user.get("email"), email_verified=user.get("email_verified"))
+    except AuthenticationFailed as exc:
+        st.session_state[_OIDC_REFUSED] = str(exc)
+        return
+    _start_session(actor)
+
+
+def oidc_refusal() -> str | None:
+    """Why the identity provider's sign-in was refused (no account for that e-mail), if it was."""
+    return st.session_state.get(_OIDC_REFUSED)
+
+
+def sign_out(message: str = "You are signed out.", *, reason: str = "") -> None:
+    """End the session (and the identity provider's, when signed in through it)."""
+    account = st.session_state.get(_ACCOUNT)
+    if account:
+        try:
+            who = st.session_state.get(_ACTOR) or records().refresh_actor(
+                Actor(account["username"], username=account["username"], source=account["source"])
+            )
+            records().logged_out(who, reason=reason)
+        except Exception:  # the account may be gone: signing out must still work
+            log.warning("could not record the log-out of %s", account["username"])
+    _forget_user(message)
+    if _oidc_user() is not None:
+        st.logout()
+
+
+def _forget_user(message: str) -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state[_SIGNED_OUT] = message
+
+
+def signed_out_reason() -> str | None:
+    return st.session_state.get(_SIGNED_OUT)
+
+
 def actor() -> Actor:
-    return Actor(st.session_state.get(_USER) or os.environ.get("SKINTRACK_USER") or "provider", role="provider")
+    """The signed-in user of this run (pages run only after :func:`begin_run` found one)."""
+    current = st.session_state.get(_ACTOR)
+    if current is None:
+        st.warning("Please log in.")
+        st.stop()
+    return current
 
 
-def provider_name_widget() -> None:
-    st.sidebar.text_input("You are", key=_USER, value=os.environ.get("SKINTRACK_USER") or "provider")
+def require(*roles: str) -> Actor:
+    """The signed-in user, when they have one of ``roles``; otherwise the page stops with a refusal.
+
+    Every page calls this first, so a page is refused whichever way it was
+    reached (navigation, a URL, a script that calls it).
+    """
+    me = actor()
+    if me.role not in roles:
+        st.error("This page is not available to you.")
+        st.stop()
+    return me
+
+
+# --------------------------------------------------------------------------- the demo
 
 
 @st.cache_resource(show_spinner="Loading the demo patient…")
 def _demo_loaded(data_dir: str) -> bool:
     store = records()
-    if os.environ.get("SKINTRACK_NO_DEMO") or store.list_patients(Actor("demo loader")):
+    loader = Actor("skintrack first start", role="admin", source="system")
+    if os.environ.get("SKINTRACK_NO_DEMO") or production() or store.list_patients(loader):
         return False
-    store.load_demo(Actor("demo loader"), SAMPLES)
+    patient = store.load_demo(loader, SAMPLES)
+    credentials = store.create_demo_accounts(loader, patient.id)
+    print("skintrack demo accounts (for trying skintrack only; disable them before real use):", flush=True)
+    for username, password in credentials.items():
+        print(f"  user name {username:<14} password {password}", flush=True)
     return True
 
 
 def ensure_demo() -> None:
-    """On first start with an empty data folder, load the demo patient (once per server)."""
+    """On first start with an empty data folder (not in production), load the demo patient and its
+    demo accounts (once per server)."""
     _demo_loaded(str(records().data_dir))
+
+
+# --------------------------------------------------------------------------- what the pages work on
 
 
 def selected_patient_id() -> str | None:
@@ -84,14 +278,49 @@ def set_upload_results(results: list[dict[str, Any]]) -> None:
     st.session_state[_UPLOADS] = results
 
 
-_NOTICES = "notices"
-
-
 def notify(message: str) -> None:
     """A success message to show after the next rerun (st.rerun would wipe it otherwise)."""
     st.session_state.setdefault(_NOTICES, []).append(message)
 
 
 def show_notices() -> None:
+    from .forms import as_text
+
     for message in st.session_state.pop(_NOTICES, []):
-        st.success(message)
+        st.success(as_text(message))
+
+
+# --------------------------------------------------------------------------- forms with passwords
+#
+# A password field's value would stay in the session after its form is sent. Forms with one are
+# therefore handled in the submit button's callback (which runs before the page), which takes the
+# password out of the session (take_secret) before doing anything with it.
+
+
+def widget_value(key: str, default: Any = "") -> Any:
+    """A form widget's value, read in its submit button's callback."""
+    return st.session_state.get(key, default)
+
+
+def take_secret(key: str) -> str:
+    """A password widget's value, blanked in the session at once (call it from the form's callback)."""
+    value = st.session_state.get(key) or ""
+    st.session_state[key] = ""
+    return value
+
+
+def report_error(form: str, message: str | None) -> None:
+    """An error from a form's callback, shown by :func:`show_error` on the page that follows."""
+    errors = st.session_state.setdefault(_FORM_ERRORS, {})
+    if message:
+        errors[form] = message
+    else:
+        errors.pop(form, None)
+
+
+def show_error(form: str) -> None:
+    from .forms import as_text
+
+    message = st.session_state.get(_FORM_ERRORS, {}).pop(form, None)
+    if message:
+        st.error(as_text(message))

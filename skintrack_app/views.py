@@ -39,16 +39,31 @@ def choose_area(patient_id: str, key: str):
     return st.selectbox("Area", areas, format_func=lambda a: a.name, key=key)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def photo_image(file_name: str, photo_id: str) -> Any:
-    """The stored photo, upright, downscaled for display (cached by its content name)."""
+    """The stored photo, upright, downscaled for display (cached by its content name).
+
+    The cache is shared by every user of the server, so the signed-in user's
+    right to the photo is checked first, on every call.
+    """
+    state.records().get_photo(state.actor(), photo_id)
+    return _photo_image(file_name, photo_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _photo_image(file_name: str, photo_id: str) -> Any:
     photo = state.records().load_photo(state.actor(), photo_id)
     return photo.resized(min(DISPLAY_SIZE, max(photo.size)))
 
 
-@st.cache_resource(show_spinner="Measuring…", max_entries=16)
 def measurement(photo_id: str, settings_hash: str | None):
-    """Normalised + aligned image and score with maps (recomputed, cached per photo and engine settings)."""
+    """Normalised + aligned image and score with maps (recomputed, cached per photo and engine settings;
+    the signed-in user's right to the photo is checked first, on every call)."""
+    state.records().get_photo(state.actor(), photo_id)
+    return _measurement(photo_id, settings_hash)
+
+
+@st.cache_resource(show_spinner="Measuring…", max_entries=16)
+def _measurement(photo_id: str, settings_hash: str | None):
     return state.records().measurement(state.actor(), photo_id)
 
 
@@ -69,7 +84,7 @@ def ghost_image(photo_id: str, settings_hash: str | None, area_id: str):
     return resize_long_side(ghost(result.alignment, baseline, 0.5), DISPLAY_SIZE)
 
 
-def before_after_slider(before, after, *, height: int = 520, key: str = "slider") -> None:
+def before_after_slider(before, after, *, height: int | str = 520, key: str = "slider") -> None:
     """A before/after slider drawn with plain HTML and JavaScript: works offline (no CDN)."""
     def encode(rgb):
         return base64.b64encode(photo_to_bytes(resize_long_side(rgb, 900), "JPEG", quality=88)).decode()
@@ -156,3 +171,22 @@ def metric_table(before: dict[str, float], after: dict[str, float]) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows)
+
+
+def patient_chart(measure) -> alt.Chart:
+    """One measure for a patient (:class:`skintrack.progress.PatientMeasure`): the change since the first visit
+    in %, with a grey band for the normal difference between two photos. No units, no technical terms."""
+    data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1)} for d, v in measure.points])
+    band = pd.DataFrame({"low": [-measure.noise_pct], "high": [measure.noise_pct]})
+    base = alt.Chart(data).encode(
+        x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=4)),
+        y=alt.Y("change:Q", title="% since first visit"),
+    )
+    layers = [
+        alt.Chart(band).mark_rect(opacity=0.15, color="#888").encode(y="low:Q", y2="high:Q"),
+        alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"),
+        base.mark_line(color="#1f77b4"),
+        base.mark_circle(size=70, color="#1f77b4").encode(tooltip=[alt.Tooltip("date:T", format="%d %b %Y"),
+                                                                   alt.Tooltip("change:Q", title="% change")]),
+    ]  # fmt: skip
+    return alt.layer(*layers).properties(title=measure.title, height=180)

@@ -1,4 +1,9 @@
-"""The provider app's pages (app.py, skintrack_app/), through Streamlit's AppTest."""
+"""The provider app's pages (app.py, skintrack_app/), through Streamlit's AppTest.
+
+Every page needs a signed-in user: ``_page`` signs in as the provider ``dr-test``
+(made by ``_staff``) the way the log-in page does. Log-in, roles and the patient
+portal are tested in test_app_accounts.py.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +18,52 @@ from .conftest import REPO
 
 SAMPLES = REPO / "sample_images"
 TIMEOUT = 240
+PASSWORD = "app-test-password"
+
+
+def _staff(folder) -> Records:
+    """The records in ``folder``, with the provider account ``dr-test`` (and the admin ``admin-test``)."""
+    records = Records(folder)
+    admin = Actor("test set-up", role="admin")
+    existing = {u.username for u in records.list_users(admin)}
+    for username, role in (("dr-test", "provider"), ("admin-test", "admin")):
+        if username not in existing:
+            records.add_user(admin, username, PASSWORD, role=role, display_name=f"Dr {role.title()}")
+    return records
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("app-demo")
-    records = Records(folder)
+    records = _staff(folder)
     patient = records.load_demo(Actor("setup"), SAMPLES)
     records.close()
     return folder, patient.id
 
 
-def _page(page: str, patient_id: str | None):
-    """Run one page as the app would, with a patient selected."""
+def _page(page: str, patient_id: str | None, username: str = "dr-test", password: str = PASSWORD):
+    """Run one page as the app would, signed in as ``username``, with a patient selected."""
 
-    def script(page, patient_id):
+    def script(page, patient_id, username, password):
         import importlib
 
         from skintrack_app import state
 
+        if state.begin_run() is None:
+            state.sign_in(username, password)
+            state.begin_run()
         if patient_id:
             state.select_patient(patient_id)
         importlib.import_module(f"skintrack_app.pages.{page}").render()
 
-    return AppTest.from_function(script, args=(page, patient_id), default_timeout=TIMEOUT)
+    return AppTest.from_function(script, args=(page, patient_id, username, password), default_timeout=TIMEOUT)
+
+
+def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
+    """Fill in and send the log-in form of app.py."""
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    return at.button(key="login_submit").click().run()
 
 
 def _elements(at, kind: str) -> list:
@@ -56,6 +83,8 @@ def test_app_opens_on_patients_with_the_demo_patient(demo_dir, monkeypatch):
     folder, patient_id = demo_dir
     monkeypatch.setenv("SKINTRACK_DATA", str(folder))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.dataframe  # the log-in page first
+    log_in(at, "dr-test")
     assert not at.exception
     assert at.header[0].value == "Patients"
     assert at.selectbox(key="patient_select").value == patient_id
@@ -67,12 +96,16 @@ def test_empty_data_folder_gets_the_demo_patient(tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path / "fresh"))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
+    assert any("demo-provider" in i.value for i in at.info)  # the demo accounts are announced
+    log_in(at, "demo-provider", "demo-provider-pw")
+    assert not at.exception
     assert "DEMO-001" in at.dataframe[0].value["code"].tolist()
 
 
 def test_create_and_edit_a_patient(tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
     monkeypatch.setenv("SKINTRACK_NO_DEMO", "1")
+    _staff(tmp_path)
     at = _page("patients", None).run()
     at.text_input(key="new_patient_code").input("P-100")
     at.text_input(key="new_patient_name").input("Ana Test")
@@ -95,7 +128,7 @@ def test_create_and_edit_a_patient(tmp_path, monkeypatch):
 
 def test_new_session_with_good_and_bad_uploads(tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
-    records = Records(tmp_path)
+    records = _staff(tmp_path)
     patient = records.add_patient(Actor("t"), "P-200", "Upload Test")
     at = _page("new_session", patient.id).run()
     at.date_input(key="session_date").set_value(dt.date(2026, 5, 4))
@@ -157,6 +190,7 @@ def test_export_csv(demo_dir, monkeypatch):
 
 def test_pages_without_a_patient_explain_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    _staff(tmp_path)
     for page in ("new_session", "compare", "progress_page", "export"):
         at = _page(page, None).run()
         assert not at.exception and "Patients page" in at.info[0].value

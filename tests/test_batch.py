@@ -209,7 +209,7 @@ def test_cli_smoke(course, tmp_path):
     assert set(pd.read_csv(tidy)["metric"]) == set(METRIC_NAMES)
 
     data = tmp_path / "records"
-    result = runner.invoke(main, ["import", str(course), "--data", str(data), "--user", "importer"])
+    result = runner.invoke(main, ["import", str(course), "--data", str(data)])
     assert result.exit_code == EXIT_SOME_FAILED and "imported 5 photos for 2 patients" in result.stderr
     records = Records(data)
     patient = records.find_patient(Actor("t"), "P-001")

@@ -26,11 +26,13 @@ SAMPLES = REPO / "sample_images"
 
 
 def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
+    from playwright.sync_api import expect
+
     from skintrack.records import Actor, Records
 
     data = tmp_path / "data"
     with app_driver.running_app(data) as url, app_driver.browser_page() as page:
-        app_driver.go(page, url, "")
+        app_driver.log_in(page, url)
         app_driver.create_patient(page, "P-E2E", "Browser Patient")
         app_driver.add_area(page, "left cheek")
         page.screenshot(path=str(tmp_path / "1-patients.png"))
@@ -50,8 +52,7 @@ def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
         app_driver.open_page(page, "Progress")
         page.get_by_text("since baseline").first.wait_for()
         charts = page.locator('[data-testid="stVegaLiteChart"]')
-        charts.first.wait_for()
-        assert charts.count() == 9
+        expect(charts).to_have_count(9, timeout=60_000)  # all nine, once the page has drawn them
         # Vega drew something: an SVG or canvas inside the first chart.
         page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
         page.screenshot(path=str(tmp_path / "4-progress.png"))

@@ -40,7 +40,7 @@ def test_python_dash_m_entry_point():
 def test_records_commands(tmp_path):
     runner = CliRunner()
     data = str(tmp_path / "data")
-    result = runner.invoke(main, ["load-demo", "--data", data, "--user", "tester"])
+    result = runner.invoke(main, ["load-demo", "--data", data])
     assert result.exit_code == 0, result.output
     assert "DEMO-001" in result.output
     result = runner.invoke(main, ["doctor", "--data", data])
@@ -70,3 +70,70 @@ def test_demo_in_the_course_layout(tmp_path):
     layout = course_layout(tmp_path / "course")
     assert [item["date"].isoformat() for item in layout] == [s["date"] for s in DEMO_SESSIONS]
     assert {(item["patient"], item["area"]) for item in layout} == {("DEMO-001", "left-cheek")}
+
+
+def test_users_commands_read_passwords_from_stdin_and_act_as_the_operator(tmp_path):
+    from skintrack.records import Records
+
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    result = runner.invoke(main, ["users", "add", "boss", "--role", "admin", "--data", data], input="a-long-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert "a-long-password-1" not in result.output
+    assert runner.invoke(main, ["load-demo", "--data", data]).exit_code == 0
+    result = runner.invoke(
+        main, ["users", "add", "jane", "--role", "patient", "--patient", "DEMO-001", "--data", data], input="patient-password-1\n"
+    )
+    assert result.exit_code == 0, result.output
+    # Refusals are one clear line, not a traceback.
+    for args, stdin, words in (
+        (["users", "add", "xx2", "--role", "patient", "--data", data], "patient-password-1\n", "--patient"),
+        (["users", "add", "xx3", "--role", "provider", "--data", data], "short\n", "at least 10"),
+        (["users", "add", "xx4", "--role", "provider", "--data", data], "", "No password"),
+        (["users", "add", "xx5", "--role", "patient", "--patient", "NOPE", "--data", data], "patient-password-1\n", "No patient"),
+        (["doctor", "--data", data, "--user", "jane"], None, "may not run maintenance"),
+        (["archive", "export", "DEMO-001", str(tmp_path / "a.zip"), "--data", data, "--user", "jane"], None, "may not export"),
+        (["doctor", "--data", data, "--user", "nobody"], None, "No enabled account"),
+    ):
+        result = runner.invoke(main, args, input=stdin)
+        assert result.exit_code != 0 and words in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    listing = runner.invoke(main, ["users", "list", "--data", data]).output
+    assert [line.split()[0] for line in listing.splitlines()[1:]] == ["boss", "demo-patient", "demo-provider", "jane"]
+    assert "demo" in listing.splitlines()[2] and "DEMO-001" in listing.splitlines()[4]
+    assert runner.invoke(main, ["users", "disable", "jane", "--data", data]).exit_code == 0
+    assert "disabled" in runner.invoke(main, ["users", "list", "--data", data]).output.splitlines()[4]
+    assert runner.invoke(main, ["users", "enable", "jane", "--data", data]).exit_code == 0
+    result = runner.invoke(main, ["users", "reset-password", "jane", "--data", data], input="new-password-22\r\n")
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["users", "unlock", "jane", "--data", data]).exit_code == 0
+    records = Records(data)
+    assert records.authenticate("jane", "new-password-22").role == "patient"
+    assert records.authenticate("boss", "a-long-password-1").role == "admin"
+    # The operator is recorded as such; --user as the account.
+    admin = records.authenticate("boss", "a-long-password-1")
+    actors = {(e.actor, e.source) for e in records.audit_log(admin)}
+    assert any(name.endswith("(local operator)") and source == "cli" for name, source in actors)
+    assert runner.invoke(main, ["rescore", "--data", data, "--user", "demo-provider"]).exit_code != 0  # all: admins only
+    assert runner.invoke(main, ["keygen"]).output.strip().endswith("=")
+
+
+def test_the_cli_refuses_an_os_user_who_does_not_own_the_data_folder(tmp_path, monkeypatch):
+    import os
+
+    data = tmp_path / "data"
+    assert CliRunner().invoke(main, ["doctor", "--data", str(data)]).exit_code == 0
+    someone_else = data.stat().st_uid + 4242
+    monkeypatch.setattr(os, "getuid", lambda: someone_else)
+    result = CliRunner().invoke(main, ["doctor", "--data", str(data)])
+    assert result.exit_code != 0 and "belongs to another OS user" in result.output
+
+
+def test_no_demo_in_production(tmp_path):
+    from skintrack.records import Actor, Records
+
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(main, ["load-demo", "--data", data], env={"SKINTRACK_ENV": "production"})
+    assert result.exit_code == 0 and "not loaded" in result.output
+    records = Records(data)
+    assert records.list_patients(Actor("check", role="admin")) == [] and records.demo_accounts() == []

@@ -27,6 +27,7 @@ from skintrack.synthetic import Capture, SkinScene, SkinState
 from .conftest import REPO
 
 DOCTOR = Actor("Dr Ada")
+ADMIN = Actor("Ada Admin", role="admin")
 SAMPLES = REPO / "sample_images"
 SAMPLE_FILES = [s["file"] for s in json.loads((SAMPLES / "manifest.json").read_text())["sessions"]]
 PG_URL = os.environ.get("SKINTRACK_TEST_PG_URL")
@@ -323,15 +324,15 @@ def test_killed_mid_add_photo_leaves_no_half_record_and_doctor_repairs(tmp_path,
         if process.poll() is None:
             process.kill()
     assert _row_counts(records) == before  # no row without its file, nothing half-written in the DB
-    report = records.doctor()
+    report = records.doctor(ADMIN)
     assert report.missing_files == [] and report.corrupt_files == []
     if stage == "before_commit":
         assert len(report.orphan_files) == 1  # the file was written, its row never committed
     else:
         assert len(report.temporary_files) == 1
     assert not report.healthy
-    repaired = records.doctor(repair=True)
-    assert repaired.repaired and records.doctor().healthy
+    repaired = records.doctor(ADMIN, repair=True)
+    assert repaired.repaired and records.doctor(ADMIN).healthy
     # And the same photo can be added afterwards.
     assert records.add_photo(DOCTOR, session.id, area.id, SAMPLES / SAMPLE_FILES[2]).status == "scored"
 
@@ -341,9 +342,9 @@ def test_doctor_finds_missing_and_corrupt_files(records, patient):
     view = records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, SAMPLES / SAMPLE_FILES[0])
     path = records.store.path(view.file_name)
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
-    assert records.doctor().corrupt_files == [view.file_name]
+    assert records.doctor(ADMIN).corrupt_files == [view.file_name]
     path.unlink()
-    assert records.doctor(repair=True).missing_files == [view.id]
+    assert records.doctor(ADMIN, repair=True).missing_files == [view.id]
     assert records.get_photo(DOCTOR, view.id).id == view.id  # rows are never deleted by repair
 
 

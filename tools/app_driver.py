@@ -37,21 +37,51 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: The provider account :func:`running_app` creates in the data folder (log in with :func:`log_in`).
+PROVIDER = ("dr-browser", "browser-test-password")
+
+
+def add_account(data_dir: Path, username: str, password: str | None, *, role: str = "provider", **fields) -> None:
+    """Create an account in ``data_dir`` (as the local operator would with `skintrack users add`)."""
+    from skintrack.records import Actor, Records
+
+    records = Records(data_dir)
+    try:
+        operator = Actor("app driver (local operator)", role="admin", source="cli")
+        if username not in {u.username for u in records.list_users(operator)}:
+            records.add_user(operator, username, password, role=role, **fields)
+    finally:
+        records.close()
+
+
 @contextlib.contextmanager
-def running_app(data_dir: Path, *, demo: bool = False, timeout: float = 120.0):
-    """Run ``streamlit run app.py`` with its data in ``data_dir``; yields the base URL."""
-    port = free_port()
-    env = dict(os.environ, SKINTRACK_DATA=str(data_dir), SKINTRACK_USER="Dr Browser")
+def running_app(data_dir: Path, *, demo: bool = False, timeout: float = 120.0, host: str = "127.0.0.1",
+                env: dict | None = None, secrets: str | None = None, port: int | None = None,
+                provider_account: bool = True):  # fmt: skip
+    """Run ``streamlit run app.py`` with its data in ``data_dir``; yields the base URL.
+
+    The provider account :data:`PROVIDER` is created first (unless not ``provider_account``; log in
+    with :func:`log_in`); with ``demo``
+    the app loads the demo patient and its demo accounts on first start. ``secrets`` is the text of a
+    secrets.toml (e.g. the ``[auth]`` section for ``st.login``).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if provider_account:
+        add_account(data_dir, *PROVIDER, display_name="Dr Browser")
+    port = port or free_port()
+    environment = dict(os.environ, SKINTRACK_DATA=str(data_dir), **(env or {}))
     if not demo:
-        env["SKINTRACK_NO_DEMO"] = "1"
+        environment["SKINTRACK_NO_DEMO"] = "1"
     streamlit = Path(sys.executable).with_name("streamlit")
     log = open(data_dir.parent / f"streamlit-{port}.log", "wb")
-    process = subprocess.Popen(
-        [str(streamlit), "run", str(REPO / "app.py"), "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    command = [str(streamlit), "run", str(REPO / "app.py"), "--server.port", str(port), "--server.address", host,
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    if secrets is not None:
+        secrets_file = data_dir.parent / f"secrets-{port}.toml"
+        secrets_file.write_text(secrets)
+        command += ["--secrets.files", str(secrets_file)]
+    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -99,6 +129,16 @@ def wait_idle(page) -> None:
 def go(page, url: str, path: str) -> None:
     page.goto(f"{url}/{path}")
     page.get_by_role("heading").first.wait_for()
+    wait_idle(page)
+
+
+def log_in(page, url: str, username: str = PROVIDER[0], password: str = PROVIDER[1], *, heading: str = "Patients") -> None:
+    """Open the app and log in through its log-in page; waits for the first page (``heading``)."""
+    go(page, url, "")
+    page.get_by_label("User name", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
     wait_idle(page)
 
 

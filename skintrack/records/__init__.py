@@ -1,14 +1,19 @@
-"""Patient records: SQLAlchemy database, content-addressed photo store, and the service layer.
+"""Patient records: SQLAlchemy database, content-addressed photo store, accounts, audit log, and the
+service layer.
 
 Use :class:`Records` for every read and write; see :mod:`skintrack.records.service`.
 """
 
 from .db import CONSENT_LEVELS, TREATMENTS
 from .service import (
+    AccountLocked,
     Actor,
     AreaView,
+    AuditEntry,
+    AuthenticationFailed,
     DoctorReport,
     InvalidInput,
+    Invitation,
     Measurement,
     NotFound,
     PatientView,
@@ -17,15 +22,23 @@ from .service import (
     Records,
     RecordsError,
     SessionView,
+    UncheckedCall,
+    UserView,
 )
+from .views import ROLES
 
 __all__ = [
     "CONSENT_LEVELS",
+    "ROLES",
     "TREATMENTS",
+    "AccountLocked",
     "Actor",
     "AreaView",
+    "AuditEntry",
+    "AuthenticationFailed",
     "DoctorReport",
     "InvalidInput",
+    "Invitation",
     "Measurement",
     "NotFound",
     "PatientView",
@@ -34,4 +47,6 @@ __all__ = [
     "Records",
     "RecordsError",
     "SessionView",
+    "UncheckedCall",
+    "UserView",
 ]

@@ -64,6 +64,8 @@ class ArchiveMixin:
             target.write(data)
         else:
             atomic_write(Path(target), data)
+        self._audit_later(actor, "export", patient_id=patient_id,
+                          detail=f"patient archive, purpose {purpose}, {len(payload['photos'])} photos")  # fmt: skip
         return {"photos": len(payload["photos"]), "bytes": len(data), "purpose": purpose}
 
     def import_patient_archive(self, actor: Actor, source: str | os.PathLike | bytes | BinaryIO) -> PatientView:
@@ -107,6 +109,8 @@ class ArchiveMixin:
             for row in payload["scores"]:
                 db.add(MetricScore(**_unrow(MetricScore, row)))
             db.flush()
+            self._audit(db, actor, "import", patient_id=payload["patient"]["id"],
+                        detail=f"patient archive, {len(payload['photos'])} photos")  # fmt: skip
             return self._patient_view(db, db.get(Patient, payload["patient"]["id"]))
 
 

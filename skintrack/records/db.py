@@ -32,11 +32,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Area",
+    "AuditRecord",
     "Base",
+    "InvitationRecord",
     "MetricScore",
     "Patient",
     "PhotoRecord",
     "TreatmentSession",
+    "User",
     "make_engine",
     "migrate",
 ]
@@ -138,6 +141,62 @@ class MetricScore(Base):
     provenance: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     photo: Mapped[PhotoRecord] = relationship(back_populates="scores")
+
+
+class User(Base):
+    """An account: who may log in, with which role; a patient account is linked to one patient."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True, unique=True)  # lower case; OIDC log-in
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)  # argon2id; NULL: OIDC only
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class InvitationRecord(Base):
+    """A one-time invitation code for a patient; only the code's sha256 is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the username it created
+
+
+class AuditRecord(Base):
+    """One line of the append-only audit log (database triggers refuse UPDATE and DELETE).
+
+    No foreign keys: a line outlives the patient or account it names, so the
+    patient's code is copied in.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    patient_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 def make_engine(url: str) -> Engine:

@@ -17,15 +17,16 @@ __all__ = ["MaintenanceMixin"]
 class MaintenanceMixin:
     """``doctor`` (files vs rows) and ``load_demo``."""
 
-    def doctor(self, *, repair: bool = False) -> DoctorReport:
+    def doctor(self, actor: Actor, *, repair: bool = False) -> DoctorReport:
         """Check that every photo row has its file and every file a row.
 
         Reports files no row refers to (e.g. after a crash between writing the
         file and committing its row), half-written temporary files, rows whose
         file is missing and files whose bytes no longer match their name. With
         ``repair``, orphan and temporary files are deleted (rows are never
-        deleted: a missing file needs a human).
+        deleted: a missing file needs a human). Admins only (the command line's local operator is one).
         """
+        self.authorize(actor, "maintain")
         with self._db() as db:
             rows = db.execute(select(PhotoRecord.id, PhotoRecord.file_name)).all()
         referenced = {name for _, name in rows}
@@ -42,10 +43,14 @@ class MaintenanceMixin:
             for path in self.store.temporary_files():
                 path.unlink(missing_ok=True)
             report.repaired = True
+            self._audit_later(actor, "doctor", detail=(
+                f"repaired: {len(report.orphan_files)} orphan and {len(report.temporary_files)} half-written files deleted"
+            ))  # fmt: skip
         return report
 
     def load_demo(self, actor: Actor, folder: str | os.PathLike) -> PatientView:
         """Load the demo patient from ``sample_images/`` (manifest + photos), unless already there."""
+        self.authorize(actor, "create")
         folder = Path(folder)
         manifest = json.loads((folder / "manifest.json").read_text())
         info = manifest["patient"]

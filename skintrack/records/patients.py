@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .db import Area, Patient, PhotoRecord, TreatmentSession
+from .db import Area, Patient, PhotoRecord, TreatmentSession, User
 from .errors import InvalidInput
 from .views import Actor, AreaView, PatientView
 
@@ -47,6 +47,7 @@ class PatientsMixin:
             )
             db.add(patient)
             db.flush()
+            self._audit(db, actor, "create_patient", patient_id=patient.id, patient_code=patient.code)
             return self._patient_view(db, patient)
 
     @staticmethod
@@ -71,8 +72,11 @@ class PatientsMixin:
                 clash = db.scalar(select(Patient).where(Patient.code == code, Patient.id != patient_id))
                 if not code or clash:
                     raise InvalidInput(f"Patient code {code!r} is empty or already used.")
+            old_code = patient.code
             for key, value in changes.items():
                 setattr(patient, key, value.strip() if isinstance(value, str) else value)
+            detail = ", ".join(sorted(changes)) + (f" (code was {old_code})" if patient.code != old_code else "")
+            self._audit(db, actor, "update_patient", patient_id=patient.id, patient_code=patient.code, detail=detail)
             return self._patient_view(db, patient)
 
     def get_patient(self, actor: Actor, patient_id: str) -> PatientView:
@@ -81,16 +85,22 @@ class PatientsMixin:
             return self._patient_view(db, self._get(db, Patient, patient_id, "patient"))
 
     def find_patient(self, actor: Actor, code: str) -> PatientView | None:
+        """The patient with this code, or ``None`` (for providers; anyone else gets the same
+        :class:`PermissionDenied` for a code that does not exist as for another patient's)."""
         with self._db() as db:
-            patient = db.scalar(select(Patient).where(Patient.code == code))
+            patient = db.scalar(select(Patient).where(Patient.code == code)) if isinstance(code, str) else None
             if patient is None:
-                return None
+                if isinstance(actor, Actor) and actor.is_staff:
+                    self.authorize(actor, "read")
+                    return None
+                self.authorize(actor, "read", None)  # refused, with the words used for another patient's code
             self.authorize(actor, "read", patient.id)
             return self._patient_view(db, patient)
 
     def list_patients(self, actor: Actor, search: str = "") -> list[PatientView]:
         """Patients whose code or name contains ``search`` (case-insensitive), newest activity first."""
-        if actor.role == "patient":
+        if isinstance(actor, Actor) and actor.role == "patient":
+            self.authorize(actor, "read", actor.patient_id)
             return [self.get_patient(actor, actor.patient_id)] if actor.patient_id else []
         self.authorize(actor, "list")
         with self._db() as db:
@@ -125,6 +135,11 @@ class PatientsMixin:
             patient = self._get(db, Patient, patient_id, "patient")
             area_ids = [a.id for a in patient.areas]
             files = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.area_id.in_(area_ids))))
+            for username in db.scalars(select(User.username).where(User.patient_id == patient.id)):
+                self._audit(db, actor, "account_deleted", patient_id=patient.id, patient_code=patient.code,
+                            target=username, detail="with the patient's record")  # fmt: skip
+            self._audit(db, actor, "delete_patient", patient_id=patient.id, patient_code=patient.code,
+                        detail=f"{len(files)} photo files")  # fmt: skip
             db.delete(patient)
             db.flush()
             still_used = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.file_name.in_(files))))
@@ -144,6 +159,7 @@ class PatientsMixin:
                 area = Area(patient_id=patient_id, name=name)
                 db.add(area)
                 db.flush()
+                self._audit(db, actor, "add_area", patient_id=patient_id, target=name)
             return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
 
     def list_areas(self, actor: Actor, patient_id: str) -> list[AreaView]:

@@ -10,41 +10,72 @@ concern lives in its own module, mixed in here:
                      align → score, measurement, rescoring, consent
 ``archive.py``       export and import of one patient as a zip
 ``deidentify.py``    de-identified teaching / publication sets (consented photos only)
+``accounts.py``      accounts, passwords, invitations, demo accounts
+``login.py``         log-in, lockout, the identity provider, log-out
+``audit.py``         the append-only audit log
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
 ===================  ==========================================================
 
 Each public method takes the acting user (:class:`Actor`) first and calls
-:meth:`Records.authorize` before touching data. Providers (and admins) may do
-everything; a patient may only read their own records.
+:meth:`Records.authorize` before touching data. The facade holds every public
+method to that: a method that returns without having checked the actor raises
+:class:`UncheckedCall` (only the log-in methods in :data:`NO_ACTOR_METHODS`,
+which create actors, are exempt). Admins may do everything, providers all
+clinical work and their patients' accounts, a patient only read their own
+record. A patient asking for another patient's record, or for one that does
+not exist, gets the same :class:`PermissionDenied`.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import os
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..photo import Photo
+from .accounts import AccountsMixin
 from .archive import ArchiveMixin
-from .db import make_engine, migrate
+from .audit import AuditMixin
+from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
-from .errors import InvalidInput, NotFound, PermissionDenied, RecordsError
+from .errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound, PermissionDenied, RecordsError
+from .login import LoginMixin
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
 from .sessions import SessionsMixin
 from .store import PhotoStore
-from .views import Actor, AreaView, DoctorReport, Measurement, PatientView, PhotoView, SessionView
+from .views import (
+    ROLES,
+    Actor,
+    AreaView,
+    AuditEntry,
+    DoctorReport,
+    Invitation,
+    Measurement,
+    PatientView,
+    PhotoView,
+    SessionView,
+    UserView,
+)
 
 __all__ = [
+    "NO_ACTOR_METHODS",
+    "AccountLocked",
     "Actor",
     "AreaView",
+    "AuditEntry",
+    "AuthenticationFailed",
     "DoctorReport",
     "InvalidInput",
+    "Invitation",
     "Measurement",
     "NotFound",
     "PatientView",
@@ -53,12 +84,84 @@ __all__ = [
     "Records",
     "RecordsError",
     "SessionView",
+    "UncheckedCall",
+    "UserView",
 ]
 
-READ_ACTIONS = {"read"}
+#: What each role may do. A patient may only "read" their own record (checked against the
+#: patient id) and look after their own account.
+PATIENT_ACTIONS = frozenset({"read", "own_account"})
+PROVIDER_ACTIONS = frozenset(
+    {"read", "own_account", "list", "create", "update", "delete", "export", "manage_patient_accounts"}
+)
+ADMIN_ACTIONS = PROVIDER_ACTIONS | {"manage_accounts", "read_audit", "maintain"}
+_PHRASES = {
+    "read": "read this record",
+    "own_account": "change this account",
+    "list": "list patients",
+    "create": "create records",
+    "update": "change this record",
+    "delete": "delete this record",
+    "export": "export this record",
+    "manage_patient_accounts": "manage patients' accounts",
+    "manage_accounts": "manage accounts",
+    "read_audit": "read the audit log",
+    "maintain": "run maintenance on the records",
+}
+
+#: Public methods that take no actor: they are how an actor is obtained (log-in), or say only
+#: whether accounts exist. Every other public method must call :meth:`Records.authorize`.
+NO_ACTOR_METHODS = frozenset(
+    {"authorize", "close", "authenticate", "authenticate_oidc", "redeem_invitation", "refresh_actor",
+     "has_accounts", "demo_accounts"}
+)  # fmt: skip
 
 
-class Records(PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixin, MaintenanceMixin):
+class UncheckedCall(RuntimeError):
+    """A public :class:`Records` method returned without checking the acting user (a bug in skintrack)."""
+
+
+@dataclass
+class _Call:
+    name: str
+    checked: bool = False
+    audit: list = field(default_factory=list)  # queued audit lines (outermost call only)
+
+
+_CALLS: contextvars.ContextVar[tuple[_Call, ...]] = contextvars.ContextVar("skintrack_records_calls", default=())
+
+
+def _checked_method(name: str, method):
+    """Wrap a public method: it must call ``authorize``; queued audit lines are written when the
+    outermost call ends, whether it succeeded or not."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        outer = _CALLS.get()
+        call = _Call(name)
+        token = _CALLS.set(outer + (call,))
+        try:
+            result = method(self, *args, **kwargs)
+        except BaseException:
+            _CALLS.reset(token)
+            if not outer:
+                self._write_audit_quietly(call.audit)
+            raise
+        _CALLS.reset(token)
+        if not outer:
+            self._write_audit(call.audit)
+        if not call.checked:
+            raise UncheckedCall(f"Records.{name} returned without checking the acting user.")
+        return result
+
+    checked.__skintrack_checked__ = True
+    return checked
+
+
+class Records(
+    PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
+    MaintenanceMixin,
+):
     """Patient records in a data folder (or a database URL).
 
     Parameters
@@ -69,20 +172,25 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixi
     db_url : str, optional
         SQLAlchemy URL; default ``$SKINTRACK_DB_URL`` or SQLite in ``data_dir``.
         PostgreSQL: ``postgresql+psycopg://user:password@host/db``.
+    key : str, optional
+        Encrypt photo files at rest with this key (see :mod:`skintrack.records.store`);
+        default ``$SKINTRACK_KEY``; none: files are stored as they are.
     """
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, db_url: str | None = None):
+    def __init__(self, data_dir: str | os.PathLike | None = None, db_url: str | None = None, *, key: str | None = None):
         self.data_dir = Path(data_dir or os.environ.get("SKINTRACK_DATA") or "skintrack-data")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         url = db_url or os.environ.get("SKINTRACK_DB_URL") or f"sqlite:///{(self.data_dir / 'skintrack.db').resolve()}"
         self.db_url = url
         self.engine = make_engine(url)
         migrate(self.engine)
-        self.store = PhotoStore(self.data_dir / "photos")
+        self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._baseline_cache: OrderedDict[str, tuple[Photo, Photo]] = OrderedDict()
         self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._recent_views: dict = {}
+        self._views_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -103,14 +211,49 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixi
             db.close()
 
     def authorize(self, actor: Actor, action: str, patient_id: str | None = None) -> None:
-        """The one permission check. Raises :class:`PermissionDenied`."""
-        if not isinstance(actor, Actor) or not actor.name:
-            raise PermissionDenied("An identified user is required.")
-        if actor.role in ("provider", "admin"):
-            return
-        if actor.role == "patient" and action in READ_ACTIONS and patient_id and patient_id == actor.patient_id:
-            return
-        raise PermissionDenied(f"{actor.name} ({actor.role}) may not {action} this record.")
+        """The one permission check. Raises :class:`PermissionDenied` (and logs the refusal).
+
+        Parameters
+        ----------
+        action : str
+            ``read``, ``list``, ``create``, ``update``, ``delete``, ``export``,
+            ``manage_patient_accounts``, ``own_account`` (providers and up, or as listed
+            in ``PATIENT_ACTIONS``) or ``manage_accounts``, ``read_audit``, ``maintain`` (admins).
+        patient_id : str, optional
+            The patient whose record is touched; a patient may only ``read`` their own.
+        """
+        if action not in ADMIN_ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        calls = _CALLS.get()
+        if calls:
+            calls[-1].checked = True
+        if not isinstance(actor, Actor) or not actor.name or actor.role not in ROLES:
+            self._deny(actor, action, patient_id, "An identified user is required.")
+        allowed = {"admin": ADMIN_ACTIONS, "provider": PROVIDER_ACTIONS, "patient": PATIENT_ACTIONS}[actor.role]
+        if action not in allowed or (
+            actor.role == "patient" and action == "read" and not (patient_id and patient_id == actor.patient_id)
+        ):
+            self._deny(actor, action, patient_id, f"{actor.name} ({actor.role}) may not {_PHRASES[action]}.")
+        if action == "read" and patient_id:
+            self._note_view(actor, patient_id)
+
+    def _deny(self, actor, action: str, patient_id: str | None, message: str):
+        self._audit_later(actor if isinstance(actor, Actor) else None, "permission_denied",
+                          patient_id=patient_id, target=action, detail=message)  # fmt: skip
+        raise PermissionDenied(message)
+
+    def _audit_queue(self) -> list | None:
+        calls = _CALLS.get()
+        return calls[0].audit if calls else None
+
+    def _write_audit_quietly(self, pending: list) -> None:
+        """Write queued lines while another error is on its way out: never hide that error."""
+        try:
+            self._write_audit(pending)
+        except Exception:  # pragma: no cover - the database failed as well
+            import logging
+
+            logging.getLogger("skintrack.records.audit").exception("could not write %d audit lines", len(pending))
 
     @staticmethod
     def _get(db: Session, model, object_id: str, what: str):
@@ -118,3 +261,42 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixi
         if obj is None:
             raise NotFound(f"No {what} with id {object_id!r}.")
         return obj
+
+    def _owned(self, db: Session, actor: Actor, action: str, model, object_id: str, what: str):
+        """The row ``object_id`` of ``model``, after checking ``actor`` may ``action`` its patient's record.
+
+        A missing row is :class:`NotFound` for providers and admins, and the same
+        :class:`PermissionDenied` as another patient's row for everyone else (no
+        hint which ids exist).
+        """
+        obj = db.get(model, object_id) if isinstance(object_id, str) and object_id else None
+        if obj is None:
+            if isinstance(actor, Actor) and actor.is_staff and actor.role in ROLES:
+                self.authorize(actor, action)
+                raise NotFound(f"No {what} with id {object_id!r}.")
+            self.authorize(actor, action, None)  # refuses with the same words as for another patient's
+            raise NotFound(f"No {what} with id {object_id!r}.")  # pragma: no cover - authorize refused
+        self.authorize(actor, action, _patient_of(db, obj))
+        return obj
+
+
+def _patient_of(db: Session, obj) -> str:
+    if isinstance(obj, Patient):
+        return obj.id
+    if isinstance(obj, (Area, TreatmentSession)):
+        return obj.patient_id
+    if isinstance(obj, PhotoRecord):
+        return db.get(TreatmentSession, obj.session_id).patient_id
+    raise TypeError(f"no patient for {type(obj).__name__}")
+
+
+def _guard_public_methods(cls) -> None:
+    for name in dir(cls):
+        if name.startswith("_") or name in NO_ACTOR_METHODS:
+            continue
+        attribute = getattr(cls, name)
+        if callable(attribute) and not getattr(attribute, "__skintrack_checked__", False):
+            setattr(cls, name, _checked_method(name, attribute))
+
+
+_guard_public_methods(Records)

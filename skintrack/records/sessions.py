@@ -76,6 +76,8 @@ class SessionsMixin:
             )
             db.add(session)
             db.flush()
+            self._audit(db, actor, "add_session", patient_id=patient_id, target=session.id,
+                        detail=f"{date.isoformat()} {treatment}")  # fmt: skip
             return _session_view(session)
 
     def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
@@ -120,13 +122,12 @@ class SessionsMixin:
         if consent not in CONSENT_LEVELS:
             raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
         with self._db() as db:
-            session = self._get(db, TreatmentSession, session_id, "session")
+            session = self._owned(db, actor, "update", TreatmentSession, session_id, "session")
             area = self._get(db, Area, area_id, "area")
             if area.patient_id != session.patient_id:
                 raise InvalidInput("The area and the session belong to different patients.")
             patient_id = session.patient_id
             session_date = session.date
-        self.authorize(actor, "update", patient_id)
         data = _read_source(source) if not isinstance(source, Photo) else None
         photo = load_photo(data if data is not None else source)
         original_sha = photo.sha256
@@ -297,6 +298,8 @@ class SessionsMixin:
             db.flush()
             if result is not None:
                 _add_scores(db, record, result)
+            self._audit(db, actor, "upload", patient_id=area.patient_id, target=record.id,
+                        detail=f"{area.name}, {outcome['status']}")  # fmt: skip
             if becomes_baseline and outcome["status"] == "scored":
                 previous = area.baseline_photo_id
                 area.baseline_photo_id = record.id
@@ -308,12 +311,16 @@ class SessionsMixin:
     def photo_bytes(self, actor: Actor, photo_id: str) -> bytes:
         """The stored file (no identifying metadata)."""
         with self._db() as db:
-            record = self._get(db, PhotoRecord, photo_id, "photo")
-            self.authorize(actor, "read", record.session.patient_id)
-            return self.store.get(record.file_name)
+            record = self._owned(db, actor, "read", PhotoRecord, photo_id, "photo")
+            file_name = record.file_name
+        return self.store.get(file_name)
 
     def load_photo(self, actor: Actor, photo_id: str) -> Photo:
-        return load_photo(self.photo_bytes(actor, photo_id))
+        """The stored photo, decoded."""
+        with self._db() as db:
+            record = self._owned(db, actor, "read", PhotoRecord, photo_id, "photo")
+            file_name = record.file_name
+        return load_photo(self.store.get(file_name))
 
     def measurement(self, actor: Actor, photo_id: str) -> "Measurement":
         """A stored photo as it was measured: normalised, aligned onto the baseline, and its
@@ -322,8 +329,7 @@ class SessionsMixin:
         Kept in memory for the last photos added or asked for; otherwise recomputed.
         """
         with self._db() as db:
-            record = self._get(db, PhotoRecord, photo_id, "photo")
-            self.authorize(actor, "read", record.session.patient_id)
+            record = self._owned(db, actor, "read", PhotoRecord, photo_id, "photo")
             view = self._photo_view(db, record)
         with self._cache_lock:
             cached = self._measured.get(photo_id)
@@ -347,8 +353,7 @@ class SessionsMixin:
     def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
         """The area's baseline photo, normalised (what follow-ups are aligned to)."""
         with self._db() as db:
-            area = self._get(db, Area, area_id, "area")
-            self.authorize(actor, "read", area.patient_id)
+            self._owned(db, actor, "read", Area, area_id, "area")
         baseline = self._current_baseline(area_id)
         return self._baseline_photos(baseline["file_name"])[1] if baseline else None
 
@@ -368,19 +373,19 @@ class SessionsMixin:
 
     def get_photo(self, actor: Actor, photo_id: str) -> PhotoView:
         with self._db() as db:
-            record = self._get(db, PhotoRecord, photo_id, "photo")
-            self.authorize(actor, "read", record.session.patient_id)
+            record = self._owned(db, actor, "read", PhotoRecord, photo_id, "photo")
             return self._photo_view(db, record)
 
     def delete_photo(self, actor: Actor, photo_id: str) -> None:
         """Remove a photo (e.g. to retake it). If it was the area's baseline, the next
         photo becomes the baseline and the area is measured again against it."""
         with self._db() as db:
-            record = self._get(db, PhotoRecord, photo_id, "photo")
-            self.authorize(actor, "update", record.session.patient_id)
+            record = self._owned(db, actor, "update", PhotoRecord, photo_id, "photo")
             area = db.get(Area, record.area_id)
             file_name = record.file_name
             was_baseline = area.baseline_photo_id == record.id
+            self._audit(db, actor, "delete_photo", patient_id=area.patient_id, target=record.id,
+                        detail=area.name + (" (was the baseline)" if was_baseline else ""))  # fmt: skip
             db.delete(record)
             db.flush()
             if was_baseline:
@@ -396,6 +401,8 @@ class SessionsMixin:
         The old photo stays until the new one is safely stored and measured; a
         bad new file leaves everything as it was.
         """
+        with self._db() as db:
+            self._owned(db, actor, "update", PhotoRecord, photo_id, "photo")
         old = self.get_photo(actor, photo_id)
         new = self.add_photo(actor, old.session_id, old.area_id, source, view=old.view, consent=old.consent)
         if new.id != old.id:
@@ -412,12 +419,16 @@ class SessionsMixin:
         if consent is not None and consent not in CONSENT_LEVELS:
             raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
         with self._db() as db:
-            record = self._get(db, PhotoRecord, photo_id, "photo")
-            self.authorize(actor, "update", record.session.patient_id)
+            record = self._owned(db, actor, "update", PhotoRecord, photo_id, "photo")
+            before = (record.consent, record.consent_withdrawn_at is not None)
             if consent is not None:
                 record.consent = consent
             if withdrawn is not None:
                 record.consent_withdrawn_at = utcnow() if withdrawn else None
+            after = (record.consent, record.consent_withdrawn_at is not None)
+            if after != before:
+                self._audit(db, actor, "consent_change", patient_id=_patient_of_record(db, record), target=record.id,
+                            detail=f"{_consent_words(*before)} → {_consent_words(*after)}")  # fmt: skip
             return self._photo_view(db, record)
 
     def _photo_view(self, db: Session, record: PhotoRecord) -> PhotoView:
@@ -454,7 +465,10 @@ class SessionsMixin:
     # ------------------------------------------------------------------ scores
 
     def scores_table(self, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
-        """One row per scored photo: patient, area, session, metrics and their provenance."""
+        """One row per scored photo: patient, area, session, metrics and their provenance (an export:
+        providers and admins; logged)."""
+        self.authorize(actor, "export", patient_id)
+        self._note_view(actor, patient_id, action="export", detail="scores table")
         patient = self.get_patient(actor, patient_id)
         rows = []
         with self._db() as db:
@@ -492,7 +506,7 @@ class SessionsMixin:
         if patient_id:
             self.authorize(actor, "update", patient_id)
         else:
-            self.authorize(actor, "admin")
+            self.authorize(actor, "maintain")
         count = 0
         with self._db() as db:
             query = select(Area)
@@ -502,6 +516,8 @@ class SessionsMixin:
         for area_id in area_ids:
             with self._db() as db:
                 count += self._rescore_area(db, db.get(Area, area_id), force=force)
+        if count:
+            self._audit_later(actor, "rescore", patient_id=patient_id, detail=f"{count} photos measured again")
         return count
 
     def _rescore_area(self, db: Session, area: Area, *, force: bool) -> int:
@@ -601,6 +617,14 @@ def _parse_datetime(value: Any) -> dt.datetime | None:
 def _jsonable(value: Any) -> Any:
     """Plain JSON types only (NaN becomes None)."""
     return json.loads(json.dumps(value, default=str).replace("NaN", "null"))
+
+
+def _patient_of_record(db: Session, record: PhotoRecord) -> str:
+    return db.get(TreatmentSession, record.session_id).patient_id
+
+
+def _consent_words(level: str, withdrawn: bool) -> str:
+    return f"{level}{' (withdrawn)' if withdrawn else ''}"
 
 
 def _session_view(session: TreatmentSession) -> SessionView:

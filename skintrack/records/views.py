@@ -8,16 +8,62 @@ from typing import Any
 
 from ..photo import Photo
 
-__all__ = ["Actor", "AreaView", "DoctorReport", "Measurement", "PatientView", "PhotoView", "SessionView"]
+__all__ = [
+    "ROLES",
+    "Actor",
+    "AreaView",
+    "AuditEntry",
+    "DoctorReport",
+    "Invitation",
+    "Measurement",
+    "PatientView",
+    "PhotoView",
+    "SessionView",
+    "UserView",
+]
+
+#: ``admin`` manages accounts (and may do everything a provider does), ``provider`` does all clinical
+#: work, ``patient`` reads their own record only.
+ROLES = ("admin", "provider", "patient")
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a provider (or admin) by name, or a patient with their patient id."""
+    """Who is acting: a provider (or admin) by name, or a patient with their patient id.
+
+    The app and the command line only ever build an ``Actor`` from an account
+    (:meth:`~skintrack.records.Records.authenticate`, ``authenticate_oidc``,
+    ``redeem_invitation``) or, for the command line, from the local operator
+    (see the README, "Security and accounts"). Python code that opens the
+    records directly already has the database in hand, so an ``Actor`` it
+    builds is its own word about who acts, recorded as such in the audit log.
+
+    Attributes
+    ----------
+    name : str
+        Shown in records and the audit log (the account's display name).
+    role : str
+        One of :data:`ROLES`.
+    patient_id : str, optional
+        For a patient: the one patient record they may read.
+    username : str, optional
+        The account acted through (``None`` for Python code and the local operator).
+    source : str
+        How the actor was identified: ``"password"``, ``"oidc"``, ``"invitation"``,
+        ``"cli"`` (local operator or ``--user``), ``"system"`` (the app itself, e.g.
+        loading the demo) or ``"library"`` (Python code).
+    """
 
     name: str
-    role: str = "provider"  # "provider", "admin" or "patient"
+    role: str = "provider"  # one of ROLES
     patient_id: str | None = None
+    username: str | None = None
+    source: str = "library"
+
+    @property
+    def is_staff(self) -> bool:
+        """Providers and admins: may know which records exist."""
+        return self.role in ("provider", "admin")
 
 
 @dataclass
@@ -103,3 +149,51 @@ class DoctorReport:
     @property
     def healthy(self) -> bool:
         return not (self.orphan_files or self.temporary_files or self.missing_files or self.corrupt_files)
+
+
+@dataclass
+class UserView:
+    """An account, without its password hash."""
+
+    id: str
+    username: str
+    role: str
+    display_name: str
+    patient_id: str | None
+    patient_code: str | None
+    email: str | None
+    is_demo: bool
+    disabled: bool
+    has_password: bool
+    failed_attempts: int
+    locked_until: dt.datetime | None  # UTC; set while locked
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime
+    created_by: str
+    status: str  # "active", "locked" or "disabled"
+
+
+@dataclass
+class Invitation:
+    """A one-time code a patient uses to set up their own account (shown once; only its hash is stored)."""
+
+    code: str
+    patient_id: str
+    expires_at: dt.datetime  # UTC
+
+
+@dataclass
+class AuditEntry:
+    """One line of the audit log: who did what, when, to which patient."""
+
+    id: int
+    at: dt.datetime  # UTC
+    actor: str
+    actor_role: str
+    username: str | None
+    source: str
+    action: str
+    patient_id: str | None
+    patient_code: str | None
+    target: str
+    detail: str

@@ -10,6 +10,7 @@ OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlin
 
 
 def render() -> None:
+    state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Compare")
     store, me = state.records(), state.actor()
     patient_id = views.chosen_patient_id()

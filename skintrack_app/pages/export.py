@@ -22,6 +22,7 @@ OVERLAYS = {"redness": "redness map", "spots": "dark spots", "lines": "fine line
 
 
 def render() -> None:
+    state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Export")
     store, me = state.records(), state.actor()
     patient_id = views.chosen_patient_id()

@@ -18,6 +18,7 @@ PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
 
 
 def render() -> None:
+    state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("New session")
     store, me = state.records(), state.actor()
     patient_id = views.chosen_patient_id("Select or create a patient on the Patients page first.")

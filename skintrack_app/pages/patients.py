@@ -8,9 +8,11 @@ import streamlit as st
 from skintrack.records import RecordsError
 
 from .. import state
+from . import patient_access
 
 
 def render() -> None:
+    state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Patients")
     state.show_notices()
     store, me = state.records(), state.actor()
@@ -103,3 +105,4 @@ def render() -> None:
             else:
                 state.notify(f"Area {area.name} added.")
                 st.rerun()
+    patient_access.render(patient)

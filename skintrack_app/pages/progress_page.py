@@ -10,6 +10,7 @@ from .. import state, views
 
 
 def render() -> None:
+    state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Progress")
     store, me = state.records(), state.actor()
     patient_id = views.chosen_patient_id()

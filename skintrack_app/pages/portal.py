@@ -1,0 +1,96 @@
+"""The patient portal: a patient's own progress, in plain words, on a phone first.
+
+The patient comes only from the signed-in account (never from a URL, a query
+parameter or anything a provider page left in the session). Shown: a summary in
+plain words (no a*, ΔL*, ITA or MDC), one chart per measure as the change since
+the first visit, a before/after slider of two of their own sessions, and their
+report.
+
+**Your report**: when :mod:`skintrack.report` provides
+``patient_report(records, actor, patient_id) -> bytes`` (a PDF), the portal
+offers it for download (:func:`report_pdf`); until then it says the clinic
+will provide it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from skintrack.progress import area_progress, patient_summary
+
+from .. import state, views
+
+
+def report_pdf(store, me, patient_id: str) -> bytes | None:
+    """The patient's own report as PDF, when the reports module provides one (else ``None``)."""
+    try:
+        from skintrack.report import patient_report
+    except ImportError:
+        return None
+    return patient_report(store, me, patient_id)
+
+
+def render() -> None:
+    me = state.require("patient")
+    store = state.records()
+    patient = store.get_patient(me, me.patient_id)
+    st.header("Your skin progress")
+    st.text(patient.display_name)
+    areas = store.list_areas(me, patient.id)
+    if not areas:
+        st.info("Your clinic has not added any photos yet.")
+        return
+    area = areas[0]
+    if len(areas) > 1:
+        area = st.selectbox("Treated area", areas, format_func=lambda a: a.name, key="portal_area")
+    else:
+        st.text(f"Treated area: {area.name}")
+    progress = area_progress(store, me, patient.id, area.id)
+    measures = patient_summary(progress)
+
+    st.subheader("In short")
+    st.caption("A change counts as real when it is larger than the normal difference between two photos "
+               "of the same skin.")  # fmt: skip
+    if not measures:
+        st.info("No measured photos yet for this area.")
+    for measure in measures:
+        st.markdown(f"- **{measure.title}** — {measure.sentence.split(': ', 1)[1]}")
+    if progress.last_treatment:
+        date, kind = progress.last_treatment
+        st.caption(f"Last treatment: {kind} on {date:%d %B %Y}.")
+
+    st.subheader("Your progress")
+    st.caption("Each chart shows the change since your first visit. The grey band is the normal difference "
+               "between two photos of unchanged skin: changes inside it are not counted as real.")  # fmt: skip
+    for measure in measures:
+        st.altair_chart(views.patient_chart(measure), width="stretch", key=f"portal_chart_{measure.metric}")
+
+    st.subheader("Before and after")
+    photos = [p for p in store.list_photos(me, patient.id, area.id) if p.status == "scored" and not p.consent_withdrawn]
+    if len(photos) < 2:
+        st.info("Two measured visits are needed for a before and after.")
+    else:
+        labels = {p.id: f"{p.session_date:%d %b %Y}" + (" (first visit)" if p.is_baseline else "") for p in photos}
+        ids = list(labels)
+        first = next((i for i, p in enumerate(photos) if p.is_baseline), 0)
+        before_id = st.selectbox("Before", ids, index=first, format_func=labels.get, key="portal_before")
+        after_id = st.selectbox("After", ids, index=len(ids) - 1, format_func=labels.get, key="portal_after")
+        before = next(p for p in photos if p.id == before_id)
+        after = next(p for p in photos if p.id == after_id)
+        st.caption("Both photos are colour-corrected and lined up with your first visit. Drag the slider.")
+        views.before_after_slider(
+            views.overlay_image(before.id, before.settings_hash, "none"),
+            views.overlay_image(after.id, after.settings_hash, "none"),
+            height="content",
+            key="portal_slider",
+        )
+
+    st.subheader("Your report")
+    pdf = report_pdf(store, me, patient.id)
+    if pdf:
+        st.download_button("Download your report (PDF)", pdf, file_name=f"skintrack-report-{patient.code}.pdf",
+                           mime="application/pdf", key="portal_report")  # fmt: skip
+    else:
+        st.info("Your clinic will add your printable report here.")
+    st.divider()
+    st.button("Log out", key="portal_logout", on_click=state.sign_out)  # on a phone the sidebar is folded away
