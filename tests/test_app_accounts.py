@@ -119,12 +119,23 @@ def test_a_patient_sees_only_their_own_progress(clinic, monkeypatch):
     assert "Redness" in summary and "first visit" in summary
     for jargon in ("a*", "ΔL*", "ITA", "MDC", "L*"):
         assert jargon not in summary
-    assert any("report" in i.value for i in at.info)  # the place for their report
     _no_secret_in_session(at, PATIENT_PASSWORD)
     # Session state pointing at another patient changes nothing: the portal reads the account.
     at.session_state["selected_patient_id"] = other_id
     at.run()
     assert "P-SECRET" not in _everything_shown(at) and at.header[0].value == "Your skin progress"
+
+
+def test_a_patient_prepares_and_downloads_their_own_report(clinic, monkeypatch):
+    folder, demo_id, other_id = clinic
+    at = _app(folder, monkeypatch).run()
+    log_in(at, "pat-demo", PATIENT_PASSWORD)
+    assert not _elements(at, "download_button")  # built only when asked for
+    at.button(key="portal_build_report").click().run()
+    assert not at.exception and not at.error
+    downloads = _elements(at, "download_button")
+    assert len(downloads) == 1 and "report" in downloads[0].proto.label.lower()
+    assert "P-SECRET" not in _everything_shown(at)
 
 
 @pytest.mark.parametrize("page", ["patients", "new_session", "compare", "progress_page", "export", "accounts", "audit"])

@@ -6,10 +6,9 @@ plain words (no a*, ΔL*, ITA or MDC), one chart per measure as the change since
 the first visit, a before/after slider of two of their own sessions, and their
 report.
 
-**Your report**: when :mod:`skintrack.report` provides
-``patient_report(records, actor, patient_id) -> bytes`` (a PDF), the portal
-offers it for download (:func:`report_pdf`); until then it says the clinic
-will provide it.
+**Your report**: the patient's own PDF report of the chosen area, in plain
+words (:func:`skintrack.report.build_pdf` with ``audience="patient"``), built
+when asked for (it measures the photos again, about two seconds).
 """
 
 from __future__ import annotations
@@ -19,15 +18,6 @@ import streamlit as st
 from skintrack.progress import area_progress, patient_summary
 
 from .. import state, views
-
-
-def report_pdf(store, me, patient_id: str) -> bytes | None:
-    """The patient's own report as PDF, when the reports module provides one (else ``None``)."""
-    try:
-        from skintrack.report import patient_report
-    except ImportError:
-        return None
-    return patient_report(store, me, patient_id)
 
 
 def render() -> None:
@@ -86,11 +76,14 @@ def render() -> None:
         )
 
     st.subheader("Your report")
-    pdf = report_pdf(store, me, patient.id)
-    if pdf:
-        st.download_button("Download your report (PDF)", pdf, file_name=f"skintrack-report-{patient.code}.pdf",
+    st.caption("A printable report of this area: your photos and what changed, in plain words.")
+    if st.button("Prepare my report (PDF)", key="portal_build_report"):
+        from skintrack.report import build_pdf
+
+        with st.spinner("Preparing your report…"):
+            pdf = build_pdf(store, me, patient.id, area.id, audience="patient")
+        st.download_button("Download your report (PDF)", pdf,
+                           file_name=f"skintrack-report-{area.name}.pdf".replace(" ", "-"),
                            mime="application/pdf", key="portal_report")  # fmt: skip
-    else:
-        st.info("Your clinic will add your printable report here.")
     st.divider()
     st.button("Log out", key="portal_logout", on_click=state.sign_out)  # on a phone the sidebar is folded away
