@@ -43,6 +43,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from . import jpeg as _jpeg
+
 try:  # HEIC/HEIF support (iPhone default format)
     import pillow_heif
 
@@ -309,6 +311,13 @@ def _read_source(source: Any) -> bytes:
 
 def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dict[str, Any]]:
     """Decode ``data``; with ``preview_long_side`` large JPEGs decode at reduced scale."""
+    if data[:2] == b"\xff\xd8":
+        try:
+            _jpeg.read_header(data)  # refuse hostile metadata before Pillow parses it
+        except _jpeg.HostileHeader as exc:
+            raise PhotoError(str(exc)) from None
+        except _jpeg.JpegError:
+            pass  # damaged: Pillow's own message says how
     with warnings.catch_warnings():
         # Our own MAX_PIXELS check below replaces Pillow's bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -567,48 +576,26 @@ def photo_to_bytes(photo: Photo | np.ndarray, format: str = "JPEG", quality: int
     return buffer.getvalue()
 
 
-#: JPEG segments kept by :func:`strip_jpeg_metadata`: JFIF header (APP0), ICC profile
-#: (APP2, colour, not identity) and Adobe colour transform (APP14).
-_KEEP_APP = {0xE0, 0xE2, 0xEE}
-
-
 def strip_jpeg_metadata(data: bytes) -> bytes:
     """Remove identifying metadata from a JPEG without re-encoding it.
 
-    Drops EXIF/XMP (APP1: GPS, serial numbers, maker notes, capture time),
-    IPTC (APP13), comments and every other application segment except the
-    JFIF header, the ICC profile and Adobe's colour transform. The image data
-    is copied byte for byte, so pixels are unchanged. Only valid for a JPEG
-    whose EXIF orientation is 1 (upright): removing EXIF removes orientation.
+    Keeps only the first image (an MPO's further images and anything appended
+    after the image are dropped, with their EXIF) and, of its metadata, only
+    the JFIF header, the ICC profile and Adobe's colour transform: EXIF/XMP
+    (GPS, serial numbers, maker notes, capture time), MPF, IPTC and comments
+    are removed (see :func:`skintrack.jpeg.strip_metadata`). The image data is
+    copied byte for byte, so pixels are unchanged. Only valid for a JPEG whose
+    EXIF orientation is 1 (upright): removing EXIF removes orientation.
 
     Raises
     ------
     PhotoError
         If ``data`` is not a well-formed JPEG.
     """
-    if data[:2] != b"\xff\xd8":
-        raise PhotoError("Not a JPEG file.")
-    out = bytearray(b"\xff\xd8")
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            raise PhotoError("Damaged JPEG: a segment marker was expected.")
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker == 0xDA:  # start of scan: the rest is image data, copied as is
-            out += data[position:]
-            return bytes(out)
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        segment = data[position : position + 2 + length]
-        if len(segment) < 2 + length:
-            raise PhotoError("Damaged JPEG: a segment runs past the end of the file.")
-        is_app = 0xE0 <= marker <= 0xEF
-        if not ((is_app and marker not in _KEEP_APP) or marker == 0xFE):
-            out += segment
-        position += 2 + length
-    raise PhotoError("Damaged JPEG: no image data found.")
+    try:
+        return _jpeg.strip_metadata(data)
+    except _jpeg.JpegError as exc:
+        raise PhotoError(str(exc)) from None
 
 
 def clean_bytes(photo: Photo, original: bytes | None = None) -> tuple[bytes, str]:
