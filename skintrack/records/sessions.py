@@ -128,12 +128,17 @@ class SessionsMixin:
             existing.duplicate = True
             return existing
         clean, suffix = clean_bytes(photo, data)
-        if not (photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1 and data):
-            # Re-encoded for storage: measure the stored pixels, so rescoring reproduces every number.
-            photo = load_photo(clean).with_metadata(
-                **{key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
-            )
+        reencoded_lossily = suffix != ".png" and not (data is not None and _kept_as_is(photo))
+        data = None  # the upload's bytes are no longer needed: a large photo keeps its memory for measuring
+        if reencoded_lossily:
+            # Re-encoded lossily for storage: measure the stored pixels, so rescoring reproduces every
+            # number. (A PNG stores exactly ``photo.rgb``; an upright JPEG its own compressed data.)
+            kept = {key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
+            photo = None  # free the full-resolution pixels before decoding the stored copy
+            photo = load_photo(clean).with_metadata(**kept)
         issues = [issue.to_dict() for issue in check_quality(photo)]
+        original_size = photo.size
+        photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
@@ -142,7 +147,7 @@ class SessionsMixin:
             try:
                 stored = self._commit_photo(
                     actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
-                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline,
+                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
                 )  # fmt: skip
                 if outcome["image"] is not None:
                     self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
@@ -253,7 +258,7 @@ class SessionsMixin:
 
     def _commit_photo(
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
-        *, baseline_used, becomes_baseline,
+        *, baseline_used, becomes_baseline, original_size,
     ) -> PhotoView:  # fmt: skip
         with self._db() as db:
             # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
@@ -273,8 +278,8 @@ class SessionsMixin:
                 stored_sha256=stored_sha,
                 original_sha256=photo.sha256,
                 captured_at=_parse_datetime(captured),
-                width=photo.size[0],
-                height=photo.size[1],
+                width=original_size[0],
+                height=original_size[1],
                 source_format=str(photo.metadata.get("format")),
                 camera=photo.metadata.get("camera"),
                 status=outcome["status"],
@@ -323,7 +328,7 @@ class SessionsMixin:
         if cached is not None and cached.photo.settings_hash == view.settings_hash:
             return Measurement(view, cached.image, cached.score, cached.alignment)
         baseline = self._current_baseline(view.area_id)
-        photo = load_photo(self.store.get(view.file_name))
+        photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
         outcome = self._process(photo, [], None if is_baseline else baseline)
         result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
@@ -525,7 +530,7 @@ class SessionsMixin:
         for record in [baseline] + [r for r in records if r.id != baseline.id]:
             if record.status == "blocked":
                 continue
-            photo = load_photo(self.store.get(record.file_name))
+            photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
             outcome = self._process(photo, [], baseline_info)
             for old in list(record.scores):
                 db.delete(old)
@@ -549,6 +554,11 @@ class SessionsMixin:
 
 class _BaselineChanged(Exception):
     pass
+
+
+def _kept_as_is(photo: Photo) -> bool:
+    """True when storage keeps the photo's own compressed data (an upright JPEG, metadata removed)."""
+    return photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1
 
 
 # --------------------------------------------------------------------------- helpers
