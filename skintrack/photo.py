@@ -90,6 +90,9 @@ PREVIEW_MAX_UPSCALE = 1.05
 #: keeps every DCT coefficient of the image (6 bytes per pixel at 4:4:4).
 JPEG_OPTIMIZE_MAX_PIXELS = 24_000_000
 
+#: Longest camera name kept from EXIF (make and model); no camera's is longer.
+MAX_CAMERA_NAME = 120
+
 SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
 
 # EXIF tag numbers (see the EXIF 2.32 specification).
@@ -427,6 +430,7 @@ def _camera(exif: Image.Exif) -> str | None:
     if model.lower().startswith(make.lower()):
         make = ""
     camera = " ".join(part for part in (make, model) if part)
+    camera = "".join(c for c in camera if c.isprintable())[:MAX_CAMERA_NAME]  # EXIF text is untrusted
     return camera or None
 
 

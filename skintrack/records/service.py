@@ -36,6 +36,7 @@ from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
 from .sessions import SessionsMixin
 from .store import PhotoStore
+from .validation import is_id
 from .views import Actor, AreaView, DoctorReport, Measurement, PatientView, PhotoView, SessionView
 
 __all__ = [
@@ -112,7 +113,7 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
 
     @staticmethod
     def _get(db: Session, model, object_id: str, what: str):
-        obj = db.get(model, object_id) if object_id else None
+        obj = db.get(model, object_id) if is_id(object_id) else None
         if obj is None:
             raise NotFound(f"No {what} with id {object_id!r}.")
         return obj

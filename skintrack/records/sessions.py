@@ -27,7 +27,9 @@ from ..photo import Photo, _read_source, clean_bytes, load_photo
 from ..quality import check_quality
 from ..scoring import ScoreConfig, score
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
+from . import validation
 from .errors import InvalidInput, RecordsError
+from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
 __all__ = ["MEASURE_SIZE", "SessionsMixin"]
@@ -57,13 +59,13 @@ class SessionsMixin:
         date = _parse_date(date)
         if date > dt.date.today():
             raise InvalidInput(f"The session date {date.isoformat()} is in the future.")
+        if date.year < 1900:
+            raise InvalidInput(f"The session date {date.isoformat()} is before 1900.")
         if treatment not in TREATMENTS:
             raise InvalidInput(f"Unknown treatment {treatment!r}; choose one of {', '.join(TREATMENTS)}.")
-        settings = dict(settings or {})
-        try:
-            json.dumps(settings)
-        except (TypeError, ValueError):
-            raise InvalidInput("Treatment settings must be simple values (numbers, text).") from None
+        settings = validation.settings(settings)
+        provider = validation.text(provider or actor.name, "The provider", max_length=MAX_NAME, required=True)
+        notes = validation.text(notes, "Notes", max_length=MAX_NOTES, multiline=True)
         with self._db() as db:
             self._get(db, Patient, patient_id, "patient")
             session = TreatmentSession(
@@ -71,8 +73,8 @@ class SessionsMixin:
                 date=date,
                 treatment=treatment,
                 settings=settings,
-                provider=provider or actor.name,
-                notes=notes or "",
+                provider=provider,
+                notes=notes,
             )
             db.add(session)
             db.flush()
@@ -80,6 +82,8 @@ class SessionsMixin:
 
     def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
         self.authorize(actor, "read", patient_id)
+        if not validation.is_id(patient_id):
+            return []
         with self._db() as db:
             query = select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
             sessions = db.scalars(query.order_by(TreatmentSession.date, TreatmentSession.created_at))
@@ -112,6 +116,8 @@ class SessionsMixin:
         """
         if consent not in CONSENT_LEVELS:
             raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        view = validation.text(view, "The view", max_length=MAX_VIEW, required=True)
+        validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         with self._db() as db:
             session = self._get(db, TreatmentSession, session_id, "session")
             area = self._get(db, Area, area_id, "area")
@@ -353,6 +359,8 @@ class SessionsMixin:
     def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
         """A patient's photos, oldest session first."""
         self.authorize(actor, "read", patient_id)
+        if not validation.is_id(patient_id) or (area_id and not validation.is_id(area_id)):
+            return []
         with self._db() as db:
             query = (
                 select(PhotoRecord)
