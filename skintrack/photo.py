@@ -566,10 +566,16 @@ def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int 
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename.
+
+    The file is created ``0600`` (owner only) and missing folders ``0700``,
+    whatever the umask: what skintrack writes is health data. A failure
+    (e.g. a full disk) leaves the previous file, if any, and no temporary file.
+    """
+    path = Path(path)
+    make_private_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix, dir=path.parent)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -582,3 +588,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def make_private_dirs(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` and its missing parents as ``0700`` (owner only), whatever the umask."""
+    folder = Path(folder)
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            candidate.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made by someone else meanwhile
+        os.chmod(candidate, 0o700)
+    return folder

@@ -17,6 +17,7 @@ from .service import (
     Records,
     RecordsError,
     SessionView,
+    StorageFull,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "Records",
     "RecordsError",
     "SessionView",
+    "StorageFull",
 ]

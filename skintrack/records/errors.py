@@ -5,7 +5,7 @@ Whenever one is raised, nothing was changed.
 
 from __future__ import annotations
 
-__all__ = ["InvalidInput", "NotFound", "PermissionDenied", "RecordsError"]
+__all__ = ["InvalidInput", "NotFound", "PermissionDenied", "RecordsError", "StorageFull"]
 
 
 class RecordsError(ValueError):
@@ -22,3 +22,7 @@ class InvalidInput(RecordsError):
 
 class PermissionDenied(RecordsError):
     pass
+
+
+class StorageFull(RecordsError):
+    """The disk holding the data folder (or the database) is full. Nothing was changed."""

@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from .db import PhotoRecord
+from .db import PendingFile, PhotoRecord
 from .views import Actor, DoctorReport, PatientView
 
 __all__ = ["MaintenanceMixin"]
@@ -22,25 +22,33 @@ class MaintenanceMixin:
 
         Reports files no row refers to (e.g. after a crash between writing the
         file and committing its row), half-written temporary files, rows whose
-        file is missing and files whose bytes no longer match their name. With
-        ``repair``, orphan and temporary files are deleted (rows are never
-        deleted: a missing file needs a human).
+        file is missing and files whose bytes no longer match their name. A
+        photo being added right now is none of these: its file is protected by
+        its pending write until its row commits (see :mod:`skintrack.records.files`).
+        With ``repair``, orphan and temporary files are deleted (rows are never
+        deleted: a missing file needs a human), under the files lock.
         """
         with self._db() as db:
             rows = db.execute(select(PhotoRecord.id, PhotoRecord.file_name)).all()
+            in_use, _ = self._files_in_use(db, ignore_abandoned=True)
         referenced = {name for _, name in rows}
         stored = self.store.files()
         report = DoctorReport(
-            orphan_files=sorted(stored - referenced),
+            orphan_files=sorted(stored - in_use),
             temporary_files=sorted(str(p) for p in self.store.temporary_files()),
             missing_files=sorted(photo_id for photo_id, name in rows if name not in stored),
             corrupt_files=sorted(name for name in stored & referenced if not self.store.verify(name)),
         )
         if repair:
-            for name in report.orphan_files:
-                self.store.delete(name)
-            for path in self.store.temporary_files():
-                path.unlink(missing_ok=True)
+            with self._db() as db:
+                self._lock_files(db)
+                in_use, abandoned = self._files_in_use(db, ignore_abandoned=True)
+                for name in self.store.files() - in_use:
+                    self.store.delete(name)
+                for path in self.store.temporary_files():
+                    path.unlink(missing_ok=True)
+                if abandoned:
+                    db.execute(delete(PendingFile).where(PendingFile.id.in_(abandoned)))
             report.repaired = True
         return report
 

@@ -157,9 +157,7 @@ class PatientsMixin:
             files = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.area_id.in_(area_ids))))
             db.delete(patient)
             db.flush()
-            still_used = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.file_name.in_(files))))
-        for name in files - still_used:  # after the commit: a failed delete never loses a file
-            self.store.delete(name)
+        self._discard_files(files)  # after the commit (a failed delete never loses a file); shared ones stay
 
     def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
         """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""

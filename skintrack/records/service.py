@@ -10,6 +10,9 @@ concern lives in its own module, mixed in here:
                      align → score, measurement, rescoring, consent
 ``archive.py``       export and import of one patient as a zip
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
+``files.py``         photo files being written (pending writes) and deleting
+                     files no row uses, under one lock
+``validation.py``    what text, numbers and ids the records accept
 ===================  ==========================================================
 
 Each public method takes the acting user (:class:`Actor`) first and calls
@@ -26,12 +29,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..photo import Photo
+from ..photo import Photo, make_private_dirs
 from .archive import ArchiveMixin
 from .db import make_engine, migrate
-from .errors import InvalidInput, NotFound, PermissionDenied, RecordsError
+from .errors import InvalidInput, NotFound, PermissionDenied, RecordsError, StorageFull
+from .files import FilesMixin
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
 from .sessions import SessionsMixin
@@ -52,12 +57,13 @@ __all__ = [
     "Records",
     "RecordsError",
     "SessionView",
+    "StorageFull",
 ]
 
 READ_ACTIONS = {"read"}
 
 
-class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
+class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin, FilesMixin):
     """Patient records in a data folder (or a database URL).
 
     Parameters
@@ -72,7 +78,8 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
 
     def __init__(self, data_dir: str | os.PathLike | None = None, db_url: str | None = None):
         self.data_dir = Path(data_dir or os.environ.get("SKINTRACK_DATA") or "skintrack-data")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.data_dir)
+        os.chmod(self.data_dir, 0o700)  # health data: owner only, whatever the umask or an older version made
         url = db_url or os.environ.get("SKINTRACK_DB_URL") or f"sqlite:///{(self.data_dir / 'skintrack.db').resolve()}"
         self.db_url = url
         self.engine = make_engine(url)
@@ -95,6 +102,11 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
         try:
             yield db
             db.commit()
+        except OperationalError as exc:
+            db.rollback()
+            if _database_full(exc):
+                raise StorageFull("The database's disk is full; nothing was changed. Free some space and try again.") from None
+            raise
         except BaseException:
             db.rollback()
             raise
@@ -117,3 +129,8 @@ class Records(PatientsMixin, SessionsMixin, ArchiveMixin, MaintenanceMixin):
         if obj is None:
             raise NotFound(f"No {what} with id {object_id!r}.")
         return obj
+
+
+def _database_full(exc: OperationalError) -> bool:
+    """SQLite's "database or disk is full" or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    return "disk is full" in str(exc.orig).lower() or getattr(exc.orig, "sqlstate", None) == "53100"

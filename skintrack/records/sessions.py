@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,19 +66,43 @@ class SessionsMixin:
         settings = validation.settings(settings)
         provider = validation.text(provider or actor.name, "The provider", max_length=MAX_NAME, required=True)
         notes = validation.text(notes, "Notes", max_length=MAX_NOTES, multiline=True)
-        with self._db() as db:
-            self._get(db, Patient, patient_id, "patient")
-            session = TreatmentSession(
-                patient_id=patient_id,
-                date=date,
-                treatment=treatment,
-                settings=settings,
-                provider=provider,
-                notes=notes,
-            )
-            db.add(session)
-            db.flush()
-            return _session_view(session)
+        clash = f"A {treatment} session on {date.isoformat()} is already recorded for this patient; add its photos there."
+        try:
+            with self._db() as db:
+                self._get(db, Patient, patient_id, "patient")
+                if db.scalar(select(TreatmentSession.id).where(*_visit(patient_id, date, treatment))):
+                    raise InvalidInput(clash)
+                session = TreatmentSession(
+                    patient_id=patient_id,
+                    date=date,
+                    treatment=treatment,
+                    settings=settings,
+                    provider=provider,
+                    notes=notes,
+                )
+                db.add(session)
+                db.flush()
+                return _session_view(session)
+        except IntegrityError:  # the same visit added by someone else meanwhile (unique per date and treatment)
+            raise InvalidInput(clash) from None
+
+    def session_on(self, actor: Actor, patient_id: str, date: dt.date | str, treatment: str = "other", **details) -> SessionView:
+        """The patient's session on ``date``, added (as ``treatment``, with ``details``) when there is none.
+
+        Any session that day is used, whatever its treatment (the earliest
+        recorded). Safe when several imports run at once: one adds the visit,
+        the others get it.
+        """
+        day = _parse_date(date)
+        for _attempt in range(3):
+            existing = [s for s in self.list_sessions(actor, patient_id) if s.date == day]
+            if existing:
+                return existing[0]
+            try:
+                return self.add_session(actor, patient_id, day, treatment, **details)
+            except InvalidInput:
+                continue  # added meanwhile by another import: the next look finds it
+        raise InvalidInput(f"The session of {day.isoformat()} could not be added; please try again.")
 
     def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
         self.authorize(actor, "read", patient_id)
@@ -145,31 +169,42 @@ class SessionsMixin:
         issues = [issue.to_dict() for issue in check_quality(photo)]
         original_size = photo.size
         photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
+        self.store.check_space(len(clean))  # a full disk is refused before minutes of measuring
+        file_name, stored_sha = self.store.name_for(clean, suffix)
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
             outcome = self._process(photo, issues, None if becomes_baseline else baseline)
-            file_name, stored_sha = self.store.put(clean, suffix)
+            claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
             try:
+                self.store.put(clean, suffix)
                 stored = self._commit_photo(
                     actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
                     consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
+                    claims=claims,
                 )  # fmt: skip
-                if outcome["image"] is not None:
-                    self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
-                if stored.is_baseline and outcome["image"] is not None:
-                    # Follow-ups will need the baseline's measuring copy, normalised: keep it.
-                    with self._cache_lock:
-                        self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
-                return stored
             except _BaselineChanged:
+                self._release(claims)
                 continue  # another photo became this area's baseline meanwhile: measure again
             except IntegrityError:
+                self._release(claims)
                 existing = self._existing_photo(session_id, area_id, view, original_sha)
                 if existing is None:
+                    self._abandon_file(file_name)
                     raise
                 existing.duplicate = True
                 return existing
+            except BaseException:
+                self._release(claims)
+                self._abandon_file(file_name)
+                raise
+            if outcome["image"] is not None:
+                self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
+            if stored.is_baseline and outcome["image"] is not None:
+                # Follow-ups will need the baseline's measuring copy, normalised: keep it.
+                with self._cache_lock:
+                    self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
+            return stored
         raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
 
     def _existing_photo(self, session_id, area_id, view, original_sha) -> PhotoView | None:
@@ -264,7 +299,7 @@ class SessionsMixin:
 
     def _commit_photo(
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
-        *, baseline_used, becomes_baseline, original_size,
+        *, baseline_used, becomes_baseline, original_size, claims=(),
     ) -> PhotoView:  # fmt: skip
         with self._db() as db:
             # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
@@ -307,6 +342,7 @@ class SessionsMixin:
                 db.flush()
                 if previous:
                     self._rescore_area(db, area, force=True)
+            self._settle_claims(db, list(claims))
             return self._photo_view(db, record)
 
     def photo_bytes(self, actor: Actor, photo_id: str) -> bytes:
@@ -392,9 +428,7 @@ class SessionsMixin:
             if was_baseline:
                 area.baseline_photo_id = None
                 self._rescore_area(db, area, force=True)
-            still_used = db.scalar(select(func.count()).where(PhotoRecord.file_name == file_name))
-        if not still_used:
-            self.store.delete(file_name)
+        self._discard_files([file_name])  # unless another row (or a photo being added) uses it
 
     def replace_photo(self, actor: Actor, photo_id: str, source: Any) -> PhotoView:
         """Retake: store the new photo for the same session, area and view, then drop the old one.
@@ -585,6 +619,14 @@ def _add_scores(db: Session, record: PhotoRecord, result) -> None:
                 provenance=provenance,
             )
         )
+
+
+def _visit(patient_id: str, date: dt.date, treatment: str) -> tuple:
+    return (
+        TreatmentSession.patient_id == patient_id,
+        TreatmentSession.date == date,
+        TreatmentSession.treatment == treatment,
+    )
 
 
 def _parse_date(value: dt.date | str) -> dt.date:
