@@ -100,7 +100,10 @@ class FilesMixin:
 
     def _abandon_file(self, file_name: str) -> None:
         """After a failed write: delete the file unless someone uses it (best effort; doctor finds the rest)."""
+        self._abandon_files([file_name])
+
+    def _abandon_files(self, file_names: list[str]) -> None:
         try:
-            self._discard_files([file_name])
+            self._discard_files(file_names)
         except Exception:
             pass
