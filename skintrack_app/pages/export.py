@@ -8,6 +8,7 @@ import streamlit as st
 from skintrack.report import table_bytes
 
 from .. import state, views
+from ..text import safe_file_name
 
 
 def render() -> None:
@@ -26,7 +27,7 @@ def render() -> None:
     st.download_button(
         "Download CSV",
         table_bytes(table, "csv"),
-        file_name=f"{patient.code}-scores.csv",
+        file_name=f"{safe_file_name(patient.code, 'patient')}-scores.csv",
         mime="text/csv",
         key="download_csv",
     )
