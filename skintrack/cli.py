@@ -351,12 +351,13 @@ def doctor(data_dir, db_url, repair):
         ("half-written files", report.temporary_files),
         ("photos whose file is missing", report.missing_files),
         ("files that no longer match their hash", report.corrupt_files),
+        ("files that still carry identifying metadata (GPS, serial numbers)", report.identifying_files),
     ):
         click.echo(f"{label}: {len(items)}")
         for item in items:
             click.echo(f"  {item}")
     if repair:
-        click.echo("repaired: orphan and half-written files deleted")
+        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed")
     sys.exit(0 if report.healthy or (repair and not report.missing_files and not report.corrupt_files) else 1)
 
 

@@ -7,6 +7,7 @@ refuse exactly the same values, with an InvalidInput and nothing changed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -432,3 +433,73 @@ def test_a_data_folder_left_readable_by_an_older_version_is_tightened(tmp_path):
     Records(data).close()
     for name, mode in _modes(data).items():
         assert mode & 0o077 == 0, f"{name}: {oct(mode)}"
+
+
+# --------------------------------------------------------------------------- item 3: hidden metadata in stored photos
+
+
+def _phone_upload_with_hidden_gps() -> list[bytes]:
+    """A sample photo as phones hide GPS: as an MPO whose second frame has it, and with EXIF appended."""
+    import io
+
+    from PIL import Image
+
+    from .test_jpeg import _app1, _exif_with_gps
+
+    image = Image.open(SAMPLES / SAMPLE_FILES[0])
+    second = image.resize((400, 300))
+    second.encoderinfo = {"exif": _exif_with_gps("Google")}
+    mpo = io.BytesIO()
+    image.save(mpo, "MPO", save_all=True, append_images=[second], exif=_exif_with_gps(), quality=95)
+    plain = io.BytesIO()
+    image.save(plain, "JPEG", quality=95)
+    return [mpo.getvalue(), plain.getvalue() + _app1(b"Exif\x00\x00" + _exif_with_gps())]
+
+
+def test_no_frame_or_trailing_data_carries_gps_into_the_store_or_archives(records, patient):
+    import io
+    import zipfile
+
+    from .test_jpeg import _identifying
+
+    person, area = patient
+    uploads = _phone_upload_with_hidden_gps()
+    for index, upload in enumerate(uploads):
+        assert "serial number" in _identifying(upload)
+        session = records.add_session(DOCTOR, person.id, f"2026-05-0{index + 4}", "laser")
+        view = records.add_photo(DOCTOR, session.id, area.id, upload, consent="publication")
+        assert _identifying(records.photo_bytes(DOCTOR, view.id)) == []
+    for purpose in ("clinical", "publication"):
+        buffer = io.BytesIO()
+        records.export_patient_archive(DOCTOR, person.id, buffer, purpose=purpose)
+        archive = zipfile.ZipFile(buffer)
+        photos = [name for name in archive.namelist() if name.startswith("photos/")]
+        assert len(json.loads(archive.read("records.json"))["photos"]) == 2, purpose
+        assert photos and all(_identifying(archive.read(name)) == [] for name in photos), purpose
+    assert records.doctor().healthy
+
+
+def test_doctor_finds_and_cleans_photos_an_older_version_stored_with_gps(records, patient):
+    import hashlib
+
+    from .test_jpeg import _identifying
+
+    person, area = patient
+    view = records.add_photo(DOCTOR, records.add_session(DOCTOR, person.id, "2026-05-04", "laser").id, area.id,
+                             SAMPLES / SAMPLE_FILES[0])  # fmt: skip
+    before = records.get_photo(DOCTOR, view.id).scores
+    # What the old strip kept of an MPO upload: the first image and everything after it.
+    old = records.store.get(view.file_name) + _phone_upload_with_hidden_gps()[0][2:]
+    old_name = records.store.put(old, ".jpg")[0]
+    with records.engine.begin() as connection:
+        connection.execute(text("UPDATE photos SET file_name = :n, stored_sha256 = :h"), {"n": old_name, "h": old_name[:64]})
+    records.store.delete(view.file_name)
+    report = records.doctor()
+    assert report.identifying_files == [old_name] and not report.healthy
+    records.doctor(repair=True)
+    cleaned = records.get_photo(DOCTOR, view.id)
+    stored = records.photo_bytes(DOCTOR, view.id)
+    assert _identifying(stored) == [] and cleaned.file_name == hashlib.sha256(stored).hexdigest() + ".jpg"
+    assert not records.store.exists(old_name) and records.doctor().healthy
+    assert cleaned.scores == before
+    assert records.measurement(DOCTOR, view.id).score.metrics["redness"] == pytest.approx(before["redness"])

@@ -46,12 +46,11 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text
 
-from .. import png
-from ..photo import MAX_FILE_BYTES, PhotoError, load_photo, strip_jpeg_metadata
+from ..photo import MAX_FILE_BYTES, PhotoError, load_photo
 from . import validation
 from .db import CONSENT_LEVELS, PHOTO_STATUSES, TREATMENTS, Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput
-from .store import is_stored_name
+from .store import is_stored_name, without_metadata
 
 __all__ = ["ARCHIVE_FORMAT", "MAX_MEMBERS", "MAX_RECORDS_BYTES", "MAX_ROWS", "MAX_TOTAL_BYTES", "Archive", "read_archive"]
 
@@ -379,8 +378,6 @@ def _check_photos(archive, infos, photo_rows) -> tuple[dict[str, zipfile.ZipInfo
 def _clean(data: bytes, name: str) -> bytes:
     """The photo without identifying metadata (an archive from before MPO frames were stripped may hold some)."""
     try:
-        if name.endswith(".jpg"):
-            return strip_jpeg_metadata(data)
-        return png.strip_metadata(data) if png.has_metadata(data) else data
-    except (PhotoError, png.PngError) as exc:
+        return without_metadata(data, name)
+    except ValueError as exc:
         raise InvalidInput(f"The photo file {name} in the archive is damaged: {exc}") from None

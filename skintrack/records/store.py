@@ -32,7 +32,16 @@ from pathlib import Path
 from ..photo import atomic_write, make_private_dirs
 from .errors import StorageFull
 
-__all__ = ["MIN_FREE_BYTES", "STORED_SUFFIXES", "PhotoStore", "StorageFull", "is_stored_name", "writer_alive", "writer_id"]
+__all__ = [
+    "MIN_FREE_BYTES",
+    "STORED_SUFFIXES",
+    "PhotoStore",
+    "StorageFull",
+    "is_stored_name",
+    "without_metadata",
+    "writer_alive",
+    "writer_id",
+]
 
 #: Suffixes of stored photos (what :func:`skintrack.photo.clean_bytes` writes).
 STORED_SUFFIXES = (".jpg", ".png")
@@ -78,6 +87,28 @@ def writer_alive(writer: str, started: float, now: float | None = None) -> bool:
             return True  # another user's process of that number
         return True
     return now - started < ABANDONED_AFTER_S
+
+
+def without_metadata(data: bytes, file_name: str) -> bytes:
+    """A stored photo's bytes without identifying metadata (pixels untouched); ``data`` itself when it has none.
+
+    Photos stored before MPO frames and data after the image were stripped (or
+    brought in by an old archive) may still carry EXIF with GPS there.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a well-formed JPEG or PNG.
+    """
+    from .. import png
+    from ..photo import PhotoError, strip_jpeg_metadata
+
+    try:
+        if file_name.endswith(".jpg"):
+            return strip_jpeg_metadata(data)
+        return png.strip_metadata(data) if png.has_metadata(data) else data
+    except (PhotoError, png.PngError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def no_space(exc: BaseException) -> bool:
