@@ -24,9 +24,9 @@ from skintrack.records import Actor, Records
 from skintrack_app.text import WORD_JOINER, md, safe_file_name
 
 from .conftest import REPO
+from .test_app import _page
 
 SAMPLES = REPO / "sample_images"
-TIMEOUT = 240
 ME = Actor("Dr Test")
 
 HOSTILE = {
@@ -123,19 +123,6 @@ def hostile_data(tmp_path_factory):
         records.add_photo(ME, session.id, area.id, SAMPLES / name)
     records.close()
     return folder, patient.id
-
-
-def _page(page: str, patient_id: str | None):
-    def script(page, patient_id):
-        import importlib
-
-        from skintrack_app import state
-
-        if patient_id:
-            state.select_patient(patient_id)
-        importlib.import_module(f"skintrack_app.pages.{page}").render()
-
-    return AppTest.from_function(script, args=(page, patient_id), default_timeout=TIMEOUT)
 
 
 # --------------------------------------------------------------------------- the helper
