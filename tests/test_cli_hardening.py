@@ -155,7 +155,7 @@ def test_killing_score_by_sigkill_ends_its_workers(tmp_path):
                 pass
 
 
-def test_a_worker_whose_parent_is_gone_exits_at_once():
+def test_a_worker_whose_parent_is_gone_exits_at_once(tmp_path):
     code = """
 import multiprocessing, os, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -169,12 +169,9 @@ if __name__ == "__main__":
     print(pool.submit(pid).result(), flush=True)
     os._exit(0)  # the parent vanishes without shutting the pool down (as SIGKILL would)
 """
-    script = Path(__file__).parent / "_orphan_worker_script.py"
+    script = tmp_path / "orphan_worker.py"
     script.write_text(code)
-    try:
-        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    finally:
-        script.unlink()
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     worker = int(out.stdout.strip().splitlines()[0])
     try:
         process = psutil.Process(worker)
