@@ -26,6 +26,8 @@ SAMPLES = REPO / "sample_images"
 
 
 def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
+    from playwright.sync_api import expect
+
     from skintrack.records import Actor, Records
 
     data = tmp_path / "data"
@@ -51,7 +53,7 @@ def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
         page.get_by_text("since baseline").first.wait_for()
         charts = page.locator('[data-testid="stVegaLiteChart"]')
         charts.first.wait_for()
-        assert charts.count() == 9
+        expect(charts).to_have_count(9, timeout=120_000)  # the charts arrive one by one: wait for all
         # Vega drew something: an SVG or canvas inside the first chart.
         page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
         page.screenshot(path=str(tmp_path / "4-progress.png"))
