@@ -33,6 +33,7 @@ bench: install
 	$(PY) bench/app_bench.py
 	$(PY) bench/batch_bench.py
 	$(PY) bench/report_bench.py
+	$(PY) bench/hostile_bench.py
 
 # Re-resolve requirements.txt to the newest allowed versions and record them in constraints.txt.
 lock:

@@ -13,13 +13,38 @@ from . import __version__
 from .photo import PhotoError, load_photo
 
 
+#: Exit code when some photos could not be scored (their rows carry the error).
+EXIT_SOME_FAILED = 3
+#: Exit code when the disk is full: nothing was corrupted (a table or archive being written is not
+#: replaced, the records keep what was committed); free some space and run the command again.
+EXIT_DISK_FULL = 4
+
+
+class DiskFull(click.ClickException):
+    """The disk (or quota) is full: a clear message and :data:`EXIT_DISK_FULL`, no traceback."""
+
+    exit_code = EXIT_DISK_FULL
+
+
+def _disk_full(exc: BaseException) -> bool:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    return type(exc).__name__ == "StorageFull"
+
+
 class _Commands(click.Group):
-    """Records errors (refused permission, bad input, …) end a command with their message, not a traceback."""
+    """The command group: records errors (refused permission, bad input, …) end a command with their message,
+    and a full disk anywhere with :data:`EXIT_DISK_FULL` and a message — never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            if _disk_full(exc):
+                detail = str(exc) if type(exc).__name__ == "StorageFull" else f"No space left on the disk ({exc})."
+                raise DiskFull(f"{detail} Nothing already written was damaged; free some space and run it again.") from None
             errors = sys.modules.get("skintrack.records.errors")
             if errors is not None and isinstance(exc, errors.RecordsError):
                 raise click.ClickException(str(exc)) from None
@@ -126,8 +151,8 @@ def _actor(records, user):
 
 # --------------------------------------------------------------------------- batch
 
-#: Exit code when some photos could not be scored (their rows carry the error).
-EXIT_SOME_FAILED = 3
+#: Space a table needs per photo (a CSV row is about 0.5 KB; a course table has one row per measure).
+TABLE_BYTES_PER_PHOTO = 8 * 1024
 
 
 def _read_table(path: Path):
@@ -157,6 +182,26 @@ def _write_table(table, output: Path | None) -> None:
     from .report.tables import write_table
 
     write_table(table, output)
+
+
+def _check_space(output: Path | None, photos: int) -> None:
+    """Refuse to start when the output's disk cannot hold the table (not after hours of scoring)."""
+    import shutil
+
+    if output is None:
+        return
+    needed = photos * TABLE_BYTES_PER_PHOTO + 2**20
+    if output.exists():
+        needed += output.stat().st_size  # the new table is written beside the old one, then renamed
+    try:
+        free = shutil.disk_usage(output.parent).free
+    except OSError:
+        return
+    if free < needed:
+        raise DiskFull(
+            f"{output.parent} has {free / 2**20:.1f} MiB free; the table of {photos} photos needs about "
+            f"{needed / 2**20:.1f} MiB. Nothing was scored."
+        )
 
 
 def _check_output(output: Path | None) -> None:
@@ -215,6 +260,7 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
     photos = find_photos(paths, pattern)
     if not photos:
         click.echo(f"warning: no photos found in {', '.join(map(str, paths))} matching {pattern!r}", err=True)
+    _check_space(output, len(photos))
     table = _run_batch(
         score_folder, photos, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip
     )
@@ -242,9 +288,13 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
 @click.option("--scheduler", default=None, help="Dask scheduler address.")
 def course_command(path, output, workers, scheduler):
     """Score a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg against each area's baseline (tidy table)."""
-    from .batch import score_course, tune_allocator
+    from .batch import course_layout, score_course, tune_allocator
 
     _check_output(output)
+    try:
+        _check_space(output, len(course_layout(path)))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     tune_allocator()
     try:
         table = _run_batch(score_course, path, workers=workers, scheduler=scheduler, progress=True)
@@ -268,7 +318,7 @@ def import_command(path, data_dir, db_url, user):
     """Load a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg into the records database."""
     from .batch import course_layout
     from .photo import PhotoError
-    from .records import RecordsError
+    from .records import RecordsError, StorageFull
 
     try:
         items = course_layout(path)
@@ -281,24 +331,40 @@ def import_command(path, data_dir, db_url, user):
     sessions: dict[tuple[str, object], str] = {}
     for item in items:
         code = item["patient"]
-        if code not in patients:
-            existing = records.find_patient(actor, code)
-            patients[code] = existing.id if existing else records.add_patient(actor, code).id
-        patient_id = patients[code]
-        if (code, item["date"]) not in sessions:
-            match = [s for s in records.list_sessions(actor, patient_id) if s.date == item["date"]]
-            sessions[(code, item["date"])] = (
-                match[0].id if match else records.add_session(actor, patient_id, item["date"], "other", notes=f"imported from {path}").id
-            )
-        area = records.add_area(actor, patient_id, item["area"].replace("-", " ").replace("_", " "))
         try:
+            if code not in patients:
+                patients[code] = _patient_with_code(records, actor, code)
+            patient_id = patients[code]
+            if (code, item["date"]) not in sessions:
+                session = records.session_on(actor, patient_id, item["date"], "other", notes=f"imported from {path}")
+                sessions[(code, item["date"])] = session.id
+            area = records.add_area(actor, patient_id, item["area"].replace("-", " ").replace("_", " "))
             view = records.add_photo(actor, sessions[(code, item["date"])], area.id, item["path"])
             added += 0 if view.duplicate else 1
+        except StorageFull:
+            click.echo(f"imported {added} photos for {len(patients)} patients before the disk filled up", err=True)
+            raise
         except (PhotoError, RecordsError) as exc:
             failed += 1
             click.echo(f"failed: {item['path']}: {exc}", err=True)
     click.echo(f"imported {added} photos for {len(patients)} patients ({failed} failed)", err=True)
     sys.exit(EXIT_SOME_FAILED if failed else 0)
+
+
+def _patient_with_code(records, actor, code: str) -> str:
+    """The id of the patient with ``code``, created when there is none (another import may create it meanwhile)."""
+    from .records import InvalidInput
+
+    for attempt in range(2):
+        existing = records.find_patient(actor, code)
+        if existing is not None:
+            return existing.id
+        try:
+            return records.add_patient(actor, code).id
+        except InvalidInput:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- records
@@ -341,12 +407,13 @@ def doctor(data_dir, db_url, user, repair):
         ("half-written files", report.temporary_files),
         ("photos whose file is missing", report.missing_files),
         ("files that no longer match their hash", report.corrupt_files),
+        ("files that still carry identifying metadata (GPS, serial numbers)", report.identifying_files),
     ):
         click.echo(f"{label}: {len(items)}")
         for item in items:
             click.echo(f"  {item}")
     if repair:
-        click.echo("repaired: orphan and half-written files deleted")
+        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed")
     sys.exit(0 if report.healthy or (repair and not report.missing_files and not report.corrupt_files) else 1)
 
 

@@ -15,7 +15,9 @@ Every photo that enters skintrack goes through :func:`load_photo`. It
   ``sha256`` of the original bytes in ``Photo.metadata``;
 * refuses bad input with :class:`PhotoError` (a ``ValueError``) and a message a
   person understands: empty, unreadable, truncated, unsupported, larger than
-  :data:`MAX_PIXELS` (checked from the header, before any pixel is allocated)
+  :data:`MAX_PIXELS`, needing more than :data:`MAX_DECODE_BYTES` of memory to
+  decode (both checked from the header, before any pixel is allocated; see
+  :mod:`skintrack.decode`), with hostile JPEG metadata (:mod:`skintrack.jpeg`)
   or smaller than :data:`MIN_SIDE` pixels.
 
 Large JPEGs are validated by a fast reduced-scale decode (libjpeg's DCT
@@ -41,7 +43,11 @@ from typing import Any, BinaryIO, Union
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from . import decode as _decoding
+from . import jpeg as _jpeg
+from .decode import MAX_DECODE_BYTES
 
 try:  # HEIC/HEIF support (iPhone default format)
     import pillow_heif
@@ -52,6 +58,7 @@ except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
     _HEIF = False
 
 __all__ = [
+    "MAX_DECODE_BYTES",
     "MAX_FILE_BYTES",
     "MAX_PIXELS",
     "MIN_SIDE",
@@ -79,6 +86,12 @@ MIN_SIDE = 128
 PREVIEW_LONG_SIDE = 1000
 #: :meth:`Photo.resized` may upsample the reduced decode by at most this factor.
 PREVIEW_MAX_UPSCALE = 1.05
+#: Larger JPEGs are written without Huffman optimisation: to optimise, libjpeg
+#: keeps every DCT coefficient of the image (6 bytes per pixel at 4:4:4).
+JPEG_OPTIMIZE_MAX_PIXELS = 24_000_000
+
+#: Longest camera name kept from EXIF (make and model); no camera's is longer.
+MAX_CAMERA_NAME = 120
 
 SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
 
@@ -90,17 +103,6 @@ _TAG_DATETIME = 0x0132
 _IFD_EXIF = 0x8769
 _TAG_DATETIME_ORIGINAL = 0x9003
 _TAG_OFFSET_TIME_ORIGINAL = 0x9011
-
-# PIL transpose operations that undo each EXIF orientation value.
-_ORIENTATION_OPS = {
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_270],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_90],
-}
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, "Photo"]
 
@@ -308,7 +310,24 @@ def _read_source(source: Any) -> bytes:
 
 
 def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """Decode ``data``; with ``preview_long_side`` large JPEGs decode at reduced scale."""
+    """Decode ``data``; with ``preview_long_side`` large JPEGs decode at reduced scale.
+
+    Everything that could make decoding hostile is checked from the header
+    first: JPEG metadata (:func:`skintrack.jpeg.read_header`), the pixel count
+    (:data:`MAX_PIXELS`) and the memory the full decode would take
+    (:func:`skintrack.decode.decode_cost` against :data:`MAX_DECODE_BYTES`).
+    """
+    coefficient_bytes = 0
+    if data[:2] == b"\xff\xd8":
+        try:
+            coefficient_bytes = _jpeg.read_header(data).coefficient_bytes()  # refuse hostile metadata first
+        except _jpeg.HostileHeader as exc:
+            raise PhotoError(str(exc)) from None
+        except _jpeg.JpegError:
+            pass  # damaged: Pillow's own message says how
+    webp = _decoding.webp_size(data)
+    if webp is not None:  # Pillow allocates a WebP's canvas on opening it: check the size first
+        _check_size(*webp)
     with warnings.catch_warnings():
         # Our own MAX_PIXELS check below replaces Pillow's bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -321,44 +340,42 @@ def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dic
                 "This is not a photo skintrack can read (unrecognised or damaged file). "
                 f"Supported formats: JPEG, PNG, TIFF, WebP, HEIC."
             ) from None
-        fmt = image.format or "unknown"
-        if fmt not in SUPPORTED_FORMATS:
-            raise PhotoError(f"{fmt} files are not supported; use JPEG, PNG, TIFF, WebP or HEIC.")
-        width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise PhotoError(
-                f"The image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
-                f"the limit is {MAX_PIXELS / 1e6:.0f} MP."
-            )
-        if min(width, height) < MIN_SIDE:
-            raise PhotoError(
-                f"The image is only {width}x{height} pixels; at least {MIN_SIDE} pixels on each side are needed."
-            )
-        exif = image.getexif()
-        orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
-        if orientation not in range(1, 9):
-            orientation = 1
-        icc = image.info.get("icc_profile")
-        mode = image.mode
-        reduced = False
-        if (
-            preview_long_side
-            and fmt in ("JPEG", "MPO")
-            and mode in ("RGB", "L")
-            and max(width, height) >= 2 * preview_long_side
-        ):
-            scale = preview_long_side / max(width, height)
-            image.draft(mode, (int(width * scale) + 1, int(height * scale) + 1))
-            reduced = image.size != (width, height)
-        try:
-            image.load()
-        except OSError as exc:
-            if "truncated" in str(exc).lower():
-                raise PhotoError("The file is truncated (incomplete download or copy?).") from None
-            raise
-        rgb, alpha_note, profile_note = _to_rgb8(image, icc)
-        for op in _ORIENTATION_OPS.get(orientation, []):
-            rgb = _transpose(rgb, op)
+        with image:
+            fmt = image.format or "unknown"
+            if fmt not in SUPPORTED_FORMATS:
+                raise PhotoError(f"{fmt} files are not supported; use JPEG, PNG, TIFF, WebP or HEIC.")
+            width, height = image.size
+            _check_size(width, height)
+            cost = _decoding.decode_cost(image, fmt, coefficient_bytes)
+            if cost > MAX_DECODE_BYTES:
+                raise PhotoError(
+                    f"Decoding this {width}x{height} {fmt} image ({image.mode}) would take about "
+                    f"{cost / 2**20:.0f} MiB of memory; the limit is {MAX_DECODE_BYTES / 2**20:.0f} MiB. "
+                    "Save it smaller or as an 8-bit JPEG."
+                )
+            exif = image.getexif()
+            orientation = int(exif.get(_TAG_ORIENTATION, 1) or 1)
+            if orientation not in range(1, 9):
+                orientation = 1
+            icc = image.info.get("icc_profile")
+            mode = image.mode
+            reduced = False
+            if (
+                preview_long_side
+                and fmt in ("JPEG", "MPO")
+                and mode in ("RGB", "L")
+                and max(width, height) >= 2 * preview_long_side
+            ):
+                scale = preview_long_side / max(width, height)
+                image.draft(mode, (int(width * scale) + 1, int(height * scale) + 1))
+                reduced = image.size != (width, height)
+            try:
+                image.load()
+            except OSError as exc:
+                if "truncated" in str(exc).lower():
+                    raise PhotoError("The file is truncated (incomplete download or copy?).") from None
+                raise
+            rgb, alpha_note, profile_note = _decoding.to_rgb8(image, icc, orientation)
     upright = (width, height) if orientation <= 4 else (height, width)
     metadata = {
         "captured_at": _captured_at(exif),
@@ -371,97 +388,19 @@ def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dic
         "colour_profile": profile_note,
         "_reduced": reduced,
     }
-    return np.ascontiguousarray(rgb), metadata
+    return rgb, metadata
 
 
-def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None, str]:
-    """Convert any PIL mode to ``HxWx3`` uint8 sRGB. Returns notes on alpha and profile."""
-    mode = image.mode
-    alpha_note = None
-    profile_note = "assumed sRGB"
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        gray = np.asarray(image).astype(np.float64)
-        top = 65535.0 if mode != "I" or gray.max() > 255 else 255.0
-        gray8 = np.clip(np.rint(gray * (255.0 / top)), 0, 255).astype(np.uint8)
-        return np.repeat(gray8[:, :, None], 3, axis=2), None, profile_note
-    if mode == "F":
-        gray = np.asarray(image, dtype=np.float64)
-        top = 1.0 if gray.max() <= 1.0 else gray.max()
-        gray8 = np.clip(np.rint(gray / top * 255.0), 0, 255).astype(np.uint8)
-        return np.repeat(gray8[:, :, None], 3, axis=2), None, profile_note
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[:, :, 3:4] / 255.0
-        if float(alpha.min()) < 1.0:
-            alpha_note = "composited on white"
-        else:
-            alpha_note = "fully opaque alpha dropped"
-        rgb = np.rint(rgba[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-        rgb, profile_note = _apply_icc(rgb, icc, profile_note)
-        return rgb, alpha_note, profile_note
-    if mode == "CMYK":
-        if icc:
-            try:
-                converted = _icc_convert(image, icc)
-                return np.asarray(converted), None, "converted from embedded CMYK profile to sRGB"
-            except Exception:
-                pass
-        cmyk = np.asarray(image, dtype=np.float32) / 255.0
-        rgb = 255.0 * (1.0 - cmyk[:, :, :3]) * (1.0 - cmyk[:, :, 3:4])
-        return np.rint(rgb).astype(np.uint8), None, "CMYK converted with R=(1-C)(1-K) (no profile)"
-    if mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    rgb = np.asarray(image)
-    if rgb.ndim == 2:
-        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-    rgb, profile_note = _apply_icc(rgb, icc, profile_note)
-    return rgb, alpha_note, profile_note
-
-
-def _apply_icc(rgb: np.ndarray, icc: bytes | None, default_note: str) -> tuple[np.ndarray, str]:
-    """Convert ``rgb`` from the embedded profile to sRGB unless it already is sRGB."""
-    if not icc:
-        return rgb, default_note
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        description = (ImageCms.getProfileDescription(profile) or "").strip()
-    except Exception:
-        return rgb, "embedded profile unreadable; assumed sRGB"
-    if "srgb" in description.lower() or "iec61966" in description.lower():
-        return rgb, f"embedded sRGB ({description})"
-    if getattr(profile.profile, "xcolor_space", "RGB ").strip() != "RGB":
-        return rgb, f"embedded profile '{description}' is not RGB; assumed sRGB"
-    converted = _icc_convert(Image.fromarray(rgb, "RGB"), icc)
-    return np.asarray(converted), f"converted from '{description}' to sRGB"
-
-
-def _icc_convert(image: Image.Image, icc: bytes) -> Image.Image:
-    source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    target = ImageCms.createProfile("sRGB")
-    return ImageCms.profileToProfile(
-        image, source, target, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
-    )
-
-
-def _transpose(rgb: np.ndarray, op: Image.Transpose) -> np.ndarray:
-    if op == Image.Transpose.FLIP_LEFT_RIGHT:
-        return rgb[:, ::-1]
-    if op == Image.Transpose.FLIP_TOP_BOTTOM:
-        return rgb[::-1]
-    if op == Image.Transpose.ROTATE_180:
-        return rgb[::-1, ::-1]
-    if op == Image.Transpose.ROTATE_90:  # counter-clockwise
-        return np.rot90(rgb, 1)
-    if op == Image.Transpose.ROTATE_270:
-        return np.rot90(rgb, -1)
-    if op == Image.Transpose.TRANSPOSE:
-        return rgb.transpose(1, 0, 2)
-    if op == Image.Transpose.TRANSVERSE:
-        return np.rot90(rgb, 2).transpose(1, 0, 2)
-    raise AssertionError(op)
+def _check_size(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise PhotoError(
+            f"The image claims {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} MP."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise PhotoError(
+            f"The image is only {width}x{height} pixels; at least {MIN_SIDE} pixels on each side are needed."
+        )
 
 
 def _captured_at(exif: Image.Exif) -> str | None:
@@ -491,6 +430,7 @@ def _camera(exif: Image.Exif) -> str | None:
     if model.lower().startswith(make.lower()):
         make = ""
     camera = " ".join(part for part in (make, model) if part)
+    camera = "".join(c for c in camera if c.isprintable())[:MAX_CAMERA_NAME]  # EXIF text is untrusted
     return camera or None
 
 
@@ -548,14 +488,17 @@ def photo_to_bytes(photo: Photo | np.ndarray, format: str = "JPEG", quality: int
     format : {"JPEG", "PNG", "TIFF", "WEBP"}
     quality : int
         JPEG/WebP quality (1-100). JPEG is written with 4:4:4 chroma so colour
-        measurements are not blurred by chroma subsampling.
+        measurements are not blurred by chroma subsampling, and with optimised
+        Huffman tables up to :data:`JPEG_OPTIMIZE_MAX_PIXELS` (same pixels,
+        smaller file).
     """
     rgb = photo.rgb if isinstance(photo, Photo) else _check_rgb_array(photo)
     fmt = format.upper()
     image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
     buffer = io.BytesIO()
     if fmt == "JPEG":
-        image.save(buffer, format="JPEG", quality=int(quality), subsampling=0, optimize=True)
+        optimize = rgb.shape[0] * rgb.shape[1] <= JPEG_OPTIMIZE_MAX_PIXELS
+        image.save(buffer, format="JPEG", quality=int(quality), subsampling=0, optimize=optimize)
     elif fmt == "WEBP":
         image.save(buffer, format="WEBP", quality=int(quality))
     elif fmt == "PNG":
@@ -564,59 +507,40 @@ def photo_to_bytes(photo: Photo | np.ndarray, format: str = "JPEG", quality: int
         image.save(buffer, format="TIFF", compression="tiff_deflate")
     else:
         raise PhotoError(f"Cannot write {format}; choose JPEG, PNG, TIFF or WEBP.")
+    image.close()  # the 4-byte-per-pixel raster goes before the encoded bytes are copied out
+    del image
     return buffer.getvalue()
-
-
-#: JPEG segments kept by :func:`strip_jpeg_metadata`: JFIF header (APP0), ICC profile
-#: (APP2, colour, not identity) and Adobe colour transform (APP14).
-_KEEP_APP = {0xE0, 0xE2, 0xEE}
 
 
 def strip_jpeg_metadata(data: bytes) -> bytes:
     """Remove identifying metadata from a JPEG without re-encoding it.
 
-    Drops EXIF/XMP (APP1: GPS, serial numbers, maker notes, capture time),
-    IPTC (APP13), comments and every other application segment except the
-    JFIF header, the ICC profile and Adobe's colour transform. The image data
-    is copied byte for byte, so pixels are unchanged. Only valid for a JPEG
-    whose EXIF orientation is 1 (upright): removing EXIF removes orientation.
+    Keeps only the first image (an MPO's further images and anything appended
+    after the image are dropped, with their EXIF) and, of its metadata, only
+    the JFIF header, the ICC profile and Adobe's colour transform: EXIF/XMP
+    (GPS, serial numbers, maker notes, capture time), MPF, IPTC and comments
+    are removed (see :func:`skintrack.jpeg.strip_metadata`). The image data is
+    copied byte for byte, so pixels are unchanged. Only valid for a JPEG whose
+    EXIF orientation is 1 (upright): removing EXIF removes orientation.
 
     Raises
     ------
     PhotoError
         If ``data`` is not a well-formed JPEG.
     """
-    if data[:2] != b"\xff\xd8":
-        raise PhotoError("Not a JPEG file.")
-    out = bytearray(b"\xff\xd8")
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            raise PhotoError("Damaged JPEG: a segment marker was expected.")
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker == 0xDA:  # start of scan: the rest is image data, copied as is
-            out += data[position:]
-            return bytes(out)
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        segment = data[position : position + 2 + length]
-        if len(segment) < 2 + length:
-            raise PhotoError("Damaged JPEG: a segment runs past the end of the file.")
-        is_app = 0xE0 <= marker <= 0xEF
-        if not ((is_app and marker not in _KEEP_APP) or marker == 0xFE):
-            out += segment
-        position += 2 + length
-    raise PhotoError("Damaged JPEG: no image data found.")
+    try:
+        return _jpeg.strip_metadata(data)
+    except _jpeg.JpegError as exc:
+        raise PhotoError(str(exc)) from None
 
 
 def clean_bytes(photo: Photo, original: bytes | None = None) -> tuple[bytes, str]:
     """The bytes to keep for a photo, without identifying metadata, and their file suffix.
 
     An upright JPEG keeps its compressed data untouched (metadata segments
-    removed); anything else is re-encoded upright — lossless sources as PNG,
-    lossy ones (HEIC, WebP, rotated JPEG) as JPEG quality 95, 4:4:4.
+    removed); anything else is re-encoded upright — lossless sources as PNG
+    (the stored pixels are exactly ``photo.rgb``), lossy ones (HEIC, WebP,
+    rotated JPEG) as JPEG quality 95, 4:4:4.
     """
     fmt = photo.metadata.get("format")
     if original is not None and fmt == "JPEG" and photo.metadata.get("orientation", 1) == 1:
@@ -642,10 +566,16 @@ def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int 
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename.
+
+    The file is created ``0600`` (owner only) and missing folders ``0700``,
+    whatever the umask: what skintrack writes is health data. A failure
+    (e.g. a full disk) leaves the previous file, if any, and no temporary file.
+    """
+    path = Path(path)
+    make_private_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix, dir=path.parent)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -658,3 +588,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def make_private_dirs(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` and its missing parents as ``0700`` (owner only), whatever the umask."""
+    folder = Path(folder)
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            candidate.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made by someone else meanwhile
+        os.chmod(candidate, 0o700)
+    return folder

@@ -25,12 +25,3 @@ def take_new_password(key: str) -> tuple[str, str | None]:
     if password != again:
         return "", "The two passwords differ."
     return password, None
-
-
-_MARKDOWN = set("\\`*_{}[]()#!|<>~$")  # links, images, HTML, emphasis, code, headings, tables, maths
-
-
-def as_text(message: str) -> str:
-    """``message`` with every Markdown character escaped, for st.error / st.success (which render Markdown):
-    names, e-mails and codes people typed are shown as typed, never as links or images."""
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in str(message))

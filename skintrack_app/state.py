@@ -284,10 +284,10 @@ def notify(message: str) -> None:
 
 
 def show_notices() -> None:
-    from .forms import as_text
+    from .text import md
 
     for message in st.session_state.pop(_NOTICES, []):
-        st.success(as_text(message))
+        st.success(md(message))
 
 
 # --------------------------------------------------------------------------- forms with passwords
@@ -319,8 +319,8 @@ def report_error(form: str, message: str | None) -> None:
 
 
 def show_error(form: str) -> None:
-    from .forms import as_text
+    from .text import md
 
     message = st.session_state.get(_FORM_ERRORS, {}).pop(form, None)
     if message:
-        st.error(as_text(message))
+        st.error(md(message))

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-TIMEOUT = 240
+from .test_app import _page, _staff
 
 
 def _export_page(patient_id: str):
-    def script(patient_id):
-        from skintrack_app import state
-        from skintrack_app.pages import export
-
-        state.select_patient(patient_id)
-        export.render()
-
-    return AppTest.from_function(script, args=(patient_id,), default_timeout=TIMEOUT)
+    """The Export page, signed in as the provider ``dr-test``, with ``patient_id`` selected."""
+    return _page("export", patient_id)
 
 
 def _downloads(at) -> list:
@@ -35,6 +28,7 @@ def _downloads(at) -> list:
 @pytest.fixture
 def demo_app(demo_records, monkeypatch):
     records, patient, _ = demo_records
+    _staff(records.data_dir)
     monkeypatch.setenv("SKINTRACK_DATA", str(records.data_dir))
     return patient
 

@@ -52,7 +52,8 @@ def test_provider_documents_two_sessions_and_sees_progress(tmp_path):
         app_driver.open_page(page, "Progress")
         page.get_by_text("since baseline").first.wait_for()
         charts = page.locator('[data-testid="stVegaLiteChart"]')
-        expect(charts).to_have_count(9, timeout=60_000)  # all nine, once the page has drawn them
+        charts.first.wait_for()
+        expect(charts).to_have_count(9, timeout=120_000)  # the charts arrive one by one: wait for all
         # Vega drew something: an SVG or canvas inside the first chart.
         page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
         page.screenshot(path=str(tmp_path / "4-progress.png"))

@@ -53,12 +53,14 @@ def test_written_through_the_shared_writer_rounded_and_escaped(demo_records, tmp
     assert table_bytes(table, "parquet")[:4] == b"PAR1"
 
 
-def test_a_patient_reads_only_their_own_scores(demo_records):
+def test_the_scores_export_is_for_staff_only(demo_records):
+    # An export of the record is a provider's act (logged); patients see their progress in the portal.
     records, patient, _ = demo_records
-    own = Actor("demo patient", role="patient", patient_id=patient.id)
-    assert len(scores_table(records, own, patient.id)) > 0
-    with pytest.raises(PermissionDenied):
-        scores_table(records, Actor("someone", role="patient", patient_id="other"), patient.id)
+    assert len(scores_table(records, DOCTOR, patient.id)) > 0
+    for actor in (Actor("demo patient", role="patient", patient_id=patient.id),
+                  Actor("someone", role="patient", patient_id="other")):  # fmt: skip
+        with pytest.raises(PermissionDenied):
+            scores_table(records, actor, patient.id)
 
 
 def test_photos_that_were_not_measured_have_rows_with_the_reason(tmp_path):

@@ -24,6 +24,7 @@ from .service import (
     SessionView,
     UncheckedCall,
     UserView,
+    StorageFull,
 )
 from .views import ROLES
 
@@ -49,4 +50,5 @@ __all__ = [
     "SessionView",
     "UncheckedCall",
     "UserView",
+    "StorageFull",
 ]

@@ -10,17 +10,17 @@ import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Date, DateTime, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .._version import __version__
 from ..photo import atomic_write
+from .archive_reader import ARCHIVE_FORMAT, read_archive
 from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput
 from .views import Actor, PatientView
 
 __all__ = ["ARCHIVE_FORMAT", "ArchiveMixin"]
-
-ARCHIVE_FORMAT = "skintrack-patient-archive/1"
 
 
 class ArchiveMixin:
@@ -34,11 +34,11 @@ class ArchiveMixin:
         photos with that consent or higher that were not withdrawn, and nothing
         that names the patient). Returns the manifest.
         """
+        self.authorize(actor, "export", patient_id)
         if purpose not in ("clinical", "teaching", "publication"):
             raise InvalidInput("purpose must be clinical, teaching or publication.")
         if purpose != "clinical":
             return self.export_deidentified(actor, [patient_id], target, purpose=purpose)
-        self.authorize(actor, "export", patient_id)
         with self._db() as db:
             patient = self._get(db, Patient, patient_id, "patient")
             areas = list(patient.areas)
@@ -69,49 +69,68 @@ class ArchiveMixin:
         return {"photos": len(payload["photos"]), "bytes": len(data), "purpose": purpose}
 
     def import_patient_archive(self, actor: Actor, source: str | os.PathLike | bytes | BinaryIO) -> PatientView:
-        """Restore a patient from :meth:`export_patient_archive`; ids and values come back exactly."""
+        """Restore a patient from :meth:`export_patient_archive`; ids and values come back exactly.
+
+        The archive is checked whole before anything is written
+        (:func:`~skintrack.records.archive_reader.read_archive`: limits against
+        zip bombs, every row's fields, that every row belongs to this patient,
+        every photo's hash and that it is a photo). Then the photo files are
+        written and the rows committed in one transaction; when anything fails,
+        the files this import wrote are removed again and the error is an
+        :class:`InvalidInput` (or :class:`StorageFull`) — never a traceback.
+        """
         self.authorize(actor, "create")
-        data = _read_archive_bytes(source)
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-            payload = json.loads(archive.read("records.json"))
-        except (zipfile.BadZipFile, KeyError, ValueError):
-            raise InvalidInput("This is not a skintrack patient archive.") from None
-        if payload.get("format") != ARCHIVE_FORMAT:
-            raise InvalidInput(f"Unknown archive format {payload.get('format')!r}.")
-        files = {}
-        for photo in payload["photos"]:
-            name = photo["file_name"]
+        with read_archive(source) as archive:
+            with self._db() as db:
+                self._refuse_clashes(db, archive)
+            self.store.check_space(sum(archive.sizes.values()))
+            names = list(archive.members)
+            claims = self._claim(names)
+            written: list[str] = []
             try:
-                content = archive.read(f"photos/{name}")
-            except KeyError:
-                raise InvalidInput(f"The archive lacks the photo file {name}.") from None
-            files[name] = content
-        for name, content in files.items():
-            stored, _ = self.store.put(content, "." + name.split(".", 1)[1])
-            if stored != name:
-                raise InvalidInput(f"The photo file {name} in the archive is damaged.")
-        with self._db() as db:
-            if db.get(Patient, payload["patient"]["id"]) or db.scalar(
-                select(Patient).where(Patient.code == payload["patient"]["code"])
-            ):
-                raise InvalidInput(f"Patient {payload['patient']['code']!r} already exists here.")
-            db.add(Patient(**_unrow(Patient, payload["patient"])))
-            db.flush()
-            for row in payload["areas"]:
-                db.add(Area(**_unrow(Area, row)))
-            for row in payload["sessions"]:
-                db.add(TreatmentSession(**_unrow(TreatmentSession, row)))
-            db.flush()
-            for row in payload["photos"]:
-                db.add(PhotoRecord(**_unrow(PhotoRecord, row)))
-            db.flush()
-            for row in payload["scores"]:
-                db.add(MetricScore(**_unrow(MetricScore, row)))
-            db.flush()
-            self._audit(db, actor, "import", patient_id=payload["patient"]["id"],
-                        detail=f"patient archive, {len(payload['photos'])} photos")  # fmt: skip
-            return self._patient_view(db, db.get(Patient, payload["patient"]["id"]))
+                for name in names:
+                    data = archive.photo_bytes(name)
+                    if not self.store.exists(name):
+                        self.store.put(data, "." + name.split(".")[1])
+                        written.append(name)
+                    del data
+                with self._db() as db:
+                    self._refuse_clashes(db, archive)
+                    db.add(Patient(**archive.patient))
+                    db.flush()
+                    for table, model in _MODELS:
+                        for row in archive.rows[table]:
+                            db.add(model(**row))
+                        db.flush()
+                    self._settle_claims(db, claims)
+                    self._audit(db, actor, "import", patient_id=archive.patient["id"],
+                                detail=f"patient archive, {len(archive.rows['photos'])} photos")  # fmt: skip
+                    return self._patient_view(db, db.get(Patient, archive.patient["id"]))
+            except BaseException as exc:
+                self._release(claims)
+                self._abandon_files(written)  # the files this import wrote, unless someone else uses them meanwhile
+                if isinstance(exc, IntegrityError):  # the same patient restored by someone else meanwhile
+                    raise InvalidInput(
+                        f"Patient {archive.patient['code']!r} (or some of its records) already exists here; "
+                        "nothing was imported."
+                    ) from None
+                raise
+
+    @staticmethod
+    def _refuse_clashes(db, archive) -> None:
+        code = archive.patient["code"]
+        if db.get(Patient, archive.patient["id"]) or db.scalar(select(Patient.id).where(Patient.code == code)):
+            raise InvalidInput(f"Patient {code!r} already exists here.")
+        for table, model in (("patients", Patient), *_MODELS):
+            ids = archive.ids()[table]
+            for start in range(0, len(ids), 500):
+                if db.scalar(select(model.id).where(model.id.in_(ids[start : start + 500])).limit(1)):
+                    raise InvalidInput(
+                        f"The archive's {table} reuse ids of records already here (of another patient?); nothing was imported."
+                    )
+
+
+_MODELS = (("areas", Area), ("sessions", TreatmentSession), ("photos", PhotoRecord), ("scores", MetricScore))
 
 
 def _row(obj) -> dict[str, Any]:
@@ -122,29 +141,3 @@ def _row(obj) -> dict[str, Any]:
             value = value.isoformat()
         out[column.key] = value
     return out
-
-
-def _unrow(model, row: dict[str, Any]) -> dict[str, Any]:
-    """Column values from an exported row, dates and times parsed back."""
-    values = {}
-    for column in model.__table__.columns:
-        if column.key not in row:
-            continue
-        value = row[column.key]
-        if value is not None and isinstance(column.type, DateTime):
-            value = dt.datetime.fromisoformat(value)
-        elif value is not None and isinstance(column.type, Date):
-            value = dt.date.fromisoformat(value)
-        values[column.key] = value
-    return values
-
-
-def _read_archive_bytes(source) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
-    if hasattr(source, "read"):
-        return source.read()
-    path = Path(source)
-    if not path.is_file():
-        raise InvalidInput(f"No archive at {path}.")
-    return path.read_bytes()

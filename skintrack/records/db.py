@@ -8,6 +8,7 @@ made by one version upgrades cleanly to the next.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -27,7 +29,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "InvitationRecord",
     "MetricScore",
     "Patient",
+    "PendingFile",
     "PhotoRecord",
     "TreatmentSession",
     "User",
@@ -88,6 +91,8 @@ class Area(Base):
 
 class TreatmentSession(Base):
     __tablename__ = "sessions"
+    # One visit per patient, date and treatment: two imports of the same course cannot both add it.
+    __table_args__ = (Index("uq_session_visit", "patient_id", "date", "treatment", unique=True),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     date: Mapped[dt.date] = mapped_column(Date)
@@ -199,9 +204,25 @@ class AuditRecord(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class PendingFile(Base):
+    """A photo file being written whose row is not committed yet: ``doctor --repair`` must not delete it.
+
+    Committed before the file is written and deleted in the transaction that
+    commits the photo's row (or when the write fails). A pending write whose
+    writer (``<host>-<pid>``) is gone was abandoned by a crash.
+    """
+
+    __tablename__ = "pending_files"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    file_name: Mapped[str] = mapped_column(String(128), index=True)
+    writer: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys, and a file only its owner reads."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -222,6 +243,26 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the database file ``0600`` before SQLite does (it would use ``0644``); tighten an existing one.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will say so
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def migrate(engine: Engine) -> None:

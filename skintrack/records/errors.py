@@ -6,7 +6,7 @@ refused and failed attempts too).
 
 from __future__ import annotations
 
-__all__ = ["AccountLocked", "AuthenticationFailed", "InvalidInput", "NotFound", "PermissionDenied", "RecordsError"]
+__all__ = ["AccountLocked", "AuthenticationFailed", "InvalidInput", "NotFound", "PermissionDenied", "RecordsError", "StorageFull"]
 
 
 class RecordsError(ValueError):
@@ -36,3 +36,7 @@ class AccountLocked(AuthenticationFailed):
     def __init__(self, message: str, locked_until=None):
         super().__init__(message)
         self.locked_until = locked_until
+
+
+class StorageFull(RecordsError):
+    """The disk holding the data folder (or the database) is full. Nothing was changed."""

@@ -6,10 +6,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import validation
 from .db import Area, Patient, PhotoRecord, TreatmentSession, User
 from .errors import InvalidInput
+from .validation import MAX_CODE, MAX_NAME, MAX_NOTES
 from .views import Actor, AreaView, PatientView
 
 __all__ = ["PatientsMixin"]
@@ -30,33 +33,37 @@ class PatientsMixin:
     ) -> PatientView:
         """Create a patient. ``code`` is the clinic's unique patient code."""
         self.authorize(actor, "create")
-        code = (code or "").strip()
-        if not code:
-            raise InvalidInput("A patient code is required.")
-        self._check_patient_fields(birth_year, fitzpatrick)
-        with self._db() as db:
-            if db.scalar(select(Patient).where(Patient.code == code)):
-                raise InvalidInput(f"A patient with code {code!r} already exists.")
-            patient = Patient(
-                code=code,
-                display_name=(display_name or code).strip(),
-                birth_year=birth_year,
-                fitzpatrick=fitzpatrick,
-                notes=notes or "",
-                created_by=actor.name,
-            )
-            db.add(patient)
-            db.flush()
-            self._audit(db, actor, "create_patient", patient_id=patient.id, patient_code=patient.code)
-            return self._patient_view(db, patient)
+        code = _code(code)
+        display_name = _display_name(display_name) or code
+        notes = validation.text(notes, "Notes", max_length=MAX_NOTES, multiline=True)
+        birth_year, fitzpatrick = self._check_patient_fields(birth_year, fitzpatrick)
+        author = _author(actor)
+        try:
+            with self._db() as db:
+                if db.scalar(select(Patient).where(Patient.code == code)):
+                    raise InvalidInput(f"A patient with code {code!r} already exists.")
+                patient = Patient(
+                    code=code,
+                    display_name=display_name,
+                    birth_year=birth_year,
+                    fitzpatrick=fitzpatrick,
+                    notes=notes,
+                    created_by=author,
+                )
+                db.add(patient)
+                db.flush()
+                self._audit(db, actor, "create_patient", patient_id=patient.id, patient_code=patient.code)
+                return self._patient_view(db, patient)
+        except IntegrityError:  # created by someone else meanwhile (the code is unique)
+            raise InvalidInput(f"A patient with code {code!r} already exists.") from None
 
     @staticmethod
-    def _check_patient_fields(birth_year, fitzpatrick) -> None:
+    def _check_patient_fields(birth_year, fitzpatrick) -> tuple[int | None, int | None]:
         this_year = dt.date.today().year
-        if birth_year is not None and not (1900 <= int(birth_year) <= this_year):
-            raise InvalidInput(f"Birth year must be between 1900 and {this_year}.")
-        if fitzpatrick is not None and int(fitzpatrick) not in range(1, 7):
-            raise InvalidInput("Fitzpatrick type must be 1 to 6.")
+        return (
+            validation.integer(birth_year, "Birth year", 1900, this_year),
+            validation.integer(fitzpatrick, "Fitzpatrick type", 1, 6),
+        )
 
     def update_patient(self, actor: Actor, patient_id: str, **changes: Any) -> PatientView:
         allowed = {"display_name", "birth_year", "fitzpatrick", "notes", "code"}
@@ -64,20 +71,36 @@ class PatientsMixin:
         if unknown:
             raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.")
         self.authorize(actor, "update", patient_id)
-        self._check_patient_fields(changes.get("birth_year"), changes.get("fitzpatrick"))
-        with self._db() as db:
-            patient = self._get(db, Patient, patient_id, "patient")
-            if "code" in changes:
-                code = str(changes["code"]).strip()
-                clash = db.scalar(select(Patient).where(Patient.code == code, Patient.id != patient_id))
-                if not code or clash:
-                    raise InvalidInput(f"Patient code {code!r} is empty or already used.")
-            old_code = patient.code
-            for key, value in changes.items():
-                setattr(patient, key, value.strip() if isinstance(value, str) else value)
-            detail = ", ".join(sorted(changes)) + (f" (code was {old_code})" if patient.code != old_code else "")
-            self._audit(db, actor, "update_patient", patient_id=patient.id, patient_code=patient.code, detail=detail)
-            return self._patient_view(db, patient)
+        checked = dict(changes)
+        years = self._check_patient_fields(changes.get("birth_year"), changes.get("fitzpatrick"))
+        for key, value in zip(("birth_year", "fitzpatrick"), years):
+            if key in checked:
+                checked[key] = value
+        if "code" in checked:
+            checked["code"] = _code(checked["code"])
+        if "display_name" in checked:
+            checked["display_name"] = _display_name(checked["display_name"])
+            if not checked["display_name"]:
+                raise InvalidInput("The display name is required.")
+        if "notes" in checked:
+            notes = checked["notes"].strip() if isinstance(checked["notes"], str) else checked["notes"]
+            checked["notes"] = validation.text(notes, "Notes", max_length=MAX_NOTES, multiline=True)
+        try:
+            with self._db() as db:
+                patient = self._get(db, Patient, patient_id, "patient")
+                if "code" in checked:
+                    clash = db.scalar(select(Patient).where(Patient.code == checked["code"], Patient.id != patient_id))
+                    if clash:
+                        raise InvalidInput(f"Patient code {checked['code']!r} is already used.")
+                old_code = patient.code
+                for key, value in checked.items():
+                    setattr(patient, key, value)
+                db.flush()
+                detail = ", ".join(sorted(checked)) + (f" (code was {old_code})" if patient.code != old_code else "")
+                self._audit(db, actor, "update_patient", patient_id=patient.id, patient_code=patient.code, detail=detail)
+                return self._patient_view(db, patient)
+        except IntegrityError:
+            raise InvalidInput(f"Patient code {checked.get('code')!r} is already used.") from None
 
     def get_patient(self, actor: Actor, patient_id: str) -> PatientView:
         self.authorize(actor, "read", patient_id)
@@ -87,8 +110,14 @@ class PatientsMixin:
     def find_patient(self, actor: Actor, code: str) -> PatientView | None:
         """The patient with this code, or ``None`` (for providers; anyone else gets the same
         :class:`PermissionDenied` for a code that does not exist as for another patient's)."""
+        searchable = isinstance(code, str) and len(code) <= MAX_CODE
+        if searchable:
+            try:
+                validation.text(code, "The patient code", max_length=MAX_CODE)
+            except InvalidInput:
+                searchable = False  # no stored code can match
         with self._db() as db:
-            patient = db.scalar(select(Patient).where(Patient.code == code)) if isinstance(code, str) else None
+            patient = db.scalar(select(Patient).where(Patient.code == code)) if searchable else None
             if patient is None:
                 if isinstance(actor, Actor) and actor.is_staff:
                     self.authorize(actor, "read")
@@ -103,6 +132,7 @@ class PatientsMixin:
             self.authorize(actor, "read", actor.patient_id)
             return [self.get_patient(actor, actor.patient_id)] if actor.patient_id else []
         self.authorize(actor, "list")
+        search = validation.text(search, "The search", max_length=MAX_NAME)
         with self._db() as db:
             query = select(Patient)
             if search:
@@ -142,28 +172,50 @@ class PatientsMixin:
                         detail=f"{len(files)} photo files")  # fmt: skip
             db.delete(patient)
             db.flush()
-            still_used = set(db.scalars(select(PhotoRecord.file_name).where(PhotoRecord.file_name.in_(files))))
-        for name in files - still_used:  # after the commit: a failed delete never loses a file
-            self.store.delete(name)
+        self._discard_files(files)  # after the commit (a failed delete never loses a file); shared ones stay
 
     def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
         """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""
         self.authorize(actor, "update", patient_id)
-        name = " ".join((name or "").split())
+        name = " ".join(validation.text(name, "The area name", max_length=4 * MAX_NAME, multiline=True).split())
         if not name:
             raise InvalidInput("An area needs a name, e.g. 'left cheek'.")
-        with self._db() as db:
-            self._get(db, Patient, patient_id, "patient")
-            area = db.scalar(select(Area).where(Area.patient_id == patient_id, func.lower(Area.name) == name.lower()))
-            if area is None:
-                area = Area(patient_id=patient_id, name=name)
-                db.add(area)
-                db.flush()
-                self._audit(db, actor, "add_area", patient_id=patient_id, target=name)
-            return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
+        name = validation.text(name, "The area name", max_length=MAX_NAME)
+        for _attempt in range(2):
+            try:
+                with self._db() as db:
+                    self._get(db, Patient, patient_id, "patient")
+                    query = select(Area).where(Area.patient_id == patient_id, func.lower(Area.name) == name.lower())
+                    area = db.scalar(query)
+                    if area is None:
+                        area = Area(patient_id=patient_id, name=name)
+                        db.add(area)
+                        db.flush()
+                        self._audit(db, actor, "add_area", patient_id=patient_id, target=name)
+                    return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
+            except IntegrityError:
+                continue  # added by someone else meanwhile: the next attempt finds it
+        raise InvalidInput(f"The area {name!r} could not be added; please try again.")
 
     def list_areas(self, actor: Actor, patient_id: str) -> list[AreaView]:
         self.authorize(actor, "read", patient_id)
+        if not validation.is_id(patient_id):
+            return []
         with self._db() as db:
             areas = db.scalars(select(Area).where(Area.patient_id == patient_id).order_by(Area.name))
             return [AreaView(a.id, a.patient_id, a.name, a.baseline_photo_id) for a in areas]
+
+
+def _code(code: Any) -> str:
+    code = code.strip() if isinstance(code, str) else code
+    return validation.text(code, "The patient code", max_length=MAX_CODE, required=True)
+
+
+def _display_name(name: Any) -> str:
+    name = name.strip() if isinstance(name, str) else name
+    return validation.text(name, "The display name", max_length=MAX_NAME)
+
+
+def _author(actor: Actor) -> str:
+    """The acting user's name as recorded with a change."""
+    return validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)

@@ -14,6 +14,9 @@ concern lives in its own module, mixed in here:
 ``login.py``         log-in, lockout, the identity provider, log-out
 ``audit.py``         the append-only audit log
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
+``files.py``         photo files being written (pending writes) and deleting
+                     files no row uses, under one lock
+``validation.py``    what text, numbers and ids the records accept
 ===================  ==========================================================
 
 Each public method takes the acting user (:class:`Actor`) first and calls
@@ -38,20 +41,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..photo import Photo
+from ..photo import Photo, make_private_dirs
 from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin
 from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
-from .errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound, PermissionDenied, RecordsError
+from .errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RecordsError,
+    StorageFull,
+)
+from .files import FilesMixin
 from .login import LoginMixin
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
 from .sessions import SessionsMixin
 from .store import PhotoStore
+from .validation import is_id
 from .views import (
     ROLES,
     Actor,
@@ -86,6 +100,7 @@ __all__ = [
     "SessionView",
     "UncheckedCall",
     "UserView",
+    "StorageFull",
 ]
 
 #: What each role may do. A patient may only "read" their own record (checked against the
@@ -160,7 +175,7 @@ def _checked_method(name: str, method):
 
 class Records(
     PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
-    MaintenanceMixin,
+    MaintenanceMixin, FilesMixin,
 ):
     """Patient records in a data folder (or a database URL).
 
@@ -179,7 +194,8 @@ class Records(
 
     def __init__(self, data_dir: str | os.PathLike | None = None, db_url: str | None = None, *, key: str | None = None):
         self.data_dir = Path(data_dir or os.environ.get("SKINTRACK_DATA") or "skintrack-data")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.data_dir)
+        os.chmod(self.data_dir, 0o700)  # health data: owner only, whatever the umask or an older version made
         url = db_url or os.environ.get("SKINTRACK_DB_URL") or f"sqlite:///{(self.data_dir / 'skintrack.db').resolve()}"
         self.db_url = url
         self.engine = make_engine(url)
@@ -204,6 +220,11 @@ class Records(
         try:
             yield db
             db.commit()
+        except OperationalError as exc:
+            db.rollback()
+            if _database_full(exc):
+                raise StorageFull("The database's disk is full; nothing was changed. Free some space and try again.") from None
+            raise
         except BaseException:
             db.rollback()
             raise
@@ -257,7 +278,7 @@ class Records(
 
     @staticmethod
     def _get(db: Session, model, object_id: str, what: str):
-        obj = db.get(model, object_id) if object_id else None
+        obj = db.get(model, object_id) if is_id(object_id) else None
         if obj is None:
             raise NotFound(f"No {what} with id {object_id!r}.")
         return obj
@@ -269,7 +290,7 @@ class Records(
         :class:`PermissionDenied` as another patient's row for everyone else (no
         hint which ids exist).
         """
-        obj = db.get(model, object_id) if isinstance(object_id, str) and object_id else None
+        obj = db.get(model, object_id) if is_id(object_id) else None
         if obj is None:
             if isinstance(actor, Actor) and actor.is_staff and actor.role in ROLES:
                 self.authorize(actor, action)
@@ -300,3 +321,8 @@ def _guard_public_methods(cls) -> None:
 
 
 _guard_public_methods(Records)
+
+
+def _database_full(exc: OperationalError) -> bool:
+    """SQLite's "database or disk is full" or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    return "disk is full" in str(exc.orig).lower() or getattr(exc.orig, "sqlstate", None) == "53100"

@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,9 @@ from ..photo import Photo, _read_source, clean_bytes, load_photo
 from ..quality import check_quality
 from ..scoring import ScoreConfig, score
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
+from . import validation
 from .errors import InvalidInput, RecordsError
+from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
 __all__ = ["MEASURE_SIZE", "SessionsMixin"]
@@ -57,31 +59,58 @@ class SessionsMixin:
         date = _parse_date(date)
         if date > dt.date.today():
             raise InvalidInput(f"The session date {date.isoformat()} is in the future.")
+        if date.year < 1900:
+            raise InvalidInput(f"The session date {date.isoformat()} is before 1900.")
         if treatment not in TREATMENTS:
             raise InvalidInput(f"Unknown treatment {treatment!r}; choose one of {', '.join(TREATMENTS)}.")
-        settings = dict(settings or {})
+        settings = validation.settings(settings)
+        provider = validation.text(provider or actor.name, "The provider", max_length=MAX_NAME, required=True)
+        notes = validation.text(notes, "Notes", max_length=MAX_NOTES, multiline=True)
+        clash = f"A {treatment} session on {date.isoformat()} is already recorded for this patient; add its photos there."
         try:
-            json.dumps(settings)
-        except (TypeError, ValueError):
-            raise InvalidInput("Treatment settings must be simple values (numbers, text).") from None
-        with self._db() as db:
-            self._get(db, Patient, patient_id, "patient")
-            session = TreatmentSession(
-                patient_id=patient_id,
-                date=date,
-                treatment=treatment,
-                settings=settings,
-                provider=provider or actor.name,
-                notes=notes or "",
-            )
-            db.add(session)
-            db.flush()
-            self._audit(db, actor, "add_session", patient_id=patient_id, target=session.id,
-                        detail=f"{date.isoformat()} {treatment}")  # fmt: skip
-            return _session_view(session)
+            with self._db() as db:
+                self._get(db, Patient, patient_id, "patient")
+                if db.scalar(select(TreatmentSession.id).where(*_visit(patient_id, date, treatment))):
+                    raise InvalidInput(clash)
+                session = TreatmentSession(
+                    patient_id=patient_id,
+                    date=date,
+                    treatment=treatment,
+                    settings=settings,
+                    provider=provider,
+                    notes=notes,
+                )
+                db.add(session)
+                db.flush()
+                self._audit(db, actor, "add_session", patient_id=patient_id, target=session.id,
+                            detail=f"{date.isoformat()} {treatment}")  # fmt: skip
+                return _session_view(session)
+        except IntegrityError:  # the same visit added by someone else meanwhile (unique per date and treatment)
+            raise InvalidInput(clash) from None
+
+    def session_on(self, actor: Actor, patient_id: str, date: dt.date | str, treatment: str = "other", **details) -> SessionView:
+        """The patient's session on ``date``, added (as ``treatment``, with ``details``) when there is none.
+
+        Any session that day is used, whatever its treatment (the earliest
+        recorded). Safe when several imports run at once: one adds the visit,
+        the others get it.
+        """
+        self.authorize(actor, "update", patient_id)
+        day = _parse_date(date)
+        for _attempt in range(3):
+            existing = [s for s in self.list_sessions(actor, patient_id) if s.date == day]
+            if existing:
+                return existing[0]
+            try:
+                return self.add_session(actor, patient_id, day, treatment, **details)
+            except InvalidInput:
+                continue  # added meanwhile by another import: the next look finds it
+        raise InvalidInput(f"The session of {day.isoformat()} could not be added; please try again.")
 
     def list_sessions(self, actor: Actor, patient_id: str) -> list[SessionView]:
         self.authorize(actor, "read", patient_id)
+        if not validation.is_id(patient_id):
+            return []
         with self._db() as db:
             query = select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
             sessions = db.scalars(query.order_by(TreatmentSession.date, TreatmentSession.created_at))
@@ -90,8 +119,7 @@ class SessionsMixin:
     def get_session(self, actor: Actor, session_id: str) -> SessionView:
         """One session (visit) by id."""
         with self._db() as db:
-            session = self._get(db, TreatmentSession, session_id, "session")
-            self.authorize(actor, "read", session.patient_id)
+            session = self._owned(db, actor, "read", TreatmentSession, session_id, "session")
             return _session_view(session)
 
     def add_photo(
@@ -121,13 +149,14 @@ class SessionsMixin:
         """
         if consent not in CONSENT_LEVELS:
             raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
+        view = validation.text(view, "The view", max_length=MAX_VIEW, required=True)
         with self._db() as db:
             session = self._owned(db, actor, "update", TreatmentSession, session_id, "session")
             area = self._get(db, Area, area_id, "area")
             if area.patient_id != session.patient_id:
                 raise InvalidInput("The area and the session belong to different patients.")
-            patient_id = session.patient_id
             session_date = session.date
+        validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         data = _read_source(source) if not isinstance(source, Photo) else None
         photo = load_photo(data if data is not None else source)
         original_sha = photo.sha256
@@ -136,37 +165,53 @@ class SessionsMixin:
             existing.duplicate = True
             return existing
         clean, suffix = clean_bytes(photo, data)
-        if not (photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1 and data):
-            # Re-encoded for storage: measure the stored pixels, so rescoring reproduces every number.
-            photo = load_photo(clean).with_metadata(
-                **{key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
-            )
+        reencoded_lossily = suffix != ".png" and not (data is not None and _kept_as_is(photo))
+        data = None  # the upload's bytes are no longer needed: a large photo keeps its memory for measuring
+        if reencoded_lossily:
+            # Re-encoded lossily for storage: measure the stored pixels, so rescoring reproduces every
+            # number. (A PNG stores exactly ``photo.rgb``; an upright JPEG its own compressed data.)
+            kept = {key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
+            photo = None  # free the full-resolution pixels before decoding the stored copy
+            photo = load_photo(clean).with_metadata(**kept)
         issues = [issue.to_dict() for issue in check_quality(photo)]
+        original_size = photo.size
+        photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
+        self.store.check_space(len(clean))  # a full disk is refused before minutes of measuring
+        file_name, stored_sha = self.store.name_for(clean, suffix)
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
             outcome = self._process(photo, issues, None if becomes_baseline else baseline)
-            file_name, stored_sha = self.store.put(clean, suffix)
+            claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
             try:
+                self.store.put(clean, suffix)
                 stored = self._commit_photo(
                     actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
-                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline,
+                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
+                    claims=claims,
                 )  # fmt: skip
-                if outcome["image"] is not None:
-                    self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
-                if stored.is_baseline and outcome["image"] is not None:
-                    # Follow-ups will need the baseline's measuring copy, normalised: keep it.
-                    with self._cache_lock:
-                        self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
-                return stored
             except _BaselineChanged:
+                self._release(claims)
                 continue  # another photo became this area's baseline meanwhile: measure again
             except IntegrityError:
+                self._release(claims)
                 existing = self._existing_photo(session_id, area_id, view, original_sha)
                 if existing is None:
+                    self._abandon_file(file_name)
                     raise
                 existing.duplicate = True
                 return existing
+            except BaseException:
+                self._release(claims)
+                self._abandon_file(file_name)
+                raise
+            if outcome["image"] is not None:
+                self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
+            if stored.is_baseline and outcome["image"] is not None:
+                # Follow-ups will need the baseline's measuring copy, normalised: keep it.
+                with self._cache_lock:
+                    self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
+            return stored
         raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
 
     def _existing_photo(self, session_id, area_id, view, original_sha) -> PhotoView | None:
@@ -261,7 +306,7 @@ class SessionsMixin:
 
     def _commit_photo(
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
-        *, baseline_used, becomes_baseline,
+        *, baseline_used, becomes_baseline, original_size, claims=(),
     ) -> PhotoView:  # fmt: skip
         with self._db() as db:
             # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
@@ -281,8 +326,8 @@ class SessionsMixin:
                 stored_sha256=stored_sha,
                 original_sha256=photo.sha256,
                 captured_at=_parse_datetime(captured),
-                width=photo.size[0],
-                height=photo.size[1],
+                width=original_size[0],
+                height=original_size[1],
                 source_format=str(photo.metadata.get("format")),
                 camera=photo.metadata.get("camera"),
                 status=outcome["status"],
@@ -306,6 +351,7 @@ class SessionsMixin:
                 db.flush()
                 if previous:
                     self._rescore_area(db, area, force=True)
+            self._settle_claims(db, list(claims))
             return self._photo_view(db, record)
 
     def photo_bytes(self, actor: Actor, photo_id: str) -> bytes:
@@ -336,7 +382,7 @@ class SessionsMixin:
         if cached is not None and cached.photo.settings_hash == view.settings_hash:
             return Measurement(view, cached.image, cached.score, cached.alignment)
         baseline = self._current_baseline(view.area_id)
-        photo = load_photo(self.store.get(view.file_name))
+        photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
         outcome = self._process(photo, [], None if is_baseline else baseline)
         result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
@@ -360,6 +406,8 @@ class SessionsMixin:
     def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
         """A patient's photos, oldest session first."""
         self.authorize(actor, "read", patient_id)
+        if not validation.is_id(patient_id) or (area_id and not validation.is_id(area_id)):
+            return []
         with self._db() as db:
             query = (
                 select(PhotoRecord)
@@ -391,9 +439,7 @@ class SessionsMixin:
             if was_baseline:
                 area.baseline_photo_id = None
                 self._rescore_area(db, area, force=True)
-            still_used = db.scalar(select(func.count()).where(PhotoRecord.file_name == file_name))
-        if not still_used:
-            self.store.delete(file_name)
+        self._discard_files([file_name])  # unless another row (or a photo being added) uses it
 
     def replace_photo(self, actor: Actor, photo_id: str, source: Any) -> PhotoView:
         """Retake: store the new photo for the same session, area and view, then drop the old one.
@@ -549,7 +595,7 @@ class SessionsMixin:
         for record in [baseline] + [r for r in records if r.id != baseline.id]:
             if record.status == "blocked":
                 continue
-            photo = load_photo(self.store.get(record.file_name))
+            photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
             outcome = self._process(photo, [], baseline_info)
             for old in list(record.scores):
                 db.delete(old)
@@ -575,6 +621,11 @@ class _BaselineChanged(Exception):
     pass
 
 
+def _kept_as_is(photo: Photo) -> bool:
+    """True when storage keeps the photo's own compressed data (an upright JPEG, metadata removed)."""
+    return photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -591,6 +642,14 @@ def _add_scores(db: Session, record: PhotoRecord, result) -> None:
                 provenance=provenance,
             )
         )
+
+
+def _visit(patient_id: str, date: dt.date, treatment: str) -> tuple:
+    return (
+        TreatmentSession.patient_id == patient_id,
+        TreatmentSession.date == date,
+        TreatmentSession.treatment == treatment,
+    )
 
 
 def _parse_date(value: dt.date | str) -> dt.date:

@@ -2,8 +2,20 @@
 
 Files are written atomically (temporary file, fsync, rename) into
 ``<root>/<first two hex digits>/<sha256><suffix>``, so a crash leaves either
-the whole file or nothing but a ``.tmp-*`` file that :meth:`PhotoStore.orphans`
-reports. The same bytes are stored once, however often they are added.
+the whole file or nothing but a ``.tmp-*`` file that
+:meth:`PhotoStore.temporary_files` reports. The same bytes are stored once, however often they are added.
+
+Only names of the form ``<64 lowercase hex digits>.jpg`` or ``.png`` are ever
+turned into paths (:meth:`PhotoStore.path` refuses anything else), so no name
+read from a database row or an archive can reach a file outside the store.
+Folders are created ``0700`` and files ``0600``, whatever the umask. A write
+that would leave less than :data:`MIN_FREE_BYTES` free on the disk, or that
+fails for lack of space, raises :class:`~skintrack.records.StorageFull` and
+leaves nothing behind.
+
+Temporary files are named ``.tmp-<host>-<pid>-*`` after the process writing
+them, so ``doctor --repair`` can tell a write in progress from one a crash
+abandoned (:func:`writer_alive`).
 
 **Encryption at rest** (optional): with a key (``$SKINTRACK_KEY``, 32 random
 bytes in URL-safe base64, made by :func:`generate_key` or ``skintrack keygen``)
@@ -22,15 +34,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import os
+import re
 import secrets
+import shutil
+import socket
+import time
 from pathlib import Path
 
-from ..photo import atomic_write
-from .errors import RecordsError
+from ..photo import atomic_write, make_private_dirs
+from .errors import RecordsError, StorageFull
 
-__all__ = ["MAGIC", "PhotoStore", "generate_key"]
+__all__ = [
+    "MAGIC",
+    "MIN_FREE_BYTES",
+    "STORED_SUFFIXES",
+    "PhotoStore",
+    "StorageFull",
+    "is_stored_name",
+    "generate_key",
+    "without_metadata",
+    "writer_alive",
+    "writer_id",
+]
 
 #: First bytes of an encrypted file (no image format starts like this).
 MAGIC = b"SKTENC\x01"
@@ -55,10 +83,86 @@ def _parse_key(key: str | bytes) -> bytes:
     return raw
 
 
+#: Suffixes of stored photos (what :func:`skintrack.photo.clean_bytes` writes).
+STORED_SUFFIXES = (".jpg", ".png")
+_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
+#: A write is refused when it would leave less free space than this on the disk.
+MIN_FREE_BYTES = 64 * 2**20
+#: A temporary file or pending write whose writer cannot be checked (another
+#: machine) is treated as abandoned after this many seconds.
+ABANDONED_AFTER_S = 24 * 3600
+_TEMP = re.compile(r"^\.tmp-([0-9a-f]{8})-(\d+)-")
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def is_stored_name(file_name: object) -> bool:
+    """True for a name the store could have written: ``<sha256 hex>.jpg`` or ``.png``."""
+    return isinstance(file_name, str) and bool(_NAME.match(file_name))
+
+
+def _host() -> str:
+    return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def writer_id() -> str:
+    """``<host>-<pid>`` of this process, as recorded with its temporary files and pending writes."""
+    return f"{_host()}-{os.getpid()}"
+
+
+def writer_alive(writer: str, started: float, now: float | None = None) -> bool:
+    """Whether the writer ``<host>-<pid>`` that started at ``started`` (epoch s) may still be writing.
+
+    On this machine the process is asked directly; for another machine (or a
+    name that cannot be read) the write counts as in progress for
+    :data:`ABANDONED_AFTER_S`.
+    """
+    now = time.time() if now is None else now
+    host, _, pid = writer.partition("-")
+    if host == _host() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # another user's process of that number
+        return True
+    return now - started < ABANDONED_AFTER_S
+
+
+def without_metadata(data: bytes, file_name: str) -> bytes:
+    """A stored photo's bytes without identifying metadata (pixels untouched); ``data`` itself when it has none.
+
+    Photos stored before MPO frames and data after the image were stripped (or
+    brought in by an old archive) may still carry EXIF with GPS there.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a well-formed JPEG or PNG.
+    """
+    from .. import png
+    from ..photo import PhotoError, strip_jpeg_metadata
+
+    try:
+        if file_name.endswith(".jpg"):
+            return strip_jpeg_metadata(data)
+        return png.strip_metadata(data) if png.has_metadata(data) else data
+    except (PhotoError, png.PngError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def no_space(exc: BaseException) -> bool:
+    """True when ``exc`` is the operating system saying the disk (or quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
+
+
 class PhotoStore:
     def __init__(self, root: str | os.PathLike, *, key: str | bytes | None = None):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.root)
+        for folder in (self.root, *(p for p in self.root.iterdir() if p.is_dir())):
+            if folder.stat().st_mode & 0o077:
+                os.chmod(folder, 0o700)  # folders an older version made 0755
         self._cipher = None
         if key:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -71,20 +175,54 @@ class PhotoStore:
         return self._cipher is not None
 
     def path(self, file_name: str) -> Path:
+        """Where ``file_name`` lives. Refuses (``ValueError``) anything but a stored photo's name."""
+        if not is_stored_name(file_name):
+            raise ValueError(f"{file_name!r} is not the name of a stored photo.")
         return self.root / file_name[:2] / file_name
 
-    def put(self, data: bytes, suffix: str) -> tuple[str, str]:
-        """Store ``data``; returns ``(file_name, sha256)``. Existing content is not rewritten."""
+    @staticmethod
+    def name_for(data: bytes, suffix: str) -> tuple[str, str]:
+        """``(file_name, sha256)`` under which ``data`` is (or would be) stored."""
+        if suffix not in STORED_SUFFIXES:
+            raise ValueError(f"Photos are stored as {' or '.join(STORED_SUFFIXES)}, not {suffix!r}.")
         digest = hashlib.sha256(data).hexdigest()
-        file_name = f"{digest}{suffix}"
+        return f"{digest}{suffix}", digest
+
+    def put(self, data: bytes, suffix: str) -> tuple[str, str]:
+        """Store ``data``; returns ``(file_name, sha256)``. Existing content is not rewritten.
+
+        Raises
+        ------
+        StorageFull
+            The disk would be (or is) full; nothing was written.
+        """
+        file_name, digest = self.name_for(data, suffix)
         target = self.path(file_name)
         if not target.exists():
-            atomic_write(target, self._seal(file_name, data))
+            self.check_space(len(data))
+            try:
+                atomic_write(target, self._seal(file_name, data), temp_prefix=f".tmp-{writer_id()}-")
+            except OSError as exc:
+                if no_space(exc):
+                    raise StorageFull(_full_message(self.root)) from None
+                raise
         return file_name, digest
 
+    def check_space(self, needed: int) -> None:
+        """Raise :class:`StorageFull` unless ``needed`` bytes fit with :data:`MIN_FREE_BYTES` to spare."""
+        try:
+            free = shutil.disk_usage(self.root).free
+        except OSError:
+            return
+        if free < needed + MIN_FREE_BYTES:
+            raise StorageFull(_full_message(self.root))
+
     def get(self, file_name: str) -> bytes:
-        """The photo's bytes (decrypted when the file is encrypted)."""
-        return self._open(file_name, self.path(file_name).read_bytes())
+        try:
+            path = self.path(file_name)
+        except ValueError as exc:
+            raise FileNotFoundError(str(exc)) from None
+        return self._open(file_name, path.read_bytes())
 
     def _seal(self, file_name: str, data: bytes) -> bytes:
         if self._cipher is None:
@@ -108,21 +246,37 @@ class PhotoStore:
             ) from None
 
     def exists(self, file_name: str) -> bool:
-        return self.path(file_name).exists()
+        return is_stored_name(file_name) and self.path(file_name).exists()
 
     def delete(self, file_name: str) -> None:
+        if not is_stored_name(file_name):
+            return  # nothing of that name can be in the store
         try:
             self.path(file_name).unlink()
         except FileNotFoundError:
             pass
 
     def files(self) -> set[str]:
-        """Names of all stored photos (temporary files excluded)."""
-        return {p.name for p in self.root.glob("*/*") if p.is_file() and not p.name.startswith(".tmp-")}
+        """Names of all stored photos (temporary and foreign files excluded)."""
+        return {p.name for p in self.root.glob("*/*") if p.is_file() and is_stored_name(p.name)}
 
-    def temporary_files(self) -> list[Path]:
-        """Half-written files left by a crash."""
-        return [p for p in self.root.glob("*/.tmp-*") if p.is_file()]
+    def temporary_files(self, *, abandoned_only: bool = True) -> list[Path]:
+        """Half-written files: by default only those whose writer is gone (a crash), not writes in progress."""
+        found = []
+        now = time.time()
+        for path in self.root.glob("*/.tmp-*"):
+            if not path.is_file():
+                continue
+            match = _TEMP.match(path.name)
+            if abandoned_only and match:
+                try:
+                    started = path.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if writer_alive(f"{match.group(1)}-{match.group(2)}", started, now):
+                    continue
+            found.append(path)
+        return found
 
     def verify(self, file_name: str) -> bool:
         """True when the file's bytes (decrypted) still hash to its name; False for a damaged file."""
@@ -132,3 +286,10 @@ class PhotoStore:
         except RecordsError:  # cannot be decrypted: damaged (or the wrong key, which every file then shows)
             return False
         return hashlib.sha256(data).hexdigest() == digest
+
+
+def _full_message(root: Path) -> str:
+    return (
+        f"The disk holding {root} is full (less than {MIN_FREE_BYTES / 2**20:.0f} MiB would be left); "
+        "nothing was stored. Free some space and try again."
+    )

@@ -145,10 +145,13 @@ class DoctorReport:
     missing_files: list[str]  # photo ids whose file is gone
     corrupt_files: list[str]  # files whose bytes no longer match their hash
     repaired: bool = False
+    # Files still carrying identifying metadata (stored before MPO frames and trailing data were stripped).
+    identifying_files: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        return not (self.orphan_files or self.temporary_files or self.missing_files or self.corrupt_files)
+        problems = (self.orphan_files, self.temporary_files, self.missing_files, self.corrupt_files, self.identifying_files)
+        return not any(problems)
 
 
 @dataclass

@@ -48,7 +48,7 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
     Raises
     ------
     NotFound, PermissionDenied
-        From the records (the actor must be allowed to read the patient).
+        From the records (the actor must be allowed to export the patient's record: providers and admins).
     """
     import pandas as pd
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import state, views
+from ..text import md
 
 OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlines", "lines": "Fine lines"}
 
@@ -35,8 +36,8 @@ def render() -> None:
     before_image = views.overlay_image(before.id, before.settings_hash, overlay)
     after_image = views.overlay_image(after.id, after.settings_hash, overlay)
     cols = st.columns(2)
-    cols[0].image(before_image, caption=labels[before_id], width="stretch")
-    cols[1].image(after_image, caption=labels[after_id], width="stretch")
+    cols[0].image(before_image, caption=md(labels[before_id]), width="stretch")
+    cols[1].image(after_image, caption=md(labels[after_id]), width="stretch")
     st.subheader("Before / after")
     views.before_after_slider(before_image, after_image, key="compare_slider")
     st.subheader("Measures")

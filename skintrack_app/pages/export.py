@@ -14,6 +14,7 @@ from skintrack.report import round_floats, scores_table, table_bytes
 from skintrack.report.clinic import ClinicError, load_clinic
 
 from .. import state, views
+from ..text import md, safe_file_name
 
 #: Columns shown on the page (the downloads hold every column, provenance included).
 SHOWN_COLUMNS = ["session_date", "area", "treatment", "measure", "value", "unit", "change", "change_pct", "mdc95",
@@ -56,10 +57,10 @@ def _report(store, me, patient) -> None:
                     sessions="all" if every else None, overlays=overlays,
                 )  # fmt: skip
         except (RecordsError, ClinicError) as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         st.download_button(
-            "Download the PDF", pdf, file_name=f"{patient.code}-{area.name}-{audience}.pdf".replace(" ", "-"),
+            "Download the PDF", pdf, file_name=safe_file_name(f"{patient.code}-{area.name}-{audience}", "report") + ".pdf",
             mime="application/pdf", key="download_report",
         )  # fmt: skip
     st.caption("Clinic name and logo: `clinic.json` in the data folder (see the README).")
@@ -73,9 +74,9 @@ def _scores(store, me, patient) -> None:
         return
     st.dataframe(round_floats(table), hide_index=True, column_order=SHOWN_COLUMNS, key="export_table")
     cols = st.columns(2)
-    cols[0].download_button("Download CSV", table_bytes(table, "csv"), file_name=f"{patient.code}-scores.csv",
+    cols[0].download_button("Download CSV", table_bytes(table, "csv"), file_name=f"{safe_file_name(patient.code, 'patient')}-scores.csv",
                             mime="text/csv", key="download_csv")  # fmt: skip
-    cols[1].download_button("Download Parquet", table_bytes(table, "parquet"), file_name=f"{patient.code}-scores.parquet",
+    cols[1].download_button("Download Parquet", table_bytes(table, "parquet"), file_name=f"{safe_file_name(patient.code, 'patient')}-scores.parquet",
                             mime="application/vnd.apache.parquet", key="download_parquet")  # fmt: skip
     st.caption("One row per photo and measure: unit, change against the baseline, noise limit (MDC95), verdict; "
                "the downloads also hold the engine version, settings hash and photo hash needed to reproduce it.")  # fmt: skip
@@ -99,7 +100,7 @@ def _teaching(store, me, patient) -> None:
         try:
             manifest = export_teaching_set(store, me, patient.id, buffer, purpose=purpose, watermark=watermark or None)
         except RecordsError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         if not manifest["photos"]:
             st.info(f"No photo of this patient has {purpose} consent (or it was withdrawn).")
@@ -125,8 +126,8 @@ def _dicom(store, me, patient) -> None:
         try:
             names = export_session_dicom(store, me, session.id, buffer)
         except RecordsError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         st.download_button(f"Download {len(names)} DICOM files (zip)", buffer.getvalue(),
-                           file_name=f"{patient.code}-{session.date.isoformat()}-dicom.zip", mime="application/zip",
+                           file_name=f"{safe_file_name(patient.code, 'patient')}-{session.date.isoformat()}-dicom.zip", mime="application/zip",
                            key="download_dicom")  # fmt: skip

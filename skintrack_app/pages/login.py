@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..text import md
 from .. import forms, state
 
 
@@ -36,7 +37,7 @@ def render() -> None:
     providers = state.oidc_providers()
     refused = state.oidc_refusal()
     if refused:
-        st.error(forms.as_text(refused))
+        st.error(md(refused))
         st.button("Sign out of the identity provider", key="oidc_logout", on_click=st.logout)
     elif providers:
         for provider in providers:

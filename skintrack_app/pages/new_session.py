@@ -13,6 +13,7 @@ from skintrack.metrics import METRICS
 from skintrack.records import TREATMENTS, RecordsError
 
 from .. import state, views
+from ..text import md
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
 
@@ -25,7 +26,7 @@ def render() -> None:
     if not patient_id:
         return
     patient = store.get_patient(me, patient_id)
-    st.caption(f"Patient {patient.code} — {patient.display_name}")
+    st.caption(f"Patient {md(patient.code)} — {md(patient.display_name)}")
 
     with st.form("new_session_form"):
         cols = st.columns(3)
@@ -44,7 +45,7 @@ def render() -> None:
             try:
                 session = store.add_session(me, patient_id, date, treatment, settings=settings, provider=provider, notes=notes)
             except RecordsError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 state.set_current_session(session.id)
                 st.success(f"Session of {session.date.isoformat()} created: now add its photos.")
@@ -73,7 +74,7 @@ def render() -> None:
         try:
             area = store.add_area(me, patient_id, new_area) if area_choice == "+ new area…" else areas[area_names.index(area_choice)]
         except RecordsError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         files = list(uploads or []) + ([camera] if camera is not None else [])
         if not files:
@@ -89,7 +90,7 @@ def _add_all(store, me, session_id, area_id, files) -> list[dict]:
     results = []
     bar = st.progress(0.0, text="Measuring photos…")
     for index, upload in enumerate(files):
-        bar.progress(index / len(files), text=f"Measuring {upload.name} ({index + 1} of {len(files)})…")
+        bar.progress(index / len(files), text=f"Measuring {md(upload.name)} ({index + 1} of {len(files)})…")
         try:
             view = store.add_photo(me, session_id, area_id, upload.getvalue())
             results.append({"name": upload.name, "photo_id": view.id, "error": None})
@@ -102,33 +103,35 @@ def _add_all(store, me, session_id, area_id, files) -> list[dict]:
 def _show_result(store, me, result: dict) -> None:
     st.divider()
     if result["error"]:
-        st.error(f"**{result['name']}**: {result['error']} Nothing was stored for this file.")
+        st.error(f"**{md(result['name'])}**: {md(result['error'])} Nothing was stored for this file.")
         return
     photo = store.get_photo(me, result["photo_id"])
-    title = f"**{result['name']}** — {photo.area}, {photo.session_date.isoformat()}"
+    title = f"**{md(result['name'])}** — {md(photo.area)}, {photo.session_date.isoformat()}"
     cols = st.columns([3, 2])
     with cols[0]:
         st.markdown(title)
         st.image(views.photo_image(photo.file_name, photo.id), caption="As stored (upright, no metadata)", width="stretch")
     with cols[1]:
-        for issue in photo.quality:
-            (st.error if issue["severity"] == "block" else st.warning)(issue["message"])
-        if not photo.quality:
+        issues = [issue for issue in photo.quality if isinstance(issue, dict)]
+        for issue in issues:
+            (st.error if issue.get("severity") == "block" else st.warning)(md(issue.get("message", "")))
+        if not issues:
             st.success("Quality check passed.")
         norm = photo.normalization
         if norm:
+            confidence = norm.get("confidence")
             st.markdown(
-                f"**Light:** {norm.get('method', '—').replace('_', ' ')}"
-                + (f" (confidence {norm['confidence']:.2f})" if norm.get("confidence") else "")
+                f"**Light:** {md(str(norm.get('method', '—')).replace('_', ' '))}"
+                + (f" (confidence {confidence:.2f})" if isinstance(confidence, (int, float)) and confidence else "")
             )
         if photo.is_baseline:
             st.info("This is the baseline of this area: later photos are measured against it.")
         elif photo.status == "not_comparable":
-            st.error(photo.status_reason + " Retake the photo framed like the baseline (see the ghost on Compare).")
+            st.error(md(photo.status_reason) + " Retake the photo framed like the baseline (see the ghost on Compare).")
         elif photo.status == "blocked":
-            st.error(photo.status_reason)
-        elif photo.alignment:
-            st.markdown(f"**Alignment to baseline:** quality {photo.alignment.get('quality', 0):.2f}")
+            st.error(md(photo.status_reason))
+        elif isinstance(photo.alignment.get("quality"), (int, float)):
+            st.markdown(f"**Alignment to baseline:** quality {photo.alignment['quality']:.2f}")
     if photo.status == "scored" and not photo.is_baseline:
         ghost = views.ghost_image(photo.id, photo.settings_hash, photo.area_id)
         if ghost is not None:
@@ -150,7 +153,7 @@ def _show_result(store, me, result: dict) -> None:
             try:
                 new = store.replace_photo(me, photo.id, retake.getvalue())
             except (PhotoError, RecordsError) as exc:
-                st.error(f"{exc} The earlier photo is kept.")
+                st.error(f"{md(exc)} The earlier photo is kept.")
             else:
                 results = [dict(r, photo_id=new.id, name=retake.name) if r is result else r for r in state.upload_results()]
                 state.set_upload_results(results)

@@ -9,6 +9,7 @@ from skintrack.records import RecordsError
 
 from .. import state
 from . import patient_access
+from ..text import md
 
 
 def render() -> None:
@@ -64,17 +65,17 @@ def render() -> None:
                         notes=notes,
                     )  # fmt: skip
                 except RecordsError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     state.select_patient(created.id)
-                    state.notify(f"Patient {created.code} created.")
+                    state.notify(f"Patient {created.code} created.")  # shown as text by state.show_notices
                     st.rerun()
 
     patient_id = state.selected_patient_id()
     if not patient_id:
         return
     patient = store.get_patient(me, patient_id)
-    st.subheader(f"{patient.code} — {patient.display_name}")
+    st.subheader(f"{md(patient.code)} — {md(patient.display_name)}")
     with st.expander("Edit patient"):
         with st.form("edit_patient_form"):
             name = st.text_input("Display name", value=patient.display_name, key="edit_patient_name")
@@ -90,18 +91,18 @@ def render() -> None:
                         fitzpatrick=None if fitzpatrick == "—" else int(fitzpatrick), notes=notes,
                     )  # fmt: skip
                 except RecordsError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     state.notify("Saved.")
                     st.rerun()
-    st.markdown("**Treated areas:** " + (", ".join(patient.areas) or "none yet"))
+    st.markdown("**Treated areas:** " + (", ".join(md(area) for area in patient.areas) or "none yet"))
     with st.form("new_area_form", clear_on_submit=True):
         area_name = st.text_input("Add a treated area (e.g. left cheek, forehead)", key="new_area_name")
         if st.form_submit_button("Add area", key="add_area"):
             try:
                 area = store.add_area(me, patient.id, area_name)
             except RecordsError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
             else:
                 state.notify(f"Area {area.name} added.")
                 st.rerun()

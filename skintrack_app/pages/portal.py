@@ -18,6 +18,7 @@ import streamlit as st
 from skintrack.progress import area_progress, patient_summary
 
 from .. import state, views
+from ..text import safe_file_name
 
 
 def render() -> None:
@@ -83,7 +84,7 @@ def render() -> None:
         with st.spinner("Preparing your report…"):
             pdf = build_pdf(store, me, patient.id, area.id, audience="patient")
         st.download_button("Download your report (PDF)", pdf,
-                           file_name=f"skintrack-report-{area.name}.pdf".replace(" ", "-"),
+                           file_name=safe_file_name(f"skintrack-report-{area.name}", "skintrack-report") + ".pdf",
                            mime="application/pdf", key="portal_report")  # fmt: skip
     st.divider()
     st.button("Log out", key="portal_logout", on_click=state.sign_out)  # on a phone the sidebar is folded away

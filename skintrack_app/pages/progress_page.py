@@ -7,6 +7,7 @@ import streamlit as st
 from skintrack.progress import TREATMENT_KINDS, area_progress
 
 from .. import state, views
+from ..text import md
 
 
 def render() -> None:
@@ -23,7 +24,7 @@ def render() -> None:
     cols = st.columns(2)
     if progress.last_treatment:
         date, kind = progress.last_treatment
-        cols[0].metric("Last treatment", f"{kind}, {date.isoformat()}")
+        cols[0].metric("Last treatment", f"{md(kind)}, {date.isoformat()}")
         cols[1].metric("Days since last treatment", progress.days_since_last_treatment)
     for warning in progress.spacing_warnings:
         st.warning(warning.message)

@@ -1,18 +1,16 @@
 """Accounts, invitations and the append-only audit log.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 
-Independent of any other revision's tables except ``patients`` (0001): the
-coordinator may chain it after another revision without changes.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
