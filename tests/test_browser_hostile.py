@@ -39,7 +39,7 @@ def test_hostile_names_render_as_plain_text_in_chromium(tmp_path):
     with app_driver.running_app(data) as url, app_driver.browser_page() as page:
         requested = []
         page.on("request", lambda request: requested.append(request.url))
-        app_driver.go(page, url, "")
+        app_driver.log_in(page, url)
         main = page.locator('[data-testid="stMain"]')
         heading = main.locator("h3").first
         heading.wait_for()
