@@ -59,7 +59,7 @@ the half-maximum extent is the usual FWHM convention.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -75,6 +75,7 @@ class SpotResult:
     spot_area_pct: float
     spot_contrast: float
     mask: np.ndarray
+    sizes_px: list[float] = field(default_factory=list)  #: area of each spot, px (largest first)
 
 
 def local_darkness(
@@ -126,7 +127,7 @@ def detect_spots(
     darkness: np.ndarray,
     skin: np.ndarray,
     threshold: float,
-    min_area: int = 40,
+    min_area: float = 40,
     max_elongation: float = 3.0,
     outer_edge: np.ndarray | None = None,
     min_width: float = 5.0,
@@ -152,6 +153,7 @@ def detect_spots(
         outer_edge = cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     mask = np.zeros(skin.shape, bool)
     n_spots = 0
+    sizes: list[float] = []
     # A spot lies inside one candidate region: only regions of at least min_area pixels
     # matter, and each is handled inside its own bounding box.
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_area):
@@ -189,6 +191,7 @@ def detect_spots(
         if valid.any():
             mask[box] |= valid[part_labels]
             n_spots += int(valid.sum())
+            sizes.extend(float(a) for a in area[valid])
     if n_spots == 0:
         return SpotResult(0.0, 0.0, 0.0, mask)
     return SpotResult(
@@ -196,4 +199,5 @@ def detect_spots(
         spot_area_pct=100.0 * float(mask.sum()) / n_skin,
         spot_contrast=float(darkness[mask].mean()),
         mask=mask,
+        sizes_px=sorted(sizes, reverse=True),
     )
