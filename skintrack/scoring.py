@@ -534,7 +534,9 @@ def score(
         else:
             roi_mask = roi_mask & face.zone_mask(zone, working_shape)
             roi_description = f"zone {zone}" if roi is None else f"zone {zone} and {roi_description}"
-    masks = skin_mask(lab, face=face, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
+    # Only a confident face decides what skin is; a doubtful one is reported (zones NaN) but not used.
+    trusted = face if face is not None and face.confident else None
+    masks = skin_mask(lab, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
     skin = masks.skin & roi_mask
     inner = erode(skin, cfg.edge_margin)
     n_skin = int(skin.sum())

@@ -21,7 +21,9 @@ touch the oval's rim or are thin and long), and colours no skin has. Dark compac
    really is skin relative to the "neutral" one — redder by at least ``min_skin_redness`` a* units and
    of a skin hue — and covers at least ``min_skin_share`` of the frame. Pale skin around a darker or
    bluish lesion is therefore never taken for a backdrop, and a frame without a neutral reference (skin
-   filling it) needs none.
+   filling it) needs none: without a split, only smooth regions at least ``neutral_redness_gap`` a*
+   units less red than the frame's typical skin count (a rule relative to the skin, so a colour cast
+   does not change it).
 3. **Not skin-coloured**: saturated colours no skin has (C*ab > 60, e.g. an orange suit or the chart's
    saturated patches), colours more than 2.5 times as chromatic as the skin (C*ab > 35), and clearly
    blue/green/purple hues (hue angle, relative to the light's colour, outside -30°…100° with chroma
@@ -249,7 +251,7 @@ class SkinConfig:
     min_skin_share: float = 0.3  #: the skin cluster must hold this share of the frame for a neutral split
     dark_delta: float = 35.0  #: ΔL* below the skin for a dark mass (hair, shadow)
     max_hole_fraction: float = 0.6  #: enclosed holes up to this share of the skin are filled back
-    neutral_chroma: float = 3.0  #: without a neutral cluster, smooth regions below this C*ab are references
+    neutral_redness_gap: float = 6.0  #: without a neutral cluster, smooth regions this much less red (a*) than the skin are references
 
 
 def _fill_enclosed(
@@ -450,12 +452,13 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
     glare = _glare(L, chroma, skin_L, skin_chroma)
     if two_clusters:
         neutral = chroma < distance_to_skin
-    elif skin_chroma >= 2.0 * cfg.neutral_chroma:
-        neutral = chroma < cfg.neutral_chroma
     else:
-        # The frame's typical colour is itself near grey (very pale skin, a cool white balance): a
-        # near-grey region cannot be told from that skin by colour, and skin fills the frame.
-        neutral = np.zeros(L.shape, bool)
+        # No neutral cluster: only smooth regions far less red than the frame's typical skin can be a
+        # wall or card. A judgement relative to the skin, so a colour cast (or a redness change over the
+        # whole frame) does not move it, and a frame of very pale, near-grey skin keeps all its skin.
+        neutral = skin_ab[0] - a >= cfg.neutral_redness_gap
+        # ...and grey areas without any texture (a flat fill, not a photo of skin).
+        neutral |= _flat_components(chroma < 3.0, L, max(50, int(0.002 * area)), max_texture=0.15)
     neutral &= usable  # black (e.g. the border of an aligned photo) or clipped is not a reference
     neutral = cv2.morphologyEx(neutral.astype(np.uint8), cv2.MORPH_OPEN, disk(2)).astype(bool)
     neutral = _flat_components(neutral, L, min_area=max(50, int(0.002 * area)))

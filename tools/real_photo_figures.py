@@ -200,18 +200,20 @@ def known_change_figures() -> dict:
             return lab
 
         red = skintrack.score(with_lab(rgb, redder), reference=base)
-        # Three soft spots (σ = 1.5 % of the short side, ΔL* -15 at the centre) in a row across the middle.
+        # Three soft spots (σ = 1.5 % of the short side, ΔL* -20 at the centre) in a row near the bottom.
         centres = [(w * 0.2, h * 0.8), (w * 0.5, h * 0.85), (w * 0.8, h * 0.8)]
         field = soft_spots((h, w), centres, 0.015 * min(h, w))
 
         def darker(lab):
             lab = lab.copy()
-            lab[..., 0] -= 15.0 * field
+            lab[..., 0] -= 20.0 * field
             return lab
 
         spotted = skintrack.score(with_lab(rgb, darker), reference=base)
         painted = at(field > 0.5, base.maps["spots"].shape)
-        far = ~at(cv2.dilate((field > 0.01).astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool), painted.shape)
+        # "Elsewhere": the top half of the photo, well away from the painted spots.
+        far = np.zeros(painted.shape, bool)
+        far[: int(0.55 * far.shape[0])] = True
         before_far = base.maps["spots"] & far
         after_far = spotted.maps["spots"] & far
         union = (before_far | after_far).sum()

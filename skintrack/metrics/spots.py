@@ -59,6 +59,7 @@ the half-maximum extent is the usual FWHM convention.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -89,38 +90,69 @@ def local_darkness(
     """``D``: how much darker (ΔL*) each pixel is than its local skin background.
 
     The background starts as a running median over ``window`` pixels and is
-    then refined five times as a Gaussian average (σ = window / 6) over the skin
-    pixels that are *not* more than ``exclude_delta`` darker than the current
-    background, so large or crowded spots (even ones filling most of a window)
-    are bridged from the skin around them rather than averaged in. Finally
-    ``D`` is centred so that its median over the skin is 0.
-    ``filled_L`` is L* with the non-skin pixels filled, if the caller has it.
+    then refined five times as a Gaussian average (σ = window / 24, bridged from
+    coarser averages where a hole is wider, see :func:`_bridged`) over the skin
+    pixels within ``exclude_delta`` of the current background, so large or
+    crowded spots are bridged from the skin around them rather than averaged in.
+    Leaving out as much above as below keeps the background unbiased, so ``D``
+    needs no global centring: it depends only on the skin within about one
+    window, and a spot in one place never changes ``D`` (or the spots found)
+    farther away. ``filled_L`` is L* with the non-skin pixels filled, if the
+    caller has it.
     """
     filled = fill_outside(L, skin) if filled_L is None else filled_L
     smoothed = cv2.GaussianBlur(filled, (0, 0), sigma)
     height, width = L.shape
-    # The background is smooth (σ = window / 6), so it is estimated on a quarter-size copy.
+    # The background is smooth, so it is estimated on a quarter-size copy.
     small = (max(1, width // 4), max(1, height // 4))
     smoothed_q = cv2.resize(smoothed, small, interpolation=cv2.INTER_AREA)
     skin_q = cv2.resize(skin.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
     # Start from a running median (unbiased on textured skin; OpenCV's O(1) algorithm on
-    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker than
-    # the current background: each pass bridges large or crowded spots further inwards.
+    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker (or
+    # lighter) than the current background: each pass bridges large spots further inwards.
     quantised = np.clip(np.rint(smoothed_q * 2.5), 0, 255).astype(np.uint8)
     background = gaussian(cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5, 2.0)
     for _ in range(5):
-        clear_skin = skin_q & (background - smoothed_q < exclude_delta)
+        clear_skin = skin_q & (np.abs(background - smoothed_q) < exclude_delta)
         if not clear_skin.any():
             break
-        background = masked_gaussian(smoothed_q, clear_skin, window / 24.0)
-    darkness = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
-    # Centre on typical skin: leaving out the dark tail biases the average a little upwards.
-    return darkness - np.float32(robust_median(darkness, skin))
+        background = _bridged(smoothed_q, clear_skin, window / 24.0)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+
+
+def _bridged(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian average of ``values`` over ``mask`` (σ = ``sigma``); where ``mask`` has a hole wider than
+    the kernel reaches (the inside of a large lesion) it is bridged from coarser averages (σ × 4, × 16), so
+    the background there comes from the skin around the lesion rather than from one global median."""
+    weights = mask.astype(np.float32)
+    out = None
+    for factor in (1.0, 4.0, 16.0):
+        numerator = gaussian(values * weights, sigma * factor)
+        denominator = gaussian(weights, sigma * factor)
+        estimate = numerator / np.maximum(denominator, 1e-6)
+        if out is None:
+            out, reach = estimate, denominator
+        else:
+            # Blend in the coarser estimate where the finer one had little skin to average.
+            blend = np.clip(reach / 0.05, 0.0, 1.0)
+            out = blend * out + (1.0 - blend) * estimate
+            reach = np.maximum(reach, denominator)
+    fallback = robust_median(values, mask)
+    return np.where(reach > 1e-3, out, fallback).astype(np.float32)
 
 
 def spot_threshold(darkness: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
-    """``T_spot``: the peak darkness (ΔL*) a spot must reach (from a baseline)."""
-    return float(max(min_delta, robust_median(darkness, skin) + k * robust_sd(darkness, skin)))
+    """``T_spot``: the peak darkness (ΔL*) a spot must reach (from a baseline).
+
+    ``max(min_delta, median + k · robust_sd)`` of ``D`` over the skin, the statistics taken again
+    without the pixels beyond the first estimate (the spots themselves do not raise it) and the
+    result rounded up to 0.25 ΔL*, so a few spots more or less in a photo leave it unchanged.
+    """
+    first = robust_median(darkness, skin) + k * robust_sd(darkness, skin)
+    typical = skin & (darkness < first)
+    if typical.any():
+        first = robust_median(darkness, typical) + k * robust_sd(darkness, typical)
+    return float(max(min_delta, math.ceil(first * 4.0) / 4.0))
 
 
 def detect_spots(
@@ -166,7 +198,10 @@ def detect_spots(
         peak = float(values[member].max())
         if peak < threshold:
             continue
-        region = member & (values >= 0.5 * peak)
+        # Half of the spot's typical darkness (upper quartile over the part reaching T_spot): for a flat spot
+        # the usual half maximum; a lesion with a very dark core keeps its lighter body.
+        body = float(np.percentile(values[member & (values >= threshold)], 75))
+        region = member & (values >= 0.5 * body)
         parts, part_labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
         area, elongation = component_shape(part_labels, parts)
         # Width: twice the largest distance from inside the region to its outside.
