@@ -71,7 +71,7 @@ class ScoreConfig:
     spot_k: float = 3.0  #: ... or this many robust SDs above the median darkness
     spot_min_diameter_mm: float = 1.0  #: smallest spot, equivalent-circle diameter, mm (pores are 0.1-0.5 mm)
     spot_max_elongation: float = 3.0
-    spot_min_width_mm: float = 0.7  #: narrowest spot, mm
+    spot_min_width_mm: float = 0.75  #: narrowest spot, mm
     spot_min_px: float = 3.0  #: ... but never narrower than this many working pixels (sensor noise)
     skin_region_mm: float = 100.0  #: without chart or face, the skin region's equivalent diameter, mm (assumed)
     line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px

@@ -6,26 +6,36 @@ Local darkness (ΔL*, positive = darker than the surroundings)::
 
     D = B - G_σ(L*)
 
+All sizes are physical: :func:`skintrack.score` converts ``spot_window_mm``,
+``spot_sigma_mm``, ``spot_min_diameter_mm`` and ``spot_min_width_mm`` to pixels
+with the photo's scale (chart, else pupil distance, else the skin region), so
+pores (0.1-0.5 mm) are never spots whatever the framing.
+
 ``B`` is the *local* skin background, so a lighting gradient across the face
 never reads as a spot: a running median over a ``window`` × ``window`` square,
 refined five times as a Gaussian average (σ = window / 6) over the skin that is
 not more than 2 ΔL* darker than the background, so large or crowded spots are
 bridged from the skin around them instead of darkening their own background
 (computed on a quarter-size copy: it is smooth). ``G_σ``
-(σ = 2.5 px) removes sensor noise and pores, which are texture, not spots.
+(σ = 0.35 mm) removes sensor noise and pores, which are texture, not spots.
+Nothing global enters ``D``: a spot in one place does not change ``D``, nor the
+spots found, more than about one window away.
 
 Detection (hysteresis + half maximum):
 
 1. candidate regions: ``D > T_spot / 2`` on skin;
 2. a region is a spot if its peak ``D`` reaches ``T_spot`` where
    ``T_spot = max(min_delta, median(D) + k · robust_sd(D))`` over the
-   **baseline** skin;
-3. its extent is where ``D`` is at least half its peak (full width at half
-   maximum), so the measured area does not shrink as a spot fades;
+   **baseline** skin without its own spots, rounded up to 0.25 ΔL*
+   (:func:`spot_threshold`);
+3. its extent is where ``D`` is at least half its typical darkness (the upper
+   quartile of ``D`` over the part reaching ``T_spot``): for a flat spot its
+   full width at half maximum, so the measured area does not shrink as a spot
+   fades; a lesion with a very dark core keeps its lighter body;
 4. it must cover ``min_area`` pixels, be at least ``min_width`` pixels wide
    (twice its largest inner distance to its outside) and be compact (ratio of
    principal axes ≤ ``max_elongation``), and its darkness must not be that of
-   a line (mean ridge depth below its mean darkness, see :func:`detect_spots`):
+   a line (mean ridge depth below 0.85 × its mean darkness, see :func:`detect_spots`):
    lines, wrinkles, hairs and pieces of them are not spots; and it must be a
    blob, at least 40 % of its convex hull (a ring of shading is not a spot);
 5. it must not touch the outer edge of the measured skin, where its
@@ -164,7 +174,7 @@ def detect_spots(
     outer_edge: np.ndarray | None = None,
     min_width: float = 5.0,
     line_strength: np.ndarray | None = None,
-    max_line_ratio: float = 1.0,
+    max_line_ratio: float = 0.85,
     min_solidity: float = 0.4,
 ) -> SpotResult:
     """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
