@@ -7,10 +7,11 @@ Pipeline (all at a fixed working resolution, default long side 1024 px, so a
 2. find the face (:func:`skintrack.find_face`), if there is one;
 3. skin mask (:mod:`skintrack.skin`, the face only when there is one) intersected
    with the ROI or the named face ``zone``;
-4. the scale in millimetres per pixel: from a colour chart found by
-   :func:`skintrack.normalize` (``mm_per_px``), else from the face (pupil distance
-   ≈ 63 mm), else from the reference's scale, else assumed from the skin region
-   (``skin_region_mm`` across); spot sizes are set in millimetres with it;
+4. the scale in millimetres per pixel: the reference's (baseline's) scale when
+   there is one, else from a colour chart found by :func:`skintrack.normalize`
+   (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed
+   from the skin region (``skin_region_mm`` across); spot sizes are set in
+   millimetres with it;
 5. each metric family (:mod:`skintrack.metrics`) on the ROI skin, with the
    thresholds of the **reference** (baseline) score when one is given;
 6. a family that fails gives NaN with the reason in ``provenance["errors"]``;
@@ -73,6 +74,7 @@ class ScoreConfig:
     spot_max_elongation: float = 3.0
     spot_min_width_mm: float = 0.75  #: narrowest spot, mm
     spot_min_px: float = 3.0  #: ... but never narrower than this many working pixels (sensor noise)
+    spot_sigma_min_px: float = 3.0  #: ... and never smoothed less than this (sensor noise, JPEG blocks), px
     skin_region_mm: float = 100.0  #: without chart or face, the skin region's equivalent diameter, mm (assumed)
     line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px
     line_min_delta: float = 2.5  #: T_line at least, ΔL*
@@ -291,7 +293,7 @@ class _Context:
     def spot_sizes_px(self) -> tuple[float, float, float, int]:
         """(smoothing σ, least area, least width, background window) of spots, in working pixels."""
         cfg = self.cfg
-        sigma = max(1.0, self.px(cfg.spot_sigma_mm))
+        sigma = max(cfg.spot_sigma_min_px, self.px(cfg.spot_sigma_mm))
         min_area = max(cfg.spot_min_px**2, math.pi / 4.0 * self.px(cfg.spot_min_diameter_mm) ** 2)
         min_width = max(cfg.spot_min_px, self.px(cfg.spot_min_width_mm))
         window = int(np.clip(round(self.px(cfg.spot_window_mm)), 31, 2 * max(self.L.shape) + 1)) | 1
@@ -474,8 +476,8 @@ def score(
     reference : Score or mapping, optional
         The baseline score of the same area (or its ``thresholds``). Every
         threshold that decides "red", "spot" or "line" is taken from it, so a
-        real change between sessions shows as a change; so is the scale when this
-        photo has neither chart nor face.
+        real change between sessions shows as a change; so is the scale in mm per
+        pixel that sets the spot sizes.
     config : ScoreConfig or mapping, optional
         Engine settings; a mapping overrides individual defaults.
 
@@ -619,17 +621,18 @@ def _scale(
 ) -> dict[str, Any]:
     """Millimetres per pixel and where the figure comes from (chart, face, baseline, assumed)."""
     to_working = photo.size[0] / working_shape[1]  # full-resolution px per working px
-    chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
-    if chart:
-        mm, source = float(chart), "colour chart"
-    elif face is not None and face.confident:
-        mm, source = face.mm_per_px, f"face (pupil distance taken as {face.config.interpupillary_mm:g} mm)"
-    elif reference and math.isfinite(reference.get("spot_mm_per_px", math.nan)):
+    if reference and math.isfinite(reference.get("spot_mm_per_px", math.nan)):
+        # The baseline's yardstick, like its thresholds: a follow-up is measured at the same scale.
         return {
             "mm_per_px": round(float(reference["spot_mm_per_px"]) / to_working, 6),
             "source": "baseline",
             "mm_per_working_px": float(reference["spot_mm_per_px"]),
         }
+    chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
+    if chart:
+        mm, source = float(chart), "colour chart"
+    elif face is not None and face.confident:
+        mm, source = face.mm_per_px, f"face (pupil distance taken as {face.config.interpupillary_mm:g} mm)"
     else:
         n = max(int(skin.sum()), 1)
         diameter_px = 2.0 * math.sqrt(n / math.pi)

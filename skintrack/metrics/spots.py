@@ -127,7 +127,9 @@ def local_darkness(
         if not clear_skin.any():
             break
         background = _bridged(smoothed_q, clear_skin, window / 24.0)
-    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+    darkness = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+    # Centre on typical skin, to 0.05 ΔL* (so a few spots more or less elsewhere leave it unchanged).
+    return darkness - np.float32(round(robust_median(darkness, skin) * 20.0) / 20.0)
 
 
 def _bridged(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
@@ -208,9 +210,14 @@ def detect_spots(
         peak = float(values[member].max())
         if peak < threshold:
             continue
-        # Half of the spot's typical darkness (upper quartile over the part reaching T_spot): for a flat spot
-        # the usual half maximum; a lesion with a very dark core keeps its lighter body.
-        body = float(np.percentile(values[member & (values >= threshold)], 75))
+        # Half of the spot's typical darkness (the upper quartile of D over the part reaching T_spot): for a
+        # flat spot the usual half maximum; a lesion with a very dark core keeps its lighter body.
+        inside = values[member]
+        # Pixels weigh in smoothly from T_spot / 2 (none) to T_spot (full): no pixel flips the figure.
+        weights = np.clip((inside - 0.5 * threshold) / (0.5 * threshold), 0.0, 1.0)
+        order = np.argsort(inside)
+        cumulative = np.cumsum(weights[order])
+        body = float(inside[order][np.searchsorted(cumulative, 0.75 * cumulative[-1])])
         region = member & (values >= 0.5 * body)
         parts, part_labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
         area, elongation = component_shape(part_labels, parts)
