@@ -251,7 +251,7 @@ class SkinConfig:
     min_skin_share: float = 0.3  #: the skin cluster must hold this share of the frame for a neutral split
     dark_delta: float = 35.0  #: ΔL* below the skin for a dark mass (hair, shadow)
     max_hole_fraction: float = 0.6  #: enclosed holes up to this share of the skin are filled back
-    min_frame_chroma: float = 0.5  #: a frame whose typical C*ab is below this has no colour: no skin
+    min_frame_chroma: float = 1.5  #: a frame with 95 % of its C*ab below this has no colour (black and white): no skin
     neutral_redness_gap: float = 6.0  #: without a neutral cluster, smooth regions this much less red (a*) than the skin are references
 
 
@@ -447,8 +447,10 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
     cast, skin_ab = cast.astype(np.float32), skin_ab.astype(np.float32)
     chroma, hue, distance_to_skin = _colour_relative(a, b, cast, skin_ab)
     skin_chroma = float(np.hypot(*(skin_ab - cast)))
-    if not two_clusters and float(np.hypot(*skin_ab)) < cfg.min_frame_chroma:
-        # A black-and-white photo (or one without colour): no skin colour to measure.
+    step = max(1, int(np.sqrt(L.size / 10000)))
+    frame_chroma = cv2.magnitude(a[::step, ::step], b[::step, ::step])[usable[::step, ::step]]
+    if frame_chroma.size and float(np.percentile(frame_chroma, 95)) < cfg.min_frame_chroma:
+        # A black-and-white photo (no colour anywhere): no skin colour to measure.
         usable = np.zeros(L.shape, bool)
     near_skin = usable & (distance_to_skin < max(6.0, 0.5 * skin_chroma))
     skin_L = robust_median(L, near_skin) if near_skin.any() else robust_median(L, usable if usable.any() else None)

@@ -127,18 +127,16 @@ def local_darkness(
         if not clear_skin.any():
             break
         background = _bridged(smoothed_q, clear_skin, window / 24.0)
-    darkness = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
-    # Centre on typical skin, to 0.05 ΔL* (so a few spots more or less elsewhere leave it unchanged).
-    return darkness - np.float32(round(robust_median(darkness, skin) * 20.0) / 20.0)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
 
 
 def _bridged(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian average of ``values`` over ``mask`` (σ = ``sigma``); where ``mask`` has a hole wider than
-    the kernel reaches (the inside of a large lesion) it is bridged from coarser averages (σ × 4, × 16), so
+    the kernel reaches (the inside of a large lesion) it is bridged from a coarser average (σ × 4), so
     the background there comes from the skin around the lesion rather than from one global median."""
     weights = mask.astype(np.float32)
     out = None
-    for factor in (1.0, 4.0, 16.0):
+    for factor in (1.0, 4.0):
         numerator = gaussian(values * weights, sigma * factor)
         denominator = gaussian(weights, sigma * factor)
         estimate = numerator / np.maximum(denominator, 1e-6)
