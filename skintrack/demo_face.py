@@ -30,6 +30,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .synthetic import manifest_session
+
 __all__ = ["FACE_DEMO_PATIENT", "FACE_DEMO_SESSIONS", "FaceDemoState", "write_face_demo"]
 
 FACE_DEMO_SEED = 2027
@@ -181,16 +183,7 @@ def write_face_demo(folder: str | Path, seed: int = FACE_DEMO_SEED) -> Path:
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         (folder / name).write_bytes(encoded.tobytes())
-        sessions.append(
-            {
-                "date": session["date"],
-                "treatment": session["treatment"],
-                "settings": session.get("settings", {}),
-                "notes": session["notes"],
-                "file": name,
-                "simulated": asdict(state),
-            }
-        )
+        sessions.append({**manifest_session(session, name), "simulated": asdict(state)})
     manifest = {
         "generator": "skintrack.demo_face.write_face_demo",
         "seed": seed,
