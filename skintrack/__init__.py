@@ -4,21 +4,26 @@ from . import repeatability
 from ._version import __version__
 from .align import Alignment, align, ghost
 from .batch import score_course, score_folder
+from .face import ZONES, Face, FaceConfig, find_face
 from .normalize import normalize
 from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
 from .quality import Issue, check_quality
-from .scoring import Score, ScoreConfig, score
+from .scoring import Score, ScoreConfig, score, score_zones
 
 __all__ = [
     "Alignment",
+    "Face",
+    "FaceConfig",
     "Issue",
     "Photo",
     "PhotoError",
     "Score",
     "ScoreConfig",
+    "ZONES",
     "__version__",
     "align",
     "check_quality",
+    "find_face",
     "ghost",
     "load_photo",
     "normalize",
@@ -28,4 +33,5 @@ __all__ = [
     "score",
     "score_course",
     "score_folder",
+    "score_zones",
 ]

@@ -36,6 +36,7 @@ import numpy as np
 from .colour import rgb_to_lab
 from .imaging import erode
 from .photo import Photo, load_photo
+from .face import find_face
 from .skin import skin_mask
 
 __all__ = ["Issue", "check_quality", "sharpness"]
@@ -76,7 +77,9 @@ def check_quality(photo: Photo | np.ndarray) -> list[Issue]:
     photo = load_photo(photo)
     rgb = photo.resized(WORKING_SIZE)
     lab = rgb_to_lab(rgb)
-    masks = skin_mask(lab)
+    # With a face in frame only the face is skin (glare and exposure are judged on it, not on the wall).
+    face = find_face(photo)
+    masks = skin_mask(lab, face=face if face is not None and face.confident else None)
     skin = masks.skin
     issues: list[Issue | None] = []
     long_side = max(photo.size)

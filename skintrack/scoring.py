@@ -4,10 +4,18 @@ Pipeline (all at a fixed working resolution, default long side 1024 px, so a
 12 MP photo and its 0.5x copy are measured alike):
 
 1. resample the photo (area averaging) and convert to CIELAB in float;
-2. skin mask (:mod:`skintrack.skin`) intersected with the ROI;
-3. each metric family (:mod:`skintrack.metrics`) on the ROI skin, with the
+2. find the face (:func:`skintrack.find_face`), if there is one;
+3. skin mask (:mod:`skintrack.skin`, the face only when there is one) intersected
+   with the ROI or the named face ``zone``;
+4. the scale in millimetres per pixel: the reference's (baseline's) scale when
+   there is one, else from a colour chart found by :func:`skintrack.normalize`
+   (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed
+   from the skin region (``skin_region_mm`` across); spot sizes are set in
+   millimetres with it;
+5. each metric family (:mod:`skintrack.metrics`) on the ROI skin, with the
    thresholds of the **reference** (baseline) score when one is given;
-4. a family that fails gives NaN with the reason in ``provenance["errors"]``.
+6. a family that fails gives NaN with the reason in ``provenance["errors"]``;
+   so does a zone of a low-confidence face or a zone partly outside the photo.
 """
 
 from __future__ import annotations
@@ -32,10 +40,11 @@ from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
+from .face import ZONES, Face, FaceConfig, find_face
 from .photo import Photo, load_photo, resize_long_side
-from .skin import skin_mask
+from .skin import SkinConfig, skin_mask
 
-__all__ = ["OVERLAYS", "Score", "ScoreConfig", "score"]
+__all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]
 
 #: Threshold names handed from a baseline score to later sessions.
 THRESHOLD_NAMES = ("red_a", "spot_delta_L", "line_delta_L")
@@ -57,19 +66,33 @@ class ScoreConfig:
     red_sigma: float = 1.5  #: smoothing of a* before thresholding, px
     red_min_delta: float = 4.0  #: T_red is at least this far above normal a*
     red_k: float = 3.0  #: ... or this many robust SDs
-    spot_window: int = 201  #: local background window, px
-    spot_sigma: float = 2.5  #: smoothing of L* before comparing with the background, px
+    spot_window_mm: float = 30.0  #: local background window, mm (spots up to ~10 mm are bridged)
+    spot_sigma_mm: float = 0.35  #: smoothing of L* before comparing with the background, mm (pores blur away)
     spot_min_delta: float = 4.0  #: T_spot at least, ΔL*
     spot_k: float = 3.0  #: ... or this many robust SDs above the median darkness
-    spot_min_area: int = 40  #: px (≈ 1.6 mm diameter at 0.23 mm/px)
+    spot_min_diameter_mm: float = 1.0  #: smallest spot, equivalent-circle diameter, mm (pores are 0.1-0.5 mm)
     spot_max_elongation: float = 3.0
-    spot_min_width: float = 5.0  #: px (≈ 1.2 mm at 0.23 mm/px)
+    spot_min_width_mm: float = 0.75  #: narrowest spot, mm
+    spot_min_px: float = 3.0  #: ... but never narrower than this many working pixels (sensor noise)
+    spot_sigma_min_px: float = 3.0  #: ... and never smoothed less than this (sensor noise, JPEG blocks), px
+    skin_region_mm: float = 100.0  #: without chart or face, the skin region's equivalent diameter, mm (assumed)
     line_scales: tuple[float, ...] = (1.0, 1.7, 2.9)  #: ridge filter σ, px
     line_min_delta: float = 2.5  #: T_line at least, ΔL*
     line_k: float = 4.0
     line_min_length: int = 15  #: px
     rough_sigma_fine: float = 1.0  #: px
     rough_sigma_coarse: float = 3.0  #: px
+    find_faces: bool = True  #: look for a face (zones, face-only skin, pupil-distance scale)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    skin: SkinConfig = field(default_factory=SkinConfig)
+
+    def __post_init__(self):
+        # Settings read back from JSON (provenance, batch tables) hold the nested configs as mappings.
+        if isinstance(self.face, Mapping):
+            object.__setattr__(self, "face", FaceConfig(**self.face))
+        if isinstance(self.skin, Mapping):
+            object.__setattr__(self, "skin", SkinConfig(**self.skin))
+        object.__setattr__(self, "line_scales", tuple(self.line_scales))
 
     def as_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -221,10 +244,7 @@ def _config(config: ScoreConfig | Mapping[str, Any] | None) -> ScoreConfig:
     unknown = set(config) - fields
     if unknown:
         raise ValueError(f"Unknown score settings: {', '.join(sorted(unknown))}.")
-    values = dict(config)
-    if "line_scales" in values:
-        values["line_scales"] = tuple(values["line_scales"])
-    return ScoreConfig(**values)
+    return ScoreConfig(**dict(config))
 
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skintrack-score")
@@ -259,10 +279,25 @@ class _Context:
     filled: np.ndarray  # L* with non-skin filled smoothly (no edge step for filters)
     outer_edge: np.ndarray  # rim of the measured area (small holes such as hairs are not rims)
     reference: dict[str, float] | None
+    mm_per_px: float  # millimetres per working pixel
 
     @property
     def n_skin(self) -> int:
         return max(int(self.skin.sum()), 1)
+
+    def px(self, mm: float) -> float:
+        """A length in millimetres as working pixels."""
+        return mm / self.mm_per_px
+
+    @property
+    def spot_sizes_px(self) -> tuple[float, float, float, int]:
+        """(smoothing σ, least area, least width, background window) of spots, in working pixels."""
+        cfg = self.cfg
+        sigma = max(cfg.spot_sigma_min_px, self.px(cfg.spot_sigma_mm))
+        min_area = max(cfg.spot_min_px**2, math.pi / 4.0 * self.px(cfg.spot_min_diameter_mm) ** 2)
+        min_width = max(cfg.spot_min_px, self.px(cfg.spot_min_width_mm))
+        window = int(np.clip(round(self.px(cfg.spot_window_mm)), 31, 2 * max(self.L.shape) + 1)) | 1
+        return sigma, min_area, min_width, window
 
     def threshold(self, name: str, compute) -> float:
         """The baseline's threshold when there is a reference, else this photo's own."""
@@ -277,6 +312,7 @@ class _Part:
     thresholds: dict[str, float] = field(default_factory=dict)
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    sizes_px: list[float] | None = None  # spot areas, working px
 
     def fail(self, names: Sequence[str], exc: Exception) -> None:
         for name in names:
@@ -301,9 +337,8 @@ def _redness(ctx: _Context) -> _Part:
 def _darkness(ctx: _Context) -> _Part:
     part = _Part()
     try:
-        part.maps["darkness"] = local_darkness(
-            ctx.L, ctx.skin, ctx.cfg.spot_window, ctx.cfg.spot_sigma, filled_L=ctx.filled
-        )
+        sigma, _, _, window = ctx.spot_sizes_px
+        part.maps["darkness"] = local_darkness(ctx.L, ctx.skin, window, sigma, filled_L=ctx.filled)
     except Exception as exc:
         part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
     return part
@@ -318,14 +353,15 @@ def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | No
         threshold = ctx.threshold(
             "spot_delta_L", lambda: spot_threshold(darkness, ctx.inner, cfg.spot_min_delta, cfg.spot_k)
         )
+        _, min_area, min_width, _ = ctx.spot_sizes_px
         spots = detect_spots(
             darkness,
             ctx.inner,
             threshold,
-            cfg.spot_min_area,
+            min_area,
             cfg.spot_max_elongation,
             outer_edge=ctx.outer_edge,
-            min_width=cfg.spot_min_width,
+            min_width=min_width,
             line_strength=strength,
         )
         part.thresholds["spot_delta_L"] = threshold
@@ -335,6 +371,7 @@ def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | No
             spot_contrast=spots.spot_contrast,
         )
         part.maps["spots"] = spots.mask
+        part.sizes_px = spots.sizes_px
     except Exception as exc:
         part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
     return part
@@ -412,6 +449,8 @@ def score(
     photo: Photo | np.ndarray,
     *,
     roi: np.ndarray | Sequence[float] | None = None,
+    zone: str | None = None,
+    face: Face | None | str = "auto",
     reference: Score | Mapping[str, float] | None = None,
     config: ScoreConfig | Mapping[str, Any] | None = None,
 ) -> Score:
@@ -423,12 +462,22 @@ def score(
         A :class:`~skintrack.Photo` or an ``HxWx3`` uint8 RGB array.
     roi : None, ndarray or (x, y, w, h)
         Region to measure: ``None`` for the automatic skin mask alone, an HxW
-        boolean mask (any resolution; it is resampled) or a rectangle in the
-        photo's pixel coordinates. It is intersected with the skin mask.
+        boolean mask (any resolution; it is resampled, e.g. ``face.zones["left_cheek"]``)
+        or a rectangle in the photo's pixel coordinates. It is intersected with the skin mask.
+    zone : str, optional
+        Measure one face zone (one of :data:`skintrack.face.ZONES`, e.g. ``"left_cheek"``:
+        the patient's left). When the photo shows no face, the face was found with low
+        confidence or the zone is partly outside the photo, every metric is NaN and
+        ``provenance["errors"]`` says why.
+    face : Face, None or "auto"
+        The face in this photo: ``"auto"`` finds it (when ``config.find_faces``), ``None``
+        measures without one, a :class:`~skintrack.face.Face` from :func:`skintrack.find_face`
+        on this photo is used as is. With a face only the face is skin.
     reference : Score or mapping, optional
         The baseline score of the same area (or its ``thresholds``). Every
         threshold that decides "red", "spot" or "line" is taken from it, so a
-        real change between sessions shows as a change.
+        real change between sessions shows as a change; so is the scale in mm per
+        pixel that sets the spot sizes.
     config : ScoreConfig or mapping, optional
         Engine settings; a mapping overrides individual defaults.
 
@@ -441,11 +490,13 @@ def score(
     PhotoError
         If ``photo`` is not a usable photo.
     ValueError
-        If ``roi`` or ``config`` is malformed, or ``reference`` was measured
+        If ``roi``, ``zone`` or ``config`` is malformed, or ``reference`` was measured
         with different settings.
     """
     cfg = _config(config)
     photo = load_photo(photo)
+    if zone is not None and zone not in ZONES:
+        raise ValueError(f"Unknown zone {zone!r}; choose one of {', '.join(ZONES)}.")
     rgb = photo.resized(cfg.working_size)
     lab = rgb_to_lab(rgb)
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
@@ -471,30 +522,55 @@ def score(
             raise ValueError(f"The reference lacks thresholds: {', '.join(missing)}.")
         thresholds_from = "reference"
 
+    if isinstance(face, str):
+        if face != "auto":
+            raise ValueError('face must be a Face, None or "auto".')
+        face = find_face(photo, cfg.face) if cfg.find_faces else None
     roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
-    masks = skin_mask(lab, hair_contrast=cfg.hair_contrast, executor=_executor())
+    zone_problem = None
+    if zone is not None:
+        if face is None:
+            zone_problem = f"no face found in the photo, so the zone {zone!r} cannot be measured"
+        elif zone in face.zone_issues:
+            zone_problem = f"zone {zone!r}: {face.zone_issues[zone]}"
+        else:
+            roi_mask = roi_mask & face.zone_mask(zone, working_shape)
+            roi_description = f"zone {zone}" if roi is None else f"zone {zone} and {roi_description}"
+    # Only a confident face decides what skin is; a doubtful one is reported (zones NaN) but not used.
+    trusted = face if face is not None and face.confident else None
+    masks = skin_mask(lab, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
     skin = masks.skin & roi_mask
     inner = erode(skin, cfg.edge_margin)
     n_skin = int(skin.sum())
+    scale = _scale(photo, face, masks.skin, working_shape, reference_thresholds, cfg)
 
     metrics = {name: float("nan") for name in METRIC_NAMES}
     thresholds: dict[str, float] = {name: float("nan") for name in THRESHOLD_NAMES}
     errors: dict[str, str] = {}
     maps: dict[str, np.ndarray] = {"skin": skin}
+    sizes_px: list[float] | None = None
 
-    if n_skin < cfg.min_skin_pixels or int(inner.sum()) < cfg.min_skin_pixels // 4:
+    if zone_problem is not None:
+        for name in METRIC_NAMES:
+            errors[name] = zone_problem
+    elif n_skin < cfg.min_skin_pixels or int(inner.sum()) < cfg.min_skin_pixels // 4:
         for name in METRIC_NAMES:
             errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})"
     else:
         # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
         area = (masks.skin | masks.hair | masks.glare) & roi_mask
         outer_edge = ~erode(area, cfg.edge_margin + 1)
-        context = _Context(cfg, L, a, b, skin, inner, fill_outside(L, skin), outer_edge, reference_thresholds)
+        context = _Context(
+            cfg, L, a, b, skin, inner, fill_outside(L, skin), outer_edge, reference_thresholds, scale["mm_per_working_px"]
+        )
         for part in _measure(context):
             metrics.update(part.metrics)
             thresholds.update(part.thresholds)
             maps.update(part.maps)
             errors.update(part.errors)
+            if part.sizes_px is not None:
+                sizes_px = part.sizes_px
+        thresholds["spot_mm_per_px"] = scale["mm_per_working_px"]
 
     for name, value in metrics.items():
         if not math.isfinite(value) and name not in errors:
@@ -504,6 +580,9 @@ def score(
     for optional in ("red", "spots", "lines"):
         maps.setdefault(optional, np.zeros(working_shape, bool))
 
+    spot_sizes = None
+    if sizes_px is not None and scale["source"] != "skin region (assumed)":
+        spot_sizes = [round(area_px * scale["mm_per_working_px"] ** 2, 3) for area_px in sizes_px]
     provenance: dict[str, Any] = {
         "engine_version": __version__,
         "settings": cfg.as_dict(),
@@ -513,9 +592,13 @@ def score(
         "original_size": list(photo.size),
         "working_size": [int(working_shape[1]), int(working_shape[0])],
         "roi": roi_description,
+        "zone": zone,
         "roi_pixels": int(roi_mask.sum()),
         "skin_pixels": n_skin,
         "skin_fraction": round(float(skin.mean()), 4),
+        "face": face.summary() if face is not None else None,
+        "scale": {k: v for k, v in scale.items() if k != "mm_per_working_px"},
+        "spot_sizes_mm2": spot_sizes,
         "thresholds_from": thresholds_from,
         "reference_sha256": reference_sha,
         "colour": "CIELAB (D65, 2°) from sRGB, float32",
@@ -526,3 +609,58 @@ def score(
         if key in photo.metadata:
             provenance[key] = photo.metadata[key]
     return Score(metrics=metrics, thresholds=thresholds, provenance=provenance, maps=maps, image=rgb)
+
+
+def _scale(
+    photo: Photo,
+    face: Face | None,
+    skin: np.ndarray,
+    working_shape: tuple[int, int],
+    reference: Mapping[str, float] | None,
+    cfg: ScoreConfig,
+) -> dict[str, Any]:
+    """Millimetres per pixel and where the figure comes from (chart, face, baseline, assumed)."""
+    to_working = photo.size[0] / working_shape[1]  # full-resolution px per working px
+    if reference and math.isfinite(reference.get("spot_mm_per_px", math.nan)):
+        # The baseline's yardstick, like its thresholds: a follow-up is measured at the same scale.
+        return {
+            "mm_per_px": round(float(reference["spot_mm_per_px"]) / to_working, 6),
+            "source": "baseline",
+            "mm_per_working_px": float(reference["spot_mm_per_px"]),
+        }
+    chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
+    if chart:
+        mm, source = float(chart), "colour chart"
+    elif face is not None and face.confident:
+        mm, source = face.mm_per_px, f"face (pupil distance taken as {face.config.interpupillary_mm:g} mm)"
+    else:
+        n = max(int(skin.sum()), 1)
+        diameter_px = 2.0 * math.sqrt(n / math.pi)
+        per_working = cfg.skin_region_mm / diameter_px
+        return {
+            "mm_per_px": round(per_working / to_working, 6),
+            "source": "skin region (assumed)",
+            "mm_per_working_px": per_working,
+        }
+    return {"mm_per_px": round(mm, 6), "source": source, "mm_per_working_px": mm * to_working}
+
+
+def score_zones(
+    photo: Photo | np.ndarray,
+    *,
+    zones: Sequence[str] = ZONES,
+    references: Mapping[str, Score | Mapping[str, float]] | None = None,
+    config: ScoreConfig | Mapping[str, Any] | None = None,
+) -> dict[str, Score]:
+    """Score every zone of the face in one photo (the face is found once).
+
+    A zone that cannot be measured (no face, low confidence, partly outside the
+    photo, too little skin) gives NaN metrics with the reason in its
+    ``provenance["errors"]``; the other zones still come. ``references`` maps a
+    zone to its baseline score.
+    """
+    cfg = _config(config)
+    photo = load_photo(photo)
+    face = find_face(photo, cfg.face) if cfg.find_faces else None
+    references = references or {}
+    return {name: score(photo, zone=name, face=face, reference=references.get(name), config=cfg) for name in zones}

@@ -682,11 +682,7 @@ def write_demo(folder: str | Path, seed: int = DEMO_SEED, course_layout: bool = 
         (folder / name).write_bytes(photo.encoded)
         sessions.append(
             {
-                "date": session["date"],
-                "treatment": session["treatment"],
-                "settings": session.get("settings", {}),
-                "notes": session["notes"],
-                "file": name,
+                **manifest_session(session, name),
                 "state": asdict(photo.state),
                 "capture": asdict(photo.capture),
                 "truth": {k: round(v, 3) for k, v in photo.truth.values.items()},
@@ -705,6 +701,17 @@ def write_demo(folder: str | Path, seed: int = DEMO_SEED, course_layout: bool = 
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return folder
+
+
+def manifest_session(session: dict[str, Any], file_name: str) -> dict[str, Any]:
+    """The part of a demo manifest's session entry that every demo shares (what ``load_demo`` reads)."""
+    return {
+        "date": session["date"],
+        "treatment": session["treatment"],
+        "settings": session.get("settings", {}),
+        "notes": session["notes"],
+        "file": file_name,
+    }
 
 
 def with_changes(state: SkinState, **changes: Any) -> SkinState:

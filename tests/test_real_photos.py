@@ -1,12 +1,17 @@
-"""Real smartphone photos (../shared/real_photos): every one scores, and orderings a person
-looking at the photos would agree with hold (see that folder's README for what each shows)."""
+"""Real smartphone photos (../shared/real_photos): every one scores, orderings a person looking at the
+photos would agree with hold, dermatologist-outlined lesions are measured as they should be, and known
+changes applied to real photos (with an independent float-Lab conversion, scikit-image's) are recovered."""
 
 from __future__ import annotations
 
+import csv
 import math
 from functools import lru_cache
 
+import cv2
+import numpy as np
 import pytest
+from skimage import color
 
 import skintrack
 
@@ -14,15 +19,31 @@ from .conftest import REAL_PHOTOS, real_photo
 
 pytestmark = pytest.mark.skipif(not REAL_PHOTOS.exists(), reason="../shared/real_photos not available")
 
+EXTERNAL = REAL_PHOTOS / "external"
+PIGMENTED = ("NEV", "MEL", "SEK")  # naevi, melanomas, seborrhoeic keratoses
+RED = ("BCC", "SCC")  # basal and squamous cell carcinomas: pink-red (the one actinic keratosis is a pale scaly crust)
+
 
 @lru_cache(maxsize=None)
 def metrics(name: str) -> dict[str, float]:
     return skintrack.score(skintrack.load_photo(real_photo(name))).metrics
 
 
-def test_every_real_photo_scores_without_error(real_photos_dir):
-    for path in sorted(real_photos_dir.rglob("*.png")):
-        result = skintrack.score(skintrack.load_photo(path))
+def photo_files(folder):
+    """The photos of a folder tree (JPEG and PNG), never the lesion masks beside them."""
+    return sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg") and "masks" not in p.parts
+    )
+
+
+def test_every_real_photo_scores_or_is_refused_clearly(real_photos_dir):
+    paths = photo_files(real_photos_dir)
+    assert len(paths) > 150
+    for path in paths:
+        try:
+            result = skintrack.score(skintrack.load_photo(path))
+        except skintrack.PhotoError:
+            continue
         assert result.provenance["errors"] == {}, path.name
         assert all(math.isfinite(v) for v in result.metrics.values()), path.name
 
@@ -59,3 +80,215 @@ def test_repeat_shots_of_one_area_agree_better_than_different_people():
     pair = abs(metrics("PAT_286_1459_666.png")["ita"] - metrics("PAT_286_1459_926.png")["ita"])
     different = abs(metrics("PAT_286_1459_926.png")["ita"] - metrics("PAT_1453_1567_250.png")["ita"])
     assert pair < 0.5 * different
+
+
+# --------------------------------------------------------------------------- outlined lesions
+
+
+def _manifest() -> list[dict[str, str]]:
+    with open(EXTERNAL / "manifest.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _at(mask: np.ndarray, shape) -> np.ndarray:
+    return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def _ring(lesion: np.ndarray) -> np.ndarray:
+    """Skin around a lesion: a band half the lesion's equivalent radius wide, after a small gap."""
+    radius = max(3, int(round(0.5 * math.sqrt(lesion.sum() / math.pi))))
+    gap = max(2, radius // 3)
+    disk = lambda r: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    outer = cv2.dilate(lesion.astype(np.uint8), disk(radius + gap)).astype(bool)
+    return outer & ~cv2.dilate(lesion.astype(np.uint8), disk(gap)).astype(bool)
+
+
+@lru_cache(maxsize=None)
+def _lesions():
+    """(photo, lesion mask at the working resolution, diagnosis, its Score) for every outlined lesion."""
+    out = []
+    for row in _manifest():
+        if row["role"].startswith("lesion_mask_of:"):
+            photo = skintrack.load_photo(EXTERNAL / row["role"].split(":", 1)[1])
+            result = skintrack.score(photo)
+            mask = cv2.imread(str(EXTERNAL / row["file"]), cv2.IMREAD_GRAYSCALE) > 127
+            out.append((photo, _at(mask, result.maps["skin"].shape), row["diagnostic"], result))
+    return out
+
+
+def test_lesions_stay_in_the_skin_mask():
+    lesions = _lesions()
+    assert len(lesions) == 24
+    kept = [float((result.maps["skin"] & lesion).sum() / lesion.sum()) for _, lesion, _, result in lesions]
+    assert min(result.provenance["skin_pixels"] for *_, result in lesions) > 0  # no photo loses all its skin
+    assert sum(k >= 0.8 for k in kept) >= 22  # was 14 of 24 in engine 0.1.0
+    assert np.median(kept) >= 0.95
+
+
+def test_pigmented_lesions_are_found_as_dark_spots_over_most_of_their_area():
+    cover = [
+        float((result.maps["spots"] & lesion).sum() / lesion.sum())
+        for _, lesion, diagnosis, result in _lesions()
+        if diagnosis in PIGMENTED
+    ]
+    assert len(cover) == 17
+    assert sum(c >= 0.5 for c in cover) >= 12  # was 2 of 17 in engine 0.1.0 (median cover 9 %)
+    assert np.median(cover) >= 0.6
+
+
+def test_pigmented_lesions_measure_darker_than_the_skin_around_them():
+    for photo, lesion, diagnosis, _ in _lesions():
+        if diagnosis not in PIGMENTED:
+            continue
+        inside = skintrack.score(photo, roi=lesion).metrics
+        around = skintrack.score(photo, roi=_ring(lesion)).metrics
+        assert inside["ita"] < around["ita"] - 5, photo.metadata.get("sha256")
+
+
+def test_red_lesions_measure_redder_than_the_skin_around_them():
+    checked = 0
+    for photo, lesion, diagnosis, _ in _lesions():
+        if diagnosis not in RED:
+            continue
+        inside = skintrack.score(photo, roi=lesion).metrics
+        around = skintrack.score(photo, roi=_ring(lesion)).metrics
+        assert inside["redness"] > around["redness"] + 1.0
+        checked += 1
+    assert checked == 6
+
+
+def test_spots_on_close_ups_are_spots_not_pores():
+    counts = [
+        skintrack.score(skintrack.load_photo(path)).metrics["spot_count"]
+        for path in sorted((EXTERNAL / "pad").glob("*.jpg"))
+    ]
+    assert len(counts) == 91
+    assert np.median(counts) <= 12 and max(counts) <= 40  # engine 0.1.0: median 20, up to 62 (mostly pores)
+
+
+# --------------------------------------------------------------------------- known changes on real photos
+
+
+def _with_lab(rgb: np.ndarray, change) -> np.ndarray:
+    """Apply ``change(lab)`` in float CIELAB with scikit-image (never skintrack's own conversion)."""
+    lab = color.rgb2lab(rgb.astype(np.float64) / 255.0)
+    return np.clip(np.rint(color.lab2rgb(change(lab)) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _soft_spots(shape, centres, sigma):
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
+    field = np.zeros(shape)
+    for cx, cy in centres:
+        field = np.maximum(field, np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)))
+    return field
+
+
+@lru_cache(maxsize=None)
+def _semi():
+    """The larger real close-ups kept for known changes, and their scores."""
+    out = []
+    for row in _manifest():
+        if row["role"] == "semi":
+            photo = skintrack.load_photo(EXTERNAL / row["file"])
+            out.append((np.ascontiguousarray(photo.rgb), skintrack.score(photo)))
+    return out
+
+
+def _free_places(base, shape, sigma, count=3):
+    """``count`` places in the lower half of the photo on measured skin, away from its spots and each other."""
+    h, w = shape
+    skin = _at(base.maps["skin"], (h, w)) & ~_at(base.maps["spots"], (h, w))
+    clear = cv2.erode(skin.astype(np.uint8), np.ones((int(8 * sigma) | 1,) * 2, np.uint8)).astype(bool)
+    places = []
+    for y in np.linspace(0.55 * h, 0.9 * h, 8):
+        for x in np.linspace(0.1 * w, 0.9 * w, 12):
+            if clear[int(y), int(x)] and all(math.hypot(x - px, y - py) > 10 * sigma for px, py in places):
+                places.append((float(x), float(y)))
+    assert len(places) >= count
+    return places[:count]
+
+
+# spot_area_pct is left out: 8-bit rounding after the colour change moves L* by a fraction of a unit, and a
+# large spot whose peak sits at the threshold may come or go (spot_count below allows for it).
+UNMOVED = ("spot_count", "texture_roughness", "line_density", "evenness")
+
+
+def test_redness_added_over_the_skin_is_recovered_and_nothing_else_moves():
+    shifts = []
+    for rgb, base in _semi():
+        skin = _at(base.maps["skin"], rgb.shape[:2])
+
+        def redder(lab):
+            lab = lab.copy()
+            lab[..., 1] += 4.0 * skin  # over the measured skin only
+            return lab
+
+        changed = skintrack.score(_with_lab(rgb, redder), reference=base)
+        shifts.append(changed.metrics["redness"] - base.metrics["redness"])
+        assert abs(changed.metrics["ita"] - base.metrics["ita"]) < 1.0
+        # (A colour change can move the skin mask's edge by a few pixels: a spot there may come or go.)
+        assert abs(changed.metrics["spot_count"] - base.metrics["spot_count"]) <= max(2, 0.1 * base.metrics["spot_count"])
+        for name in UNMOVED[1:]:
+            assert changed.metrics[name] == pytest.approx(base.metrics[name], rel=0.15, abs=0.05), name
+    assert len(shifts) == 6
+    assert all(3.4 <= s <= 4.4 for s in shifts), shifts  # +4 a*, less where a channel clips
+
+
+def test_painted_dark_spots_are_found_and_spots_elsewhere_do_not_change():
+    for rgb, base in _semi():
+        h, w = rgb.shape[:2]
+        sigma = 0.015 * min(h, w)
+        centres = _free_places(base, (h, w), sigma)
+        field = _soft_spots((h, w), centres, sigma)
+
+        def darker(lab):
+            lab = lab.copy()
+            lab[..., 0] -= 20.0 * field
+            return lab
+
+        spotted = skintrack.score(_with_lab(rgb, darker), reference=base)
+        painted = _at(field > 0.5, base.maps["spots"].shape)
+        assert (spotted.maps["spots"] & painted).sum() >= 0.75 * painted.sum()
+        assert spotted.metrics["spot_count"] == base.metrics["spot_count"] + 3
+        # Detection is local: farther than one background window from the painted spots, the spots
+        # found are exactly as they were.
+        window = spotted.provenance["settings"]["spot_window_mm"] / spotted.thresholds["spot_mm_per_px"]
+        touched = _at(field > 0.01, painted.shape).astype(np.uint8)
+        far = cv2.distanceTransform(1 - touched, cv2.DIST_L2, 5) > window
+        assert far.mean() > 0.1
+        before, after = base.maps["spots"] & far, spotted.maps["spots"] & far
+        assert (before ^ after).sum() <= 0.01 * max(int(before.sum()), 100)
+        assert abs(spotted.metrics["redness"] - base.metrics["redness"]) < 0.3
+
+
+def test_a_slight_blur_lowers_texture_only():
+    for rgb, base in _semi():
+        blurred = skintrack.score(cv2.GaussianBlur(rgb, (0, 0), 1.0), reference=base)
+        assert blurred.metrics["texture_roughness"] < base.metrics["texture_roughness"]
+        assert abs(blurred.metrics["redness"] - base.metrics["redness"]) < 0.1
+        assert abs(blurred.metrics["ita"] - base.metrics["ita"]) < 0.5
+
+
+def test_redness_on_a_face_is_measured_on_the_face():
+    portrait = skintrack.load_photo(real_photo("astronaut_skimage.png"))
+    face = skintrack.find_face(portrait)
+    rgb = np.ascontiguousarray(portrait.rgb)
+    base = skintrack.score(portrait)
+    # 97 % of what is measured is the face (engine 0.1.0: 8 %, the rest suit, flag and wall).
+    oval = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(face.landmarks[list(skintrack.face.FACE_OVAL)]).astype(np.int32)], 1)
+    skin = base.maps["skin"]
+    assert (skin & _at(oval.astype(bool), skin.shape)).sum() >= 0.95 * skin.sum()
+    # +4 a* over the face oval only: the whole-photo redness moves by ~4 (engine 0.1.0: +0.35), each zone too.
+    def redder(lab):
+        lab = lab.copy()
+        lab[..., 1] += 4.0 * oval
+        return lab
+
+    changed_photo = _with_lab(rgb, redder)
+    assert skintrack.score(changed_photo).metrics["redness"] - base.metrics["redness"] == pytest.approx(4.0, abs=0.5)
+    # (The forehead under this fringe has too little skin at 512 px: it is NaN with the reason.)
+    for zone in ("left_cheek", "right_cheek", "nose", "chin"):
+        before = skintrack.score(portrait, zone=zone, face=face).metrics["redness"]
+        after = skintrack.score(changed_photo, zone=zone, face=face).metrics["redness"]
+        assert after - before == pytest.approx(4.0, abs=0.5), zone

@@ -6,26 +6,36 @@ Local darkness (ΔL*, positive = darker than the surroundings)::
 
     D = B - G_σ(L*)
 
+All sizes are physical: :func:`skintrack.score` converts ``spot_window_mm``,
+``spot_sigma_mm``, ``spot_min_diameter_mm`` and ``spot_min_width_mm`` to pixels
+with the photo's scale (chart, else pupil distance, else the skin region), so
+pores (0.1-0.5 mm) are never spots whatever the framing.
+
 ``B`` is the *local* skin background, so a lighting gradient across the face
 never reads as a spot: a running median over a ``window`` × ``window`` square,
 refined five times as a Gaussian average (σ = window / 6) over the skin that is
 not more than 2 ΔL* darker than the background, so large or crowded spots are
 bridged from the skin around them instead of darkening their own background
 (computed on a quarter-size copy: it is smooth). ``G_σ``
-(σ = 2.5 px) removes sensor noise and pores, which are texture, not spots.
+(σ = 0.35 mm) removes sensor noise and pores, which are texture, not spots.
+Nothing global enters ``D``: a spot in one place does not change ``D``, nor the
+spots found, more than about one window away.
 
 Detection (hysteresis + half maximum):
 
 1. candidate regions: ``D > T_spot / 2`` on skin;
 2. a region is a spot if its peak ``D`` reaches ``T_spot`` where
    ``T_spot = max(min_delta, median(D) + k · robust_sd(D))`` over the
-   **baseline** skin;
-3. its extent is where ``D`` is at least half its peak (full width at half
-   maximum), so the measured area does not shrink as a spot fades;
+   **baseline** skin without its own spots, rounded up to 0.25 ΔL*
+   (:func:`spot_threshold`);
+3. its extent is where ``D`` is at least half its typical darkness (the upper
+   quartile of ``D`` over the part reaching ``T_spot``): for a flat spot its
+   full width at half maximum, so the measured area does not shrink as a spot
+   fades; a lesion with a very dark core keeps its lighter body;
 4. it must cover ``min_area`` pixels, be at least ``min_width`` pixels wide
    (twice its largest inner distance to its outside) and be compact (ratio of
    principal axes ≤ ``max_elongation``), and its darkness must not be that of
-   a line (mean ridge depth below its mean darkness, see :func:`detect_spots`):
+   a line (mean ridge depth below 0.85 × its mean darkness, see :func:`detect_spots`):
    lines, wrinkles, hairs and pieces of them are not spots; and it must be a
    blob, at least 40 % of its convex hull (a ring of shading is not a spot);
 5. it must not touch the outer edge of the measured skin, where its
@@ -59,7 +69,8 @@ the half-maximum extent is the usual FWHM convention.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -75,6 +86,7 @@ class SpotResult:
     spot_area_pct: float
     spot_contrast: float
     mask: np.ndarray
+    sizes_px: list[float] = field(default_factory=list)  #: area of each spot, px (largest first)
 
 
 def local_darkness(
@@ -88,50 +100,81 @@ def local_darkness(
     """``D``: how much darker (ΔL*) each pixel is than its local skin background.
 
     The background starts as a running median over ``window`` pixels and is
-    then refined five times as a Gaussian average (σ = window / 6) over the skin
-    pixels that are *not* more than ``exclude_delta`` darker than the current
-    background, so large or crowded spots (even ones filling most of a window)
-    are bridged from the skin around them rather than averaged in. Finally
-    ``D`` is centred so that its median over the skin is 0.
-    ``filled_L`` is L* with the non-skin pixels filled, if the caller has it.
+    then refined five times as a Gaussian average (σ = window / 24, bridged from
+    coarser averages where a hole is wider, see :func:`_bridged`) over the skin
+    pixels within ``exclude_delta`` of the current background, so large or
+    crowded spots are bridged from the skin around them rather than averaged in.
+    Leaving out as much above as below keeps the background unbiased, so ``D``
+    needs no global centring: it depends only on the skin within about one
+    window, and a spot in one place never changes ``D`` (or the spots found)
+    farther away. ``filled_L`` is L* with the non-skin pixels filled, if the
+    caller has it.
     """
     filled = fill_outside(L, skin) if filled_L is None else filled_L
     smoothed = cv2.GaussianBlur(filled, (0, 0), sigma)
     height, width = L.shape
-    # The background is smooth (σ = window / 6), so it is estimated on a quarter-size copy.
+    # The background is smooth, so it is estimated on a quarter-size copy.
     small = (max(1, width // 4), max(1, height // 4))
     smoothed_q = cv2.resize(smoothed, small, interpolation=cv2.INTER_AREA)
     skin_q = cv2.resize(skin.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
     # Start from a running median (unbiased on textured skin; OpenCV's O(1) algorithm on
-    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker than
-    # the current background: each pass bridges large or crowded spots further inwards.
+    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker (or
+    # lighter) than the current background: each pass bridges large spots further inwards.
     quantised = np.clip(np.rint(smoothed_q * 2.5), 0, 255).astype(np.uint8)
     background = gaussian(cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5, 2.0)
     for _ in range(5):
-        clear_skin = skin_q & (background - smoothed_q < exclude_delta)
+        clear_skin = skin_q & (np.abs(background - smoothed_q) < exclude_delta)
         if not clear_skin.any():
             break
-        background = masked_gaussian(smoothed_q, clear_skin, window / 24.0)
-    darkness = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
-    # Centre on typical skin: leaving out the dark tail biases the average a little upwards.
-    return darkness - np.float32(robust_median(darkness, skin))
+        background = _bridged(smoothed_q, clear_skin, window / 24.0)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
+
+
+def _bridged(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian average of ``values`` over ``mask`` (σ = ``sigma``); where ``mask`` has a hole wider than
+    the kernel reaches (the inside of a large lesion) it is bridged from a coarser average (σ × 4), so
+    the background there comes from the skin around the lesion rather than from one global median."""
+    weights = mask.astype(np.float32)
+    out = None
+    for factor in (1.0, 4.0):
+        numerator = gaussian(values * weights, sigma * factor)
+        denominator = gaussian(weights, sigma * factor)
+        estimate = numerator / np.maximum(denominator, 1e-6)
+        if out is None:
+            out, reach = estimate, denominator
+        else:
+            # Blend in the coarser estimate where the finer one had little skin to average.
+            blend = np.clip(reach / 0.05, 0.0, 1.0)
+            out = blend * out + (1.0 - blend) * estimate
+            reach = np.maximum(reach, denominator)
+    fallback = robust_median(values, mask)
+    return np.where(reach > 1e-3, out, fallback).astype(np.float32)
 
 
 def spot_threshold(darkness: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
-    """``T_spot``: the peak darkness (ΔL*) a spot must reach (from a baseline)."""
-    return float(max(min_delta, robust_median(darkness, skin) + k * robust_sd(darkness, skin)))
+    """``T_spot``: the peak darkness (ΔL*) a spot must reach (from a baseline).
+
+    ``max(min_delta, median + k · robust_sd)`` of ``D`` over the skin, the statistics taken again
+    without the pixels beyond the first estimate (the spots themselves do not raise it) and the
+    result rounded up to 0.25 ΔL*, so a few spots more or less in a photo leave it unchanged.
+    """
+    first = robust_median(darkness, skin) + k * robust_sd(darkness, skin)
+    typical = skin & (darkness < first)
+    if typical.any():
+        first = robust_median(darkness, typical) + k * robust_sd(darkness, typical)
+    return float(max(min_delta, math.ceil(first * 4.0) / 4.0))
 
 
 def detect_spots(
     darkness: np.ndarray,
     skin: np.ndarray,
     threshold: float,
-    min_area: int = 40,
+    min_area: float = 40,
     max_elongation: float = 3.0,
     outer_edge: np.ndarray | None = None,
     min_width: float = 5.0,
     line_strength: np.ndarray | None = None,
-    max_line_ratio: float = 1.0,
+    max_line_ratio: float = 0.85,
     min_solidity: float = 0.4,
 ) -> SpotResult:
     """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
@@ -152,6 +195,7 @@ def detect_spots(
         outer_edge = cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     mask = np.zeros(skin.shape, bool)
     n_spots = 0
+    sizes: list[float] = []
     # A spot lies inside one candidate region: only regions of at least min_area pixels
     # matter, and each is handled inside its own bounding box.
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_area):
@@ -164,7 +208,15 @@ def detect_spots(
         peak = float(values[member].max())
         if peak < threshold:
             continue
-        region = member & (values >= 0.5 * peak)
+        # Half of the spot's typical darkness (the upper quartile of D over the part reaching T_spot): for a
+        # flat spot the usual half maximum; a lesion with a very dark core keeps its lighter body.
+        inside = values[member]
+        # Pixels weigh in smoothly from T_spot / 2 (none) to T_spot (full): no pixel flips the figure.
+        weights = np.clip((inside - 0.5 * threshold) / (0.5 * threshold), 0.0, 1.0)
+        order = np.argsort(inside)
+        cumulative = np.cumsum(weights[order])
+        body = float(inside[order][np.searchsorted(cumulative, 0.75 * cumulative[-1])])
+        region = member & (values >= 0.5 * body)
         parts, part_labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
         area, elongation = component_shape(part_labels, parts)
         # Width: twice the largest distance from inside the region to its outside.
@@ -189,6 +241,7 @@ def detect_spots(
         if valid.any():
             mask[box] |= valid[part_labels]
             n_spots += int(valid.sum())
+            sizes.extend(float(a) for a in area[valid])
     if n_spots == 0:
         return SpotResult(0.0, 0.0, 0.0, mask)
     return SpotResult(
@@ -196,4 +249,5 @@ def detect_spots(
         spot_area_pct=100.0 * float(mask.sum()) / n_skin,
         spot_contrast=float(darkness[mask].mean()),
         mask=mask,
+        sizes_px=sorted(sizes, reverse=True),
     )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from .._version import __version__
 from ..align import align
+from ..face import ZONES, find_face
 from ..metrics import METRIC_NAMES
 from ..normalize import normalize
 from ..photo import Photo, _read_source, clean_bytes, load_photo
@@ -156,6 +157,7 @@ class SessionsMixin:
             if area.patient_id != session.patient_id:
                 raise InvalidInput("The area and the session belong to different patients.")
             session_date = session.date
+            zone = zone_of(area.name)
         validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         data = _read_source(source) if not isinstance(source, Photo) else None
         photo = load_photo(data if data is not None else source)
@@ -181,7 +183,7 @@ class SessionsMixin:
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
-            outcome = self._process(photo, issues, None if becomes_baseline else baseline)
+            outcome = self._process(photo, issues, None if becomes_baseline else baseline, zone)
             claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
             try:
                 self.store.put(clean, suffix)
@@ -262,8 +264,11 @@ class SessionsMixin:
                 self._baseline_cache.popitem(last=False)
         return pair
 
-    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None) -> dict:
-        """Normalise, align and score a photo; returns what to store (and the measured image)."""
+    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None, zone: str | None = None) -> dict:
+        """Normalise, align and score a photo; returns what to store (and the measured image).
+
+        When the area is named after a face zone ("left cheek", "forehead", …) and the photo
+        shows a face, only that zone is measured (:func:`_score_area`)."""
         if any(issue["severity"] == "block" for issue in issues):
             reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
             return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None,
@@ -276,7 +281,7 @@ class SessionsMixin:
                 "reason": "baseline of this area",
                 "normalization": corrected.metadata["normalization"],
                 "alignment": {},
-                "score": score(corrected),
+                "score": _score_area(corrected, zone),
                 "image": corrected,
                 "aligner": None,
             }
@@ -299,7 +304,7 @@ class SessionsMixin:
             "reason": "measured against the baseline",
             "normalization": corrected.metadata["normalization"],
             "alignment": alignment.summary(),
-            "score": score(aligned, roi=alignment.coverage, reference=baseline["thresholds"]),
+            "score": _score_area(aligned, zone, roi=alignment.coverage, reference=baseline["thresholds"]),
             "image": aligned,
             "aligner": alignment,
         }
@@ -384,7 +389,7 @@ class SessionsMixin:
         baseline = self._current_baseline(view.area_id)
         photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
-        outcome = self._process(photo, [], None if is_baseline else baseline)
+        outcome = self._process(photo, [], None if is_baseline else baseline, zone_of(view.area))
         result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
         self._remember(photo_id, result)
         return result
@@ -596,7 +601,7 @@ class SessionsMixin:
             if record.status == "blocked":
                 continue
             photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
-            outcome = self._process(photo, [], baseline_info)
+            outcome = self._process(photo, [], baseline_info, zone_of(area.name))
             for old in list(record.scores):
                 db.delete(old)
             db.flush()
@@ -627,6 +632,22 @@ def _kept_as_is(photo: Photo) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def zone_of(area_name: str | None) -> str | None:
+    """The face zone an area is named after ("Left cheek" -> "left_cheek"), or None."""
+    key = "_".join((area_name or "").lower().replace("-", " ").replace("_", " ").split())
+    return key if key in ZONES else None
+
+
+def _score_area(photo: Photo, zone: str | None, **kwargs):
+    """Score a photo of an area: the named face zone when the photo shows a face (the zone follows
+    the face found in this very photo), else the whole photo (a close-up of that area)."""
+    if zone is not None:
+        face = find_face(photo)
+        if face is not None:
+            return score(photo, zone=zone, face=face, **kwargs)
+    return score(photo, **kwargs)
 
 
 def _add_scores(db: Session, record: PhotoRecord, result) -> None:

