@@ -338,7 +338,7 @@ def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dic
         except UnidentifiedImageError:
             raise PhotoError(
                 "This is not a photo skintrack can read (unrecognised or damaged file). "
-                f"Supported formats: JPEG, PNG, TIFF, WebP, HEIC."
+                "Supported formats: JPEG, PNG, TIFF, WebP, HEIC."
             ) from None
         with image:
             fmt = image.format or "unknown"

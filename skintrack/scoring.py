@@ -41,7 +41,7 @@ from .metrics.spots import detect_spots, local_darkness, spot_threshold
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
 from .face import ZONES, Face, FaceConfig, find_face
-from .photo import Photo, load_photo, resize_long_side
+from .photo import Photo, load_photo
 from .skin import SkinConfig, skin_mask
 
 __all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]

@@ -60,7 +60,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .imaging import component_shape, disk, erode, line_like, remove_small, robust_median
+from .imaging import component_shape, disk, erode, line_like, robust_median
 
 __all__ = ["SkinConfig", "SkinMask", "skin_mask"]
 
@@ -503,7 +503,7 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
 
 def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
     """The mask with a face: the face oval minus its features, then what does not look like its skin."""
-    from .face import FACE_OVAL, ZONES, feature_masks, zone_masks
+    from .face import FACE_OVAL, feature_masks, zone_masks
 
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     shape = L.shape

@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..imaging import component_shape, fill_outside, gaussian, masked_gaussian, remove_small, robust_median, robust_sd
+from ..imaging import component_shape, fill_outside, gaussian, remove_small, robust_median, robust_sd
 
 __all__ = ["SpotResult", "detect_spots", "local_darkness", "spot_threshold"]
 
