@@ -44,12 +44,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .chart import NEUTRALS, REFERENCE_LINEAR, find_chart
+from .chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
 from .colour import linear_to_srgb8, luminance, rgb_to_lab, srgb8_to_linear
 from .imaging import dilate, erode, sample
 from .photo import Photo, load_photo
 from .skin import skin_mask
-from .synthetic import CHART_PATCH_PITCH_MM
 
 __all__ = ["NeutralReference", "find_neutral_references", "normalize"]
 
