@@ -41,7 +41,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
 
@@ -51,12 +51,15 @@ import numpy as np
 from ._version import __version__
 from .align import AlignConfig, Alignment, align
 from .chart import CHART_EDITION, REFERENCE_LAB_D50
-from .face import find_face
+from .face import ZONES, find_face
 from .metrics import METRIC_NAMES
-from .noise import Conditions, NoiseVerdict, verdict
+from .noise import Conditions, NoiseVerdict
+from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
 from .photo import Photo, load_photo
 from .quality import Issue, QualityConfig, check_quality
+from .roi import roi_hash
+from .roi import roi_kind as _roi_kind
 from .scoring import Score, ScoreConfig, _config as _score_config, score
 
 __all__ = [
@@ -68,6 +71,7 @@ __all__ = [
     "measure_baseline",
     "measuring_copy",
     "roi_hash",
+    "zone_of",
 ]
 
 #: Photos are normalised, aligned and measured at this long side (px): twice the scoring
@@ -153,16 +157,33 @@ DEFAULT_CONFIG = CompareConfig()
 
 @lru_cache(maxsize=1)
 def _data_fingerprint() -> dict[str, Any]:
-    """Reference data that changes numbers: the chart's values (and edition) and the face models' hashes."""
+    """Reference data and module constants that change numbers: the chart's values (edition, accepted
+    residual), the face models' hashes, the face zones' landmark outlines and the robust-SD and ridge
+    constants. Constants inside functions are covered by the engine version in the hash, which the
+    demo-score guard test (``tests/test_provenance.py``) forces to move when a number moves."""
+    from . import chart, face, imaging
+    from .metrics import texture
+
     models = json.loads(resources.files("skintrack").joinpath("data", "models", "models.json").read_text())
-    chart = hashlib.sha256(np.ascontiguousarray(REFERENCE_LAB_D50).tobytes()).hexdigest()[:16]
+    lab = hashlib.sha256(np.ascontiguousarray(REFERENCE_LAB_D50).tobytes()).hexdigest()[:16]
+    outlines = {name: getattr(face, name) for name in ("FACE_OVAL", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW",
+                                                        "LIPS", "RIGHT_NOSTRIL", "ZONE_LANDMARKS", "ZONES")}  # fmt: skip
+    zones = hashlib.sha256(json.dumps(outlines, sort_keys=True, default=list).encode()).hexdigest()[:16]
     return {
-        "chart": {"edition": CHART_EDITION, "lab_d50_sha256": chart},
+        "chart": {"edition": CHART_EDITION, "lab_d50_sha256": lab, "max_residual": chart.MAX_RESIDUAL},
         "face_models": {name: entry["sha256"] for name, entry in sorted(models["files"].items())},
+        "face_zones_sha256": zones,
+        "constants": {"mad_to_sd": imaging.MAD_TO_SD, "ridge_gain": texture.RIDGE_GAIN},
     }
 
 
 # --------------------------------------------------------------------------- photos and regions
+
+
+def zone_of(area_name: str | None) -> str | None:
+    """The face zone an area is named after ("Left cheek", "left-cheek" -> "left_cheek"), or None."""
+    key = "_".join((area_name or "").lower().replace("-", " ").replace("_", " ").split())
+    return key if key in ZONES else None
 
 
 def measuring_copy(photo: Photo, size: int = MEASURE_SIZE) -> Photo:
@@ -173,35 +194,6 @@ def measuring_copy(photo: Photo, size: int = MEASURE_SIZE) -> Photo:
     if max(photo.size) <= size:
         return photo
     return photo.derive(photo.resized(size), source_size=list(photo.metadata.get("source_size") or photo.size))
-
-
-def roi_hash(roi: Any) -> str | None:
-    """A stable sha256 of a region of interest (None for none).
-
-    A mask is hashed as its shape and packed bits; a rectangle or polygon as its
-    numbers rounded to 1e-6 (JSON). The same region always gives the same hash.
-    """
-    if roi is None:
-        return None
-    if isinstance(roi, np.ndarray):
-        mask = np.ascontiguousarray(roi.astype(bool))
-        digest = hashlib.sha256(f"mask:{mask.shape[0]}x{mask.shape[1]}:".encode())
-        digest.update(np.packbits(mask).tobytes())
-        return digest.hexdigest()
-    kind, values = _roi_kind(roi)
-    payload = json.dumps({"kind": kind, "values": values}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _roi_kind(roi: Any) -> tuple[str, list]:
-    if isinstance(roi, Sequence) and len(roi) == 4 and all(isinstance(v, (int, float, np.number)) for v in roi):
-        return "rectangle", [round(float(v), 6) for v in roi]
-    if isinstance(roi, Sequence) and len(roi) >= 3 and all(isinstance(p, Sequence) and len(p) == 2 for p in roi):
-        return "polygon", [[round(float(x), 6), round(float(y), 6)] for x, y in roi]
-    raise ValueError(
-        "roi must be None, an HxW boolean mask, an (x, y, w, h) rectangle in the baseline's pixels "
-        "or a polygon [(x, y), ...] in fractions (0-1) of the baseline's frame."
-    )
 
 
 def roi_mask(roi: Any, source_size: tuple[int, int], measured_size: tuple[int, int]) -> np.ndarray | None:
@@ -318,10 +310,17 @@ class Comparison:
     alignment: Alignment | None = field(default=None, repr=False)
     quality: list[Issue] = field(default_factory=list)
     changes: dict[str, float] = field(default_factory=dict)
-    verdicts: dict[str, NoiseVerdict] = field(default_factory=dict)
     conditions: Conditions | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     _baseline: Baseline | None = field(default=None, repr=False)
+
+    @cached_property
+    def verdicts(self) -> dict[str, NoiseVerdict]:
+        """Per measure with a finite change: is it beyond re-capture noise for these conditions
+        (:func:`skintrack.noise.verdict`; empty for a baseline or when not scored)."""
+        if self.role != "follow-up" or self.score is None or self.baseline_score is None:
+            return {}
+        return noise_verdicts(self.baseline_score.metrics, self.score.metrics, self.conditions)
 
     @property
     def scored(self) -> bool:
@@ -480,10 +479,10 @@ def compare(
     region = alignment.coverage if base.roi_mask is None else alignment.coverage & base.roi_mask
     result = _score_area(aligned, base.zone, cfg, roi=region, reference=base.thresholds)
     conditions = Conditions.of(corrected.metadata.get("normalization"), alignment.quality)
-    changes, verdicts = _changes(base.score.metrics, result.metrics, conditions)
+    changes = {name: result.metrics[name] - base.score.metrics[name] for name in METRIC_NAMES}
     return Comparison(
         "scored", _warnings(issues), photo=aligned, normalized=corrected, score=result, alignment=alignment,
-        changes=changes, verdicts=verdicts, conditions=conditions, **common,
+        changes=changes, conditions=conditions, **common,
     )  # fmt: skip
 
 
@@ -520,16 +519,6 @@ def _score_area(photo: Photo, zone: str | None, cfg: CompareConfig, **kwargs) ->
     result.provenance["settings_hash"] = cfg.settings_hash
     result.provenance["pipeline"] = {k: v for k, v in cfg.as_dict().items() if k != "score"}
     return result
-
-
-def _changes(before: Mapping[str, float], after: Mapping[str, float], conditions: Conditions):
-    changes, verdicts = {}, {}
-    for name in METRIC_NAMES:
-        change = after.get(name, math.nan) - before.get(name, math.nan)
-        changes[name] = change
-        if math.isfinite(change):
-            verdicts[name] = verdict(name, change, conditions)
-    return changes, verdicts
 
 
 def _blocked(issues: list[Issue]) -> list[str]:

@@ -50,7 +50,7 @@ from .imaging import dilate, erode, sample
 from .photo import Photo, load_photo
 from .skin import skin_mask
 
-__all__ = ["NeutralReference", "NormalizeConfig", "find_neutral_references", "normalize"]
+__all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize"]
 
 #: Kinds of neutral reference, in order of preference.
 METHODS = ("chart", "grey_card", "backdrop")
@@ -202,7 +202,8 @@ def _gains(measured: np.ndarray, target: np.ndarray) -> np.ndarray:
     return (m * t).sum(axis=0) / np.maximum((m * m).sum(axis=0), 1e-12)
 
 
-def _apply(photo: Photo, gains: np.ndarray) -> np.ndarray:
+def apply_gains(photo: Photo, gains: np.ndarray) -> np.ndarray:
+    """The photo's pixels with one gain per channel on linear RGB (``encode(gain * decode(v))``, by lookup table)."""
     levels = srgb8_to_linear(np.arange(256, dtype=np.uint8)[:, None, None].repeat(3, axis=2))[:, 0, :]
     tables = linear_to_srgb8(levels * gains[None, :])  # 256 x 3
     lut = np.ascontiguousarray(tables.reshape(256, 1, 3))
@@ -294,7 +295,7 @@ def normalize(
     if gains is None or not np.all(np.isfinite(gains)) or np.any(gains <= 0):
         info.update(method="none", gains=[1.0, 1.0, 1.0], confidence=0.0, reason="no neutral reference (chart, grey card or backdrop) found; photo unchanged")
         return photo.with_metadata(normalization=info)
-    corrected = _apply(photo, gains)
+    corrected = apply_gains(photo, gains)
     info.update(
         method=method,
         gains=[round(float(g), 5) for g in gains],

@@ -22,8 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .._version import __version__
-from ..compare import DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash
-from ..face import ZONES
+from ..compare import (
+    DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash, zone_of,
+)  # fmt: skip
 from ..metrics import METRIC_NAMES
 from ..photo import Photo, _read_source, clean_bytes, load_photo
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
@@ -601,12 +602,6 @@ def _kept_as_is(photo: Photo) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def zone_of(area_name: str | None) -> str | None:
-    """The face zone an area is named after ("Left cheek" -> "left_cheek"), or None."""
-    key = "_".join((area_name or "").lower().replace("-", " ").replace("_", " ").split())
-    return key if key in ZONES else None
 
 
 def _area_region(area: Area) -> Any:
