@@ -273,6 +273,39 @@ class _ScoreTask:
         return score_one(path, self.reference, self.config)
 
 
+def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", config: Mapping | None = None):
+    """What a resumed ``skintrack score`` keeps from its earlier table, matched by content (sha256).
+
+    Parameters
+    ----------
+    photos : the photo files of this run
+    previous : the earlier table (:func:`score_folder`'s columns)
+    config : the engine settings of this run (:class:`~skintrack.ScoreConfig` overrides)
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        One earlier row per photo of this run whose bytes were already scored without error with
+        these settings, under the photo's **current** path (a renamed or copied photo keeps its row).
+    skip : dict
+        ``sha256 -> settings_hash`` of those photos, for :func:`score_folder`'s ``skip``.
+    """
+    import pandas as pd
+
+    from .scoring import ScoreConfig
+
+    settings_hash = (ScoreConfig(**dict(config)) if config else ScoreConfig()).settings_hash
+    done = previous[previous["error"].isna() & (previous["settings_hash"] == settings_hash)]
+    by_hash = {sha: row for sha, row in zip(done["sha256"], done.to_dict("records"))}
+    kept = []
+    for photo in photos:
+        row = by_hash.get(file_sha256(photo))
+        if row is not None:
+            kept.append({**row, "path": str(photo)})
+    kept_table = pd.DataFrame(kept, columns=list(previous.columns) if not kept else None)
+    return kept_table, {row["sha256"]: settings_hash for row in kept}
+
+
 def score_folder(
     path: str | os.PathLike | Iterable[str | os.PathLike],
     *,
