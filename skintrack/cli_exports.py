@@ -118,10 +118,12 @@ def export_scores(patient_code, output, area, data_dir, db_url, user):
               help="Only photos whose consent covers this purpose (and not withdrawn).")  # fmt: skip
 @click.option("--watermark", default=None, help="Text in the corner of every photo.")
 @click.option("--clinic-watermark", is_flag=True, help="Use the clinic's name (clinic.json) as the watermark.")
+@click.option("--hide-face", type=click.Choice(["blur", "eye-bar", "none"]), default="blur", show_default=True,
+              help="Pixelate the face or cover the eyes in photos that show one (close-ups pass unchanged).")  # fmt: skip
 @data_option
 @db_option
 @user_option
-def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, data_dir, db_url, user):
+def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, hide_face, data_dir, db_url, user):
     """Write a de-identified teaching or publication set: consented photos and their numbers, no identity."""
     from .records import RecordsError
     from .report.clinic import ClinicError, load_clinic
@@ -134,7 +136,8 @@ def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, da
     try:
         if clinic_watermark and not watermark:
             watermark = load_clinic(records.data_dir).name
-        manifest = export_teaching_set(records, actor, [p.id for p in patients], output, purpose=purpose, watermark=watermark)
+        manifest = export_teaching_set(records, actor, [p.id for p in patients], output, purpose=purpose, watermark=watermark,
+                                       anonymise=hide_face)  # fmt: skip
     except (RecordsError, ClinicError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{manifest['photos']} photos of {manifest['cases']} of {len(patients)} patients written to {output} "

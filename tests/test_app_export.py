@@ -52,6 +52,7 @@ def test_provider_builds_the_pdf_report_from_the_page(demo_app, audience):
 
 def test_teaching_set_and_dicom_from_the_page(demo_app):
     at = _export_page(demo_app.id).run()
+    assert at.radio(key="teaching_hide_face").value == "blur"  # faces leave blurred unless the provider says otherwise
     at.button(key="build_teaching").click().run()
     assert not at.exception
     assert any("teaching consent" in i.value for i in at.info)  # the demo photos are for the record only

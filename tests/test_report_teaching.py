@@ -209,8 +209,47 @@ def test_cli_teaching_set_with_the_clinics_watermark(consent_records, tmp_path):
         result = CliRunner().invoke(main, ["teaching-set", "P-SECRET-77", "P-2", "-o", str(out), "--clinic-watermark", "--data", str(records.data_dir)])
         assert result.exit_code == 0, result.output
         assert "2 photos of 1 of 2 patients" in result.output
-        assert _read(out.read_bytes())[0]["processing"] == {"watermark": "Klinik Ærø"}
+        # Faces are blurred unless the exporter says otherwise (these close-ups have none, so they pass unchanged).
+        assert _read(out.read_bytes())[0]["processing"] == {"anonymised": "blur_face", "watermark": "Klinik Ærø"}
         result = CliRunner().invoke(main, ["teaching-set", "NOPE", "-o", str(tmp_path / "no.zip"), "--data", str(records.data_dir)])
         assert result.exit_code != 0 and "No patient" in result.output and not (tmp_path / "no.zip").exists()
     finally:
         (records.data_dir / "clinic.json").unlink()
+
+
+def test_cli_teaching_set_hides_a_full_face(tmp_path):
+    from skintrack.anonymise import PRIVACY_FACE_CONFIG
+    from skintrack.face import find_face
+
+    records = Records(tmp_path / "data")
+    try:
+        person = records.add_patient(DOCTOR, "FACE-1", "Face Person")
+        area = records.add_area(DOCTOR, person.id, "full face")
+        session = records.add_session(DOCTOR, person.id, "2026-03-02", "peel")
+        records.add_photo(DOCTOR, session.id, area.id, SAMPLES / "demo-002" / "2026-03-02_full-face.jpg", consent="teaching")
+        images = {}
+        for hide in ("default", "none", "eye-bar"):
+            out = tmp_path / f"{hide}.zip"
+            args = ["teaching-set", "FACE-1", "-o", str(out), "--data", str(records.data_dir)]
+            result = CliRunner().invoke(main, args + ([] if hide == "default" else ["--hide-face", hide]))
+            assert result.exit_code == 0, result.output
+            manifest, files, _ = _read(out.read_bytes())
+            (images[hide],) = files.values()
+            assert manifest.get("processing", {}).get("anonymised") == {"default": "blur_face", "none": None, "eye-bar": "eye_bar"}[hide]
+        assert find_face(images["default"], PRIVACY_FACE_CONFIG) is None  # blurred by default
+        face = find_face(images["none"])
+        assert face is not None  # left as taken on request
+        for x, y in np.round(face.pupils).astype(int):
+            assert (images["eye-bar"][y, x] < 10).all()  # barred
+        result = CliRunner().invoke(main, ["teaching-set", "FACE-1", "-o", str(tmp_path / "x.zip"), "--hide-face", "mask",
+                                           "--data", str(records.data_dir)])  # fmt: skip
+        assert result.exit_code != 0 and "mask" in result.output and not (tmp_path / "x.zip").exists()
+    finally:
+        records.close()
+
+
+def test_an_unknown_anonymiser_is_refused_before_anything_is_written(consent_records, tmp_path):
+    records, person, _, _ = consent_records
+    with pytest.raises(ValueError, match="blur"):
+        export_teaching_set(records, DOCTOR, person.id, tmp_path / "x.zip", anonymise="smudge")
+    assert not (tmp_path / "x.zip").exists()

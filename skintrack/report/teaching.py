@@ -6,10 +6,10 @@ consented, non-withdrawn photos only; no name, code, birth year, notes, dates,
 capture time, camera or uploader) and runs two optional steps on each photo's
 pixels, in this order:
 
-1. ``anonymise``: any callable ``Photo -> HxWx3 uint8`` that hides who the
-   person is (blurring the face, an eye bar). skintrack's face finder
-   (``skintrack.find_face``) will provide one; until then a clinic can pass its
-   own, and photos of a full face should not go out without one.
+1. ``anonymise``: hides who the person is. ``"blur"`` pixelates the face,
+   ``"eye-bar"`` covers eyes and brows (:mod:`skintrack.anonymise`, which finds
+   the face with :func:`skintrack.find_face`; a photo without a face is left as
+   it is), or any callable ``Photo -> HxWx3 uint8`` of the clinic's own.
 2. ``watermark``: the clinic's name in the lower right corner
    (:func:`add_watermark`), so a published photo says where it came from.
 """
@@ -71,7 +71,7 @@ def export_teaching_set(
     *,
     purpose: str = "teaching",
     watermark: str | None = None,
-    anonymise: Callable[[Photo], np.ndarray] | None = None,
+    anonymise: str | Callable[[Photo], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write a de-identified teaching or publication set of one or more patients.
 
@@ -86,9 +86,9 @@ def export_teaching_set(
         Only photos whose consent covers this purpose and that were not withdrawn.
     watermark : str, optional
         Text for the lower right corner of every photo, e.g. the clinic's name.
-    anonymise : callable, optional
-        ``Photo -> HxWx3 uint8``: hides the person's identity (face blur, eye
-        bar); runs before the watermark.
+    anonymise : {"blur", "eye-bar"} or callable, optional
+        Hides the person's identity before the watermark is added: a name from
+        :data:`skintrack.anonymise.ANONYMISERS` or a ``Photo -> HxWx3 uint8`` callable.
 
     Returns
     -------
@@ -97,6 +97,15 @@ def export_teaching_set(
         pseudonyms back to patient and photo ids (kept by the caller, never written).
     """
     steps = []
+    if isinstance(anonymise, str):
+        from ..anonymise import ANONYMISERS
+
+        if anonymise == "none":
+            anonymise = None
+        elif anonymise not in ANONYMISERS:
+            raise ValueError(f"anonymise must be one of {', '.join(ANONYMISERS)} or none, not {anonymise!r}")
+        else:
+            anonymise = ANONYMISERS[anonymise]
     if anonymise is not None:
         steps.append(("anonymised", getattr(anonymise, "__name__", type(anonymise).__name__)))
     if watermark and watermark.strip():

@@ -91,14 +91,19 @@ def _teaching(store, me, patient) -> None:
     except ClinicError:
         default_mark = ""
     watermark = cols[1].text_input("Watermark", value=default_mark, key="teaching_watermark")
+    hide_face = cols[0].radio("Faces", ["blur", "eye-bar", "none"], key="teaching_hide_face", horizontal=True,
+                              format_func={"blur": "Blur the face", "eye-bar": "Bar over the eyes",
+                                           "none": "Leave as taken"}.get)  # fmt: skip
     st.caption("Only photos whose consent covers this purpose and was not withdrawn. No name, code, birth year, "
-               "notes, dates, capture time or camera. Faces are not blurred yet: check full-face photos first.")  # fmt: skip
+               "notes, dates, capture time or camera. A photo that shows a face has it blurred or barred; "
+               "close-ups without a face are left as taken.")  # fmt: skip
     if st.button("Build the set", key="build_teaching"):
         from skintrack.report.teaching import export_teaching_set
 
         buffer = io.BytesIO()
         try:
-            manifest = export_teaching_set(store, me, patient.id, buffer, purpose=purpose, watermark=watermark or None)
+            manifest = export_teaching_set(store, me, patient.id, buffer, purpose=purpose, watermark=watermark or None,
+                                           anonymise=hide_face)  # fmt: skip
         except RecordsError as exc:
             st.error(md(exc))
             return
