@@ -1,9 +1,10 @@
 """skintrack: open, measurable before/after skin photo progress tracking."""
 
-from . import repeatability
+from . import noise
 from ._version import __version__
 from .align import Alignment, align, ghost
 from .batch import score_course, score_folder
+from .compare import Baseline, CompareConfig, Comparison, compare, measure_baseline
 from .face import ZONES, Face, FaceConfig, find_face
 from .normalize import normalize
 from .photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
@@ -12,6 +13,9 @@ from .scoring import Score, ScoreConfig, score, score_zones
 
 __all__ = [
     "Alignment",
+    "Baseline",
+    "CompareConfig",
+    "Comparison",
     "Face",
     "FaceConfig",
     "Issue",
@@ -23,12 +27,14 @@ __all__ = [
     "__version__",
     "align",
     "check_quality",
+    "compare",
     "find_face",
     "ghost",
     "load_photo",
+    "measure_baseline",
+    "noise",
     "normalize",
     "photo_to_bytes",
-    "repeatability",
     "save_photo",
     "score",
     "score_course",

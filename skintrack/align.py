@@ -48,12 +48,28 @@ import numpy as np
 
 from .photo import Photo, load_photo
 
-__all__ = ["Alignment", "align", "ghost"]
+__all__ = ["AlignConfig", "Alignment", "align", "ghost"]
 
-MATCH_SIZE = 1024
-MIN_INLIERS = 12
-MIN_QUALITY = 0.5
-MIN_OVERLAP = 0.5
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Settings of :func:`align` (all part of a comparison's settings hash, :mod:`skintrack.compare`)."""
+
+    match_size: int = 1024  #: long side at which features are matched, px
+    akaze_threshold: float = 0.0001  #: AKAZE detector response threshold
+    ratio: float = 0.8  #: Lowe's ratio test
+    ransac_px: float = 3.0  #: RANSAC inlier threshold at the matching scale, px
+    min_inliers: int = 12  #: fewer consistent matches: features failed
+    full_quality_inliers: int = 30  #: inliers for full quality
+    ecc_refine_below: int = 100  #: refine with ECC when fewer inliers than this
+    min_quality: float = 0.5  #: below: not comparable
+    min_overlap: float = 0.5  #: share of the baseline the follow-up must cover
+    min_scale: float = 0.5  #: plausible scale change, follow-up to baseline ...
+    max_scale: float = 2.0  #: ... (outside: another distance, another area, or a wrong fit)
+    coverage_margin_px: int = 8  #: follow-up pixels this close to its edge are not measured (interpolation)
+
+
+DEFAULT_CONFIG = AlignConfig()
 
 
 @dataclass
@@ -87,6 +103,7 @@ class Alignment:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     moving: Photo | None = field(default=None, repr=False)
     reference_size: tuple[int, int] = (0, 0)
+    margin_px: int = DEFAULT_CONFIG.coverage_margin_px
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -99,13 +116,14 @@ class Alignment:
     def coverage(self) -> np.ndarray:
         """Boolean mask (reference shape) of pixels the moving photo truly covers.
 
-        Pixels within 8 px of the moving photo's edge are left out: the warp's
+        Pixels within ``margin_px`` (8) of the moving photo's edge are left out: the warp's
         interpolation mixes them with the black fill.
         """
         width, height = self.reference_size
         mw, mh = self.moving.size
         inner = np.zeros((mh, mw), np.uint8)
-        inner[8:-8, 8:-8] = 255
+        m = self.margin_px
+        inner[m:-m, m:-m] = 255
         return cv2.warpPerspective(inner, self.matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
 
     def photo(self) -> Photo:
@@ -129,23 +147,25 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(grey)
 
 
-def _features(grey: np.ndarray):
-    detector = cv2.xfeatures2d.AKAZE_create(threshold=0.0001)
+def _features(grey: np.ndarray, threshold: float):
+    detector = cv2.xfeatures2d.AKAZE_create(threshold=threshold)
     return detector.detectAndCompute(grey, None)
 
 
-_PREPARED: "weakref.WeakKeyDictionary[Photo, tuple]" = weakref.WeakKeyDictionary()
+_PREPARED: "weakref.WeakKeyDictionary[Photo, dict]" = weakref.WeakKeyDictionary()
 
 
-def _prepare(photo: Photo) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
+def _prepare(photo: Photo, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
     """Matching-scale image, its grey (CLAHE) copy and AKAZE features; remembered per Photo
-    object, so a baseline matched against many follow-ups is analysed once."""
-    if photo in _PREPARED:
-        return _PREPARED[photo]
-    small = photo.resized(MATCH_SIZE)
+    object (and settings), so a baseline matched against many follow-ups is analysed once."""
+    key = (cfg.match_size, cfg.akaze_threshold)
+    cached = _PREPARED.setdefault(photo, {})
+    if key in cached:
+        return cached[key]
+    small = photo.resized(cfg.match_size)
     grey = _grey(small)
-    keys, descriptors = _features(grey)
-    _PREPARED[photo] = prepared = (small, grey, keys, descriptors)
+    keys, descriptors = _features(grey, cfg.akaze_threshold)
+    cached[key] = prepared = (small, grey, keys, descriptors)
     return prepared
 
 
@@ -167,14 +187,20 @@ def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) 
     return (float((a * b).sum() / denominator) if denominator > 0 else 0.0), overlap
 
 
-def _failed(reason: str, moving: Photo, reference_size: tuple[int, int], **diagnostics) -> Alignment:
+def _failed(reason: str, moving: Photo, reference_size: tuple[int, int], cfg: AlignConfig, **diagnostics) -> Alignment:
     mw, mh = moving.size
     rw, rh = reference_size
     identity_resize = np.diag([rw / mw, rh / mh, 1.0])  # show *something* of the right shape
-    return Alignment(identity_resize, 0.0, 0.0, False, reason, diagnostics, moving, reference_size)
+    return Alignment(identity_resize, 0.0, 0.0, False, reason, diagnostics, moving, reference_size, cfg.coverage_margin_px)
 
 
-def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: str = "similarity") -> Alignment:
+def align(
+    moving: Photo | np.ndarray,
+    reference: Photo | np.ndarray,
+    *,
+    model: str = "similarity",
+    config: AlignConfig | None = None,
+) -> Alignment:
     """Register ``moving`` onto ``reference``.
 
     Parameters
@@ -184,6 +210,8 @@ def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: s
     model : {"similarity", "homography"}
         Similarity (rotation, uniform scale, shift) is robust and right for a
         camera moved a little; homography also absorbs tilt of a flat area.
+    config : AlignConfig, optional
+        Matching and acceptance settings (defaults: :class:`AlignConfig`).
 
     Returns
     -------
@@ -193,10 +221,11 @@ def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: s
     """
     if model not in ("similarity", "homography"):
         raise ValueError("model must be 'similarity' or 'homography'.")
+    cfg = config or DEFAULT_CONFIG
     moving, reference = load_photo(moving), load_photo(reference)
     reference_size = reference.size
-    small_moving, grey_moving, keys_moving, desc_moving = _prepare(moving)
-    small_reference, grey_reference, keys_reference, desc_reference = _prepare(reference)
+    small_moving, grey_moving, keys_moving, desc_moving = _prepare(moving, cfg)
+    small_reference, grey_reference, keys_reference, desc_reference = _prepare(reference, cfg)
     scale_moving = np.diag([small_moving.shape[1] / moving.size[0], small_moving.shape[0] / moving.size[1], 1.0])
     scale_reference = np.diag(
         [small_reference.shape[1] / reference_size[0], small_reference.shape[0] / reference_size[1], 1.0]
@@ -204,39 +233,45 @@ def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: s
     diagnostics: dict[str, Any] = {
         "model": model,
         "keypoints": [len(keys_moving), len(keys_reference)],
-        "match_size": MATCH_SIZE,
+        "match_size": cfg.match_size,
     }
+
     def fallback(reason: str) -> Alignment:
         """Features failed: try ECC from the identity (follow-ups are framed alike)."""
-        return _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics)
+        return _ecc_fallback(
+            grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg
+        )
 
     if desc_moving is None or desc_reference is None or len(keys_moving) < 8 or len(keys_reference) < 8:
         return fallback("too little detail to find matching points")
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_moving, desc_reference, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < cfg.ratio * p[1].distance]
     diagnostics["matches"] = len(good)
-    if len(good) < MIN_INLIERS:
-        return fallback(f"only {len(good)} matching points (need {MIN_INLIERS})")
+    if len(good) < cfg.min_inliers:
+        return fallback(f"only {len(good)} matching points (need {cfg.min_inliers})")
     points_moving = np.float32([keys_moving[m.queryIdx].pt for m in good])
     points_reference = np.float32([keys_reference[m.trainIdx].pt for m in good])
     if model == "similarity":
         fit, inliers = cv2.estimateAffinePartial2D(
-            points_moving, points_reference, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=5000, confidence=0.999
-        )
+            points_moving, points_reference, method=cv2.RANSAC, ransacReprojThreshold=cfg.ransac_px, maxIters=5000,
+            confidence=0.999,
+        )  # fmt: skip
         small = None if fit is None else np.vstack([fit, [0.0, 0.0, 1.0]])
     else:
-        small, inliers = cv2.findHomography(points_moving, points_reference, cv2.RANSAC, 3.0, maxIters=5000, confidence=0.999)
+        small, inliers = cv2.findHomography(points_moving, points_reference, cv2.RANSAC, cfg.ransac_px, maxIters=5000, confidence=0.999)
     n_inliers = int(inliers.sum()) if inliers is not None else 0
     diagnostics["inliers"] = n_inliers
-    if small is None or n_inliers < MIN_INLIERS:
+    if small is None or n_inliers < cfg.min_inliers:
         return fallback(f"no consistent transform ({n_inliers} consistent points)")
     correlation, overlap = _correlation(grey_reference, grey_moving, small)
-    if n_inliers < 100:
+    if n_inliers < cfg.ecc_refine_below:
         small, correlation, overlap = _refine_ecc(grey_reference, grey_moving, small, correlation, overlap, model)
         diagnostics["ecc_refined"] = True
     diagnostics["inlier_share"] = round(n_inliers / max(len(good), 1), 3)
-    quality = float(np.clip(correlation, 0.0, 1.0) * min(1.0, n_inliers / 30.0) * min(1.0, overlap / MIN_OVERLAP))
-    result = _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics)
+    quality = float(
+        np.clip(correlation, 0.0, 1.0) * min(1.0, n_inliers / cfg.full_quality_inliers) * min(1.0, overlap / cfg.min_overlap)
+    )
+    result = _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics, cfg)
     if not result.ok:
         alternative = fallback(result.reason)
         if alternative.ok:
@@ -244,7 +279,7 @@ def align(moving: Photo | np.ndarray, reference: Photo | np.ndarray, *, model: s
     return result
 
 
-def _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics):
+def _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics, cfg):
     """Turn a matching-scale transform into a full-resolution Alignment with a verdict."""
     matrix = np.linalg.inv(scale_reference) @ small @ scale_moving
     matrix /= matrix[2, 2]
@@ -252,15 +287,15 @@ def _judge(small, scale_reference, scale_moving, correlation, overlap, quality, 
     scale = float(np.sqrt(abs(np.linalg.det(linear))))
     rotation = float(np.degrees(np.arctan2(linear[1, 0], linear[0, 0])))
     diagnostics = {**diagnostics, "correlation": round(correlation, 4), "scale": round(scale, 4), "rotation_deg": round(rotation, 3)}
-    if not 0.5 <= scale <= 2.0:
+    if not cfg.min_scale <= scale <= cfg.max_scale:
         ok, reason = False, f"implausible scale change ({scale:.2f}x)"
-    elif overlap < MIN_OVERLAP:
-        ok, reason = False, f"the photos overlap only {overlap:.0%} (need {MIN_OVERLAP:.0%})"
-    elif quality < MIN_QUALITY:
+    elif overlap < cfg.min_overlap:
+        ok, reason = False, f"the photos overlap only {overlap:.0%} (need {cfg.min_overlap:.0%})"
+    elif quality < cfg.min_quality:
         ok, reason = False, f"poor fit (quality {quality:.2f}, correlation {correlation:.2f})"
     else:
         ok, reason = True, "aligned"
-    return Alignment(matrix, overlap, quality, ok, reason, diagnostics, moving, reference_size)
+    return Alignment(matrix, overlap, quality, ok, reason, diagnostics, moving, reference_size, cfg.coverage_margin_px)
 
 
 def _edges(grey: np.ndarray, size: int, blur: float) -> np.ndarray:
@@ -270,7 +305,7 @@ def _edges(grey: np.ndarray, size: int, blur: float) -> np.ndarray:
     return cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
 
 
-def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics):
+def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg):
     """ECC on blurred gradient images from the identity, coarse (128 px) to finer (256 px).
 
     Follow-ups are framed much like the baseline, so when too few feature
@@ -296,14 +331,16 @@ def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, re
                 (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 3,
             )  # fmt: skip
         except cv2.error:
-            return _failed(f"{reason}; ECC did not converge", moving, reference_size, **diagnostics)
+            return _failed(f"{reason}; ECC did not converge", moving, reference_size, cfg, **diagnostics)
         warp = np.linalg.inv(to_ref) @ np.linalg.inv(np.vstack([ecc_warp, [0, 0, 1]]).astype(np.float64)) @ to_mov
     # Outlines (a backdrop edge, a card) can line up between different people photographed
     # in the same set-up: accept only when the fine skin texture lines up too.
     texture, overlap = _correlation(_fine(grey_reference), _fine(grey_moving), warp)
     diagnostics["texture_correlation"] = round(texture, 4)
-    quality = float(np.clip(texture, 0.0, 1.0) * min(1.0, overlap / MIN_OVERLAP))
-    return _judge(warp, scale_reference, scale_moving, float(correlation), overlap, quality, moving, reference_size, diagnostics)
+    quality = float(np.clip(texture, 0.0, 1.0) * min(1.0, overlap / cfg.min_overlap))
+    return _judge(
+        warp, scale_reference, scale_moving, float(correlation), overlap, quality, moving, reference_size, diagnostics, cfg
+    )
 
 
 def _fine(grey: np.ndarray) -> np.ndarray:

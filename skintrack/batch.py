@@ -273,6 +273,39 @@ class _ScoreTask:
         return score_one(path, self.reference, self.config)
 
 
+def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", config: Mapping | None = None):
+    """What a resumed ``skintrack score`` keeps from its earlier table, matched by content (sha256).
+
+    Parameters
+    ----------
+    photos : the photo files of this run
+    previous : the earlier table (:func:`score_folder`'s columns)
+    config : the engine settings of this run (:class:`~skintrack.ScoreConfig` overrides)
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        One earlier row per photo of this run whose bytes were already scored without error with
+        these settings, under the photo's **current** path (a renamed or copied photo keeps its row).
+    skip : dict
+        ``sha256 -> settings_hash`` of those photos, for :func:`score_folder`'s ``skip``.
+    """
+    import pandas as pd
+
+    from .scoring import ScoreConfig
+
+    settings_hash = (ScoreConfig(**dict(config)) if config else ScoreConfig()).settings_hash
+    done = previous[previous["error"].isna() & (previous["settings_hash"] == settings_hash)]
+    by_hash = {sha: row for sha, row in zip(done["sha256"], done.to_dict("records"))}
+    kept = []
+    for photo in photos:
+        row = by_hash.get(file_sha256(photo))
+        if row is not None:
+            kept.append({**row, "path": str(photo)})
+    kept_table = pd.DataFrame(kept, columns=list(previous.columns) if not kept else None)
+    return kept_table, {row["sha256"]: settings_hash for row in kept}
+
+
 def score_folder(
     path: str | os.PathLike | Iterable[str | os.PathLike],
     *,
@@ -357,45 +390,50 @@ def course_layout(root: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _score_area(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One area of one patient: the first photo is the baseline, the rest are measured against it."""
-    from .align import align
-    from .normalize import normalize
+    """One area of one patient through :func:`skintrack.compare.compare`: the earliest photo that can be
+    measured is the baseline, the rest are measured against it (as the records do)."""
+    from .compare import compare, measure_baseline, zone_of
     from .photo import load_photo
-    from .scoring import score
 
     rows = []
-    baseline = baseline_score = None
+    baseline = None
     for item in photos:
         row = {"patient": item["patient"], "area": item["area"], "date": item["date"].isoformat(), "path": str(item["path"]),
-               "sha256": None, "role": "follow-up", "status": "scored", "error": None}  # fmt: skip
+               "sha256": None, "role": "follow-up", "error": None}  # fmt: skip
         try:
             photo = load_photo(item["path"])
             row["sha256"] = photo.sha256
             if baseline is None:
-                baseline = normalize(photo)
-                baseline_score = score(baseline)
-                row["role"], metrics = "baseline", baseline_score.metrics
-                row["normalization"] = baseline.metadata["normalization"]["method"]
-                row["alignment_quality"] = math.nan
+                result = measure_baseline(photo, zone=zone_of(item["area"]))
+                if result.scored:
+                    baseline = result.baseline
             else:
-                corrected = normalize(photo, reference=baseline)
-                alignment = align(corrected, baseline)
-                row["normalization"] = corrected.metadata["normalization"]["method"]
-                row["alignment_quality"] = alignment.quality
-                if not alignment.ok:
-                    row["status"], row["error"] = "not_comparable", alignment.reason
-                    metrics = {name: math.nan for name in METRIC_NAMES}
-                else:
-                    result = score(alignment.photo(), roi=alignment.coverage, reference=baseline_score)
-                    metrics = result.metrics
-            row["metrics"] = metrics
+                result = compare(baseline, photo)
+            row.update(_comparison_row(result))
         except Exception as exc:
             row["sha256"] = row["sha256"] or file_sha256(item["path"])
-            row.update(status="error", error=f"{type(exc).__name__}: {exc}", metrics={n: math.nan for n in METRIC_NAMES})
-            row.setdefault("normalization", None)
-            row.setdefault("alignment_quality", math.nan)
+            row.update(status="error", error=f"{type(exc).__name__}: {exc}", metrics={n: math.nan for n in METRIC_NAMES},
+                       verdicts={}, normalization=None, alignment_quality=math.nan, quality="",
+                       engine_version=__version__, settings_hash=None)  # fmt: skip
         rows.append(row)
     return rows
+
+
+def _comparison_row(result) -> dict[str, Any]:
+    """The plain numbers of a Comparison (its photos stay in the worker)."""
+    metrics = result.score.metrics if result.score is not None else {n: math.nan for n in METRIC_NAMES}
+    return {
+        "role": result.role,
+        "status": result.status,
+        "error": result.reason if result.status != "scored" else None,
+        "metrics": dict(metrics),
+        "verdicts": {name: v.to_dict() for name, v in result.verdicts.items()},
+        "normalization": result.normalization.get("method"),
+        "alignment_quality": result.alignment.quality if result.alignment is not None else math.nan,
+        "quality": ";".join(f"{i.code}:{i.severity}" for i in result.quality),
+        "engine_version": result.provenance.get("engine_version"),
+        "settings_hash": result.provenance.get("settings_hash"),
+    }
 
 
 def score_course(
@@ -407,21 +445,26 @@ def score_course(
 ) -> "pd.DataFrame":
     """Score a course folder (``PATIENT/AREA/YYYY-MM-DD/*.jpg``) area by area.
 
-    Within each area the earliest photo is the baseline: every later photo is
-    colour-normalised to it, aligned to it and scored with its thresholds.
-    Areas are independent and run in parallel.
+    Each photo goes through :func:`skintrack.compare.compare`, the pipeline the
+    records use: within each area the earliest photo that passes the quality gate
+    is the baseline (an area named after a face zone, e.g. ``left-cheek``, is
+    measured over that zone when the photo shows a face); every later photo is
+    checked, colour-normalised to it, aligned to it and scored with its
+    yardstick, and each change gets the noise verdict for the neutral reference
+    and alignment that pair had. Areas are independent and run in parallel.
 
     Returns
     -------
     pandas.DataFrame
         Tidy: one row per photo and measure, with ``patient``, ``area``,
         ``date``, ``path``, ``sha256``, ``role`` (baseline / follow-up),
-        ``status``, ``metric``, ``unit``, ``value``, ``baseline_value``, ``change``,
-        ``change_pct``, ``mdc95``, ``beyond_noise``, ``normalization``,
-        ``alignment_quality`` and ``error``.
+        ``status`` (scored / blocked / not_comparable / error), ``metric``, ``unit``, ``value``,
+        ``baseline_value``, ``change``, ``change_pct``, ``mdc95`` (the noise band for this pair),
+        ``beyond_noise``, ``noise`` (within noise / could be noise / beyond noise),
+        ``normalization``, ``alignment_quality``, ``quality`` (the gate's issue codes),
+        ``engine_version``, ``settings_hash`` and ``error`` (the reason when not scored).
     """
     from .metrics import METRICS
-    from .repeatability import mdc95, within_noise
 
     items = course_layout(path)
     groups: dict[tuple[str, str], list] = {}
@@ -430,13 +473,14 @@ def score_course(
     results = _map(_score_area, list(groups.values()), workers, scheduler, progress, "areas")
     records = []
     for area_rows in results:
-        base = next((r["metrics"] for r in area_rows if r["role"] == "baseline"), None)
+        base = next((r["metrics"] for r in area_rows if r["role"] == "baseline" and r["status"] == "scored"), None)
         for row in area_rows:
             for name in METRIC_NAMES:
                 value = row["metrics"][name]
                 reference = base[name] if base else math.nan
                 change = value - reference
                 finite = math.isfinite(change)
+                verdict = row["verdicts"].get(name) if row["role"] == "follow-up" else None
                 records.append(
                     {
                         **{k: row[k] for k in ("patient", "area", "date", "path", "sha256", "role", "status")},
@@ -446,10 +490,14 @@ def score_course(
                         "baseline_value": reference,
                         "change": change,
                         "change_pct": 100.0 * change / abs(reference) if finite and reference else math.nan,
-                        "mdc95": mdc95(name),
-                        "beyond_noise": (not within_noise(name, change)) if finite else None,
+                        "mdc95": verdict["mdc95"] if verdict else math.nan,
+                        "beyond_noise": verdict["beyond"] if verdict else (False if finite else None),
+                        "noise": verdict["wording"] if verdict else None,
                         "normalization": row.get("normalization"),
                         "alignment_quality": row.get("alignment_quality"),
+                        "quality": row.get("quality"),
+                        "engine_version": row.get("engine_version"),
+                        "settings_hash": row.get("settings_hash"),
                         "error": row["error"],
                     }
                 )

@@ -19,22 +19,80 @@ this module detects the chart itself, deterministically:
 The result gives the 24 patch colours (linear RGB, the six neutrals last),
 their centres, the patch pitch in pixels (hence mm per pixel from the chart's
 known pitch) and a residual saying how well the colours fit.
+
+Reference data
+--------------
+The chart's colours are X-Rite's published CIELAB values (D50, 2°) of the
+edition named in :data:`CHART_EDITION` (charts made from November 2014 on),
+kept in ``skintrack/data/colorchecker_classic.json``. They are converted here to
+sRGB (D65) with the Bradford chromatic adaptation (Lindbloom's matrices)::
+
+    XYZ_D50 = Lab⁻¹(L*, a*, b*; white D50)
+    XYZ_D65 = M_B⁻¹ · diag(ρ_D65 / ρ_D50) · M_B · XYZ_D50
+    lin     = M_XYZ→sRGB · XYZ_D65, clipped to [0, 1]
+
+(the cyan patch lies just outside sRGB and loses a little red). The synthetic
+photo generator paints its chart from these values; the tests check them
+against colour-science's ColorChecker data.
+
+References
+----------
+X-Rite, "New color specifications for ColorChecker SG and Classic Charts" (2014);
+Lindbloom B., "Chromatic Adaptation" (brucelindbloom.com).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 import cv2
 import numpy as np
 
-from .colour import srgb8_to_linear
-from .synthetic import CHART_PATCH_PITCH_MM, COLORCHECKER_SRGB
+from .colour import _XYZ_TO_RGB, D65_WHITE, linear_to_srgb8, srgb8_to_linear
 
-__all__ = ["ChartDetection", "find_chart", "REFERENCE_LINEAR"]
+__all__ = [
+    "CHART_EDITION",
+    "CHART_PATCH_PITCH_MM",
+    "ChartDetection",
+    "PATCH_NAMES",
+    "REFERENCE_LAB_D50",
+    "REFERENCE_LINEAR",
+    "REFERENCE_SRGB8",
+    "find_chart",
+]
 
-#: The chart's 24 patches in linear sRGB (row by row, neutral row last).
-REFERENCE_LINEAR = srgb8_to_linear(COLORCHECKER_SRGB.reshape(1, 24, 3)).reshape(24, 3).astype(np.float64)
+_DATA = json.loads(resources.files("skintrack").joinpath("data", "colorchecker_classic.json").read_text())
+#: Which chart and printing the reference colours belong to.
+CHART_EDITION: str = f"{_DATA['chart']}, {_DATA['edition']}"
+#: Patch names, row by row ("dark skin" ... "black 2"); the last six are the neutral row.
+PATCH_NAMES: tuple[str, ...] = tuple(p["name"] for p in _DATA["patches"])
+#: X-Rite's published CIELAB (D50, 2°) of the 24 patches, 24x3.
+REFERENCE_LAB_D50 = np.array([p["lab_d50"] for p in _DATA["patches"]], np.float64)
+#: Centre-to-centre patch distance of the ColorChecker Classic Mini / Passport, mm.
+CHART_PATCH_PITCH_MM: float = float(_DATA["patch_pitch_mm"])
+#: D50 white (CIE 1931 2°, Y = 1) of the published values.
+D50_WHITE = np.array([0.96422, 1.0, 0.82521])
+#: Bradford cone response matrix (Lindbloom).
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def _lab_d50_to_linear_srgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D50) to linear sRGB (D65) by Bradford adaptation, clipped to [0, 1]; see the module docstring."""
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    fy = (L + 16.0) / 116.0
+    f = np.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, 3.0 * (6.0 / 29.0) ** 2 * (f - 4.0 / 29.0)) * D50_WHITE
+    cone = np.diag((_BRADFORD @ D65_WHITE) / (_BRADFORD @ D50_WHITE))
+    adapt = np.linalg.inv(_BRADFORD) @ cone @ _BRADFORD
+    return np.clip(xyz @ (_XYZ_TO_RGB @ adapt).T, 0.0, 1.0)
+
+
+#: The chart's 24 patches in linear sRGB (D65), row by row, neutral row last.
+REFERENCE_LINEAR = _lab_d50_to_linear_srgb(REFERENCE_LAB_D50)
+#: ... and as 8-bit sRGB (what a perfect camera would record), for painting synthetic charts.
+REFERENCE_SRGB8 = linear_to_srgb8(REFERENCE_LINEAR.astype(np.float32))
 NEUTRALS = slice(18, 24)
 #: Largest accepted mean |log| colour mismatch (after per-channel gains).
 MAX_RESIDUAL = 0.25

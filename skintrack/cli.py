@@ -247,32 +247,28 @@ def score_command(paths, output, workers, scheduler, pattern, reference, force):
     """
     import pandas as pd
 
-    from .batch import COLUMNS, find_photos, score_folder, tune_allocator
+    from .batch import COLUMNS, find_photos, resume_plan, score_folder, tune_allocator
 
     _check_output(output)
     tune_allocator()  # this process is ours: score with --workers 1 as fast as a pool worker
-    previous = None
-    skip = {}
-    if output is not None and output.exists() and not force:
-        previous = _read_table(output)
-        ok = previous[previous["error"].isna()]
-        skip = dict(zip(ok["sha256"], ok["settings_hash"]))
     photos = find_photos(paths, pattern)
     if not photos:
         click.echo(f"warning: no photos found in {', '.join(map(str, paths))} matching {pattern!r}", err=True)
-    _check_space(output, len(photos))
+    kept, skip = None, {}
+    if output is not None and output.exists() and not force:
+        # Matched by content (sha256), not by name: a renamed or copied photo keeps its row, under its new path.
+        kept, skip = resume_plan(photos, _read_table(output))
+    _check_space(output, len(photos) - (len(kept) if kept is not None else 0))
     table = _run_batch(
         score_folder, photos, reference=reference, workers=workers, scheduler=scheduler, progress=True, skip=skip
     )
-    if previous is not None:
-        present = {str(p) for p in photos}
-        kept = previous[previous["path"].astype(str).isin(present) & ~previous["path"].astype(str).isin(set(table["path"]))]
+    if kept is not None and len(kept):
         table = pd.concat([kept[COLUMNS], table], ignore_index=True).sort_values("path", ignore_index=True)
     _write_table(table, output)
     failed = table[table["error"].notna()]
     for _, row in failed.iterrows():
         click.echo(f"failed: {row['path']}: {row['error']}", err=True)
-    resumed = f" ({len(skip)} already in {output}, skipped)" if skip else ""
+    resumed = f" ({len(kept)} already in {output}, skipped)" if kept is not None and len(kept) else ""
     click.echo(
         f"scored {len(table) - len(failed)} of {len(table)} photos{resumed}"
         + (f"; {len(failed)} failed" if len(failed) else ""),

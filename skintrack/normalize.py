@@ -38,23 +38,41 @@ hash and, with a chart, ``mm_per_px``.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
 import numpy as np
 
-from .chart import NEUTRALS, REFERENCE_LINEAR, find_chart
+from .chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
 from .colour import linear_to_srgb8, luminance, rgb_to_lab, srgb8_to_linear
 from .imaging import dilate, erode, sample
 from .photo import Photo, load_photo
 from .skin import skin_mask
-from .synthetic import CHART_PATCH_PITCH_MM
 
-__all__ = ["NeutralReference", "find_neutral_references", "normalize"]
+__all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize"]
 
-WORKING_SIZE = 1024
+#: Kinds of neutral reference, in order of preference.
 METHODS = ("chart", "grey_card", "backdrop")
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """Settings of :func:`normalize` (all part of a comparison's settings hash, :mod:`skintrack.compare`)."""
+
+    working_size: int = 1024  #: long side at which neutral references are looked for, px
+    card_reflectance: float | None = 0.18  #: reflectance of the grey card (None: keep its measured luminance)
+    chart_pitch_mm: float = CHART_PATCH_PITCH_MM  #: the chart's centre-to-centre patch distance, mm
+    edge_delta_L: float = 4.0  #: lightness edges that split the neutral area (a card on a backdrop), L* per px
+    min_region_fraction: float = 0.003  #: smallest neutral region considered, share of the frame
+    card_min_rectangularity: float = 0.85  #: a grey card fills this share of its bounding rectangle
+    card_max_fraction: float = 0.2  #: ... and covers at most this share of the frame
+    backdrop_min_fraction: float = 0.02  #: a backdrop touches the border and covers at least this share
+    backdrop_trust: float = 0.8  #: a backdrop's confidence relative to a card's (uneven light, maybe not neutral)
+
+
+DEFAULT_CONFIG = NormalizeConfig()
+_FROM_CONFIG = object()  # normalize(card_reflectance=...) not given: the config's
 
 
 @dataclass
@@ -87,24 +105,25 @@ def _robust_colour(linear: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, fl
     return kept.mean(axis=0), float(np.std(lightness)), float(clipped.mean())
 
 
-_FOUND: "weakref.WeakKeyDictionary[Photo, dict[str, NeutralReference]]" = weakref.WeakKeyDictionary()
+_FOUND: "weakref.WeakKeyDictionary[Photo, dict]" = weakref.WeakKeyDictionary()
 
 
-def find_neutral_references(photo: Photo | np.ndarray) -> dict[str, NeutralReference]:
+def find_neutral_references(photo: Photo | np.ndarray, config: NormalizeConfig | None = None) -> dict[str, NeutralReference]:
     """All neutral references found in a photo, by method (chart, grey_card, backdrop).
 
-    Remembered per Photo object, so a baseline used as ``reference`` for many
-    follow-ups is analysed once.
+    Remembered per Photo object (and settings), so a baseline used as
+    ``reference`` for many follow-ups is analysed once.
     """
     photo = load_photo(photo)
-    if photo in _FOUND:
-        return _FOUND[photo]
-    _FOUND[photo] = found = _find_neutral_references(photo)
-    return found
+    cfg = config or DEFAULT_CONFIG
+    cached = _FOUND.setdefault(photo, {})
+    if cfg not in cached:
+        cached[cfg] = _find_neutral_references(photo, cfg)
+    return cached[cfg]
 
 
-def _find_neutral_references(photo: Photo) -> dict[str, NeutralReference]:
-    rgb = photo.resized(WORKING_SIZE)
+def _find_neutral_references(photo: Photo, cfg: NormalizeConfig) -> dict[str, NeutralReference]:
+    rgb = photo.resized(cfg.working_size)
     linear = srgb8_to_linear(rgb)
     height, width = rgb.shape[:2]
     area = height * width
@@ -129,14 +148,14 @@ def _find_neutral_references(photo: Photo) -> dict[str, NeutralReference]:
     masks = skin_mask(lab)
     # Split the neutral area at strong lightness edges (a card on a backdrop).
     L = cv2.GaussianBlur(lab[..., 0], (0, 0), 1.0)
-    edges = cv2.magnitude(cv2.Sobel(L, cv2.CV_32F, 1, 0), cv2.Sobel(L, cv2.CV_32F, 0, 1)) > 4.0
+    edges = cv2.magnitude(cv2.Sobel(L, cv2.CV_32F, 1, 0), cv2.Sobel(L, cv2.CV_32F, 0, 1)) > cfg.edge_delta_L
     neutral = masks.neutral & ~dilate(edges, 2) & ~chart_mask
     count, labels, stats, _ = cv2.connectedComponentsWithStats(neutral.astype(np.uint8), connectivity=4)
     skin = masks.skin
     card_candidates, backdrop_parts = [], []
     for label in range(1, count):
         x, y, w, h, size = stats[label]
-        if size < 0.003 * area:
+        if size < cfg.min_region_fraction * area:
             continue
         region = labels == label
         ring = dilate(region, 4) & ~region
@@ -146,9 +165,9 @@ def _find_neutral_references(photo: Photo) -> dict[str, NeutralReference]:
         contour = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0][0]
         (_, _), (rw, rh), _ = cv2.minAreaRect(contour)
         rectangularity = size / max(rw * rh, 1.0)
-        if not touches_border and rectangularity > 0.85 and size <= 0.2 * area:
+        if not touches_border and rectangularity > cfg.card_min_rectangularity and size <= cfg.card_max_fraction * area:
             card_candidates.append((rectangularity * size, region))
-        elif touches_border and size >= 0.02 * area:
+        elif touches_border and size >= cfg.backdrop_min_fraction * area:
             backdrop_parts.append(region)
     if card_candidates:
         _, region = max(card_candidates, key=lambda c: c[0])
@@ -165,7 +184,7 @@ def _find_neutral_references(photo: Photo) -> dict[str, NeutralReference]:
         if np.all(np.isfinite(colour)):
             fraction = float(region.mean())
             # A backdrop is less trustworthy than a card: it is lit unevenly and may not be neutral.
-            confidence = 0.8 * min(1.0, fraction / 0.1) * float(np.exp(-spread / 6.0)) * (1.0 - clipped)
+            confidence = cfg.backdrop_trust * min(1.0, fraction / 0.1) * float(np.exp(-spread / 6.0)) * (1.0 - clipped)
             found["backdrop"] = NeutralReference(
                 "backdrop", colour, confidence, fraction, details={"lightness_sd": round(spread, 3)}
             )
@@ -183,7 +202,8 @@ def _gains(measured: np.ndarray, target: np.ndarray) -> np.ndarray:
     return (m * t).sum(axis=0) / np.maximum((m * m).sum(axis=0), 1e-12)
 
 
-def _apply(photo: Photo, gains: np.ndarray) -> np.ndarray:
+def apply_gains(photo: Photo, gains: np.ndarray) -> np.ndarray:
+    """The photo's pixels with one gain per channel on linear RGB (``encode(gain * decode(v))``, by lookup table)."""
     levels = srgb8_to_linear(np.arange(256, dtype=np.uint8)[:, None, None].repeat(3, axis=2))[:, 0, :]
     tables = linear_to_srgb8(levels * gains[None, :])  # 256 x 3
     lut = np.ascontiguousarray(tables.reshape(256, 1, 3))
@@ -194,8 +214,9 @@ def normalize(
     photo: Photo | np.ndarray,
     reference: Photo | np.ndarray | None = None,
     *,
-    card_reflectance: float | None = 0.18,
-    chart_pitch_mm: float = CHART_PATCH_PITCH_MM,
+    card_reflectance: float | None | object = _FROM_CONFIG,
+    chart_pitch_mm: float | None = None,
+    config: NormalizeConfig | None = None,
 ) -> Photo:
     """Correct exposure and white balance from a neutral reference in frame.
 
@@ -206,26 +227,34 @@ def normalize(
     reference : Photo or ndarray, optional
         The baseline photo of the same area: the follow-up's neutral is mapped
         to the baseline's (exposure included).
-    card_reflectance : float or None
+    card_reflectance : float or None, optional
         Known reflectance of the grey card (0.18 for a standard 18 % card);
         None keeps the card's measured luminance.
     chart_pitch_mm : float
         Centre-to-centre patch distance of the chart, for ``mm_per_px``
         (12.7 mm: ColorChecker Classic Mini / Passport; measure yours).
+    config : NormalizeConfig, optional
+        All settings (``card_reflectance`` and ``chart_pitch_mm``, when given, override it).
 
     Returns
     -------
     Photo
         Corrected pixels; ``metadata["normalization"]`` says what was done.
     """
+    cfg = config or DEFAULT_CONFIG
+    if card_reflectance is not _FROM_CONFIG:
+        cfg = replace(cfg, card_reflectance=card_reflectance)
+    if chart_pitch_mm is not None:
+        cfg = replace(cfg, chart_pitch_mm=float(chart_pitch_mm))
+    card_reflectance, chart_pitch_mm = cfg.card_reflectance, cfg.chart_pitch_mm
     photo = load_photo(photo)
-    own = find_neutral_references(photo)
+    own = find_neutral_references(photo, cfg)
     info: dict[str, Any] = {"found": sorted(own)}
     # Gains from every usable reference: method -> (gains, measured, target, confidence).
     candidates: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
     if reference is not None:
         reference = load_photo(reference)
-        theirs = find_neutral_references(reference)
+        theirs = find_neutral_references(reference, cfg)
         info["reference_sha256"] = reference.sha256
         info["reference_found"] = sorted(theirs)
         info["target"] = "the baseline's neutral of the same kind"
@@ -266,7 +295,7 @@ def normalize(
     if gains is None or not np.all(np.isfinite(gains)) or np.any(gains <= 0):
         info.update(method="none", gains=[1.0, 1.0, 1.0], confidence=0.0, reason="no neutral reference (chart, grey card or backdrop) found; photo unchanged")
         return photo.with_metadata(normalization=info)
-    corrected = _apply(photo, gains)
+    corrected = apply_gains(photo, gains)
     info.update(
         method=method,
         gains=[round(float(g), 5) for g in gains],

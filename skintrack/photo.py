@@ -567,7 +567,7 @@ def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int 
 
 
 def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename.
+    """Write ``data`` to ``path`` via temp file + fsync + rename + fsync of the folder.
 
     The file is created ``0600`` (owner only) and missing folders ``0700``,
     whatever the umask: what skintrack writes is health data. A failure
@@ -580,7 +580,7 @@ def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp_name, path)
     except BaseException:
         try:
@@ -588,6 +588,18 @@ def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None
         except FileNotFoundError:
             pass
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX: fsync the directory; not possible on Windows)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def make_private_dirs(folder: str | os.PathLike) -> Path:

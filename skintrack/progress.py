@@ -1,9 +1,11 @@
 """Progress over a course of treatments, per patient, area and metric.
 
 For each metric: the time series of the area's scored photos, the change
-against the baseline (absolute and %), whether it exceeds the metric's MDC95
-(:mod:`skintrack.repeatability`), direction-aware wording ("improved" when
-redness falls, "worse" when it rises), and the best and worst session.
+against the baseline (absolute and %), whether it is beyond measurement noise
+for the neutral reference and alignment each photo had (:func:`skintrack.noise.verdict`:
+"within noise", "could be noise" where the evidence for those conditions is
+thin, or beyond), direction-aware wording ("improved" when redness falls,
+"worse" when it rises), and the best and worst session.
 
 Two clinical rules are built in:
 
@@ -29,8 +31,9 @@ import math
 from dataclasses import dataclass, field
 
 from .metrics import METRICS, METRIC_NAMES
+from .noise import Conditions, mdc95
+from .noise import verdict as noise_verdict
 from .records import Actor, InvalidInput, Records
-from .repeatability import mdc95
 
 __all__ = [
     "INFLAMMATION_DAYS",
@@ -63,8 +66,10 @@ class Point:
     change: float  # against the baseline, in the metric's unit
     change_pct: float  # NaN when the baseline is 0
     beyond_noise: bool
-    label: str  # "baseline", "improved", "worse", "within noise", "expected post-treatment redness", "lighter", "darker"
+    label: str  # "baseline", "improved", "worse", "within noise", "could be noise", "expected post-treatment redness", "lighter", "darker"
     days_since_treatment: int | None
+    mdc95: float = math.nan  # the noise band for this photo's conditions (reference, alignment) at its level
+    noise: str = ""  # "within noise", "could be noise" or "beyond noise" ("" for the baseline)
 
 
 @dataclass
@@ -73,7 +78,7 @@ class MetricProgress:
     unit: str
     label: str
     better: str | None
-    mdc95: float
+    mdc95: float  # the band of the latest follow-up (the baseline's conditions when there is none)
     points: list[Point]
     best: Point | None
     worst: Point | None
@@ -109,10 +114,10 @@ class AreaProgress:
     days_since_last_treatment: int | None = None
 
 
-def _label(metric: str, change: float, beyond: bool, expected_flush: bool) -> str:
+def _label(metric: str, change: float, noise: str, expected_flush: bool) -> str:
     better = METRICS[metric].better
-    if not beyond:
-        return "within noise"
+    if noise != "beyond noise":
+        return noise
     if better is None:
         return "lighter" if change > 0 else "darker"
     improved = change < 0 if better == "lower" else change > 0
@@ -132,7 +137,10 @@ def _summary(progress: MetricProgress) -> str:
         change = f"{last.change_pct:+.0f} %"
     else:
         change = f"{last.change:+.3g} {info.unit}"
-    noise = "beyond measurement noise" if last.beyond_noise else "within measurement noise"
+    noise = {
+        "beyond noise": "beyond measurement noise",
+        "could be noise": "which could still be measurement noise (too little evidence for these photo conditions to call it real)",
+    }.get(last.noise, "within measurement noise")
     verdict = {"improved": ", an improvement", "worse": ", a worsening", "expected post-treatment redness": ", expected redness after treatment"}.get(last.label, "")
     return (
         f"{info.label} {change} since baseline ({first.value:.3g} → {last.value:.3g} {info.unit}), {noise}{verdict}."
@@ -184,9 +192,9 @@ def area_progress(
     result: dict[str, MetricProgress] = {}
     for name in names:
         info = METRICS[name]
-        limit = mdc95(name)
         points: list[Point] = []
         base_value = None
+        base_conditions = Conditions()
         for photo in photos:
             value = photo.scores.get(name, math.nan)
             if not math.isfinite(value):
@@ -195,11 +203,13 @@ def area_progress(
             days = (photo.session_date - previous[0]).days if previous else None
             if base_value is None:
                 base_value = value
-                points.append(Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, 0.0, 0.0, False, "baseline", days))
+                base_conditions = Conditions.of(photo.normalization, None)
+                points.append(Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, 0.0, 0.0,
+                                    False, "baseline", days, mdc95(name, base_conditions, level=value)))  # fmt: skip
                 continue
             change = value - base_value
             change_pct = 100.0 * change / abs(base_value) if base_value else math.nan
-            beyond = not (abs(change) <= limit if name == "spot_count" else abs(change) < limit)
+            judged = noise_verdict(name, change, Conditions.of_photo(photo), before=base_value, after=value)
             expected = (
                 name in REDNESS_METRICS
                 and previous is not None
@@ -207,13 +217,15 @@ def area_progress(
                 and days <= flush_days.get(previous[1], 0)
             )
             points.append(
-                Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, change, change_pct, beyond, _label(name, change, beyond, expected), days)
-            )
+                Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, change, change_pct,
+                      judged.beyond, _label(name, change, judged.wording, expected), days, judged.mdc95, judged.wording)
+            )  # fmt: skip
         best = worst = None
         if points and info.better is not None:
             ranked = sorted(points, key=lambda p: p.value, reverse=info.better == "higher")
             candidates = [p for p in ranked if p.label != "expected post-treatment redness"] or ranked
             best, worst = candidates[0], candidates[-1]
+        limit = points[-1].mdc95 if points else mdc95(name, base_conditions)
         progress = MetricProgress(name, info.unit, info.label, info.better, limit, points, best, worst, "")
         progress.summary = _summary(progress)
         result[name] = progress
@@ -271,7 +283,8 @@ class PatientMeasure:
     sentence : str
         One sentence for the patient, without units or technical terms.
     verdict : str
-        ``"better"``, ``"worse"``, ``"no clear change"``, ``"expected after treatment"`` or ``"first visit only"``.
+        ``"better"``, ``"worse"``, ``"no clear change"`` (within noise, or a change that could still be
+        noise), ``"expected after treatment"`` or ``"first visit only"``.
     points : list of (date, float)
         Change against the first visit in % at each visit (0 at the first).
     noise_pct : float
@@ -320,6 +333,10 @@ def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
             verdict = "expected after treatment"
             sentence = (f"{title}: higher than at your first visit, as expected in the days after a treatment; "
                         "it usually settles within one to two weeks.")  # fmt: skip
+        elif last.label == "could be noise":
+            verdict = "no clear change"
+            sentence = (f"{title}: a little different from your first visit, but too little to be sure the "
+                        "change is real rather than a difference between the photos.")  # fmt: skip
         else:
             verdict = "no clear change"
             sentence = f"{title}: about the same as at your first visit."

@@ -35,6 +35,7 @@ import numpy as np
 from ._version import __version__
 from .colour import rgb_to_lab
 from .metrics import METRIC_NAMES
+from .roi import roi_hash
 from .imaging import dilate, erode, fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold
@@ -166,16 +167,21 @@ class Score:
 
     @property
     def uncertainty(self) -> dict[str, float]:
-        """MDC95 of each metric from the shipped repeatability study (:mod:`skintrack.repeatability`).
+        """MDC95 of each metric from the shipped noise tables (:mod:`skintrack.noise`), for the
+        neutral reference and alignment this photo had (none and the baseline's, for a photo that was
+        not normalised or aligned) at its own level.
 
         A change between two sessions smaller than this is within measurement
-        noise. Empty when this score used other settings than the study.
+        noise. Empty when this score used other settings than the tables.
         """
-        from .repeatability import mdc95, shipped_table
+        from .noise import Conditions, mdc95, shipped_table
 
-        if self.provenance.get("settings_hash") != shipped_table().get("settings_hash"):
+        own = self.provenance.get("score_settings_hash", self.provenance.get("settings_hash"))
+        if own != shipped_table().get("score_settings_hash"):
             return {}
-        return {name: mdc95(name) for name in self.metrics}
+        alignment = self.provenance.get("alignment") or {}
+        conditions = Conditions.of(self.provenance.get("normalization"), alignment.get("quality"))
+        return {name: mdc95(name, conditions, level=value) for name, value in self.metrics.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable metrics, thresholds and provenance (no maps)."""
@@ -221,7 +227,7 @@ def _roi_mask(roi: Any, working_shape: tuple[int, int], original_size: tuple[int
         if roi.ndim != 2:
             raise ValueError("roi mask must be a 2-D boolean array.")
         mask = cv2.resize(roi.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-        return mask, "mask"
+        return mask, f"mask {roi.shape[1]}x{roi.shape[0]}"
     if isinstance(roi, Sequence) and len(roi) == 4:
         x, y, w, h = (float(v) for v in roi)
         if w <= 0 or h <= 0:
@@ -507,7 +513,7 @@ def score(
     reference_sha = None
     if reference is not None:
         if isinstance(reference, Score):
-            ref_hash = reference.provenance.get("settings_hash")
+            ref_hash = reference.provenance.get("score_settings_hash", reference.provenance.get("settings_hash"))
             if ref_hash and ref_hash != cfg.settings_hash:
                 raise ValueError(
                     "The reference score was measured with different settings "
@@ -592,6 +598,7 @@ def score(
         "original_size": list(photo.size),
         "working_size": [int(working_shape[1]), int(working_shape[0])],
         "roi": roi_description,
+        "roi_sha256": roi_hash(roi),
         "zone": zone,
         "roi_pixels": int(roi_mask.sum()),
         "skin_pixels": n_skin,

@@ -490,6 +490,8 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
     outside = _touching_border(neutral)
     candidate = _fill_enclosed(candidate, max_hole, _card_like(neutral) | eyes, outside=outside)
     neutral &= ~candidate
+    # Shine is on the skin: a light backdrop around darker skin is as bright and grey as glare, but not glare.
+    glare &= ~outside
     return {
         "skin": candidate,
         "glare": glare,

@@ -43,10 +43,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .chart import CHART_PATCH_PITCH_MM, REFERENCE_SRGB8
 from .colour import lab_to_linear, linear_to_srgb_float
 
 __all__ = [
-    "COLORCHECKER_SRGB",
     "Capture",
     "GroundTruth",
     "SkinScene",
@@ -56,24 +56,10 @@ __all__ = [
     "write_demo",
 ]
 
-#: ColorChecker Classic 24 patch colours as 8-bit sRGB (X-Rite published values),
-#: row by row from "dark skin" to "black". Patches 19-24 are the neutral row.
-COLORCHECKER_SRGB = np.array(
-    [
-        [115, 82, 68], [194, 150, 130], [98, 122, 157], [87, 108, 67], [133, 128, 177], [103, 189, 170],
-        [214, 126, 44], [80, 91, 166], [193, 90, 99], [94, 60, 108], [157, 188, 64], [224, 163, 46],
-        [56, 61, 150], [70, 148, 73], [175, 54, 60], [231, 199, 31], [187, 86, 149], [8, 133, 161],
-        [243, 243, 242], [200, 200, 200], [160, 160, 160], [122, 122, 121], [85, 85, 85], [52, 52, 52],
-    ],
-    dtype=np.uint8,
-)  # fmt: skip
-
 #: L* of an 18 % reflectance grey card.
 GREY_CARD_L = 50.0
 #: L* of the neutral backdrop.
 BACKDROP_L = 72.0
-#: Physical patch pitch of the ColorChecker Classic Mini / Passport Classic target, mm.
-CHART_PATCH_PITCH_MM = 12.7
 
 
 @dataclass(frozen=True)
@@ -502,7 +488,7 @@ class SkinScene:
             pitch = self.chart_pitch_px
             ix0, iy0, ix1, iy1 = (int(round(v)) for v in self.chart_box)
             ref[iy0:iy1, ix0:ix1] = (12.0, 0.0, 0.0)  # black chart body
-            patch_lab = rgb_to_lab(COLORCHECKER_SRGB.reshape(4, 6, 3))
+            patch_lab = rgb_to_lab(REFERENCE_SRGB8.reshape(4, 6, 3))  # the chart's published colours
             for row in range(4):
                 for col in range(6):
                     px0 = x0 + 0.3 * pitch + col * pitch + 0.12 * pitch

@@ -142,8 +142,8 @@ def metric_chart(progress, treatments: list[tuple]) -> alt.Chart:
     layers.append(
         base.mark_circle(size=80).encode(
             color=alt.Color("label:N", title="Change", scale=alt.Scale(
-                domain=["baseline", "improved", "within noise", "worse", "expected post-treatment redness", "lighter", "darker"],
-                range=["#555", "#2e8b57", "#999", "#c0392b", "#e67e22", "#3498db", "#8e44ad"],
+                domain=["baseline", "improved", "within noise", "could be noise", "worse", "expected post-treatment redness", "lighter", "darker"],
+                range=["#555", "#2e8b57", "#999", "#bbb", "#c0392b", "#e67e22", "#3498db", "#8e44ad"],
             )),  # fmt: skip
             tooltip=["date:T", alt.Tooltip("value:Q", format=".3g"), "label:N", "treatment:N"],
         )
@@ -151,13 +151,22 @@ def metric_chart(progress, treatments: list[tuple]) -> alt.Chart:
     return alt.layer(*layers).properties(title=title, height=220)
 
 
-def metric_table(before: dict[str, float], after: dict[str, float]) -> pd.DataFrame:
-    from skintrack.repeatability import mdc95, within_noise
+def metric_table(before, after) -> pd.DataFrame:
+    """Before/after measures of two stored photos (PhotoViews; plain score dicts are judged as if
+    without a neutral reference), with the engine's noise verdict for the conditions they had."""
+    from skintrack.noise import Conditions, verdicts
 
+    conditions = Conditions()
+    if hasattr(before, "scores") and hasattr(after, "scores"):
+        # The baseline itself brings no alignment of its own; a pair of follow-ups the weaker of the two.
+        conditions = Conditions.of_photo(after) if before.is_baseline else Conditions.of_photo(before).worse(Conditions.of_photo(after))
+        before, after = before.scores, after.scores
+    judged = verdicts(before, after, conditions)
     rows = []
     for name, info in METRICS.items():
         a, b = before.get(name, math.nan), after.get(name, math.nan)
         change = b - a
+        verdict = judged.get(name)
         rows.append(
             {
                 "measure": info.label,
@@ -166,8 +175,9 @@ def metric_table(before: dict[str, float], after: dict[str, float]) -> pd.DataFr
                 "after": round(b, 3),
                 "change": round(change, 3),
                 "change %": round(100 * change / abs(a), 1) if a and math.isfinite(a) else None,
-                "noise (MDC95)": round(mdc95(name), 3),
-                "beyond noise": (not within_noise(name, change)) if math.isfinite(change) else None,
+                "noise (MDC95)": round(verdict.mdc95, 3) if verdict else None,
+                "beyond noise": verdict.beyond if verdict else None,
+                "verdict": verdict.wording if verdict else None,
             }
         )
     return pd.DataFrame(rows)

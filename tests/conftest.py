@@ -96,3 +96,17 @@ def demo_records(tmp_path_factory):
     area = records.list_areas(loader, patient.id)[0]
     yield records, patient, area
     records.close()
+
+
+@pytest.fixture(scope="session")
+def real_pair_results(real_photos_dir):
+    """The real repeat pairs (untreated skin photographed twice) through the pipeline, once per run."""
+    from skintrack.repeatability import measure_pairs, real_pairs
+
+    return measure_pairs(real_pairs(real_photos_dir), workers=1)
+
+
+@pytest.fixture(scope="session")
+def demo_photo_paths() -> list[Path]:
+    """The demo patient's left-cheek photos, oldest first."""
+    return sorted((REPO / "sample_images").glob("*_left-cheek.jpg"))

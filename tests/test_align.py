@@ -93,3 +93,20 @@ def test_ghost_blends_the_two(scene, baseline_photo):
     assert np.abs(half - base)[covered].mean() < 0.5 * np.abs(raw - base)[covered].mean()
     with pytest.raises(ValueError):
         ghost(result, baseline_photo.encoded, 1.5)
+
+
+def test_an_implausible_scale_change_is_refused_even_when_the_fit_is_good(baseline_photo):
+    """The same skin from more than twice as far away (another distance or another area): refused on
+    the scale alone — the fit itself is excellent and covers the whole baseline."""
+    import cv2
+
+    rgb = load_photo(baseline_photo.encoded).rgb
+    height, width = rgb.shape[:2]
+    small = cv2.resize(rgb, (int(width * 0.45), int(height * 0.45)), interpolation=cv2.INTER_AREA)
+    far = np.full_like(rgb, 128)
+    y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    far[y : y + small.shape[0], x : x + small.shape[1]] = small
+    result = align(far, baseline_photo.encoded)
+    assert result.diagnostics["scale"] > 2.0
+    assert result.quality >= 0.5 and result.overlap >= 0.5  # nothing else would refuse it
+    assert not result.ok and "scale" in result.reason

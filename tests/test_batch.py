@@ -219,6 +219,50 @@ def test_cli_smoke(course, tmp_path):
     assert "imported 0 photos" in result.stderr  # nothing stored twice
 
 
+def test_score_folder_leaves_out_the_photos_in_its_skip_list(course):
+    from skintrack.batch import file_sha256
+    from skintrack.scoring import ScoreConfig
+
+    photos = sorted(course.glob("P-001/**/*.jpg"))
+    skip = {file_sha256(photos[0]): ScoreConfig().settings_hash, file_sha256(photos[1]): "other-settings"}
+    table = score_folder(photos, workers=1, progress=False, skip=skip)
+    assert list(table["path"]) == [str(p) for p in photos[1:]]  # other settings: scored again
+
+
+def test_cli_resume_keeps_every_photo_matched_by_hash(course, tmp_path, monkeypatch):
+    """Score, rename a photo, score again: every input photo keeps its row (under its new name), and
+    only what is new is scored (the rename is recognised by content)."""
+    import shutil
+
+    import skintrack.batch
+
+    folder = tmp_path / "photos"
+    shutil.copytree(course / "P-001", folder)
+    runner = CliRunner()
+    csv = tmp_path / "out.csv"
+    first = runner.invoke(main, ["score", str(folder), "-o", str(csv), "-w", "1"])
+    assert first.exit_code == 0, first.output
+    before = pd.read_csv(csv)
+    assert len(before) == 3
+    renamed = folder / "left-cheek" / "2026-06-01" / "photo.jpg"
+    renamed.rename(renamed.with_name("renamed.jpg"))
+    shutil.copy(folder / "left-cheek" / "2026-05-04" / "photo.jpg", folder / "left-cheek" / "2026-05-04" / "copy.jpg")
+    scored = []
+    real = skintrack.batch.score_one
+    monkeypatch.setattr(skintrack.batch, "score_one", lambda path, *a, **k: scored.append(path) or real(path, *a, **k))
+    again = runner.invoke(main, ["score", str(folder), "-o", str(csv), "-w", "1"])
+    assert again.exit_code == 0, again.output
+    assert scored == []  # nothing new: the renamed photo and the copy were scored already
+    assert "4 already in" in again.stderr and "scored 4 of 4 photos" in again.stderr
+    after = pd.read_csv(csv)
+    assert sorted(after["path"]) == sorted(str(p) for p in folder.rglob("*.jpg"))
+    by_path = after.set_index("path")
+    old = before.set_index("path")
+    assert by_path.loc[str(renamed.with_name("renamed.jpg")), "redness"] == old.loc[str(renamed), "redness"]
+    assert by_path.loc[str(folder / "left-cheek" / "2026-05-04" / "copy.jpg"), "sha256"] == old.loc[
+        str(folder / "left-cheek" / "2026-05-04" / "photo.jpg"), "sha256"]
+
+
 def test_cli_as_a_program_with_a_quiet_progress_bar(course, tmp_path):
     output = tmp_path / "out.csv"
     run = subprocess.run(

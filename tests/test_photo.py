@@ -425,3 +425,29 @@ def test_public_api():
     assert issubclass(skintrack.PhotoError, ValueError)
     assert skintrack.__version__
     assert REAL_PHOTOS.name == "real_photos"
+
+
+def test_atomic_write_syncs_the_file_before_the_rename_and_then_its_folder(tmp_path, monkeypatch):
+    """A crash right after atomic_write must find either the old file or the whole new one: the bytes
+    are fsynced before the rename, and the folder after it (so the rename itself is durable)."""
+    import os
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        info = os.fstat(fd)
+        events.append(("fsync", "dir" if os.path.stat.S_ISDIR(info.st_mode) else "file", info.st_ino))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.stat(src).st_ino))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "sub" / "scores.csv"
+    photo_module.atomic_write(target, b"new bytes")
+    assert target.read_bytes() == b"new bytes"
+    file_inode, folder_inode = target.stat().st_ino, target.parent.stat().st_ino
+    assert events == [("fsync", "file", file_inode), ("replace", file_inode), ("fsync", "dir", folder_inode)]

@@ -50,3 +50,25 @@ def test_messages_are_for_people_and_serialisable(scene):
 
 def test_low_resolution_real_photo_is_flagged():
     assert codes(check_quality(load_photo(real_photo("PAT_680_1289_182.png")))).get("low_resolution") == "warn"
+
+
+def test_small_sharp_photos_are_judged_at_their_own_resolution(real_photos_dir):
+    """300 px repeat shots are sharp: upscaled to the working size they would look blurred, which is a
+    resolution issue (``low_resolution``), not blur. The same photos really blurred are still caught."""
+    import numpy as np
+
+    from skintrack.photo import Photo
+
+    shots = sorted((real_photos_dir / "external" / "repeats").glob("*.jpg"))[:12]
+    assert shots, "no repeat shots"
+    blocked_sharp = warned_blurred = 0
+    for path in shots:
+        photo = load_photo(path)
+        assert max(photo.size) < 1024
+        found = codes(check_quality(photo))
+        assert found.get("low_resolution") == "warn"
+        blocked_sharp += found.get("blurred") == "block"
+        blurred = cv2.GaussianBlur(np.ascontiguousarray(photo.rgb), (0, 0), 3.0)
+        warned_blurred += "blurred" in codes(check_quality(Photo(blurred)))
+    assert blocked_sharp == 0
+    assert warned_blurred == len(shots)

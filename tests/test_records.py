@@ -427,6 +427,39 @@ def test_rescore_when_the_engine_changes(records, patient):
     assert {p.settings_hash for p in records.list_photos(DOCTOR, person.id)} != {"old-engine"}
 
 
+def test_rescore_picks_up_a_settings_or_constant_change(records, patient, monkeypatch):
+    """No hand-edited hash: a changed setting of any step, or a changed constant in the settings hash,
+    makes the stored scores stale, and rescore measures them again with the new settings."""
+    import importlib
+
+    from skintrack import chart
+    from skintrack.compare import CompareConfig
+    from skintrack.quality import QualityConfig
+
+    compare_module = importlib.import_module("skintrack.compare")
+    sessions_module = importlib.import_module("skintrack.records.sessions")
+    person, area = patient
+    for name, date in zip(SAMPLE_FILES[:2], ("2026-05-04", "2026-06-01")):
+        records.add_photo(DOCTOR, _session(records, person.id, date).id, area.id, SAMPLES / name)
+    assert records.rescore(DOCTOR, person.id) == 0
+
+    changed = CompareConfig(quality=QualityConfig(blur_warn=4.0))
+    monkeypatch.setattr(compare_module, "DEFAULT_CONFIG", changed)
+    monkeypatch.setattr(sessions_module, "DEFAULT_CONFIG", changed)
+    assert records.rescore(DOCTOR, person.id) == 2
+    assert {p.settings_hash for p in records.list_photos(DOCTOR, person.id)} == {changed.settings_hash}
+    assert records.rescore(DOCTOR, person.id) == 0
+
+    monkeypatch.setattr(chart, "MAX_RESIDUAL", 0.3)  # a constant, not a setting
+    compare_module._data_fingerprint.cache_clear()
+    try:
+        assert records.rescore(DOCTOR, person.id) == 2
+        assert {p.settings_hash for p in records.list_photos(DOCTOR, person.id)} == {changed.settings_hash}
+    finally:
+        monkeypatch.undo()
+        compare_module._data_fingerprint.cache_clear()
+
+
 def test_patients_are_searchable_and_editable(records, patient):
     person, _ = patient
     records.add_patient(DOCTOR, "P-777", "Bea Example")

@@ -97,6 +97,42 @@ def test_reference_hands_on_its_thresholds(scene, baseline_score):
         score(render(scene).rgb, reference={"red_a": 15.0})
 
 
+#: Floors low enough that every threshold comes from the ``median + k·SD`` branch (the floors of the
+#: default settings hide it on the synthetic skin: 4.0 and 2.5 ΔL*).
+LOW_FLOORS = {"red_min_delta": 1.0, "spot_min_delta": 1.0, "line_min_delta": 1.0}
+#: threshold -> the amount it decides.
+YARDSTICK = {"red_a": "red_area_pct", "spot_delta_L": "spot_area_pct", "line_delta_L": "line_density"}
+
+
+@pytest.fixture(scope="module")
+def rough_baseline(scene):
+    return score(render(scene).rgb, config=LOW_FLOORS)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [SkinState(erythema=16.0, erythema_extent=2.0, roughness=2.0), SkinState(erythema=4.0, erythema_extent=0.5, roughness=2.0)],
+    ids=["more-red-rougher", "less-red-rougher"],
+)
+def test_spots_lines_and_red_areas_are_detected_with_the_baselines_thresholds(scene, rough_baseline, state):
+    """The follow-up's own thresholds sit elsewhere (above their floors): an amount measured with the
+    baseline's must move the way the difference between the two thresholds says, for every family."""
+    assert rough_baseline.thresholds["spot_delta_L"] > LOW_FLOORS["spot_min_delta"]
+    assert rough_baseline.thresholds["line_delta_L"] > LOW_FLOORS["line_min_delta"]
+    photo = render(scene, state).rgb
+    own = score(photo, config=LOW_FLOORS)
+    yardstick = score(photo, reference=rough_baseline, config=LOW_FLOORS)
+    assert yardstick.thresholds == rough_baseline.thresholds
+    for threshold, amount in YARDSTICK.items():
+        mine, theirs = own.thresholds[threshold], rough_baseline.thresholds[threshold]
+        assert abs(mine - theirs) > 0.2, threshold  # the case that tells the two apart
+        # A lower threshold finds more (red, dark or line pixels), a higher one less.
+        if theirs < mine:
+            assert yardstick.metrics[amount] > own.metrics[amount], (amount, mine, theirs)
+        else:
+            assert yardstick.metrics[amount] < own.metrics[amount], (amount, mine, theirs)
+
+
 def test_roi_rectangle_and_mask(baseline_photo, baseline_score):
     rect = score(baseline_photo.rgb, roi=(200, 300, 500, 400))
     assert rect.provenance["roi_pixels"] == pytest.approx(500 * 400 * 0.64**2, rel=0.02)

@@ -39,12 +39,12 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..photo import Photo, make_private_dirs
+from ..photo import make_private_dirs
 from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin
@@ -202,7 +202,7 @@ class Records(
         migrate(self.engine)
         self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._baseline_cache: OrderedDict[str, tuple[Photo, Photo]] = OrderedDict()
+        self._baseline_cache: OrderedDict[tuple, Any] = OrderedDict()  # (file, zone, roi hash) -> compare.Baseline
         self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._recent_views: dict = {}

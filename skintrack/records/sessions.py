@@ -1,8 +1,10 @@
-"""Sessions (visits) and their photos: the one pipeline a photo goes through, measurement, rescoring.
+"""Sessions (visits) and their photos: storing them, measuring them, rescoring.
 
-Photos are added through :meth:`SessionsMixin.add_photo`: intake → quality gate →
+Photos are added through :meth:`SessionsMixin.add_photo`: intake, then the one
+comparable-session pipeline (:func:`skintrack.compare.compare`: quality gate →
 normalise → align to the area's baseline → score with the baseline's
-thresholds. The photo file (without identifying metadata) is written to the
+yardstick; :func:`~skintrack.compare.measure_baseline` for the area's first
+photo). The photo file (without identifying metadata) is written to the
 content-addressed store first, then the photo and score rows are committed in
 one transaction: a crash leaves at most a file no row refers to, which
 :meth:`~skintrack.records.Records.doctor` finds and removes.
@@ -20,13 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .._version import __version__
-from ..align import align
-from ..face import ZONES, find_face
+from ..compare import (
+    DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash, zone_of,
+)  # fmt: skip
 from ..metrics import METRIC_NAMES
-from ..normalize import normalize
 from ..photo import Photo, _read_source, clean_bytes, load_photo
-from ..quality import check_quality
-from ..scoring import ScoreConfig, score
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
 from .errors import InvalidInput, RecordsError
@@ -34,10 +34,6 @@ from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
 __all__ = ["MEASURE_SIZE", "SessionsMixin"]
-
-#: Photos are normalised, aligned and measured at this long side (px): twice the scoring
-#: resolution, so warping keeps its detail, without decoding or warping all 12 MP.
-MEASURE_SIZE = 2048
 
 
 class SessionsMixin:
@@ -135,8 +131,8 @@ class SessionsMixin:
     ) -> PhotoView:
         """Store and measure one photo of an area in a session.
 
-        Runs intake → quality gate → normalise → align to the area's baseline →
-        score with the baseline's thresholds. The first photo of an area (in
+        Runs intake, then :func:`skintrack.compare.compare` (quality gate → normalise →
+        align to the area's baseline → score with the baseline's yardstick). The first photo of an area (in
         its earliest session) becomes the baseline. A photo the quality gate
         blocks is kept with status ``blocked``; one that does not align to the
         baseline with status ``not_comparable`` (and no scores) — both with the
@@ -157,7 +153,7 @@ class SessionsMixin:
             if area.patient_id != session.patient_id:
                 raise InvalidInput("The area and the session belong to different patients.")
             session_date = session.date
-            zone = zone_of(area.name)
+            zone, region = zone_of(area.name), _area_region(area)
         validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         data = _read_source(source) if not isinstance(source, Photo) else None
         photo = load_photo(data if data is not None else source)
@@ -175,7 +171,6 @@ class SessionsMixin:
             kept = {key: photo.metadata.get(key) for key in ("captured_at", "camera", "sha256", "format")}
             photo = None  # free the full-resolution pixels before decoding the stored copy
             photo = load_photo(clean).with_metadata(**kept)
-        issues = [issue.to_dict() for issue in check_quality(photo)]
         original_size = photo.size
         photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
         self.store.check_space(len(clean))  # a full disk is refused before minutes of measuring
@@ -183,7 +178,8 @@ class SessionsMixin:
         for _attempt in range(5):
             baseline = self._current_baseline(area_id)
             becomes_baseline = baseline is None or session_date < baseline["session_date"]
-            outcome = self._process(photo, issues, None if becomes_baseline else baseline, zone)
+            outcome = self._process(photo, None if becomes_baseline else baseline, zone, region)
+            issues = [issue.to_dict() for issue in outcome.quality]
             claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
             try:
                 self.store.put(clean, suffix)
@@ -207,12 +203,11 @@ class SessionsMixin:
                 self._release(claims)
                 self._abandon_file(file_name)
                 raise
-            if outcome["image"] is not None:
-                self._remember(stored.id, Measurement(stored, outcome["image"], outcome["score"], outcome["aligner"]))
-            if stored.is_baseline and outcome["image"] is not None:
-                # Follow-ups will need the baseline's measuring copy, normalised: keep it.
-                with self._cache_lock:
-                    self._baseline_cache[stored.file_name] = (self._measuring_copy(photo), outcome["image"])
+            if outcome.photo is not None:
+                self._remember(stored.id, _measurement(stored, outcome))
+            if stored.is_baseline and outcome.scored:
+                # Follow-ups will need the measured baseline (normalised, with its yardstick): keep it.
+                self._keep_baseline(stored.file_name, outcome.baseline)
             return stored
         raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
 
@@ -246,68 +241,38 @@ class SessionsMixin:
     @staticmethod
     def _measuring_copy(photo: Photo) -> Photo:
         """The photo at :data:`MEASURE_SIZE` (or as is when smaller), metadata kept."""
-        if max(photo.size) <= MEASURE_SIZE:
-            return photo
-        return photo.derive(photo.resized(MEASURE_SIZE))
+        return measuring_copy(photo, DEFAULT_CONFIG.measure_size)
 
-    def _baseline_photos(self, file_name: str) -> tuple[Photo, Photo]:
-        """The stored baseline photo and its normalised version (cached: used for every follow-up)."""
+    def _keep_baseline(self, file_name: str, baseline: Baseline) -> None:
+        key = (file_name, baseline.zone, roi_hash(baseline.roi))
         with self._cache_lock:
-            if file_name in self._baseline_cache:
-                self._baseline_cache.move_to_end(file_name)
-                return self._baseline_cache[file_name]
-        raw = self._measuring_copy(load_photo(self.store.get(file_name)))
-        pair = (raw, normalize(raw))
-        with self._cache_lock:
-            self._baseline_cache[file_name] = pair
+            self._baseline_cache[key] = baseline
+            self._baseline_cache.move_to_end(key)
             while len(self._baseline_cache) > 4:
                 self._baseline_cache.popitem(last=False)
-        return pair
 
-    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None, zone: str | None = None) -> dict:
-        """Normalise, align and score a photo; returns what to store (and the measured image).
+    def _measured_baseline(self, file_name: str, zone: str | None, region: Any = None) -> Baseline | Comparison:
+        """The area's baseline as measured (cached: used for every follow-up), or why it cannot be."""
+        key = (file_name, zone, roi_hash(region))
+        with self._cache_lock:
+            if key in self._baseline_cache:
+                self._baseline_cache.move_to_end(key)
+                return self._baseline_cache[key]
+        measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
+        if not measured.scored:
+            return measured
+        self._keep_baseline(file_name, measured.baseline)
+        return measured.baseline
+
+    def _process(self, photo: Photo, baseline: dict | None, zone: str | None = None, region: Any = None) -> Comparison:
+        """Measure a photo through the one pipeline: as the area's baseline, or against it.
 
         When the area is named after a face zone ("left cheek", "forehead", …) and the photo
-        shows a face, only that zone is measured (:func:`_score_area`)."""
-        if any(issue["severity"] == "block" for issue in issues):
-            reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
-            return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None,
-                    "image": None, "aligner": None}  # fmt: skip
-        photo = self._measuring_copy(photo)
+        shows a face, only that zone is measured; ``region`` is the area's region of interest,
+        drawn on the baseline."""
         if baseline is None:
-            corrected = normalize(photo)
-            return {
-                "status": "scored",
-                "reason": "baseline of this area",
-                "normalization": corrected.metadata["normalization"],
-                "alignment": {},
-                "score": _score_area(corrected, zone),
-                "image": corrected,
-                "aligner": None,
-            }
-        _, baseline_normalised = self._baseline_photos(baseline["file_name"])
-        corrected = normalize(photo, reference=baseline_normalised)
-        alignment = align(corrected, baseline_normalised)
-        if not alignment.ok:
-            return {
-                "status": "not_comparable",
-                "reason": f"Not comparable with the baseline: {alignment.reason}.",
-                "normalization": corrected.metadata["normalization"],
-                "alignment": alignment.summary(),
-                "score": None,
-                "image": corrected,
-                "aligner": alignment,
-            }
-        aligned = alignment.photo()
-        return {
-            "status": "scored",
-            "reason": "measured against the baseline",
-            "normalization": corrected.metadata["normalization"],
-            "alignment": alignment.summary(),
-            "score": _score_area(aligned, zone, roi=alignment.coverage, reference=baseline["thresholds"]),
-            "image": aligned,
-            "aligner": alignment,
-        }
+            return measure_baseline(photo, zone=zone, roi=region)
+        return compare(self._measured_baseline(baseline["file_name"], zone, region), photo)
 
     def _commit_photo(
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
@@ -321,7 +286,7 @@ class SessionsMixin:
                 raise _BaselineChanged()
             if not becomes_baseline and area.baseline_photo_id is None:
                 raise _BaselineChanged()
-            result = outcome["score"]
+            result = outcome.score
             captured = photo.metadata.get("captured_at")
             record = PhotoRecord(
                 session_id=session_id,
@@ -335,10 +300,10 @@ class SessionsMixin:
                 height=original_size[1],
                 source_format=str(photo.metadata.get("format")),
                 camera=photo.metadata.get("camera"),
-                status=outcome["status"],
-                status_reason=outcome["reason"],
-                normalization=_jsonable(outcome["normalization"]),
-                alignment=_jsonable(outcome["alignment"]),
+                status=outcome.status,
+                status_reason=_status_reason(outcome),
+                normalization=_normalization_record(outcome),
+                alignment=_jsonable(outcome.alignment.summary() if outcome.alignment is not None else {}),
                 quality=issues,
                 thresholds=_jsonable(result.thresholds) if result is not None else {},
                 consent=consent,
@@ -349,8 +314,8 @@ class SessionsMixin:
             if result is not None:
                 _add_scores(db, record, result)
             self._audit(db, actor, "upload", patient_id=area.patient_id, target=record.id,
-                        detail=f"{area.name}, {outcome['status']}")  # fmt: skip
-            if becomes_baseline and outcome["status"] == "scored":
+                        detail=f"{area.name}, {outcome.status}")  # fmt: skip
+            if becomes_baseline and outcome.scored:
                 previous = area.baseline_photo_id
                 area.baseline_photo_id = record.id
                 db.flush()
@@ -389,8 +354,12 @@ class SessionsMixin:
         baseline = self._current_baseline(view.area_id)
         photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
-        outcome = self._process(photo, [], None if is_baseline else baseline, zone_of(view.area))
-        result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
+        with self._db() as db:
+            region = _area_region(db.get(Area, view.area_id))
+        outcome = self._process(photo, None if is_baseline else baseline, zone_of(view.area), region)
+        if is_baseline and outcome.scored:
+            self._keep_baseline(view.file_name, outcome.baseline)
+        result = _measurement(view, outcome)
         self._remember(photo_id, result)
         return result
 
@@ -406,7 +375,13 @@ class SessionsMixin:
         with self._db() as db:
             self._owned(db, actor, "read", Area, area_id, "area")
         baseline = self._current_baseline(area_id)
-        return self._baseline_photos(baseline["file_name"])[1] if baseline else None
+        if not baseline:
+            return None
+        with self._db() as db:
+            area = db.get(Area, area_id)
+            zone, region = zone_of(area.name), _area_region(area)
+        measured = self._measured_baseline(baseline["file_name"], zone, region)
+        return measured.photo if isinstance(measured, Baseline) else None
 
     def list_photos(self, actor: Actor, patient_id: str, area_id: str | None = None) -> list[PhotoView]:
         """A patient's photos, oldest session first."""
@@ -572,54 +547,49 @@ class SessionsMixin:
         return count
 
     def _rescore_area(self, db: Session, area: Area, *, force: bool) -> int:
-        """Re-measure an area's photos inside the caller's transaction; picks the baseline anew if unset."""
-        current = ScoreConfig().settings_hash
+        """Re-measure an area's photos inside the caller's transaction (blocked ones too: the quality
+        gate is part of the engine); the baseline is the earliest photo that can be measured."""
+        current = DEFAULT_CONFIG.settings_hash
         records = db.scalars(
             select(PhotoRecord)
             .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
             .where(PhotoRecord.area_id == area.id)
             .order_by(TreatmentSession.date, PhotoRecord.created_at)
         ).all()
-        stale = force or any(
-            s.settings_hash != current or s.engine_version != __version__
-            for r in records
-            for s in r.scores
-        )
-        if not stale:
+        if not records or not (force or any(_measured_with(r) != (__version__, current) for r in records)):
             return 0
         with self._cache_lock:
             self._measured.clear()
-        baseline = db.get(PhotoRecord, area.baseline_photo_id) if area.baseline_photo_id else None
-        if baseline is None:
-            baseline = next((r for r in records if r.status != "blocked"), None)
-            area.baseline_photo_id = baseline.id if baseline else None
-        if baseline is None:
-            return 0
-        redone = 0
+        # The current baseline first among the photos of its day; earlier photos are tried first.
+        records = sorted(records, key=lambda r: (r.session.date, r.id != area.baseline_photo_id))
+        zone, region = zone_of(area.name), _area_region(area)
         baseline_info = None
-        for record in [baseline] + [r for r in records if r.id != baseline.id]:
-            if record.status == "blocked":
-                continue
+        area.baseline_photo_id = None
+        for record in records:
             photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
-            outcome = self._process(photo, [], baseline_info, zone_of(area.name))
+            outcome = self._process(photo, baseline_info, zone, region)
             for old in list(record.scores):
                 db.delete(old)
             db.flush()
-            record.status, record.status_reason = outcome["status"], outcome["reason"]
-            record.normalization = _jsonable(outcome["normalization"])
-            record.alignment = _jsonable(outcome["alignment"])
-            if outcome["score"] is not None:
-                record.thresholds = _jsonable(outcome["score"].thresholds) if record.id == baseline.id else {}
-                _add_scores(db, record, outcome["score"])
-            if record.id == baseline.id:
+            record.status, record.status_reason = outcome.status, _status_reason(outcome)
+            record.normalization = _normalization_record(outcome)
+            record.alignment = _jsonable(outcome.alignment.summary() if outcome.alignment is not None else {})
+            record.quality = [issue.to_dict() for issue in outcome.quality]
+            record.thresholds = {}
+            if outcome.score is not None:
+                _add_scores(db, record, outcome.score)
+            if baseline_info is None and outcome.scored:
+                record.thresholds = _jsonable(outcome.score.thresholds)
+                area.baseline_photo_id = record.id
+                self._keep_baseline(record.file_name, outcome.baseline)
                 baseline_info = {
-                    "id": baseline.id,
-                    "file_name": baseline.file_name,
+                    "id": record.id,
+                    "file_name": record.file_name,
                     "thresholds": dict(record.thresholds),
-                    "session_date": baseline.session.date,
+                    "session_date": record.session.date,
                 }
-            redone += 1
-        return redone
+        db.flush()
+        return len(records)
 
 
 class _BaselineChanged(Exception):
@@ -634,20 +604,34 @@ def _kept_as_is(photo: Photo) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def zone_of(area_name: str | None) -> str | None:
-    """The face zone an area is named after ("Left cheek" -> "left_cheek"), or None."""
-    key = "_".join((area_name or "").lower().replace("-", " ").replace("_", " ").split())
-    return key if key in ZONES else None
+def _area_region(area: Area) -> Any:
+    """The area's region of interest, drawn on its baseline (None: the whole photo or face zone)."""
+    return getattr(area, "roi", None) or None
 
 
-def _score_area(photo: Photo, zone: str | None, **kwargs):
-    """Score a photo of an area: the named face zone when the photo shows a face (the zone follows
-    the face found in this very photo), else the whole photo (a close-up of that area)."""
-    if zone is not None:
-        face = find_face(photo)
-        if face is not None:
-            return score(photo, zone=zone, face=face, **kwargs)
-    return score(photo, **kwargs)
+def _status_reason(outcome: Comparison) -> str:
+    if outcome.status != "scored":
+        return outcome.reason
+    return "baseline of this area" if outcome.role == "baseline" else "measured against the baseline"
+
+
+def _normalization_record(outcome: Comparison) -> dict:
+    """What the light correction did, plus the engine that decided (a photo without scores needs it
+    too: :meth:`SessionsMixin.rescore` measures again what an older engine blocked or refused)."""
+    engine = {"version": outcome.provenance.get("engine_version"), "settings_hash": outcome.provenance.get("settings_hash")}
+    return _jsonable({**outcome.normalization, "engine": engine})
+
+
+def _measured_with(record: PhotoRecord) -> tuple[str | None, str | None]:
+    """(engine version, settings hash) a stored photo was last measured with."""
+    if record.scores:
+        return record.scores[0].engine_version, record.scores[0].settings_hash
+    engine = (record.normalization or {}).get("engine") or {}
+    return engine.get("version"), engine.get("settings_hash")
+
+
+def _measurement(view: PhotoView, outcome: Comparison) -> Measurement:
+    return Measurement(view, outcome.photo, outcome.score, outcome.alignment, outcome)
 
 
 def _add_scores(db: Session, record: PhotoRecord, result) -> None:

@@ -136,6 +136,7 @@ class Measurement:
     image: Photo  # normalised (and aligned onto the baseline for follow-ups)
     score: Any  # skintrack.Score, or None when the photo could not be compared
     alignment: Any  # skintrack.Alignment, or None for the baseline
+    comparison: Any = None  # the skintrack.compare.Comparison it came from (changes, noise verdicts)
 
 
 @dataclass

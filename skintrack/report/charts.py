@@ -26,6 +26,7 @@ LABEL_COLOURS = {
     "baseline": "#555555",
     "improved": "#2e8b57",
     "within noise": "#999999",
+    "could be noise": "#bbbbbb",
     "worse": "#c0392b",
     "expected post-treatment redness": "#e67e22",
     "lighter": "#3498db",
@@ -153,7 +154,7 @@ def legend(width: float, *, plain: bool = False) -> Drawing:
     """The key shared by all charts of a report."""
     if plain:
         entries = [("baseline", "first visit"), ("improved", "better"), ("within noise", "no clear change"),
-                   ("worse", "worse"), ("expected post-treatment redness", "expected redness after treatment"),
+                   ("could be noise", "no clear change yet"), ("worse", "worse"), ("expected post-treatment redness", "expected redness after treatment"),
                    ("lighter", "lighter skin"), ("darker", "darker skin")]  # fmt: skip
         band = "normal variation between photos"
     else:

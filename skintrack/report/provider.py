@@ -50,9 +50,11 @@ def provider_story(content: ReportContent, styles) -> list:
     story.append(_measure_table(content, styles))
     story.append(Spacer(1, 1.5 * mm))
     story.append(Paragraph(
-        "<b>Beyond noise</b>: the change exceeds the measure's minimal detectable change (MDC95, ± column) found by "
-        "photographing the same skin repeatedly; a smaller change cannot be told apart from re-taking the photo. "
-        "Verdicts are the same as in the app.", styles["small"]))  # fmt: skip
+        "<b>Beyond noise</b>: the change exceeds the measure's minimal detectable change (MDC95, ± column) for the "
+        "conditions of the latest photo (its neutral reference and how well it aligned), even at the upper "
+        "confidence limit of that band; a smaller change cannot be told apart from re-taking the photo. "
+        "<b>Could be noise</b>: larger than the band, but the evidence for these conditions is too thin to call it "
+        "real. Verdicts are the same as in the app.", styles["small"]))  # fmt: skip
 
     story.append(CondPageBreak(60 * mm))
     story.append(Paragraph("Treatment log", styles["h2"]))
@@ -141,8 +143,6 @@ def _log_table(content: ReportContent, styles) -> Table:
 
 
 def _methods(content: ReportContent, styles) -> list:
-    from ..repeatability import DEFAULT_STUDY
-
     story = [Paragraph("Methods", styles["h2"])]
     normalised = ", ".join(content.normalizations) or "none"
     story.append(Paragraph(
@@ -164,12 +164,7 @@ def _methods(content: ReportContent, styles) -> list:
         ])  # fmt: skip
     story.append(ruled_table(rows, [38 * mm, WIDTH - 38 * mm - 22 * mm - 24 * mm, 22 * mm]))
     story.append(Spacer(1, 1.5 * mm))
-    study = f"{DEFAULT_STUDY['n_subjects']} subjects × {DEFAULT_STUDY['n_repeats']} repeat photographs"
-    story.append(Paragraph(
-        "Measurement noise: MDC95 = 1.96 · √2 · SD<sub>within</sub>, the smallest change distinguishable from "
-        f"re-photographing the same skin, from skintrack's repeatability study ({study}; Weir 2005). "
-        "A change counts as beyond noise when it is at least this large (for the spot count: more than one spot).",
-        styles["small"]))  # fmt: skip
+    story.append(Paragraph(_noise_note(), styles["small"]))
     hashes = ", ".join(content.settings_hashes) or "–"
     versions = ", ".join(content.engine_versions)
     mixed = " <b>Measured with more than one engine setting: run <i>skintrack rescore</i>.</b>" if len(content.settings_hashes) > 1 else ""
@@ -178,3 +173,25 @@ def _methods(content: ReportContent, styles) -> list:
         styles["small"]))  # fmt: skip
     story.append(Paragraph(f"<b>{text(NOT_DIAGNOSTIC)}</b> Results need a clinician's judgement.", styles["small"]))
     return story
+
+
+def _noise_note() -> str:
+    """How the noise bands were made, for a report's methods (from the noise table in use)."""
+    from ..noise import shipped_table
+
+    table = shipped_table()
+    study = table["simulated"]["study"]
+    real = table["real"]
+    return (
+        "Measurement noise: MDC95 = 1.96 · √2 · SD<sub>within</sub>, the smallest change distinguishable from "
+        "re-photographing the same skin (Weir 2005), chosen for what each comparison had: its neutral reference "
+        "(colour chart, grey card, backdrop or none) and how well it aligned (good ≥ 0.8, fair 0.5-0.8). "
+        f"SD<sub>within</sub> combines skintrack's simulated re-capture study ({study['n_subjects']} subjects × "
+        f"{study['n_repeats']} photographs for each kind of reference) with real repeat photographs of untreated "
+        f"skin ({text(real.get('label', real['source']))}: {real['accepted']} of {real['pairs']} pairs comparable), as shot for "
+        "comparisons without a reference and with the light difference removed for those with one; for red "
+        "area, spot area, spot count and line density the real part is relative to the amount. A change counts "
+        "as beyond noise when it is at least MDC95 with the SD at its upper 90 % confidence limit (for the spot "
+        "count: more than that); between MDC95 and that limit it <i>could be noise</i>: the evidence for those "
+        "conditions is thin."
+    )

@@ -151,6 +151,11 @@ def patient_sentence(progress) -> str:
             f"{words.title}: no clear change since your first visit — the difference is within the normal "
             "variation between two photos of the same skin."
         )
+    if latest.label == "could be noise":
+        return (
+            f"{words.title}: no clear change since your first visit — the difference could still be the normal "
+            "variation between two photos taken this way."
+        )
     direction = words.lower if latest.change < 0 else words.higher
     amount = f" ({abs(latest.change_pct):.0f} % {'less' if latest.change < 0 else 'more'})" if math.isfinite(latest.change_pct) and progress.better else ""
     ending = {
@@ -159,3 +164,4 @@ def patient_sentence(progress) -> str:
         "expected post-treatment redness": " — this is expected shortly after a treatment and usually settles within days.",
     }.get(latest.label, " — larger than the normal variation between photos.")
     return f"{words.title}: {direction} than at your first visit{amount}{ending}"
+

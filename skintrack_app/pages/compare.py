@@ -42,5 +42,6 @@ def render() -> None:
     views.before_after_slider(before_image, after_image, key="compare_slider")
     st.subheader("Measures")
     st.caption("Both photos are colour-normalised and aligned to the baseline; a change smaller than the "
-               "measure's MDC95 is within measurement noise.")
-    st.dataframe(views.metric_table(before.scores, after.scores), hide_index=True, key="compare_table")
+               "measure's MDC95 (for these photos' neutral reference and alignment) is within measurement noise, "
+               "and one the evidence cannot yet call real could be noise.")
+    st.dataframe(views.metric_table(before, after), hide_index=True, key="compare_table")
