@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from .metrics import METRICS, METRIC_NAMES
 from .records import Actor, InvalidInput, Records
 from .repeatability import mdc95
+from .wording import change_sentence
 
 __all__ = [
     "INFLAMMATION_DAYS",
@@ -41,7 +42,9 @@ __all__ = [
     "PatientMeasure",
     "Point",
     "SpacingWarning",
+    "GOAL_MEASURES",
     "area_progress",
+    "goal_measures",
     "patient_summary",
 ]
 
@@ -51,6 +54,32 @@ MIN_SPACING_DAYS = {"micro-needling": 28, "RF": 28, "laser": 28, "peel": 14}
 INFLAMMATION_DAYS = {"micro-needling": 7, "RF": 7, "laser": 14, "peel": 7}
 TREATMENT_KINDS = tuple(MIN_SPACING_DAYS)
 REDNESS_METRICS = ("redness", "red_area_pct")
+
+#: The measures each treatment sets out to change, first on screen and in reports: peels and lasers
+#: for redness and pigmentation, micro-needling and RF for texture, scars and fine lines.
+GOAL_MEASURES = {
+    "peel": ("redness", "spot_area_pct", "spot_contrast", "red_area_pct"),
+    "laser": ("spot_area_pct", "redness", "spot_contrast", "red_area_pct"),
+    "micro-needling": ("texture_roughness", "line_density", "spot_area_pct", "redness"),
+    "RF": ("texture_roughness", "line_density", "evenness", "redness"),
+}
+#: Without a treatment on record (baseline or "other" only): the measures clinics ask about most.
+DEFAULT_GOAL_MEASURES = ("redness", "spot_area_pct", "texture_roughness", "line_density")
+
+
+def goal_measures(treatments: list[tuple[dt.date, str]] | tuple = ()) -> tuple[str, ...]:
+    """The measures that match the goal of the area's treatments, most relevant first.
+
+    ``treatments`` are ``(date, kind)`` pairs (e.g. :attr:`AreaProgress.treatments`); the kind
+    given most often (the latest on a tie) decides. Kinds without a known goal give
+    :data:`DEFAULT_GOAL_MEASURES`.
+    """
+    kinds = [kind for _, kind in sorted(treatments) if kind in GOAL_MEASURES]
+    if not kinds:
+        return DEFAULT_GOAL_MEASURES
+    counts = {kind: kinds.count(kind) for kind in kinds}
+    main = max(reversed(kinds), key=lambda kind: counts[kind])
+    return GOAL_MEASURES[main]
 
 
 @dataclass
@@ -107,6 +136,13 @@ class AreaProgress:
     spacing_warnings: list[SpacingWarning] = field(default_factory=list)
     last_treatment: tuple[dt.date, str] | None = None
     days_since_last_treatment: int | None = None
+    #: Treatments of the sessions that photographed this area (for charts: not other areas' visits).
+    treatments: list[tuple[dt.date, str]] = field(default_factory=list)
+
+    @property
+    def goal(self) -> tuple[str, ...]:
+        """The measures matching the goal of this area's treatments (:func:`goal_measures`)."""
+        return goal_measures(self.treatments)
 
 
 def _label(metric: str, change: float, beyond: bool, expected_flush: bool) -> str:
@@ -122,21 +158,7 @@ def _label(metric: str, change: float, beyond: bool, expected_flush: bool) -> st
 
 
 def _summary(progress: MetricProgress) -> str:
-    info = METRICS[progress.metric]
-    if not progress.points:
-        return f"{info.label}: no measurement yet."
-    if len(progress.points) == 1:
-        return f"{info.label}: baseline {progress.points[0].value:.3g} {info.unit}; no follow-up yet."
-    first, last = progress.points[0], progress.points[-1]
-    if math.isfinite(last.change_pct):
-        change = f"{last.change_pct:+.0f} %"
-    else:
-        change = f"{last.change:+.3g} {info.unit}"
-    noise = "beyond measurement noise" if last.beyond_noise else "within measurement noise"
-    verdict = {"improved": ", an improvement", "worse": ", a worsening", "expected post-treatment redness": ", expected redness after treatment"}.get(last.label, "")
-    return (
-        f"{info.label} {change} since baseline ({first.value:.3g} → {last.value:.3g} {info.unit}), {noise}{verdict}."
-    )
+    return change_sentence(progress)
 
 
 def area_progress(
@@ -172,7 +194,10 @@ def area_progress(
         raise InvalidInput("That area does not belong to this patient.")
     sessions = records.list_sessions(actor, patient_id)
     treatments = [(s.date, s.treatment) for s in sessions if s.treatment in TREATMENT_KINDS]
-    photos = [p for p in records.list_photos(actor, patient_id, area_id) if p.status == "scored"]
+    area_photos = records.list_photos(actor, patient_id, area_id)
+    area_sessions = {p.session_id for p in area_photos}
+    area_treatments = sorted({(s.date, s.treatment) for s in sessions if s.id in area_sessions and s.treatment in TREATMENT_KINDS})
+    photos = [p for p in area_photos if p.status == "scored"]
     baseline = next((p for p in photos if p.is_baseline), photos[0] if photos else None)
     if baseline is not None:
         photos = [baseline] + [p for p in photos if p.id != baseline.id and p.session_date >= baseline.session_date]
@@ -243,6 +268,7 @@ def area_progress(
         spacing_warnings=warnings,
         last_treatment=last,
         days_since_last_treatment=(today - last[0]).days if last else None,
+        treatments=area_treatments,
     )
 
 
