@@ -26,6 +26,7 @@ from ..metrics import METRIC_NAMES
 from ..normalize import normalize
 from ..photo import Photo, _read_source, clean_bytes, load_photo
 from ..quality import check_quality
+from ..roi import Region, RegionError
 from ..scoring import ScoreConfig, score
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
@@ -33,7 +34,7 @@ from .errors import InvalidInput, RecordsError
 from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
-__all__ = ["MEASURE_SIZE", "SessionsMixin"]
+__all__ = ["MEASURE_SIZE", "SessionsMixin", "area_region", "zone_of"]
 
 #: Photos are normalised, aligned and measured at this long side (px): twice the scoring
 #: resolution, so warping keeps its detail, without decoding or warping all 12 MP.
@@ -241,6 +242,7 @@ class SessionsMixin:
                 "file_name": record.file_name,
                 "thresholds": dict(record.thresholds),
                 "session_date": record.session.date,
+                "roi": area_region(area),
             }
 
     @staticmethod
@@ -264,11 +266,19 @@ class SessionsMixin:
                 self._baseline_cache.popitem(last=False)
         return pair
 
-    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None, zone: str | None = None) -> dict:
+    def _process(self, photo: Photo, issues: list[dict], baseline: dict | None, zone: str | None = None,
+                 roi: Region | None = None) -> dict:  # fmt: skip
         """Normalise, align and score a photo; returns what to store (and the measured image).
 
         When the area is named after a face zone ("left cheek", "forehead", …) and the photo
-        shows a face, only that zone is measured (:func:`_score_area`)."""
+        shows a face, only that zone is measured (:func:`_score_area`). A region of interest
+        drawn on the baseline (``roi``, in the baseline's geometry: follow-ups are aligned onto
+        it) is measured instead of the zone: in the baseline itself, and in each follow-up where
+        the follow-up covers it."""
+        if roi is None and baseline is not None:
+            roi = baseline.get("roi")
+        if roi is not None:
+            zone = None
         if any(issue["severity"] == "block" for issue in issues):
             reasons = "; ".join(issue["message"] for issue in issues if issue["severity"] == "block")
             return {"status": "blocked", "reason": reasons, "normalization": {}, "alignment": {}, "score": None,
@@ -281,7 +291,7 @@ class SessionsMixin:
                 "reason": "baseline of this area",
                 "normalization": corrected.metadata["normalization"],
                 "alignment": {},
-                "score": _score_area(corrected, zone),
+                "score": _score_area(corrected, zone, **({"roi": roi.mask(corrected.rgb.shape)} if roi else {})),
                 "image": corrected,
                 "aligner": None,
             }
@@ -299,12 +309,14 @@ class SessionsMixin:
                 "aligner": alignment,
             }
         aligned = alignment.photo()
+        covered = alignment.coverage
         return {
             "status": "scored",
             "reason": "measured against the baseline",
             "normalization": corrected.metadata["normalization"],
             "alignment": alignment.summary(),
-            "score": _score_area(aligned, zone, roi=alignment.coverage, reference=baseline["thresholds"]),
+            "score": _score_area(aligned, zone, roi=covered if roi is None else covered & roi.mask(covered.shape),
+                                 reference=baseline["thresholds"]),
             "image": aligned,
             "aligner": alignment,
         }
@@ -384,12 +396,13 @@ class SessionsMixin:
             view = self._photo_view(db, record)
         with self._cache_lock:
             cached = self._measured.get(photo_id)
-        if cached is not None and cached.photo.settings_hash == view.settings_hash:
+        if cached is not None and cached.photo.measurement_key == view.measurement_key:
             return Measurement(view, cached.image, cached.score, cached.alignment)
         baseline = self._current_baseline(view.area_id)
         photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
-        outcome = self._process(photo, [], None if is_baseline else baseline, zone_of(view.area))
+        own_region = baseline["roi"] if baseline is not None and is_baseline else None
+        outcome = self._process(photo, [], None if is_baseline else baseline, zone_of(view.area), roi=own_region)
         result = Measurement(view, outcome["image"], outcome["score"], outcome["aligner"])
         self._remember(photo_id, result)
         return result
@@ -511,6 +524,8 @@ class SessionsMixin:
             scores={s.metric: (math.nan if s.value is None else s.value) for s in scores},
             engine_version=scores[0].engine_version if scores else None,
             settings_hash=scores[0].settings_hash if scores else None,
+            baseline_photo_id=area.baseline_photo_id,
+            region=region.digest if (region := area_region(area)) is not None else None,
         )
 
     # ------------------------------------------------------------------ scores
@@ -597,11 +612,12 @@ class SessionsMixin:
             return 0
         redone = 0
         baseline_info = None
+        region = area_region(area)
         for record in [baseline] + [r for r in records if r.id != baseline.id]:
             if record.status == "blocked":
                 continue
             photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
-            outcome = self._process(photo, [], baseline_info, zone_of(area.name))
+            outcome = self._process(photo, [], baseline_info, zone_of(area.name), roi=region if baseline_info is None else None)
             for old in list(record.scores):
                 db.delete(old)
             db.flush()
@@ -617,6 +633,7 @@ class SessionsMixin:
                     "file_name": baseline.file_name,
                     "thresholds": dict(record.thresholds),
                     "session_date": baseline.session.date,
+                    "roi": region,
                 }
             redone += 1
         return redone
@@ -632,6 +649,18 @@ def _kept_as_is(photo: Photo) -> bool:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def area_region(area: Area) -> Region | None:
+    """The area's region of interest, when it was drawn on the area's current baseline (else None:
+    a region drawn on an earlier baseline is kept for the provider to redraw, but not used)."""
+    roi = area.roi
+    if not roi or not area.baseline_photo_id or roi.get("photo_id") != area.baseline_photo_id:
+        return None
+    try:
+        return Region.from_dict(roi)
+    except RegionError:
+        return None
 
 
 def zone_of(area_name: str | None) -> str | None:
