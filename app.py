@@ -10,7 +10,7 @@ import datetime as dt
 
 import streamlit as st
 
-from skintrack_app import state
+from skintrack_app import components, state
 from skintrack_app.pages import (
     accounts,
     audit,
@@ -20,8 +20,10 @@ from skintrack_app.pages import (
     my_account,
     new_session,
     patients,
+    photos,
     portal,
     progress_page,
+    region,
 )
 
 st.set_page_config(page_title="skintrack", page_icon="🩺", layout="wide")
@@ -44,6 +46,8 @@ else:
     pages = [
         st.Page(patients.render, title="Patients", url_path="patients", default=True),
         st.Page(new_session.render, title="New session", url_path="new-session"),
+        st.Page(photos.render, title="Photos", url_path="photos"),
+        st.Page(region.render, title="Region", url_path="region"),
         st.Page(compare.render, title="Compare", url_path="compare"),
         st.Page(progress_page.render, title="Progress", url_path="progress"),
         st.Page(export.render, title="Export", url_path="export"),
@@ -70,5 +74,6 @@ def _idle_timer() -> None:
 
 with st.sidebar:
     _idle_timer()
+    components.close_sidebar_on_narrow_screens()  # on a phone the sidebar must not stay over the page
 
 st.navigation(pages).run()

@@ -43,6 +43,9 @@ __all__ = [
     "Point",
     "SpacingWarning",
     "GOAL_MEASURES",
+    "PairChange",
+    "beyond_noise",
+    "compare_pair",
     "area_progress",
     "goal_measures",
     "patient_summary",
@@ -145,6 +148,44 @@ class AreaProgress:
         return goal_measures(self.treatments)
 
 
+def beyond_noise(metric: str, change: float, limit: float | None = None) -> bool:
+    """Whether a change is larger than photo-to-photo variation (the measure's MDC95; a count must
+    exceed it)."""
+    limit = mdc95(metric) if limit is None else limit
+    if not math.isfinite(change):
+        return False
+    return not (abs(change) <= limit if metric == "spot_count" else abs(change) < limit)
+
+
+@dataclass
+class PairChange:
+    """One measure between two photos of an area (Compare): the engine's numbers and verdict."""
+
+    metric: str
+    before: float
+    after: float
+    change: float  # after - before, in the measure's unit
+    change_pct: float  # NaN when ``before`` is 0 or not finite
+    mdc95: float
+    beyond_noise: bool
+    label: str  # as Point.label, without the post-treatment rule: "improved", "worse", "within noise", ...
+
+
+def compare_pair(before: dict[str, float], after: dict[str, float]) -> dict[str, PairChange]:
+    """Every measure between two scored photos (``PhotoView.scores``), with the same noise rule and
+    direction-aware verdicts as :func:`area_progress`."""
+    changes = {}
+    for name in METRIC_NAMES:
+        a, b = before.get(name, math.nan), after.get(name, math.nan)
+        change = b - a
+        pct = 100.0 * change / abs(a) if a and math.isfinite(a) and math.isfinite(b) else math.nan
+        limit = mdc95(name)
+        beyond = beyond_noise(name, change, limit)
+        label = _label(name, change, beyond, False) if math.isfinite(change) else "not measured"
+        changes[name] = PairChange(name, a, b, change, pct, limit, beyond, label)
+    return changes
+
+
 def _label(metric: str, change: float, beyond: bool, expected_flush: bool) -> str:
     better = METRICS[metric].better
     if not beyond:
@@ -224,7 +265,7 @@ def area_progress(
                 continue
             change = value - base_value
             change_pct = 100.0 * change / abs(base_value) if base_value else math.nan
-            beyond = not (abs(change) <= limit if name == "spot_count" else abs(change) < limit)
+            beyond = beyond_noise(name, change, limit)
             expected = (
                 name in REDNESS_METRICS
                 and previous is not None

@@ -24,7 +24,7 @@ from skintrack.records import Actor, Records
 from skintrack_app.text import WORD_JOINER, md, safe_file_name
 
 from .conftest import REPO
-from .test_app import _page, _staff
+from .test_app import _page, _staff, uploader
 
 SAMPLES = REPO / "sample_images"
 ME = Actor("Dr Test")
@@ -206,7 +206,7 @@ def test_upload_names_and_session_fields_are_escaped(tmp_path, monkeypatch):
     _assert_only_escaped(at, HOSTILE["provider"], HOSTILE["session_notes"])
     at.selectbox(key="upload_area").select("+ new area…")
     at.text_input(key="upload_new_area").input(HOSTILE["area"])
-    at.file_uploader(key="upload_files").set_value(
+    uploader(at).set_value(
         [
             (HOSTILE["upload"], (SAMPLES / "2026-05-04_left-cheek.jpg").read_bytes(), "image/jpeg"),
             (HOSTILE["broken_upload"], b"\xff\xd8\xff\xe0 not a photo", "image/jpeg"),
