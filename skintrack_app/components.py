@@ -379,13 +379,22 @@ _SIDEBAR_JS = """
 export default function () {
   if (window.__skintrackSidebarCloser) return;
   window.__skintrackSidebarCloser = true;
+  const open = () => {
+    const bar = document.querySelector('[data-testid="stSidebar"]');
+    if (!bar) return false;
+    const box = bar.getBoundingClientRect();
+    return box.width > 0 && box.right > 0;
+  };
+  const close = () => {
+    const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (button && open()) button.click();
+  };
   document.addEventListener('click', e => {
     if (window.innerWidth > 768) return;
     if (!e.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]')) return;
-    setTimeout(() => {
-      const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]');
-      if (button) button.click();
-    }, 60);
+    // The new page re-draws the sidebar open: keep closing it until the page has settled.
+    let tries = 0;
+    const timer = setInterval(() => { close(); if (++tries > 15) clearInterval(timer); }, 200);
   }, true);
 }
 """

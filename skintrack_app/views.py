@@ -213,7 +213,7 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
           "shown": format_value(progress.metric, p.value)} for p in progress.points]  # fmt: skip
     )
     dates = dates or [p.date for p in progress.points]
-    ticks = sorted({int(pd.Timestamp(d).value // 1_000_000) for d in dates})
+    ticks = [{"year": d.year, "month": d.month, "date": d.day} for d in sorted(set(dates))]  # Vega-Lite DateTime
     x_axis = alt.Axis(values=ticks, format=date_format(dates), labelAngle=0, labelOverlap="greedy", grid=False, title=None)
     x = alt.X("date:T", axis=x_axis, scale=alt.Scale(padding=14))
     base = alt.Chart(data).encode(x=x, y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)))

@@ -165,7 +165,14 @@ def add_area(page, name: str) -> None:
 
 
 def create_session(page, date_text: str, treatment: str | None = None) -> None:
-    """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments."""
+    """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments.
+
+    Opens the visit form first when the patient already has visits (it closes after each Create)."""
+    new_visit = page.get_by_role("button", name="+ Record a new visit")
+    if new_visit.count():
+        new_visit.click()
+        page.get_by_role("button", name="Create session").wait_for()
+        wait_idle(page)
     if treatment:
         page.get_by_label("Treatment").first.click()
         page.get_by_role("option", name=treatment, exact=True).click()
@@ -179,6 +186,7 @@ def create_session(page, date_text: str, treatment: str | None = None) -> None:
     page.get_by_role("button", name="Create session").click()
     page.get_by_text("now add its photos").wait_for()
     wait_idle(page)
+    page.get_by_role("button", name="Create session").wait_for(state="detached")  # the form closed
 
 
 def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_area: str | None = None) -> float:
@@ -194,9 +202,10 @@ def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_
     started = time.perf_counter()
     page.get_by_role("button", name="Add photos").click()
     page.get_by_text("Done.").wait_for(timeout=180_000)
-    page.locator('[data-testid="stDataFrame"]').last.wait_for()
+    page.locator('[data-testid="stMetric"]').last.wait_for()  # the scores, one tile per measure
+    elapsed = time.perf_counter() - started
     wait_idle(page)
-    return time.perf_counter() - started
+    return elapsed
 
 
 def choose(page, label: str, option: str) -> None:

@@ -56,7 +56,7 @@ def render() -> None:
     st.subheader("What changed")
     st.caption(f"Both photos are colour-corrected and lined up with the baseline. A change smaller than "
                f"{NOISE_WORDS} (two photos of unchanged skin differ that much) is not counted as a change. "
-               "Hover or tap ⓘ for what each measure shows.")  # fmt: skip
+               "The ? on each measure says what it shows.")  # fmt: skip
     changes = compare_pair(before.scores, after.scores)
     treatments = [(s.date, s.treatment) for s in store.list_sessions(me, patient_id)
                   if s.id in {p.session_id for p in photos}]  # fmt: skip

@@ -27,19 +27,18 @@ def render() -> None:
     if area is None:
         return
     progress = area_progress(store, me, patient_id, area.id)
-    cols = st.columns(2)
     if progress.last_treatment:
         date, kind = progress.last_treatment
-        cols[0].metric("Last treatment", f"{md(kind)}, {date.isoformat()}")
-        cols[1].metric("Days since last treatment", progress.days_since_last_treatment)
+        days = progress.days_since_last_treatment
+        st.markdown(f"**Last treatment:** {md(kind)} on {date.isoformat()}, {days} day{'s' if days != 1 else ''} ago.")
     for warning in progress.spacing_warnings:
         st.warning(warning.message)
     goal = [name for name in progress.goal if name in progress.metrics]
     rest = [name for name in progress.metrics if name not in goal]
     kinds = sorted({kind for _, kind in progress.treatments})
     st.subheader("Summary")
-    st.caption(f"First the measures that {', '.join(kinds) or 'treatments'} set out to change. "
-               "Hover or tap ⓘ on a chart's measure below for what it shows.")  # fmt: skip
+    st.caption(f"First the measures that {', '.join(kinds) or 'treatments'} set out to change; what each measure "
+               "shows is written under its chart.")  # fmt: skip
     for name in goal:
         st.markdown(f"- {progress.metrics[name].summary}")
     with st.expander(f"Other measures ({len(rest)})"):
