@@ -389,12 +389,16 @@ export default function () {
     const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
     if (button && open()) button.click();
   };
+  let timer = null;
+  const stop = () => { if (timer) { clearInterval(timer); timer = null; } };
   document.addEventListener('click', e => {
+    if (e.target.closest('[data-testid="stExpandSidebarButton"]')) { stop(); return; }  // the user opens it again
     if (window.innerWidth > 768) return;
     if (!e.target.closest('[data-testid="stSidebarNav"] a, [data-testid="stSidebarNavLink"]')) return;
     // The new page re-draws the sidebar open: keep closing it until the page has settled.
+    stop();
     let tries = 0;
-    const timer = setInterval(() => { close(); if (++tries > 15) clearInterval(timer); }, 200);
+    timer = setInterval(() => { close(); if (++tries > 12) stop(); }, 200);
   }, true);
 }
 """

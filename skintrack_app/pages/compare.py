@@ -47,8 +47,8 @@ def render() -> None:
         st.caption("Yellow outline: the treated region drawn on the baseline; only the skin inside it is measured.")
     st.subheader("Before / after")
     st.caption("Drag across the photo (or swipe on a phone) to move the divider.")
-    components.before_after(before_image, after_image, before_label=labels[before_id], after_label=labels[after_id],
-                            key="compare_slider")  # fmt: skip
+    components.before_after(before_image, after_image, before_label=before.session_date.isoformat(),
+                            after_label=after.session_date.isoformat(), key="compare_slider")  # fmt: skip
     with st.expander("Side by side"):
         cols = st.columns(2)
         cols[0].image(before_image, caption=md(labels[before_id]), width="stretch")

@@ -26,15 +26,16 @@ def render() -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"code": p.code, "name": p.display_name, "areas": ", ".join(p.areas), "visits": p.session_count,
-                     "last visit": p.last_session}  # fmt: skip
+                    {"code": p.code, "name": p.display_name, "visits": p.session_count, "last visit": p.last_session}
                     for p in patients
                 ]
             ),
             hide_index=True,
             key="patient_table",
-            column_config={"visits": st.column_config.NumberColumn(width="small"),
-                           "last visit": st.column_config.DateColumn(format="YYYY-MM-DD", width="small")},  # fmt: skip
+            # Narrow enough for a phone (390 px): nothing cut off (the areas are listed under the selected patient).
+            column_config={"code": st.column_config.TextColumn(width=80), "name": st.column_config.TextColumn(width=110),
+                           "visits": st.column_config.NumberColumn(width=50),
+                           "last visit": st.column_config.DateColumn(format="YYYY-MM-DD", width=95)},  # fmt: skip
         )
         labels = {p.id: f"{p.code} — {p.display_name}" for p in patients}
         ids = list(labels)
