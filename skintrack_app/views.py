@@ -63,15 +63,18 @@ def choose_area(patient_id: str, key: str):
     if not areas:
         st.info("This patient has no treated area yet.")
         return None
+    # The widgets hold area ids, never the AreaView objects: a stored object would be last run's (a region
+    # just saved would not show).
+    ids = [a.id for a in areas]
+    names = {a.id: a.name for a in areas}
+    state.keep_valid(key, ids[0], ids)
     if 1 < len(areas) <= 8:
-        ids = [a.id for a in areas]
-        state.keep_valid(key, ids[0], ids)
-        names = {a.id: a.name for a in areas}
         chosen = st.segmented_control("Area", ids, format_func=names.get, key=key, selection_mode="single")
-        if chosen is None:  # clicking the chosen zone again unselects it: keep it
-            chosen = ids[0]
-        return next(a for a in areas if a.id == chosen)
-    return st.selectbox("Area", areas, format_func=lambda a: a.name, key=key)
+    else:
+        chosen = st.selectbox("Area", ids, format_func=names.get, key=key)
+    if chosen is None:  # clicking the chosen zone again unselects it: keep the first
+        chosen = ids[0]
+    return next(a for a in areas if a.id == chosen)
 
 
 # --------------------------------------------------------------------------- images

@@ -128,6 +128,15 @@ def test_provider_documents_two_visits_compares_and_sees_progress(tmp_path, devi
     records.close()
 
 
+def _settled(page, button) -> None:
+    """Wait for the rerun a component's new value causes: one enabled ``button`` left on the page."""
+    from playwright.sync_api import expect
+
+    app_driver.wait_idle(page)
+    expect(button).to_have_count(1, timeout=60_000)
+    expect(button).to_be_enabled(timeout=60_000)
+
+
 def _loaded(image) -> None:
     """Wait until an <img> (also inside a component's shadow root) has loaded."""
     image.evaluate("i => i.complete || new Promise(done => { i.onload = () => done(true); })")
@@ -210,17 +219,20 @@ def test_the_treated_region_is_drawn_with_the_mouse_and_used_for_every_visit(tmp
         page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.8 * box["height"], steps=8)
         page.mouse.up()
         save = page.get_by_role("button", name="Save the region and measure again")
-        app_driver.wait_idle(page)
+        _settled(page, save)
         save.click()
         page.get_by_text("Region saved").wait_for(timeout=180_000)
+        page.get_by_text("Measured: only the outlined rectangle").wait_for()  # the page shows the saved region
         app_driver.wait_idle(page)
         page.screenshot(path=str(tmp_path / "region.png"))
         # A polygon: four corners, then back to the first.
         page.get_by_role("button", name="⬠ Polygon").click()
+        stage.scroll_into_view_if_needed()
+        box = stage.bounding_box()  # the page above it changed (the saved region is described)
         for fx, fy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7), (0.3, 0.3)):
             page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
-        app_driver.wait_idle(page)
-        page.get_by_role("button", name="Save the region and measure again").click()
+        _settled(page, save)
+        save.click()
         page.get_by_text("Region saved").wait_for(timeout=180_000)
         app_driver.wait_idle(page)
     records = Records(data)

@@ -120,7 +120,10 @@ def _areas(store, me, patient) -> None:
     if not areas:
         return
     with st.expander("Rename or delete an area"):
-        area = st.selectbox("Area", areas, format_func=lambda a: a.name, key="edit_area_choice")
+        names = {a.id: a.name for a in areas}
+        state.keep_valid("edit_area_choice", areas[0].id, list(names))
+        area_id = st.selectbox("Area", list(names), format_func=names.get, key="edit_area_choice")
+        area = next(a for a in areas if a.id == area_id)
         photos = store.list_photos(me, patient.id, area.id)
         cols = st.columns([3, 1])
         new_name = cols[0].text_input("New name", value=area.name, key=f"rename_area_{area.id}")
