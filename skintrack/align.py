@@ -48,7 +48,7 @@ import numpy as np
 
 from .photo import Photo, load_photo
 
-__all__ = ["Alignment", "align", "ghost"]
+__all__ = ["Alignment", "align", "ghost", "prepare_reference"]
 
 MATCH_SIZE = 1024
 MIN_INLIERS = 12
@@ -147,6 +147,12 @@ def _prepare(photo: Photo) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | 
     keys, descriptors = _features(grey)
     _PREPARED[photo] = prepared = (small, grey, keys, descriptors)
     return prepared
+
+
+def prepare_reference(photo: Photo | np.ndarray) -> None:
+    """Analyse a reference photo ahead of time (matching-scale copy, AKAZE features), so that
+    :func:`align` onto it only analyses the moving photo. Remembered per Photo object."""
+    _prepare(load_photo(photo))
 
 
 def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:

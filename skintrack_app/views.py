@@ -7,6 +7,7 @@ from :mod:`skintrack.wording`; this module only lays them out.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import altair as alt
@@ -78,6 +79,21 @@ def choose_area(patient_id: str, key: str):
 
 
 # --------------------------------------------------------------------------- images
+
+
+def prepare_baseline(area_id: str) -> None:
+    """Analyse the area's baseline in the background while the provider picks a follow-up photo, so
+    "Add photos" only measures the new photo (the engine does it once per baseline; errors are the
+    upload's to report, not this)."""
+    store, me = state.records(), state.actor()
+
+    def run() -> None:
+        try:
+            store.prepare_baseline(me, area_id)
+        except Exception:  # noqa: BLE001 - a head start only: the upload measures everything it needs itself
+            pass
+
+    threading.Thread(target=run, name="prepare-baseline", daemon=True).start()
 
 
 def photo_image(file_name: str, photo_id: str) -> Any:

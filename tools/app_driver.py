@@ -126,12 +126,14 @@ def browser_page(width: int = 1400, height: int = 1000, *, touch: bool = False, 
             browser.close()
 
 
+#: True in the page once Streamlit shows no "Running…" status (the script has finished).
+SCRIPT_DONE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
 def wait_idle(page) -> None:
     """Wait until Streamlit has finished running the script."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000
-    )
+    page.wait_for_timeout(300)  # the status widget appears only once the rerun has been requested
+    page.wait_for_function(SCRIPT_DONE, timeout=180_000)
 
 
 def go(page, url: str, path: str) -> None:

@@ -208,6 +208,7 @@ class Records(
         self._baseline_cache: OrderedDict[str, tuple[Photo, Photo]] = OrderedDict()
         self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._baseline_locks: dict[str, threading.Lock] = {}
         self._recent_views: dict = {}
         self._views_lock = threading.Lock()
 

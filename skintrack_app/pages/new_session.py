@@ -143,6 +143,8 @@ def _add_photos(store, me, patient_id: str, session) -> None:
     area_choice = cols[0].selectbox("Area", area_names + [NEW_AREA], key="upload_area")
     new_area = cols[1].text_input("New area name", key="upload_new_area", disabled=area_choice != NEW_AREA)
     area = areas[area_names.index(area_choice)] if area_choice != NEW_AREA else None
+    if area is not None and area.baseline_photo_id:
+        views.prepare_baseline(area.id)  # a head start on the follow-up about to be chosen
     slot = st.empty()
     uploads = slot.file_uploader("Photos (JPEG, PNG, HEIC, …)", type=PHOTO_TYPES, accept_multiple_files=True,
                                  key=state.uploader_key())  # fmt: skip
