@@ -176,18 +176,26 @@ def score_grid(scores: dict[str, float], *, key: str, columns: int = 3) -> None:
             col.metric(title(name), format_value(name, scores[name]), help=explain(name), border=True)
 
 
+#: Delta colour per verdict: green for an improvement, red for a worsening, grey otherwise (Streamlit would
+#: colour by the sign of the text, and "down 43 %" has none).
+_VERDICT_DELTA_COLOURS = {"improved": "green", "worse": "red"}
+
+
 def change_grid(changes: dict, names: list[str], *, columns: int = 3) -> None:
-    """Measures between two photos: after-value, the change in words, the verdict as colour, explanation as help."""
+    """Measures between two photos: after-value, the change in words with an arrow its way, the verdict in
+    words and as colour, explanation as help."""
     for start in range(0, len(names), columns):
         cols = st.columns(columns)
         for col, name in zip(cols, names[start : start + columns]):
             pair = changes[name]
-            delta = None
+            delta, arrow, description = None, "off", None
             if math.isfinite(pair.change):
-                delta = f"{change_words(name, pair.change, pair.change_pct)} — {verdict_words(pair.label)}"
-            better = METRICS[name].better
-            colour = "off" if not pair.beyond_noise or better is None else ("inverse" if better == "lower" else "normal")
+                delta = change_words(name, pair.change, pair.change_pct)
+                arrow = "down" if pair.change < 0 else "up" if pair.change > 0 else "off"
+                description = verdict_words(pair.label)
+            colour = _VERDICT_DELTA_COLOURS.get(pair.label, "gray") if pair.beyond_noise else "gray"
             col.metric(title(name), format_value(name, pair.after), delta=delta, delta_color=colour,
+                       delta_arrow=arrow, delta_description=description,
                        help=f"{explain(name)} Before: {format_value(name, pair.before)}.", border=True)  # fmt: skip
 
 

@@ -262,6 +262,22 @@ def test_9_measures_are_explained_and_changes_read_in_plain_words(data):
     assert "MDC95" not in page_text
 
 
+def test_9_a_change_is_coloured_by_its_verdict_and_points_its_way(data):
+    """Streamlit colours a delta by the sign of its text, and "down 43 %" has none: an improvement (roughness
+    down) showed red with an arrow up. The colour follows the verdict, the arrow the change."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    patient, area, photos = _course(data)
+    at = _page("compare", patient.id).run()
+    tiles = {m.proto.label: m.proto for m in at.metric}
+    roughness = tiles["Roughness (L*)"]
+    assert photos[1].scores["texture_roughness"] < photos[0].scores["texture_roughness"]
+    assert roughness.body.startswith(format(photos[1].scores["texture_roughness"], ".3g"))
+    assert roughness.delta.startswith("down") and "improvement" in roughness.delta_description
+    assert roughness.color == MetricProto.MetricColor.GREEN
+    assert roughness.direction == MetricProto.MetricDirection.DOWN
+
+
 def test_9_the_light_correction_is_said_in_words(data):
     patient = data.add_patient(T, "P-LIGHT")
     data.add_area(T, patient.id, "cheek")

@@ -219,7 +219,7 @@ def _show_result(store, me, result: dict) -> None:
     title = f"**{md(result['name'])}** — {md(photo.area)}, {photo.session_date.isoformat()}"
     if result.get("duplicate"):
         title += " (already stored: nothing was added)"
-    cols = st.columns([3, 2])
+    cols = st.columns(2)
     with cols[0]:
         st.markdown(title)
         st.image(views.photo_image(photo.file_name, photo.id), caption="As stored (upright, no metadata)", width="stretch")
@@ -239,14 +239,15 @@ def _show_result(store, me, result: dict) -> None:
             st.error(md(photo.status_reason))  # blocked for a reason the checks above did not show
         elif isinstance(photo.alignment.get("quality"), (int, float)):
             st.caption(f"Lined up with the baseline (fit {photo.alignment['quality']:.2f} of 1).")
-    if photo.status == "not_comparable":
-        ghost = views.unaligned_ghost(photo.id, photo.area_id)
-        if ghost is not None:
-            st.image(ghost, caption="This photo over the baseline's ghost: match the framing when you retake it.", width="stretch")
-    elif photo.status == "scored" and not photo.is_baseline:
-        ghost = views.ghost_image(photo.id, photo.settings_hash, photo.area_id)
-        if ghost is not None:
-            st.image(ghost, caption="Fit: this photo over the baseline (ghost overlay)", width="stretch")
+        # The ghost beside the photo, so the scores follow right under both.
+        if photo.status == "not_comparable":
+            ghost = views.unaligned_ghost(photo.id, photo.area_id)
+            if ghost is not None:
+                st.image(ghost, caption="This photo over the baseline's ghost: match the framing when you retake it.", width="stretch")
+        elif photo.status == "scored" and not photo.is_baseline:
+            ghost = views.ghost_image(photo.id, photo.settings_hash, photo.area_id)
+            if ghost is not None:
+                st.image(ghost, caption="Fit: this photo over the baseline (ghost overlay)", width="stretch")
     if photo.scores:
         views.score_grid(photo.scores, key=f"scores_{photo.id}")
     if photo.status != "scored":
