@@ -312,3 +312,45 @@ def test_11_overlays_follow_a_new_baseline(data):
     data.delete_photo(T, photos[0].id)  # the baseline goes: the 2026-06-01 photo becomes the baseline
     at.run()
     assert at.text[0].value == "aligned=False"
+
+
+def test_record_correction_photo_consent_move_and_delete_asks_first(data):
+    """The Photos page: consent saved, a photo moved to another visit, a deletion that asks first — checked in
+    the database, each change in the audit log."""
+    patient, area, photos = _course(data)
+    spare = data.add_session(T, patient.id, "2026-10-01", "micro-needling")
+    follow = photos[1]
+    at = _page("photos", patient.id).run()
+    at.radio(key=f"consent_level_{follow.id}").set_value("teaching")
+    at.checkbox(key=f"consent_withdrawn_{follow.id}").check()
+    at.button(key=f"save_consent_{follow.id}").click().run()
+    stored = data.get_photo(T, follow.id)
+    assert stored.consent == "teaching" and stored.consent_withdrawn
+
+    at.selectbox(key=f"move_session_{follow.id}").set_value(spare.id)
+    at.button(key=f"move_photo_{follow.id}").click().run()
+    assert data.get_photo(T, follow.id).session_id == spare.id
+
+    at.button(key=f"delete_photo_{follow.id}").click().run()  # asks first: nothing deleted yet
+    assert len(data.list_photos(T, patient.id)) == 2
+    assert any("cannot be undone" in w.value for w in at.warning)
+    at.button(key=f"cancel_delete_photo_{follow.id}").click().run()
+    assert len(data.list_photos(T, patient.id)) == 2 and not at.warning
+    at.button(key=f"delete_photo_{follow.id}").click().run()
+    at.button(key=f"confirm_delete_photo_{follow.id}").click().run()
+    assert [p.id for p in data.list_photos(T, patient.id)] == [photos[0].id]
+    actions = [e.action for e in data.audit_log(Actor("admin", role="admin"))]
+    assert {"consent_change", "move_photo", "delete_photo"} <= set(actions)
+
+
+def test_record_correction_a_visit_is_deleted_only_after_confirming(data):
+    patient, area, photos = _course(data)
+    later = data.list_sessions(T, patient.id)[-1]
+    at = _page("new_session", patient.id).run()
+    assert at.selectbox(key="upload_session").value == later.id
+    at.button(key=f"delete_session_{later.id}").click().run()
+    assert len(data.list_sessions(T, patient.id)) == 2
+    at.button(key=f"confirm_delete_session_{later.id}").click().run()
+    assert [s.date for s in data.list_sessions(T, patient.id)] == [photos[0].session_date]
+    assert [p.id for p in data.list_photos(T, patient.id)] == [photos[0].id]
+    assert at.selectbox(key="upload_session").value != later.id  # the box no longer shows the deleted visit

@@ -10,7 +10,7 @@ from skintrack import PhotoError
 from skintrack.records import TREATMENTS, RecordsError
 from skintrack.wording import light_words, retake_advice
 
-from .. import components, state, views
+from .. import components, forms, state, views
 from ..text import md
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "heic", "heif", "tif", "tiff", "webp"]
@@ -109,28 +109,13 @@ def _correct_visit(store, me, session) -> None:
                     state.notify("Visit saved.")
                     st.rerun()
         photos = [p for p in store.list_photos(me, session.patient_id) if p.session_id == session.id]
-        action = f"delete_session:{session.id}"
-        if not state.confirming(action):
-            if st.button(f"Delete this visit and its {len(photos)} photos…", key=f"delete_session_{session.id}"):
-                state.ask_to_confirm(action)
-                st.rerun()
-            return
-        st.warning(f"Delete the visit of {session.date.isoformat()} with its {len(photos)} photos and their "
-                   "measurements? This cannot be undone (the audit log keeps a line).")  # fmt: skip
-        cols = st.columns(2)
-        if cols[0].button("Yes, delete the visit", type="primary", key=f"confirm_delete_session_{session.id}"):
-            state.confirmed()
-            try:
-                store.delete_session(me, session.id)
-            except RecordsError as exc:
-                st.error(md(exc))
-            else:
-                state.set_current_session(None)
-                state.notify(f"Visit of {session.date.isoformat()} deleted.")
-                st.rerun()
-        if cols[1].button("Cancel", key=f"cancel_delete_session_{session.id}"):
-            state.confirmed()
-            st.rerun()
+        forms.delete_with_confirmation(
+            f"delete_session:{session.id}", ask=f"Delete this visit and its {len(photos)} photos…",
+            warning=f"Delete the visit of {session.date.isoformat()} with its {len(photos)} photos and their "
+                    "measurements? This cannot be undone (the audit log keeps a line).",
+            confirm="Yes, delete the visit", delete=lambda: store.delete_session(me, session.id),
+            after=lambda: state.set_current_session(None), done=f"Visit of {session.date.isoformat()} deleted.",
+            key=f"session_{session.id}")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- photos

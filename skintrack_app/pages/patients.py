@@ -7,7 +7,7 @@ import streamlit as st
 
 from skintrack.records import RecordsError
 
-from .. import state
+from .. import forms, state
 from ..text import md
 from . import patient_access
 
@@ -136,27 +136,12 @@ def _areas(store, me, patient) -> None:
             else:
                 state.notify(f"Area renamed to {renamed.name}.")
                 st.rerun()
-        action = f"delete_area:{area.id}"
-        if not state.confirming(action):
-            if st.button(f"Delete this area and its {len(photos)} photos…", key=f"delete_area_{area.id}"):
-                state.ask_to_confirm(action)
-                st.rerun()
-        else:
-            st.warning(f"Delete the area {md(area.name)} with its {len(photos)} photos and their measurements? "
-                       "This cannot be undone (the audit log keeps a line).")  # fmt: skip
-            cols = st.columns(2)
-            if cols[0].button("Yes, delete the area", type="primary", key=f"confirm_delete_area_{area.id}"):
-                state.confirmed()
-                try:
-                    store.delete_area(me, area.id)
-                except RecordsError as exc:
-                    st.error(md(exc))
-                else:
-                    state.notify(f"Area {area.name} deleted.")
-                    st.rerun()
-            if cols[1].button("Cancel", key=f"cancel_delete_area_{area.id}"):
-                state.confirmed()
-                st.rerun()
+        forms.delete_with_confirmation(
+            f"delete_area:{area.id}", ask=f"Delete this area and its {len(photos)} photos…",
+            warning=f"Delete the area {md(area.name)} with its {len(photos)} photos and their measurements? "
+                    "This cannot be undone (the audit log keeps a line).",
+            confirm="Yes, delete the area", delete=lambda: store.delete_area(me, area.id),
+            done=f"Area {area.name} deleted.", key=f"area_{area.id}")  # fmt: skip
 
 
 def _delete_patient(store, me, patient) -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 from skintrack.records import RecordsError
 from skintrack.records.db import CONSENT_LEVELS
 
-from .. import state, views
+from .. import forms, state, views
 from ..text import md
 
 CONSENT_WORDS = {
@@ -109,27 +109,9 @@ def _move(store, me, photo, sessions, areas) -> None:
 
 
 def _delete(store, me, photo) -> None:
-    action = f"delete_photo:{photo.id}"
-    if not state.confirming(action):
-        if st.button("Delete…", key=f"delete_photo_{photo.id}"):
-            state.ask_to_confirm(action)
-            st.rerun()
-        return
     warning = "Delete this photo and its measurements? This cannot be undone (the audit log keeps a line)."
     if photo.is_baseline:
         warning += " It is the baseline: the next photo of this area becomes the baseline and is measured again."
-    st.warning(warning)
-    cols = st.columns(2)
-    if cols[0].button("Yes, delete the photo", type="primary", key=f"confirm_delete_photo_{photo.id}"):
-        state.confirmed()
-        try:
-            with st.spinner("Deleting…"):
-                store.delete_photo(me, photo.id)
-        except RecordsError as exc:
-            st.error(md(exc))
-        else:
-            state.notify("Photo deleted.")
-            st.rerun()
-    if cols[1].button("Cancel", key=f"cancel_delete_photo_{photo.id}"):
-        state.confirmed()
-        st.rerun()
+    forms.delete_with_confirmation(f"delete_photo:{photo.id}", ask="Delete…", warning=warning,
+                                   confirm="Yes, delete the photo", delete=lambda: store.delete_photo(me, photo.id),
+                                   done="Photo deleted.", key=f"photo_{photo.id}")  # fmt: skip
