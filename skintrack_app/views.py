@@ -179,6 +179,15 @@ def score_grid(scores: dict[str, float], *, key: str, columns: int = 3) -> None:
 #: Delta colour per verdict: green for an improvement, red for a worsening, grey otherwise (Streamlit would
 #: colour by the sign of the text, and "down 43 %" has none).
 _VERDICT_DELTA_COLOURS = {"improved": "green", "worse": "red"}
+#: The verdict beside a tile's change, short enough for a tile (the whole sentence is in its help).
+_VERDICT_SHORT = {
+    "improved": "an improvement",
+    "worse": "a worsening",
+    "within noise": "within variation",
+    "expected post-treatment redness": "expected after treatment",
+    "lighter": "lighter",
+    "darker": "darker",
+}
 
 
 def change_grid(changes: dict, names: list[str], *, columns: int = 3) -> None:
@@ -192,11 +201,12 @@ def change_grid(changes: dict, names: list[str], *, columns: int = 3) -> None:
             if math.isfinite(pair.change):
                 delta = change_words(name, pair.change, pair.change_pct)
                 arrow = "down" if pair.change < 0 else "up" if pair.change > 0 else "off"
-                description = verdict_words(pair.label)
+                description = _VERDICT_SHORT.get(pair.label, pair.label)
             colour = _VERDICT_DELTA_COLOURS.get(pair.label, "gray") if pair.beyond_noise else "gray"
+            verdict = f" The change: {verdict_words(pair.label)}." if math.isfinite(pair.change) else ""
             col.metric(title(name), format_value(name, pair.after), delta=delta, delta_color=colour,
                        delta_arrow=arrow, delta_description=description,
-                       help=f"{explain(name)} Before: {format_value(name, pair.before)}.", border=True)  # fmt: skip
+                       help=f"{explain(name)} Before: {format_value(name, pair.before)}.{verdict}", border=True)  # fmt: skip
 
 
 def change_table(changes: dict) -> pd.DataFrame:
