@@ -74,7 +74,7 @@ def test_provider_documents_two_visits_compares_and_sees_progress(tmp_path, devi
         app_driver.upload_and_measure(page, [SAMPLES / "2026-05-04_left-cheek.jpg"], area="left cheek")
         page.get_by_text("This is the baseline of this area").wait_for()
         # Item 5: the uploader is empty again.
-        expect(page.locator('[data-testid="stFileUploaderFile"]')).to_have_count(0)
+        expect(page.locator('[data-testid="stFileChip"]')).to_have_count(0)  # (the chips showed before the click)
         page.screenshot(path=str(tmp_path / "2-baseline.png"))
 
         app_driver.create_session(page, "2026-09-28")  # item 2: a second visit while one exists

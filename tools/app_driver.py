@@ -160,8 +160,7 @@ def open_page(page, title: str) -> None:
     if not sidebar_open(page):
         page.locator('[data-testid="stExpandSidebarButton"]').click()
         page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right > 100")
-        page.wait_for_timeout(300)
-    link.click()
+    link.click()  # Playwright waits until the link stands still (the sidebar has finished sliding in)
     page.get_by_role("heading", name=title).first.wait_for()
     wait_idle(page)
 
@@ -203,7 +202,7 @@ def create_session(page, date_text: str, treatment: str | None = None) -> None:
         segment.focus()  # a click would open the calendar over the field
         page.keyboard.type(value)
     page.keyboard.press("Escape")  # close the calendar if it opened
-    page.wait_for_timeout(300)
+    page.locator('[data-baseweb="calendar"]').wait_for(state="detached")
     page.get_by_role("button", name="Create session").click()
     page.get_by_text("now add its photos").wait_for()
     wait_idle(page)
@@ -243,7 +242,9 @@ def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_
     elif area:
         choose(page, "Area", area)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files([str(f) for f in files])
-    page.wait_for_timeout(500)
+    # Each file shows as a chip (its name shortened in the middle); the spinner goes when it has reached the server.
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stFileChip\"]').length >= n", arg=len(files))
+    page.locator('[data-testid="stFileChipIconSpinner"]').first.wait_for(state="detached")
     wait_idle(page)
     started = time.perf_counter()
     page.get_by_role("button", name="Add photos").click()

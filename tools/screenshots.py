@@ -27,6 +27,15 @@ SHOTS = ["login", "patients", "new-session", "photos", "region", "compare", "pro
          "phone-compare", "phone-progress", "portal", "portal-charts"]  # fmt: skip
 
 
+def shot(page, name: str, **options) -> None:
+    """Screenshot once the page has settled: no element still loading (Streamlit draws a grey skeleton
+    while a widget's code loads), every image loaded, the script finished."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"], [data-testid=\"stSkeletonElement\"]')")
+    _images_loaded(page)
+    page.wait_for_function(app_driver.SCRIPT_DONE)
+    page.screenshot(path=str(DOCS / f"{name}.png"), **options)
+
+
 def _charts_drawn(page) -> None:
     page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for()
     page.wait_for_function(
@@ -52,25 +61,24 @@ def _slider(page, touch: bool = False):
 def provider_desktop(url: str) -> None:
     with app_driver.browser_page(**WIDE) as page:
         app_driver.go(page, url, "")
-        page.screenshot(path=str(DOCS / "login.png"))
+        shot(page, "login")
         app_driver.log_in(page, url, *PROVIDER)
         page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()  # the table drawn, not its placeholder
-        page.get_by_text("DEMO-001").first.wait_for()
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "patients.png"))
+        shot(page, "patients")
         app_driver.open_page(page, "New session")
         app_driver.create_session(page, "2026-10-26", treatment="other")
         app_driver.upload_and_measure(page, [SAMPLES / "2026-09-28_left-cheek.jpg"], area="left cheek")
         page.set_viewport_size(TALL)
         page.get_by_text("2026-09-28_left-cheek.jpg").first.scroll_into_view_if_needed()
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "new-session.png"))
+        shot(page, "new-session")
         page.set_viewport_size(WIDE)
         app_driver.open_page(page, "Photos")
         page.get_by_text("Consent", exact=True).first.click()  # the consent editor of the newest photo
         page.get_by_text("Withdraw", exact=False).first.wait_for()
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "photos.png"))
+        shot(page, "photos")
         page.set_viewport_size(TALL)
         app_driver.open_page(page, "Compare")
         page.get_by_text("Redness heat map").click()
@@ -79,13 +87,13 @@ def provider_desktop(url: str) -> None:
         page.mouse.move(0, 0)
         page.evaluate("window.scrollTo(0, 0)")
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "compare.png"), full_page=True)
+        shot(page, "compare", full_page=True)
         app_driver.open_page(page, "Progress")
         _charts_drawn(page)
-        page.screenshot(path=str(DOCS / "progress.png"), full_page=True)
+        shot(page, "progress", full_page=True)
         page.set_viewport_size(WIDE)
         app_driver.open_page(page, "Export")
-        page.screenshot(path=str(DOCS / "export.png"))
+        shot(page, "export")
         page.set_viewport_size(TALL)
         app_driver.open_page(page, "Region")  # last: saving a region measures the area again
         stage = page.locator('[data-testid="region-editor"]')
@@ -100,10 +108,11 @@ def provider_desktop(url: str) -> None:
         app_driver.wait_idle(page)
         save.click()
         page.get_by_text("Region saved").wait_for(timeout=180_000)
+        page.get_by_text("The region on the latest visit").wait_for(timeout=180_000)  # the last thing measured
         app_driver.wait_idle(page)
         page.evaluate("window.scrollTo(0, 0)")
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "region.png"), full_page=True)
+        shot(page, "region", full_page=True)
 
 
 def provider_phone(url: str) -> None:
@@ -111,19 +120,20 @@ def provider_phone(url: str) -> None:
         app_driver.log_in(page, url, *PROVIDER)
         app_driver.open_page(page, "Compare")
         _slider(page, touch=True)
-        page.screenshot(path=str(DOCS / "phone-compare.png"))
+        shot(page, "phone-compare")
         app_driver.open_page(page, "Progress")
         _charts_drawn(page)
-        page.screenshot(path=str(DOCS / "phone-progress.png"))
+        page.get_by_role("heading", name="Charts").scroll_into_view_if_needed()
+        shot(page, "phone-progress")
 
 
 def admin(url: str) -> None:
     with app_driver.browser_page(width=1400, height=1100) as page:
         app_driver.log_in(page, url, *ADMIN)
         app_driver.open_page(page, "Accounts")
-        page.screenshot(path=str(DOCS / "accounts.png"))
+        shot(page, "accounts")
         app_driver.open_page(page, "Audit")
-        page.screenshot(path=str(DOCS / "audit.png"))
+        shot(page, "audit")
 
 
 def patient_phone(url: str) -> None:
@@ -131,9 +141,9 @@ def patient_phone(url: str) -> None:
         app_driver.log_in(page, url, "demo-patient", "demo-patient-pw", heading="Your skin progress")
         _charts_drawn(page)
         _images_loaded(page)
-        page.screenshot(path=str(DOCS / "portal.png"))
+        shot(page, "portal")
         page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
-        page.screenshot(path=str(DOCS / "portal-charts.png"))
+        shot(page, "portal-charts")
 
 
 def main() -> None:
