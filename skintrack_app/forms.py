@@ -32,6 +32,19 @@ def take_new_password(key: str) -> tuple[str, str | None]:
     return password, None
 
 
+def change_and_rerun(change: Callable[[], object], *, spinner: str, done: str | Callable[[object], str]) -> None:
+    """Run a change to the record under ``spinner``; a refusal is shown (nothing else happens), otherwise
+    the page runs again with the notice ``done`` (or ``done(result)``)."""
+    try:
+        with st.spinner(spinner):
+            result = change()
+    except RecordsError as exc:
+        st.error(md(exc))
+        return
+    state.notify(done(result) if callable(done) else done)
+    st.rerun()
+
+
 def delete_with_confirmation(action: str, *, ask: str, warning: str, confirm: str, delete: Callable[[], object],
                              done: str, key: str, spinner: str = "Deleting…",
                              after: Callable[[], object] | None = None) -> None:  # fmt: skip

@@ -7,7 +7,7 @@ from :mod:`skintrack.wording`; this module only lays them out.
 from __future__ import annotations
 
 import math
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import altair as alt
@@ -81,6 +81,11 @@ def choose_area(patient_id: str, key: str):
 # --------------------------------------------------------------------------- images
 
 
+#: One worker for baseline head starts (a pool, not a daemon thread: it finishes its work before the
+#: server process exits instead of being killed inside OpenCV).
+_PREPARING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-baseline")
+
+
 def prepare_baseline(area_id: str) -> None:
     """Analyse the area's baseline in the background while the provider picks a follow-up photo, so
     "Add photos" only measures the new photo (the engine does it once per baseline; errors are the
@@ -93,7 +98,7 @@ def prepare_baseline(area_id: str) -> None:
         except Exception:  # noqa: BLE001 - a head start only: the upload measures everything it needs itself
             pass
 
-    threading.Thread(target=run, name="prepare-baseline", daemon=True).start()
+    _PREPARING.submit(run)
 
 
 def photo_image(file_name: str, photo_id: str) -> Any:

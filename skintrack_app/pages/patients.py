@@ -128,14 +128,9 @@ def _areas(store, me, patient) -> None:
         cols = st.columns([3, 1])
         new_name = cols[0].text_input("New name", value=area.name, key=f"rename_area_{area.id}")
         if cols[1].button("Rename", key=f"rename_area_button_{area.id}"):
-            try:
-                with st.spinner("Renaming (and measuring again if it names another face zone)…"):
-                    renamed = store.update_area(me, area.id, new_name)
-            except RecordsError as exc:
-                st.error(md(exc))
-            else:
-                state.notify(f"Area renamed to {renamed.name}.")
-                st.rerun()
+            forms.change_and_rerun(lambda: store.update_area(me, area.id, new_name),
+                                   spinner="Renaming (and measuring again if it names another face zone)…",
+                                   done=lambda renamed: f"Area renamed to {renamed.name}.")  # fmt: skip
         forms.delete_with_confirmation(
             f"delete_area:{area.id}", ask=f"Delete this area and its {len(photos)} photos…",
             warning=f"Delete the area {md(area.name)} with its {len(photos)} photos and their measurements? "

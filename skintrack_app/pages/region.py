@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from skintrack.records import RecordsError
 from skintrack.roi import Region
 
-from .. import components, state, views
-from ..text import md
+from .. import components, forms, state, views
 
 
 def render() -> None:
@@ -44,23 +42,13 @@ def render() -> None:
     cols = st.columns(2)
     pending = drawn is not None and (current is None or drawn.get("points") != current.get("points") or drawn.get("shape") != current.get("shape"))
     if cols[0].button("Save the region and measure again", type="primary", disabled=not pending, key="save_region"):
-        try:
-            with st.spinner("Measuring every visit of this area inside the region…"):
-                store.set_area_roi(me, area.id, drawn)
-        except RecordsError as exc:
-            st.error(md(exc))
-        else:
-            state.notify(f"Region saved for {area.name}: every visit was measured again inside it.")
-            st.rerun()
+        forms.change_and_rerun(lambda: store.set_area_roi(me, area.id, drawn),
+                               spinner="Measuring every visit of this area inside the region…",
+                               done=f"Region saved for {area.name}: every visit was measured again inside it.")  # fmt: skip
     if cols[1].button("Measure the whole area again", disabled=not area.roi, key="clear_region"):
-        try:
-            with st.spinner("Measuring every visit of this area again…"):
-                store.set_area_roi(me, area.id, None)
-        except RecordsError as exc:
-            st.error(md(exc))
-        else:
-            state.notify(f"Region removed: {area.name} is measured whole again.")
-            st.rerun()
+        forms.change_and_rerun(lambda: store.set_area_roi(me, area.id, None),
+                               spinner="Measuring every visit of this area again…",
+                               done=f"Region removed: {area.name} is measured whole again.")  # fmt: skip
     photos = [p for p in store.list_photos(me, patient_id, area.id) if p.status == "scored" and not p.is_baseline]
     if area.region_active and photos:
         latest = photos[-1]
