@@ -76,6 +76,7 @@ CALLS = {
     "load_photo": (lambda r, a, w: r.load_photo(a, w.photo_a.id), "other_patient"),
     "measurement": (lambda r, a, w: r.measurement(a, w.photo_a.id), "other_patient"),
     "baseline_photo": (lambda r, a, w: r.baseline_photo(a, w.area_a.id), "other_patient"),
+    "prepare_baseline": (lambda r, a, w: r.prepare_baseline(a, w.area_a.id), "other_patient"),
     "list_photos": (lambda r, a, w: r.list_photos(a, w.a.id), "other_patient"),
     "get_photo": (lambda r, a, w: r.get_photo(a, w.photo_a.id), "other_patient"),
     "delete_photo": (lambda r, a, w: r.delete_photo(a, w.photo_a.id), "patient_a"),
@@ -193,6 +194,7 @@ def test_a_missing_record_and_another_patients_get_the_same_refusal(world):
         (lambda: r.load_photo(me, MISSING), lambda: r.load_photo(me, world.photo_b.id)),
         (lambda: r.measurement(me, MISSING), lambda: r.measurement(me, world.photo_b.id)),
         (lambda: r.baseline_photo(me, MISSING), lambda: r.baseline_photo(me, world.area_b.id)),
+        (lambda: r.prepare_baseline(me, MISSING), lambda: r.prepare_baseline(me, world.area_b.id)),
         (lambda: r.list_photos(me, MISSING), lambda: r.list_photos(me, world.b.id)),
         (lambda: r.list_sessions(me, MISSING), lambda: r.list_sessions(me, world.b.id)),
     ]
