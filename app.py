@@ -7,22 +7,24 @@ opened by its URL either (and every page checks the role again itself).
 """
 
 import datetime as dt
+import importlib
 
 import streamlit as st
 
-from skintrack_app import state
-from skintrack_app.pages import (
-    accounts,
-    audit,
-    compare,
-    export,
-    login,
-    my_account,
-    new_session,
-    patients,
-    portal,
-    progress_page,
-)
+from skintrack_app import components, state
+from skintrack_app.pages import login
+
+
+def _lazy(module: str):
+    """A page's render function, imported on first use: the log-in page (the cold first load) does not
+    wait for the imports of pages it does not show (pandas, Altair, OpenCV drawing…)."""
+
+    def render() -> None:
+        importlib.import_module(f"skintrack_app.pages.{module}").render()
+
+    render.__name__ = module
+    return render
+
 
 st.set_page_config(page_title="skintrack", page_icon="🩺", layout="wide")
 state.ensure_demo()
@@ -37,23 +39,25 @@ if me is None:
 if me.role == "patient":
     st.set_page_config(layout="centered", initial_sidebar_state="collapsed")  # mobile first
     pages = [
-        st.Page(portal.render, title="My progress", url_path="my-progress", default=True),
-        st.Page(my_account.render, title="My account", url_path="my-account"),
+        st.Page(_lazy("portal"), title="My progress", url_path="my-progress", default=True),
+        st.Page(_lazy("my_account"), title="My account", url_path="my-account"),
     ]
 else:
     pages = [
-        st.Page(patients.render, title="Patients", url_path="patients", default=True),
-        st.Page(new_session.render, title="New session", url_path="new-session"),
-        st.Page(compare.render, title="Compare", url_path="compare"),
-        st.Page(progress_page.render, title="Progress", url_path="progress"),
-        st.Page(export.render, title="Export", url_path="export"),
+        st.Page(_lazy("patients"), title="Patients", url_path="patients", default=True),
+        st.Page(_lazy("new_session"), title="New session", url_path="new-session"),
+        st.Page(_lazy("photos"), title="Photos", url_path="photos"),
+        st.Page(_lazy("region"), title="Region", url_path="region"),
+        st.Page(_lazy("compare"), title="Compare", url_path="compare"),
+        st.Page(_lazy("progress_page"), title="Progress", url_path="progress"),
+        st.Page(_lazy("export"), title="Export", url_path="export"),
     ]
     if me.role == "admin":
         pages += [
-            st.Page(accounts.render, title="Accounts", url_path="accounts"),
-            st.Page(audit.render, title="Audit", url_path="audit"),
+            st.Page(_lazy("accounts"), title="Accounts", url_path="accounts"),
+            st.Page(_lazy("audit"), title="Audit", url_path="audit"),
         ]
-    pages.append(st.Page(my_account.render, title="My account", url_path="my-account"))
+    pages.append(st.Page(_lazy("my_account"), title="My account", url_path="my-account"))
 
 st.sidebar.title("skintrack")
 st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
@@ -70,5 +74,6 @@ def _idle_timer() -> None:
 
 with st.sidebar:
     _idle_timer()
+    components.close_sidebar_on_narrow_screens()  # on a phone the sidebar must not stay over the page
 
 st.navigation(pages).run()

@@ -48,7 +48,7 @@ import numpy as np
 
 from .photo import Photo, load_photo
 
-__all__ = ["AlignConfig", "Alignment", "align", "ghost"]
+__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference"]
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,13 @@ def _prepare(photo: Photo, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray, tu
     keys, descriptors = _features(grey, cfg.akaze_threshold)
     cached[key] = prepared = (small, grey, keys, descriptors)
     return prepared
+
+
+def prepare_reference(photo: Photo | np.ndarray, config: AlignConfig | None = None) -> None:
+    """Analyse a reference photo ahead of time (matching-scale copy, AKAZE features), so that
+    :func:`align` onto it with the same ``config`` only analyses the moving photo. Remembered per
+    Photo object and settings."""
+    _prepare(load_photo(photo), config or AlignConfig())
 
 
 def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:

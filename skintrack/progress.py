@@ -29,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from .metrics import METRICS, METRIC_NAMES
 from .noise import Conditions, mdc95
 from .noise import verdict as noise_verdict
 from .records import Actor, InvalidInput, Records
+from .wording import change_sentence
 
 __all__ = [
     "INFLAMMATION_DAYS",
@@ -44,7 +46,12 @@ __all__ = [
     "PatientMeasure",
     "Point",
     "SpacingWarning",
+    "GOAL_MEASURES",
+    "PairChange",
+    "pair_conditions",
+    "compare_pair",
     "area_progress",
+    "goal_measures",
     "patient_summary",
 ]
 
@@ -54,6 +61,32 @@ MIN_SPACING_DAYS = {"micro-needling": 28, "RF": 28, "laser": 28, "peel": 14}
 INFLAMMATION_DAYS = {"micro-needling": 7, "RF": 7, "laser": 14, "peel": 7}
 TREATMENT_KINDS = tuple(MIN_SPACING_DAYS)
 REDNESS_METRICS = ("redness", "red_area_pct")
+
+#: The measures each treatment sets out to change, first on screen and in reports: peels and lasers
+#: for redness and pigmentation, micro-needling and RF for texture, scars and fine lines.
+GOAL_MEASURES = {
+    "peel": ("redness", "spot_area_pct", "spot_contrast", "red_area_pct"),
+    "laser": ("spot_area_pct", "redness", "spot_contrast", "red_area_pct"),
+    "micro-needling": ("texture_roughness", "line_density", "spot_area_pct", "redness"),
+    "RF": ("texture_roughness", "line_density", "evenness", "redness"),
+}
+#: Without a treatment on record (baseline or "other" only): the measures clinics ask about most.
+DEFAULT_GOAL_MEASURES = ("redness", "spot_area_pct", "texture_roughness", "line_density")
+
+
+def goal_measures(treatments: list[tuple[dt.date, str]] | tuple = ()) -> tuple[str, ...]:
+    """The measures that match the goal of the area's treatments, most relevant first.
+
+    ``treatments`` are ``(date, kind)`` pairs (e.g. :attr:`AreaProgress.treatments`); the kind
+    given most often (the latest on a tie) decides. Kinds without a known goal give
+    :data:`DEFAULT_GOAL_MEASURES`.
+    """
+    kinds = [kind for _, kind in sorted(treatments) if kind in GOAL_MEASURES]
+    if not kinds:
+        return DEFAULT_GOAL_MEASURES
+    counts = {kind: kinds.count(kind) for kind in kinds}
+    main = max(reversed(kinds), key=lambda kind: counts[kind])
+    return GOAL_MEASURES[main]
 
 
 @dataclass
@@ -112,6 +145,63 @@ class AreaProgress:
     spacing_warnings: list[SpacingWarning] = field(default_factory=list)
     last_treatment: tuple[dt.date, str] | None = None
     days_since_last_treatment: int | None = None
+    #: Treatments of the sessions that photographed this area (for charts: not other areas' visits).
+    treatments: list[tuple[dt.date, str]] = field(default_factory=list)
+
+    @property
+    def goal(self) -> tuple[str, ...]:
+        """The measures matching the goal of this area's treatments (:func:`goal_measures`)."""
+        return goal_measures(self.treatments)
+
+
+@dataclass
+class PairChange:
+    """One measure between two photos of an area (Compare): the engine's numbers and verdict."""
+
+    metric: str
+    before: float
+    after: float
+    change: float  # after - before, in the measure's unit
+    change_pct: float  # NaN when ``before`` is 0 or not finite
+    mdc95: float
+    beyond_noise: bool
+    label: str  # as Point.label, without the post-treatment rule: "improved", "worse", "within noise", ...
+    noise: str = "within noise"  # "within noise", "could be noise" or "beyond noise"
+
+
+def pair_conditions(before: Any, after: Any) -> Conditions:
+    """What a comparison of two stored photos (PhotoViews) had: against the baseline, the follow-up's
+    neutral reference and alignment; between two follow-ups, the weaker of the two."""
+    if before.is_baseline:
+        return Conditions.of_photo(after)
+    if after.is_baseline:
+        return Conditions.of_photo(before)
+    return Conditions.of_photo(before).worse(Conditions.of_photo(after))
+
+
+def compare_pair(before: Any, after: Any, conditions: Conditions | None = None) -> dict[str, PairChange]:
+    """Every measure between two scored photos, with the same noise verdicts (:func:`skintrack.noise.verdict`)
+    and direction-aware labels as :func:`area_progress`.
+
+    ``before`` and ``after`` are stored photos (:class:`~skintrack.records.PhotoView`: their
+    conditions are used, :func:`pair_conditions`) or plain ``{measure: value}`` dicts, judged with
+    ``conditions`` (default: no neutral reference, the most cautious band).
+    """
+    if hasattr(before, "scores") and hasattr(after, "scores"):
+        conditions = conditions or pair_conditions(before, after)
+        before, after = before.scores, after.scores
+    changes = {}
+    for name in METRIC_NAMES:
+        a, b = before.get(name, math.nan), after.get(name, math.nan)
+        change = b - a
+        pct = 100.0 * change / abs(a) if a and math.isfinite(a) and math.isfinite(b) else math.nan
+        if math.isfinite(change):
+            judged = noise_verdict(name, change, conditions, before=a, after=b)
+            label = _label(name, change, judged.wording, False)
+            changes[name] = PairChange(name, a, b, change, pct, judged.mdc95, judged.beyond, label, judged.wording)
+        else:
+            changes[name] = PairChange(name, a, b, change, pct, math.nan, False, "not measured", "not measured")
+    return changes
 
 
 def _label(metric: str, change: float, noise: str, expected_flush: bool) -> str:
@@ -127,24 +217,7 @@ def _label(metric: str, change: float, noise: str, expected_flush: bool) -> str:
 
 
 def _summary(progress: MetricProgress) -> str:
-    info = METRICS[progress.metric]
-    if not progress.points:
-        return f"{info.label}: no measurement yet."
-    if len(progress.points) == 1:
-        return f"{info.label}: baseline {progress.points[0].value:.3g} {info.unit}; no follow-up yet."
-    first, last = progress.points[0], progress.points[-1]
-    if math.isfinite(last.change_pct):
-        change = f"{last.change_pct:+.0f} %"
-    else:
-        change = f"{last.change:+.3g} {info.unit}"
-    noise = {
-        "beyond noise": "beyond measurement noise",
-        "could be noise": "which could still be measurement noise (too little evidence for these photo conditions to call it real)",
-    }.get(last.noise, "within measurement noise")
-    verdict = {"improved": ", an improvement", "worse": ", a worsening", "expected post-treatment redness": ", expected redness after treatment"}.get(last.label, "")
-    return (
-        f"{info.label} {change} since baseline ({first.value:.3g} → {last.value:.3g} {info.unit}), {noise}{verdict}."
-    )
+    return change_sentence(progress)
 
 
 def area_progress(
@@ -180,7 +253,10 @@ def area_progress(
         raise InvalidInput("That area does not belong to this patient.")
     sessions = records.list_sessions(actor, patient_id)
     treatments = [(s.date, s.treatment) for s in sessions if s.treatment in TREATMENT_KINDS]
-    photos = [p for p in records.list_photos(actor, patient_id, area_id) if p.status == "scored"]
+    area_photos = records.list_photos(actor, patient_id, area_id)
+    area_sessions = {p.session_id for p in area_photos}
+    area_treatments = sorted({(s.date, s.treatment) for s in sessions if s.id in area_sessions and s.treatment in TREATMENT_KINDS})
+    photos = [p for p in area_photos if p.status == "scored"]
     baseline = next((p for p in photos if p.is_baseline), photos[0] if photos else None)
     if baseline is not None:
         photos = [baseline] + [p for p in photos if p.id != baseline.id and p.session_date >= baseline.session_date]
@@ -255,6 +331,7 @@ def area_progress(
         spacing_warnings=warnings,
         last_treatment=last,
         days_since_last_treatment=(today - last[0]).days if last else None,
+        treatments=area_treatments,
     )
 
 

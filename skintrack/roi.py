@@ -1,8 +1,22 @@
-"""Regions of interest: what kind a region is, and its stable hash (recorded in every score's provenance).
+"""Regions of interest: a region drawn on a photo (:class:`Region`), and any region's stable hash.
 
-A region of interest is ``None`` (all the skin), an ``HxW`` boolean mask, a rectangle
-``(x, y, w, h)`` in the photo's own pixels, or a polygon ``[(x, y), ...]`` in fractions
-of the frame (0-1). Its hash identifies it in the provenance, so a number can be
+The provider outlines the treated area (a scar, a patch) on an area's baseline.
+Its points are stored as fractions of the baseline's width and height, so the
+region does not depend on the resolution the photo is measured at. Follow-ups
+are aligned onto the baseline (:func:`skintrack.align`), so the same region,
+rasterised at the baseline's size, selects the same skin in every follow-up:
+
+>>> region = Region.from_dict({"shape": "rectangle", "points": [[0.2, 0.3], [0.6, 0.7]]})
+>>> mask = region.mask((1536, 2048))      # boolean, rows x columns of the baseline as measured
+>>> score(aligned_follow_up, roi=mask & alignment.coverage)   # doctest: +SKIP
+
+A region must enclose at least :data:`MIN_AREA` of the photo (a slip of the
+finger is not a treated area) and have at most :data:`MAX_POINTS` points.
+
+Whatever the region given to :func:`skintrack.score` or :func:`skintrack.compare`
+(``None`` for all the skin, an ``HxW`` boolean mask, a rectangle ``(x, y, w, h)``
+in the photo's own pixels, or a polygon ``[(x, y), ...]`` in fractions of the
+frame), :func:`roi_hash` identifies it in the provenance, so a number can be
 traced to the exact region it was measured over.
 """
 
@@ -10,11 +24,124 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+import cv2
 import numpy as np
 
-__all__ = ["roi_hash", "roi_kind"]
+__all__ = ["MAX_POINTS", "MIN_AREA", "SHAPES", "Region", "RegionError", "roi_hash", "roi_kind"]
+
+SHAPES = ("rectangle", "polygon")
+#: Smallest region accepted, as a share of the photo (0.2 %).
+MIN_AREA = 0.002
+#: Most polygon points accepted.
+MAX_POINTS = 200
+
+
+class RegionError(ValueError):
+    """A region that cannot be used (too few points, outside the photo, too small)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle (two opposite corners) or a polygon (three or more corners).
+
+    Attributes
+    ----------
+    shape : {"rectangle", "polygon"}
+    points : tuple of (x, y)
+        Fractions of the photo's width (x) and height (y), each in [0, 1].
+    """
+
+    shape: str
+    points: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def from_dict(cls, value: Any) -> "Region":
+        """Check and build a region from ``{"shape": ..., "points": [[x, y], ...]}``.
+
+        Raises
+        ------
+        RegionError
+            With a sentence a provider can act on.
+        """
+        if not isinstance(value, dict):
+            raise RegionError("A region needs a shape and its points.")
+        shape = value.get("shape")
+        if shape not in SHAPES:
+            raise RegionError(f"A region is a {' or a '.join(SHAPES)}.")
+        raw = value.get("points")
+        if not isinstance(raw, (list, tuple)) or len(raw) > MAX_POINTS:
+            raise RegionError(f"A region has between 2 and {MAX_POINTS} points.")
+        points = []
+        for point in raw:
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise RegionError("Each point of a region is an (x, y) pair.")
+            try:
+                x, y = float(point[0]), float(point[1])
+            except (TypeError, ValueError):
+                raise RegionError("Each point of a region is an (x, y) pair of numbers.") from None
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise RegionError("Each point of a region is an (x, y) pair of numbers.")
+            points.append((min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)))  # a corner just outside is clipped
+        if shape == "rectangle":
+            if len(points) != 2:
+                raise RegionError("A rectangle is given by two opposite corners.")
+            (x0, y0), (x1, y1) = points
+            points = [(min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))]
+        elif len(points) < 3:
+            raise RegionError("A polygon needs at least three corners.")
+        region = cls(shape, tuple((round(x, 5), round(y, 5)) for x, y in points))
+        if region.area < MIN_AREA:
+            raise RegionError(f"The region covers {100 * region.area:.2f} % of the photo; outline at least "
+                              f"{100 * MIN_AREA:.1f} % (the treated skin).")  # fmt: skip
+        return region
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": self.shape, "points": [list(p) for p in self.points]}
+
+    @property
+    def corners(self) -> list[tuple[float, float]]:
+        """The outline's corners (a rectangle's four), as fractions."""
+        if self.shape == "rectangle":
+            (x0, y0), (x1, y1) = self.points
+            return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        return list(self.points)
+
+    @property
+    def area(self) -> float:
+        """Share of the photo inside the region (shoelace formula)."""
+        xs, ys = zip(*self.corners)
+        return abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs)))) / 2.0
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the region (provenance: which region a score used)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def outline(self, size: tuple[int, int]) -> np.ndarray:
+        """The corners in pixels of a photo of ``size`` = (width, height), shape (N, 2)."""
+        width, height = size
+        return np.array([(x * width, y * height) for x, y in self.corners], dtype=np.float64)
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """The region as a boolean mask of ``shape`` = (rows, columns)."""
+        rows, columns = shape[:2]
+        mask = np.zeros((rows, columns), np.uint8)
+        corners = np.round(self.outline((columns, rows))).astype(np.int32)
+        cv2.fillPoly(mask, [corners], 1)
+        return mask.astype(bool)
+
+    def draw(self, rgb: np.ndarray, colour: tuple[int, int, int] = (255, 214, 0), thickness: int | None = None) -> np.ndarray:
+        """A copy of ``rgb`` with the region's outline drawn on it (for overlays and reports)."""
+        out = np.ascontiguousarray(rgb.copy())
+        rows, columns = out.shape[:2]
+        width = thickness or max(2, round(max(rows, columns) / 300))
+        corners = np.round(self.outline((columns, rows))).astype(np.int32)
+        cv2.polylines(out, [corners], True, colour, width, lineType=cv2.LINE_AA)
+        return out
 
 
 def roi_kind(roi: Any) -> tuple[str, list]:

@@ -112,7 +112,7 @@ def idle_expired() -> bool:
 
 
 def _start_session(actor: Actor) -> None:
-    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES):
+    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT):
         st.session_state.pop(key, None)
     st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source}
     st.session_state[_ACTIVITY] = time.time()
@@ -259,6 +259,7 @@ def select_patient(patient_id: str | None) -> None:
         st.session_state[_PATIENT] = patient_id
         st.session_state[_SESSION] = None
         st.session_state[_UPLOADS] = []
+        st.session_state.pop(_NEW_VISIT, None)  # the form opens by itself for a patient without visits
 
 
 def current_session_id() -> str | None:
@@ -266,8 +267,110 @@ def current_session_id() -> str | None:
 
 
 def set_current_session(session_id: str | None) -> None:
+    if st.session_state.get(_SESSION) != session_id:
+        st.session_state[_UPLOADS] = []
     st.session_state[_SESSION] = session_id
-    st.session_state[_UPLOADS] = []
+
+
+# --------------------------------------------------------------------------- select boxes that follow the state
+#
+# A select box with a key keeps the value the user last chose, whatever ``index`` says: after
+# "Create patient" it stayed on the previous patient, and the next area and visit were filed under
+# them (issue 14, items 1 and 2). So the state owns the selection: before the box is drawn its value
+# is set from the state (``show``), and the user's choice reaches the state in its ``on_change``
+# callback (``chosen``), which runs before the page.
+
+
+def show(widget_key: str, value: Any, options: list) -> None:
+    """Make the select box ``widget_key`` show ``value`` (call before drawing it; ignored if not an option)."""
+    if value in options and st.session_state.get(widget_key) != value:
+        st.session_state[widget_key] = value
+    elif options and st.session_state.get(widget_key) not in options:
+        st.session_state[widget_key] = options[0]
+
+
+_RESETS = "widget_resets"
+
+
+def reset_next_run(widget_key: str, value: Any) -> None:
+    """Give a widget ``value`` at the start of the next run (a drawn widget cannot be changed in this one)."""
+    st.session_state.setdefault(_RESETS, {})[widget_key] = value
+
+
+def apply_resets() -> None:
+    """Apply :func:`reset_next_run` (call at the top of the page, before its widgets)."""
+    for key, value in st.session_state.pop(_RESETS, {}).items():
+        st.session_state[key] = value
+
+
+def keep_valid(widget_key: str, default: Any, options: list) -> None:
+    """Leave the user's choice in the select box ``widget_key`` alone while it is still one of ``options``;
+    otherwise (first run, or the options changed) show ``default``."""
+    if st.session_state.get(widget_key) not in options:
+        st.session_state[widget_key] = default if default in options else (options[0] if options else None)
+
+
+def patient_chosen() -> None:
+    """``on_change`` of the patient select box."""
+    select_patient(st.session_state.get("patient_select"))
+
+
+def session_chosen() -> None:
+    """``on_change`` of the visit select box."""
+    set_current_session(st.session_state.get("upload_session"))
+
+
+# --------------------------------------------------------------------------- forms that close, uploaders that empty
+
+_NEW_VISIT = "new_visit_open"
+_UPLOADER = "uploader_generation"
+_CONFIRM = "confirming"
+_CAPTURED = "captured_photos"
+
+
+def new_visit_open(default: bool) -> bool:
+    return st.session_state.get(_NEW_VISIT, default)
+
+
+def open_new_visit() -> None:
+    st.session_state[_NEW_VISIT] = True
+
+
+def close_new_visit() -> None:
+    st.session_state[_NEW_VISIT] = False
+
+
+def uploader_key(name: str = "upload_files") -> str:
+    """The file uploader's key: a new one after each "Add photos", so the files just added are not
+    added again by the next click (issue 14, item 5)."""
+    return f"{name}_{st.session_state.get(_UPLOADER, 0)}"
+
+
+def empty_uploader() -> None:
+    st.session_state[_UPLOADER] = st.session_state.get(_UPLOADER, 0) + 1
+
+
+def ask_to_confirm(action: str) -> None:
+    """Remember that ``action`` (e.g. ``"delete_photo:<id>"``) waits for its confirmation."""
+    st.session_state[_CONFIRM] = action
+
+
+def confirming(action: str) -> bool:
+    return st.session_state.get(_CONFIRM) == action
+
+
+def confirmed() -> None:
+    st.session_state.pop(_CONFIRM, None)
+
+
+def capture_seen(capture_id: str) -> bool:
+    """True when this camera capture was already handled (a capture is added once)."""
+    seen = st.session_state.setdefault(_CAPTURED, [])
+    if capture_id in seen:
+        return True
+    seen.append(capture_id)
+    del seen[:-20]
+    return False
 
 
 def upload_results() -> list[dict[str, Any]]:

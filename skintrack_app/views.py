@@ -1,25 +1,51 @@
-"""Display helpers: cached images and measurements, the offline before/after slider, charts.
+"""Display helpers: cached images and measurements, area pickers, score grids, charts and their legend.
 
-All numbers come from the engine; this module only draws them.
+All numbers and verdicts come from the engine (:mod:`skintrack.progress`), and all words about them
+from :mod:`skintrack.wording`; this module only lays them out.
 """
 
 from __future__ import annotations
 
-import base64
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import altair as alt
+import cv2
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from skintrack import ghost, photo_to_bytes
+from skintrack import ghost
 from skintrack.metrics import METRICS
 from skintrack.photo import resize_long_side
+from skintrack.roi import Region
+from skintrack.wording import NOISE_WORDS, change_words, explain, format_value, title, verdict_words
 
 from . import state
 
 DISPLAY_SIZE = 1200
+#: Verdict colours (Streamlit's own palette, so the legend's coloured words match the charts).
+VERDICT_COLOURS = {
+    "baseline": "#31333f",
+    "improved": "#21c354",
+    "within noise": "#808495",
+    "could be noise": "#b5b9c4",
+    "worse": "#ff4b4b",
+    "expected post-treatment redness": "#ffa421",
+    "lighter": "#1c83e1",
+    "darker": "#803df5",
+}
+_LEGEND_WORDS = {
+    "baseline": ("gray", "first visit"),
+    "improved": ("green", "improved"),
+    "within noise": ("gray", f"within {NOISE_WORDS}"),
+    "could be noise": ("gray", "could still be variation (too little evidence)"),
+    "worse": ("red", "worse"),
+    "expected post-treatment redness": ("orange", "expected redness after treatment"),
+    "lighter": ("blue", "lighter"),
+    "darker": ("violet", "darker"),
+}
 
 
 def chosen_patient_id(hint: str = "Select a patient on the Patients page first.") -> str | None:
@@ -31,12 +57,50 @@ def chosen_patient_id(hint: str = "Select a patient on the Patients page first."
 
 
 def choose_area(patient_id: str, key: str):
-    """An area select box for the patient, or ``None`` after saying there is none yet."""
+    """The area to work on, or ``None`` after saying there is none yet.
+
+    A patient tracked by face zone (several areas) gets one button per zone, so switching
+    zones is one tap; otherwise a select box.
+    """
     areas = state.records().list_areas(state.actor(), patient_id)
     if not areas:
         st.info("This patient has no treated area yet.")
         return None
-    return st.selectbox("Area", areas, format_func=lambda a: a.name, key=key)
+    # The widgets hold area ids, never the AreaView objects: a stored object would be last run's (a region
+    # just saved would not show).
+    ids = [a.id for a in areas]
+    names = {a.id: a.name for a in areas}
+    state.keep_valid(key, ids[0], ids)
+    if 1 < len(areas) <= 8:
+        chosen = st.segmented_control("Area", ids, format_func=names.get, key=key, selection_mode="single")
+    else:
+        chosen = st.selectbox("Area", ids, format_func=names.get, key=key)
+    if chosen is None:  # clicking the chosen zone again unselects it: keep the first
+        chosen = ids[0]
+    return next(a for a in areas if a.id == chosen)
+
+
+# --------------------------------------------------------------------------- images
+
+
+#: One worker for baseline head starts (a pool, not a daemon thread: it finishes its work before the
+#: server process exits instead of being killed inside OpenCV).
+_PREPARING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare-baseline")
+
+
+def prepare_baseline(area_id: str) -> None:
+    """Analyse the area's baseline in the background while the provider picks a follow-up photo, so
+    "Add photos" only measures the new photo (the engine does it once per baseline; errors are the
+    upload's to report, not this)."""
+    store, me = state.records(), state.actor()
+
+    def run() -> None:
+        try:
+            store.prepare_baseline(me, area_id)
+        except Exception:  # noqa: BLE001 - a head start only: the upload measures everything it needs itself
+            pass
+
+    _PREPARING.submit(run)
 
 
 def photo_image(file_name: str, photo_id: str) -> Any:
@@ -55,25 +119,35 @@ def _photo_image(file_name: str, photo_id: str) -> Any:
     return photo.resized(min(DISPLAY_SIZE, max(photo.size)))
 
 
-def measurement(photo_id: str, settings_hash: str | None):
-    """Normalised + aligned image and score with maps (recomputed, cached per photo and engine settings;
-    the signed-in user's right to the photo is checked first, on every call)."""
-    state.records().get_photo(state.actor(), photo_id)
-    return _measurement(photo_id, settings_hash)
+def measurement(photo_id: str, settings_hash: str | None = None):
+    """Normalised + aligned image and score with maps (recomputed, cached per photo, engine settings,
+    the area's baseline and its region — a new baseline makes the old overlays stale). The signed-in
+    user's right to the photo is checked first, on every call."""
+    view = state.records().get_photo(state.actor(), photo_id)
+    return _measurement(photo_id, view.measurement_key)
 
 
 @st.cache_resource(show_spinner="Measuring…", max_entries=16)
-def _measurement(photo_id: str, settings_hash: str | None):
+def _measurement(photo_id: str, measurement_key: tuple):
     return state.records().measurement(state.actor(), photo_id)
 
 
-def overlay_image(photo_id: str, settings_hash: str | None, overlay: str):
+def overlay_image(photo_id: str, settings_hash: str | None, overlay: str, region: dict | None = None):
     result = measurement(photo_id, settings_hash)
     if result.score is None:
-        return resize_long_side(result.image.resized(DISPLAY_SIZE), DISPLAY_SIZE)
-    if overlay == "none":
-        return result.score.image
-    return result.score.overlay(overlay)
+        image = resize_long_side(result.image.resized(DISPLAY_SIZE), DISPLAY_SIZE)
+    elif overlay == "none":
+        image = result.score.image
+    else:
+        image = result.score.overlay(overlay)
+    return outline(image, region)
+
+
+def outline(image: np.ndarray, region: dict | None) -> np.ndarray:
+    """``image`` with the area's region of interest drawn on it (when there is one)."""
+    if not region:
+        return image
+    return Region.from_dict(region).draw(image)
 
 
 def ghost_image(photo_id: str, settings_hash: str | None, area_id: str):
@@ -84,103 +158,134 @@ def ghost_image(photo_id: str, settings_hash: str | None, area_id: str):
     return resize_long_side(ghost(result.alignment, baseline, 0.5), DISPLAY_SIZE)
 
 
-def before_after_slider(before, after, *, height: int | str = 520, key: str = "slider") -> None:
-    """A before/after slider drawn with plain HTML and JavaScript: works offline (no CDN)."""
-    def encode(rgb):
-        return base64.b64encode(photo_to_bytes(resize_long_side(rgb, 900), "JPEG", quality=88)).decode()
-
-    html = f"""
-    <div id="{key}" style="position:relative;max-width:900px;user-select:none;font-family:sans-serif">
-      <img src="data:image/jpeg;base64,{encode(before)}" style="width:100%;display:block" alt="before"/>
-      <img id="{key}-after" src="data:image/jpeg;base64,{encode(after)}"
-           style="width:100%;display:block;position:absolute;top:0;left:0;clip-path:inset(0 0 0 50%)" alt="after"/>
-      <div id="{key}-bar" style="position:absolute;top:0;bottom:0;left:50%;width:2px;background:#fff;box-shadow:0 0 3px #000"></div>
-      <span style="position:absolute;top:6px;left:8px;color:#fff;text-shadow:0 0 3px #000">Before</span>
-      <span style="position:absolute;top:6px;right:8px;color:#fff;text-shadow:0 0 3px #000">After</span>
-      <input id="{key}-range" type="range" min="0" max="100" value="50" aria-label="before/after"
-             style="width:100%;margin-top:6px"/>
-    </div>
-    <script>
-      const range = document.getElementById("{key}-range");
-      const after = document.getElementById("{key}-after");
-      const bar = document.getElementById("{key}-bar");
-      function show(v) {{ after.style.clipPath = "inset(0 0 0 " + v + "%)"; bar.style.left = v + "%"; }}
-      range.addEventListener("input", e => show(e.target.value));
-      document.getElementById("{key}").addEventListener("mousemove", e => {{
-        if (e.buttons !== 1) return;
-        const r = e.currentTarget.getBoundingClientRect();
-        const v = Math.max(0, Math.min(100, 100 * (e.clientX - r.left) / r.width));
-        range.value = v; show(v);
-      }});
-    </script>
-    """
-    st.iframe(html, height=height)  # our own HTML (no user content), scripts allowed, nothing from a CDN
+def unaligned_ghost(photo_id: str, area_id: str):
+    """A photo that could not be lined up, over the baseline's ghost (same frame size): how to reframe."""
+    store, me = state.records(), state.actor()
+    baseline = store.baseline_photo(me, area_id)
+    if baseline is None:
+        return None
+    height, width = baseline.rgb.shape[:2]
+    base = resize_long_side(baseline.rgb, DISPLAY_SIZE)
+    follow = cv2.resize(np.asarray(photo_image(store.get_photo(me, photo_id).file_name, photo_id)), (base.shape[1], base.shape[0]),
+                        interpolation=cv2.INTER_AREA)  # fmt: skip
+    return (0.5 * base.astype(np.float32) + 0.5 * follow.astype(np.float32)).astype(np.uint8)
 
 
-def metric_chart(progress, treatments: list[tuple]) -> alt.Chart:
-    """One metric over sessions: points and line, baseline rule, noise band, treatment marks."""
-    info = METRICS[progress.metric]
-    data = pd.DataFrame(
-        [{"date": pd.Timestamp(p.date), "value": p.value, "label": p.label, "treatment": p.treatment} for p in progress.points]
+# --------------------------------------------------------------------------- numbers
+
+
+def score_grid(scores: dict[str, float], *, key: str, columns: int = 3) -> None:
+    """Each measure as a tile: its name with the unit, the value, and its one-line explanation as help."""
+    names = [name for name in METRICS if name in scores]
+    for start in range(0, len(names), columns):
+        cols = st.columns(columns)
+        for col, name in zip(cols, names[start : start + columns]):
+            col.metric(title(name), format_value(name, scores[name]), help=explain(name), border=True)
+
+
+#: Delta colour per verdict: green for an improvement, red for a worsening, grey otherwise (Streamlit would
+#: colour by the sign of the text, and "down 43 %" has none).
+_VERDICT_DELTA_COLOURS = {"improved": "green", "worse": "red"}
+#: The verdict beside a tile's change, short enough for a tile (the whole sentence is in its help).
+_VERDICT_SHORT = {
+    "improved": "an improvement",
+    "worse": "a worsening",
+    "within noise": "within variation",
+    "could be noise": "could be variation",
+    "expected post-treatment redness": "expected after treatment",
+    "lighter": "lighter",
+    "darker": "darker",
+}
+
+
+def change_grid(changes: dict, names: list[str], *, columns: int = 3) -> None:
+    """Measures between two photos: after-value, the change in words with an arrow its way, the verdict in
+    words and as colour, explanation as help."""
+    for start in range(0, len(names), columns):
+        cols = st.columns(columns)
+        for col, name in zip(cols, names[start : start + columns]):
+            pair = changes[name]
+            delta, arrow, description = None, "off", None
+            if math.isfinite(pair.change):
+                delta = change_words(name, pair.change, pair.change_pct)
+                arrow = "down" if pair.change < 0 else "up" if pair.change > 0 else "off"
+                description = _VERDICT_SHORT.get(pair.label, pair.label)
+            colour = _VERDICT_DELTA_COLOURS.get(pair.label, "gray") if pair.beyond_noise else "gray"
+            verdict = f" The change: {verdict_words(pair.label)}." if math.isfinite(pair.change) else ""
+            col.metric(title(name), format_value(name, pair.after), delta=delta, delta_color=colour,
+                       delta_arrow=arrow, delta_description=description,
+                       help=f"{explain(name)} Before: {format_value(name, pair.before)}.{verdict}", border=True)  # fmt: skip
+
+
+def change_table(changes: dict) -> pd.DataFrame:
+    """The same numbers as a table (plain words; the unit is in the values)."""
+    return pd.DataFrame(
+        [
+            {
+                "measure": title(name),
+                "before": format_value(name, pair.before),
+                "after": format_value(name, pair.after),
+                "change": change_words(name, pair.change, pair.change_pct),
+                "verdict": verdict_words(pair.label),
+            }
+            for name, pair in changes.items()
+        ]
     )
-    title = f"{info.label} ({info.unit})"
-    base = alt.Chart(data).encode(x=alt.X("date:T", title="Session"), y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)))
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def legend(labels: set[str]) -> None:
+    """One legend for all the charts of a page (only the verdicts that appear), in one compact line."""
+    items = [f":{colour}[●] {words}" for label, (colour, words) in _LEGEND_WORDS.items() if label in labels]
+    items.append(f":gray[▮] grey band: {NOISE_WORDS} around the first visit")
+    items.append("┊ dotted line: a treatment")
+    st.caption(" · ".join(items))
+
+
+def date_format(dates: list) -> str:
+    """One tick format for every chart of a course: day and month, with the year when it spans years."""
+    years = {d.year for d in dates}
+    return "%d %b" if len(years) <= 1 else "%b %Y"
+
+
+def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None, height: int = 170) -> alt.Chart:
+    """One measure over the visits: points coloured by verdict, the grey noise band around the first visit,
+    the first visit's value dashed, treatments dotted. No legend of its own (see :func:`legend`)."""
+    data = pd.DataFrame(
+        [{"date": pd.Timestamp(p.date), "value": p.value, "verdict": p.label, "treatment": p.treatment,
+          "shown": format_value(progress.metric, p.value)} for p in progress.points]  # fmt: skip
+    )
+    dates = dates or [p.date for p in progress.points]
+    ticks = [{"year": d.year, "month": d.month, "date": d.day} for d in sorted(set(dates))]  # Vega-Lite DateTime
+    x_axis = alt.Axis(values=ticks, format=date_format(dates), labelAngle=0, labelOverlap="greedy", grid=False, title=None)
+    x = alt.X("date:T", axis=x_axis, scale=alt.Scale(padding=14))
+    base = alt.Chart(data).encode(x=x, y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)))
     layers = []
     if progress.baseline is not None:
         value, noise = progress.baseline.value, progress.mdc95
-        band = pd.DataFrame({"low": [value - noise], "high": [value + noise]})
-        layers.append(
-            alt.Chart(band).mark_rect(opacity=0.15, color="#888").encode(y="low:Q", y2="high:Q")
-        )
-        layers.append(alt.Chart(pd.DataFrame({"y": [value]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"))
+        band = pd.DataFrame({"low": [value - noise], "high": [value + noise], "value": [value]})
+        layers.append(alt.Chart(band).mark_rect(color="#9aa5b1", opacity=0.35).encode(y="low:Q", y2="high:Q"))
+        for edge in ("low", "high"):  # the band's edges: visible even when it is thin
+            layers.append(alt.Chart(band).mark_rule(color="#9aa5b1", strokeWidth=1).encode(y=f"{edge}:Q"))
+        layers.append(alt.Chart(band).mark_rule(strokeDash=[4, 4], color="#31333f", opacity=0.7).encode(y="value:Q"))
     if treatments:
         marks = pd.DataFrame([{"date": pd.Timestamp(d), "treatment": t} for d, t in treatments])
         layers.append(
-            alt.Chart(marks).mark_rule(color="#c0392b", opacity=0.5).encode(x="date:T", tooltip=["treatment:N", "date:T"])
-        )
-    layers.append(base.mark_line(color="#1f77b4"))
+            alt.Chart(marks).mark_rule(color="#31333f", opacity=0.45, strokeDash=[2, 3])
+            .encode(x=alt.X("date:T"), tooltip=[alt.Tooltip("treatment:N"), alt.Tooltip("date:T", format="%d %b %Y")])
+        )  # fmt: skip
+    layers.append(base.mark_line(color="#1c83e1", strokeWidth=1.5))
     layers.append(
-        base.mark_circle(size=80).encode(
-            color=alt.Color("label:N", title="Change", scale=alt.Scale(
-                domain=["baseline", "improved", "within noise", "could be noise", "worse", "expected post-treatment redness", "lighter", "darker"],
-                range=["#555", "#2e8b57", "#999", "#bbb", "#c0392b", "#e67e22", "#3498db", "#8e44ad"],
-            )),  # fmt: skip
-            tooltip=["date:T", alt.Tooltip("value:Q", format=".3g"), "label:N", "treatment:N"],
+        base.mark_circle(size=70, opacity=1).encode(
+            color=alt.Color("verdict:N", legend=None, scale=alt.Scale(domain=list(VERDICT_COLOURS), range=list(VERDICT_COLOURS.values()))),
+            tooltip=[alt.Tooltip("date:T", format="%d %b %Y", title="visit"), alt.Tooltip("shown:N", title="value"),
+                     alt.Tooltip("verdict:N"), alt.Tooltip("treatment:N")],  # fmt: skip
         )
     )
-    return alt.layer(*layers).properties(title=title, height=220)
-
-
-def metric_table(before, after) -> pd.DataFrame:
-    """Before/after measures of two stored photos (PhotoViews; plain score dicts are judged as if
-    without a neutral reference), with the engine's noise verdict for the conditions they had."""
-    from skintrack.noise import Conditions, verdicts
-
-    conditions = Conditions()
-    if hasattr(before, "scores") and hasattr(after, "scores"):
-        # The baseline itself brings no alignment of its own; a pair of follow-ups the weaker of the two.
-        conditions = Conditions.of_photo(after) if before.is_baseline else Conditions.of_photo(before).worse(Conditions.of_photo(after))
-        before, after = before.scores, after.scores
-    judged = verdicts(before, after, conditions)
-    rows = []
-    for name, info in METRICS.items():
-        a, b = before.get(name, math.nan), after.get(name, math.nan)
-        change = b - a
-        verdict = judged.get(name)
-        rows.append(
-            {
-                "measure": info.label,
-                "unit": info.unit,
-                "before": round(a, 3),
-                "after": round(b, 3),
-                "change": round(change, 3),
-                "change %": round(100 * change / abs(a), 1) if a and math.isfinite(a) else None,
-                "noise (MDC95)": round(verdict.mdc95, 3) if verdict else None,
-                "beyond noise": verdict.beyond if verdict else None,
-                "verdict": verdict.wording if verdict else None,
-            }
-        )
-    return pd.DataFrame(rows)
+    chart_title = alt.TitleParams(title(progress.metric), anchor="start", fontSize=14, limit=0, offset=6)
+    return alt.layer(*layers).properties(title=chart_title, height=height)
 
 
 def patient_chart(measure) -> alt.Chart:

@@ -67,6 +67,11 @@ def log_in(at: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     return at.button(key="login_submit").click().run()
 
 
+def uploader(at: AppTest):
+    """The New session page's file uploader (its key changes after each "Add photos")."""
+    return next(u for u in at.file_uploader if u.key.startswith("upload_files"))
+
+
 def _elements(at, kind: str) -> list:
     found = []
 
@@ -141,7 +146,7 @@ def test_new_session_with_good_and_bad_uploads(tmp_path, monkeypatch):
     assert session.settings == {"needle_depth_mm": 1.5} and session.date == dt.date(2026, 5, 4)
     at.selectbox(key="upload_area").select("+ new area…")
     at.text_input(key="upload_new_area").input("left cheek")
-    at.file_uploader(key="upload_files").set_value(
+    uploader(at).set_value(
         [
             ("cheek.jpg", (SAMPLES / "2026-05-04_left-cheek.jpg").read_bytes(), "image/jpeg"),
             ("broken.jpg", b"\xff\xd8\xff\xe0 this is not a photo", "image/jpeg"),
@@ -154,7 +159,9 @@ def test_new_session_with_good_and_bad_uploads(tmp_path, monkeypatch):
     photos = records.list_photos(Actor("t"), patient.id)
     assert len(photos) == 1 and photos[0].is_baseline and photos[0].status == "scored"
     assert any("baseline" in i.value for i in at.info)
-    assert len(at.dataframe) == 1  # the scores of the good photo
+    tiles = {m.label: m for m in at.metric}  # the scores of the good photo, one tile per measure
+    assert {"Redness (a*)", "Skin tone (ITA°)", "Dark spots"} <= set(tiles)
+    assert "red–green" in tiles["Redness (a*)"].proto.help  # each explained, with its unit
     assert len(_elements(at, "image")) >= 1  # the stored photo, upright
 
 
@@ -164,8 +171,10 @@ def test_compare_two_sessions(demo_dir, monkeypatch):
     at = _page("compare", patient_id).run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert len(table) == 9 and table["beyond noise"].any()
-    assert len(_elements(at, "iframe")) == 1  # the before/after slider
+    assert len(table) == 9 and table["verdict"].str.contains("more than photo-to-photo variation").any()
+    assert "MDC" not in table.to_csv()
+    assert len(_elements(at, "bidi_component")) == 1  # the before/after slider
+    assert len(at.metric) == 9 and all(m.proto.help for m in at.metric)
     at.radio(key="compare_overlay").set_value("redness").run()
     assert not at.exception
 
@@ -176,7 +185,7 @@ def test_progress_charts_and_summary(demo_dir, monkeypatch):
     at = _page("progress_page", patient_id).run()
     assert not at.exception
     assert len(_elements(at, "vega_lite_chart")) == 9
-    assert any("Redness" in m.value and "since baseline" in m.value for m in at.markdown)
+    assert any("Redness" in m.value and "since the first visit" in m.value for m in at.markdown)
 
 
 def test_export_csv(demo_dir, monkeypatch):

@@ -24,7 +24,7 @@ from skintrack.records import Actor, Records
 from skintrack_app.text import WORD_JOINER, md, safe_file_name
 
 from .conftest import REPO
-from .test_app import _page, _staff
+from .test_app import _page, _staff, uploader
 
 SAMPLES = REPO / "sample_images"
 ME = Actor("Dr Test")
@@ -153,7 +153,7 @@ def test_download_file_names_are_reduced_to_safe_characters():
 # --------------------------------------------------------------------------- every page
 
 
-@pytest.mark.parametrize("page", ["patients", "new_session", "compare", "progress_page", "export"])
+@pytest.mark.parametrize("page", ["patients", "new_session", "photos", "region", "compare", "progress_page", "export"])
 def test_every_page_shows_the_hostile_patient_as_text(hostile_data, monkeypatch, page):
     folder, patient_id = hostile_data
     monkeypatch.setenv("SKINTRACK_DATA", str(folder))
@@ -202,11 +202,17 @@ def test_upload_names_and_session_fields_are_escaped(tmp_path, monkeypatch):
     at.text_area(key="session_notes").input(HOSTILE["session_notes"])
     at.button(key="create_session").click().run()
     _assert_only_escaped(at, HOSTILE["provider"], HOSTILE["session_notes"])
-    at.button(key="create_session").click().run()  # the same visit again: an error quoting nothing raw
+    at.button(key="open_new_visit").click().run()  # the same visit again: an error quoting nothing raw
+    at.date_input(key="session_date").set_value(dt.date(2026, 5, 4))
+    at.text_input(key="session_provider").input(HOSTILE["provider"])
+    at.text_area(key="session_notes").input(HOSTILE["session_notes"])
+    at.button(key="create_session").click().run()
+    assert any("already recorded" in e.value for e in at.error)
     _assert_only_escaped(at, HOSTILE["provider"], HOSTILE["session_notes"])
+    at.button(key="cancel_session").click().run()
     at.selectbox(key="upload_area").select("+ new area…")
     at.text_input(key="upload_new_area").input(HOSTILE["area"])
-    at.file_uploader(key="upload_files").set_value(
+    uploader(at).set_value(
         [
             (HOSTILE["upload"], (SAMPLES / "2026-05-04_left-cheek.jpg").read_bytes(), "image/jpeg"),
             (HOSTILE["broken_upload"], b"\xff\xd8\xff\xe0 not a photo", "image/jpeg"),

@@ -45,7 +45,7 @@ def clinic(tmp_path_factory):
 def test_a_patient_on_a_phone_sees_their_progress_chart(clinic, tmp_path):
     from playwright.sync_api import expect
 
-    with app_driver.running_app(clinic) as url, app_driver.browser_page(*PHONE) as page:
+    with app_driver.running_app(clinic) as url, app_driver.browser_page(*PHONE, touch=True) as page:
         app_driver.go(page, url, "")
         page.screenshot(path=str(tmp_path / "1-login-390.png"), full_page=True)
         assert page.get_by_text("DEMO-001").count() == 0
@@ -66,7 +66,14 @@ def test_a_patient_on_a_phone_sees_their_progress_chart(clinic, tmp_path):
         page.screenshot(path=str(tmp_path / "2-portal-390.png"), full_page=True)
         assert (tmp_path / "2-portal-390.png").stat().st_size > 20_000
         page.get_by_text("Before and after").scroll_into_view_if_needed()
-        page.locator('[data-testid="stIFrame"], iframe').first.wait_for()
+        slider = page.locator('[data-testid="before-after"]')  # skintrack's own component, in the page
+        slider.wait_for()
+        slider.locator("img").first.evaluate("i => i.complete || new Promise(done => { i.onload = () => done(true); })")
+        slider.scroll_into_view_if_needed()  # a finger can only touch what is on the screen
+        box = slider.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 391  # the whole photo on the phone's screen
+        app_driver.drag(page, slider, 0.5, 0.25, touch=True)  # a finger moves the divider
+        assert float(slider.get_attribute("data-position")) == pytest.approx(25.0, abs=2.0)
         page.screenshot(path=str(tmp_path / "3-slider-390.png"))
 
 

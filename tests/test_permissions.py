@@ -76,11 +76,18 @@ CALLS = {
     "load_photo": (lambda r, a, w: r.load_photo(a, w.photo_a.id), "other_patient"),
     "measurement": (lambda r, a, w: r.measurement(a, w.photo_a.id), "other_patient"),
     "baseline_photo": (lambda r, a, w: r.baseline_photo(a, w.area_a.id), "other_patient"),
+    "prepare_baseline": (lambda r, a, w: r.prepare_baseline(a, w.area_a.id), "other_patient"),
     "list_photos": (lambda r, a, w: r.list_photos(a, w.a.id), "other_patient"),
     "get_photo": (lambda r, a, w: r.get_photo(a, w.photo_a.id), "other_patient"),
     "delete_photo": (lambda r, a, w: r.delete_photo(a, w.photo_a.id), "patient_a"),
     "replace_photo": (lambda r, a, w: r.replace_photo(a, w.photo_a.id, PHOTO), "patient_a"),
     "set_consent": (lambda r, a, w: r.set_consent(a, w.photo_a.id, withdrawn=True), "patient_a"),
+    "move_photo": (lambda r, a, w: r.move_photo(a, w.photo_a.id, area_id=w.area_a.id), "patient_a"),
+    "update_session": (lambda r, a, w: r.update_session(a, w.session_a.id, notes="corrected"), "patient_a"),
+    "delete_session": (lambda r, a, w: r.delete_session(a, w.session_a.id), "patient_a"),
+    "update_area": (lambda r, a, w: r.update_area(a, w.area_a.id, "left cheek (lower)"), "patient_a"),
+    "delete_area": (lambda r, a, w: r.delete_area(a, w.area_a.id), "patient_a"),
+    "set_area_roi": (lambda r, a, w: r.set_area_roi(a, w.area_a.id, None), "patient_a"),
     "scores_table": (lambda r, a, w: r.scores_table(a, w.a.id), "patient_a"),
     "rescore": (lambda r, a, w: r.rescore(a, w.a.id), "patient_a"),
     "export_patient_archive": (lambda r, a, w: r.export_patient_archive(a, w.a.id, io.BytesIO()), "patient_a"),
@@ -155,7 +162,7 @@ def test_every_public_method_works_for_an_administrator(tmp_path):
     records.add_user(ADMIN, "pat-a", PASSWORD, role="patient", patient_id=world.a.id)
     records.add_user(ADMIN, "boss", PASSWORD, role="admin")
     admin = records.authenticate("boss", PASSWORD)
-    last = ["delete_photo", "delete_patient"]
+    last = ["delete_photo", "delete_session", "delete_area", "delete_patient"]
     for name in [n for n in CALLS if n not in last] + last:
         call, _ = CALLS[name]
         try:
@@ -187,6 +194,7 @@ def test_a_missing_record_and_another_patients_get_the_same_refusal(world):
         (lambda: r.load_photo(me, MISSING), lambda: r.load_photo(me, world.photo_b.id)),
         (lambda: r.measurement(me, MISSING), lambda: r.measurement(me, world.photo_b.id)),
         (lambda: r.baseline_photo(me, MISSING), lambda: r.baseline_photo(me, world.area_b.id)),
+        (lambda: r.prepare_baseline(me, MISSING), lambda: r.prepare_baseline(me, world.area_b.id)),
         (lambda: r.list_photos(me, MISSING), lambda: r.list_photos(me, world.b.id)),
         (lambda: r.list_sessions(me, MISSING), lambda: r.list_sessions(me, world.b.id)),
     ]

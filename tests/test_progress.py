@@ -34,8 +34,8 @@ def test_demo_course_reads_as_the_clinic_would_describe_it(demo):
     assert labels[1] == "expected post-treatment redness"  # 3 days after micro-needling #1
     assert labels[-1] == "improved"
     assert redness.points[1].days_since_treatment == 3
-    assert "since baseline" in redness.summary and "beyond measurement noise" in redness.summary
-    assert redness.summary.startswith("Redness -")
+    assert redness.summary.startswith("Redness down ") and "since the first visit" in redness.summary
+    assert "more than photo-to-photo variation, an improvement" in redness.summary
     assert redness.best.date == dt.date(2026, 9, 28)
     assert redness.worst.label != "expected post-treatment redness"  # the flush is not counted as worst
     # The spots fade (contrast falls), but by less than re-photographing real skin moves spot contrast
@@ -91,7 +91,7 @@ def test_redness_rising_long_after_treatment_is_worse(tmp_path):
     records.add_photo(DOCTOR, later.id, area.id, scene.render(SkinState(diffuse_redness=4.0), Capture(seed=2)).encoded)
     redness = area_progress(records, DOCTOR, patient.id, area.id, metrics=["redness"]).metrics["redness"]
     assert redness.points[-1].label == "worse" and redness.points[-1].days_since_treatment == 59
-    assert "a worsening" in redness.summary
+    assert "a worsening" in redness.summary and redness.summary.startswith("Redness up ")
     # The same rise 5 days after the laser would be expected inflammation.
     soon = area_progress(records, DOCTOR, patient.id, area.id, metrics=["redness"], inflammation_days={"laser": 60})
     assert soon.metrics["redness"].points[-1].label == "expected post-treatment redness"
@@ -113,3 +113,35 @@ def test_no_photos_yet(tmp_path):
     progress = area_progress(records, DOCTOR, patient.id, area.id)
     assert progress.metrics["redness"].points == [] and "no measurement" in progress.metrics["redness"].summary
     json.dumps([w.message for w in progress.spacing_warnings])
+
+
+def test_treatment_marks_come_from_the_charted_areas_sessions_only(tmp_path):
+    """Issue 14, item 8: a laser session of the forehead is not drawn on the cheek's charts."""
+    scene = SkinScene(seed=3)
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(DOCTOR, "P-AREAS")
+    cheek = records.add_area(DOCTOR, patient.id, "cheek")
+    forehead = records.add_area(DOCTOR, patient.id, "forehead")
+    first = records.add_session(DOCTOR, patient.id, "2026-01-10", "micro-needling")
+    records.add_photo(DOCTOR, first.id, cheek.id, render_jpeg(scene, 1))
+    laser = records.add_session(DOCTOR, patient.id, "2026-02-10", "laser")
+    records.add_photo(DOCTOR, laser.id, forehead.id, render_jpeg(scene, 2))
+    progress = area_progress(records, DOCTOR, patient.id, cheek.id, metrics=["redness"])
+    assert progress.treatments == [(dt.date(2026, 1, 10), "micro-needling")]
+    assert progress.goal[:2] == ("texture_roughness", "line_density")  # micro-needling: texture and lines first
+    assert area_progress(records, DOCTOR, patient.id, forehead.id).goal[0] in ("spot_area_pct", "redness")
+
+
+def test_goal_measures_follow_the_treatment():
+    from skintrack.progress import DEFAULT_GOAL_MEASURES, goal_measures
+
+    day = dt.date(2026, 1, 1)
+    assert goal_measures([(day, "peel")])[:2] == ("redness", "spot_area_pct")  # redness and spots after a peel
+    assert set(goal_measures([(day, "micro-needling")])[:2]) == {"texture_roughness", "line_density"}
+    assert goal_measures([]) == DEFAULT_GOAL_MEASURES
+    # The most frequent treatment decides.
+    assert goal_measures([(day, "peel"), (day.replace(month=2), "RF"), (day.replace(month=3), "RF")])[0] == "texture_roughness"
+
+
+def render_jpeg(scene, seed):
+    return scene.render(SkinState(), Capture(seed=seed)).encoded

@@ -104,26 +104,36 @@ def running_app(data_dir: Path, *, demo: bool = False, timeout: float = 120.0, h
         log.close()
 
 
+#: A phone: 390 x 844 CSS pixels, touch.
+PHONE = {"width": 390, "height": 844}
+
+
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
+def browser_page(width: int = 1400, height: int = 1000, *, touch: bool = False, args: list[str] | None = None,
+                 permissions: list[str] | None = None):  # fmt: skip
+    """A Chromium page of ``width`` x ``height``; ``touch`` makes it a phone (touch events, mobile viewport);
+    ``args`` are extra Chromium switches (e.g. a fake camera)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(args or []))
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch,
+                                    permissions=permissions or [])  # fmt: skip
             page.set_default_timeout(120_000)
             yield page
         finally:
             browser.close()
 
 
+#: True in the page once Streamlit shows no "Running…" status (the script has finished).
+SCRIPT_DONE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
 def wait_idle(page) -> None:
     """Wait until Streamlit has finished running the script."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=180_000
-    )
+    page.wait_for_timeout(300)  # the status widget appears only once the rerun has been requested
+    page.wait_for_function(SCRIPT_DONE, timeout=180_000)
 
 
 def go(page, url: str, path: str) -> None:
@@ -143,14 +153,24 @@ def log_in(page, url: str, username: str = PROVIDER[0], password: str = PROVIDER
 
 
 def open_page(page, title: str) -> None:
-    """Go to a page through the sidebar (keeps the browser's Streamlit session and its selection)."""
-    page.get_by_role("link", name=title).click()
+    """Go to a page through the sidebar (keeps the browser's Streamlit session and its selection).
+
+    On a phone the sidebar is folded away: it is opened first, like a person would."""
+    link = page.get_by_role("link", name=title)
+    if not sidebar_open(page):
+        page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right > 100")
+    link.click()  # Playwright waits until the link stands still (the sidebar has finished sliding in)
     page.get_by_role("heading", name=title).first.wait_for()
     wait_idle(page)
 
 
 def create_patient(page, code: str, name: str) -> None:
-    page.get_by_label("Patient code (unique)").fill(code)
+    field = page.get_by_label("Patient code (unique)")
+    if not field.is_visible():  # the "New patient" section is folded when patients exist
+        page.get_by_text("New patient", exact=True).click()
+        field.wait_for(state="visible")
+    field.fill(code)
     page.get_by_label("Display name").first.fill(name)
     page.get_by_role("button", name="Create patient").click()
     page.get_by_text(f"Patient {code} created").wait_for()
@@ -165,7 +185,14 @@ def add_area(page, name: str) -> None:
 
 
 def create_session(page, date_text: str, treatment: str | None = None) -> None:
-    """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments."""
+    """date_text as YYYY-MM-DD; typed into the date field's year, month and day segments.
+
+    Opens the visit form first when the patient already has visits (it closes after each Create)."""
+    new_visit = page.get_by_role("button", name="+ Record a new visit")
+    if new_visit.count():
+        new_visit.click()
+        page.get_by_role("button", name="Create session").wait_for()
+        wait_idle(page)
     if treatment:
         page.get_by_label("Treatment").first.click()
         page.get_by_role("option", name=treatment, exact=True).click()
@@ -175,10 +202,36 @@ def create_session(page, date_text: str, treatment: str | None = None) -> None:
         segment.focus()  # a click would open the calendar over the field
         page.keyboard.type(value)
     page.keyboard.press("Escape")  # close the calendar if it opened
-    page.wait_for_timeout(300)
+    page.locator('[data-baseweb="calendar"]').wait_for(state="detached")
     page.get_by_role("button", name="Create session").click()
     page.get_by_text("now add its photos").wait_for()
     wait_idle(page)
+    page.get_by_role("button", name="Create session").wait_for(state="detached")  # the form closed
+
+
+def sidebar_open(page) -> bool:
+    box = page.locator('[data-testid="stSidebar"]').bounding_box()
+    return bool(box and box["width"] > 0 and box["x"] + box["width"] > 0)
+
+
+def drag(page, locator, start: float, end: float, *, touch: bool = False, steps: int = 10) -> None:
+    """Drag across ``locator`` horizontally from ``start`` to ``end`` (fractions of its width), with the
+    mouse, or with a finger (touch events through the DevTools protocol, as a phone sends them)."""
+    box = locator.bounding_box()
+    y = box["y"] + box["height"] / 2
+    xs = [box["x"] + box["width"] * (start + (end - start) * i / steps) for i in range(steps + 1)]
+    if not touch:
+        page.mouse.move(xs[0], y)
+        page.mouse.down()
+        for x in xs[1:]:
+            page.mouse.move(x, y)
+        page.mouse.up()
+        return
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": xs[0], "y": y}]})
+    for x in xs[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_area: str | None = None) -> float:
@@ -189,14 +242,19 @@ def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_
     elif area:
         choose(page, "Area", area)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files([str(f) for f in files])
-    page.wait_for_timeout(500)
+    # Each file shows as a chip (its name shortened in the middle); the spinner goes when it has reached the server.
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stFileChip\"]').length >= n", arg=len(files))
+    page.locator('[data-testid="stFileChipIconSpinner"]').first.wait_for(state="detached")
     wait_idle(page)
     started = time.perf_counter()
     page.get_by_role("button", name="Add photos").click()
     page.get_by_text("Done.").wait_for(timeout=180_000)
-    page.locator('[data-testid="stDataFrame"]').last.wait_for()
+    # This upload's result (its file name), then its scores: one tile per measure.
+    page.get_by_text(files[-1].name).first.wait_for()
+    page.locator('[data-testid="stMetric"]').last.wait_for()
+    elapsed = time.perf_counter() - started
     wait_idle(page)
-    return time.perf_counter() - started
+    return elapsed
 
 
 def choose(page, label: str, option: str) -> None:

@@ -38,15 +38,15 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     info.name: info
     for info in (
-        MetricInfo("redness", "a*", "redness", "lower", "Redness", "Mean CIELAB a* over skin."),
-        MetricInfo("red_area_pct", "% of skin", "redness", "lower", "Red area", "Share of skin markedly redder than the baseline's normal skin."),
-        MetricInfo("spot_area_pct", "% of skin", "spots", "lower", "Dark-spot area", "Share of skin covered by dark spots."),
+        MetricInfo("redness", "a*", "redness", "lower", "Redness", "How red the skin looks on average."),
+        MetricInfo("red_area_pct", "% of skin", "redness", "lower", "Red area", "Share of the skin that is markedly redder than normal skin at the first visit."),
+        MetricInfo("spot_area_pct", "% of skin", "spots", "lower", "Dark-spot area", "Share of the skin covered by dark spots."),
         MetricInfo("spot_count", "spots", "spots", "lower", "Dark spots", "Number of dark spots."),
-        MetricInfo("spot_contrast", "ΔL*", "spots", "lower", "Spot darkness", "How much darker spots are than the skin around them."),
-        MetricInfo("texture_roughness", "L*", "texture", "lower", "Roughness", "Fine-scale lightness variation (pores, scars, bumps)."),
-        MetricInfo("line_density", "% of skin", "texture", "lower", "Fine lines", "Share of skin on fine lines and wrinkles."),
-        MetricInfo("ita", "°", "tone", None, "Skin tone (ITA°)", "Individual typology angle; higher is lighter."),
-        MetricInfo("evenness", "L*", "tone", "lower", "Tone spread", "Spread of lightness across the skin; lower is more even."),
+        MetricInfo("spot_contrast", "ΔL*", "spots", "lower", "Spot darkness", "How much darker the spots are than the skin around them."),
+        MetricInfo("texture_roughness", "L*", "texture", "lower", "Roughness", "Fine unevenness of the skin's surface: pores, scars and bumps."),
+        MetricInfo("line_density", "% of skin", "texture", "lower", "Fine lines", "Share of the skin on fine lines and wrinkles."),
+        MetricInfo("ita", "°", "tone", None, "Skin tone (ITA°)", "Skin tone as an angle (the individual typology angle, ITA)."),
+        MetricInfo("evenness", "L*", "tone", "lower", "Tone spread", "How much the lightness varies across the skin (lower is more even)."),
     )
 }  # fmt: skip
 

@@ -12,9 +12,11 @@ Actions logged (``AuditEntry.action``):
 =========================  ====================================================
 log-in                     ``login``, ``login_failed``, ``lockout``, ``logout``
 patients                   ``view_patient``, ``create_patient``, ``update_patient``,
-                           ``delete_patient``, ``add_area``, ``add_session``
-photos                     ``upload``, ``delete_photo``, ``consent_change``,
-                           ``rescore``
+                           ``delete_patient``, ``add_area``, ``add_session``,
+                           ``update_session``, ``delete_session``, ``update_area``,
+                           ``delete_area``, ``set_roi``
+photos                     ``upload``, ``delete_photo``, ``move_photo``,
+                           ``consent_change``, ``rescore``
 exports                    ``export`` (archive, scores table), ``import``
 accounts                   ``account_created``, ``account_disabled``,
                            ``account_enabled``, ``account_unlocked``,
@@ -47,7 +49,8 @@ log = logging.getLogger("skintrack.records.audit")
 AUDIT_ACTIONS = (
     "login", "login_failed", "lockout", "logout",
     "view_patient", "create_patient", "update_patient", "delete_patient", "add_area", "add_session",
-    "upload", "delete_photo", "consent_change", "rescore",
+    "update_session", "delete_session", "update_area", "delete_area", "set_roi",
+    "upload", "delete_photo", "move_photo", "consent_change", "rescore",
     "export", "import",
     "account_created", "account_disabled", "account_enabled", "account_unlocked", "account_deleted",
     "password_changed", "password_reset", "invitation_issued", "invitation_redeemed", "invitation_failed",

@@ -15,7 +15,7 @@ from .errors import InvalidInput
 from .validation import MAX_CODE, MAX_NAME, MAX_NOTES
 from .views import Actor, AreaView, PatientView
 
-__all__ = ["PatientsMixin"]
+__all__ = ["PatientsMixin", "area_name", "area_view"]
 
 
 class PatientsMixin:
@@ -177,10 +177,7 @@ class PatientsMixin:
     def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
         """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""
         self.authorize(actor, "update", patient_id)
-        name = " ".join(validation.text(name, "The area name", max_length=4 * MAX_NAME, multiline=True).split())
-        if not name:
-            raise InvalidInput("An area needs a name, e.g. 'left cheek'.")
-        name = validation.text(name, "The area name", max_length=MAX_NAME)
+        name = area_name(name)
         for _attempt in range(2):
             try:
                 with self._db() as db:
@@ -192,7 +189,7 @@ class PatientsMixin:
                         db.add(area)
                         db.flush()
                         self._audit(db, actor, "add_area", patient_id=patient_id, target=name)
-                    return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id)
+                    return area_view(area)
             except IntegrityError:
                 continue  # added by someone else meanwhile: the next attempt finds it
         raise InvalidInput(f"The area {name!r} could not be added; please try again.")
@@ -203,7 +200,19 @@ class PatientsMixin:
             return []
         with self._db() as db:
             areas = db.scalars(select(Area).where(Area.patient_id == patient_id).order_by(Area.name))
-            return [AreaView(a.id, a.patient_id, a.name, a.baseline_photo_id) for a in areas]
+            return [area_view(a) for a in areas]
+
+
+def area_view(area: Area) -> AreaView:
+    return AreaView(area.id, area.patient_id, area.name, area.baseline_photo_id, dict(area.roi) if area.roi else None)
+
+
+def area_name(name: Any) -> str:
+    """A treated area's name, checked: one line, spaces collapsed, not empty."""
+    name = " ".join(validation.text(name, "The area name", max_length=4 * MAX_NAME, multiline=True).split())
+    if not name:
+        raise InvalidInput("An area needs a name, e.g. 'left cheek'.")
+    return validation.text(name, "The area name", max_length=MAX_NAME)
 
 
 def _code(code: Any) -> str:

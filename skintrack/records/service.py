@@ -8,6 +8,8 @@ concern lives in its own module, mixed in here:
 ``patients.py``      patients and their treated areas
 ``sessions.py``      sessions (visits) and photos: intake → gate → normalise →
                      align → score, measurement, rescoring, consent
+``corrections.py``   moving and deleting photos, editing and deleting visits and
+                     areas, an area's region of interest (re-measured at once)
 ``archive.py``       export and import of one patient as a zip
 ``deidentify.py``    de-identified teaching / publication sets (consented photos only)
 ``accounts.py``      accounts, passwords, invitations, demo accounts
@@ -48,6 +50,7 @@ from ..photo import make_private_dirs
 from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin
+from .corrections import CorrectionsMixin
 from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
 from .errors import (
@@ -174,7 +177,7 @@ def _checked_method(name: str, method):
 
 
 class Records(
-    PatientsMixin, SessionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
+    PatientsMixin, SessionsMixin, CorrectionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
     MaintenanceMixin, FilesMixin,
 ):
     """Patient records in a data folder (or a database URL).
@@ -205,6 +208,7 @@ class Records(
         self._baseline_cache: OrderedDict[tuple, Any] = OrderedDict()  # (file, zone, roi hash) -> compare.Baseline
         self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._baseline_locks: dict[str, threading.Lock] = {}
         self._recent_views: dict = {}
         self._views_lock = threading.Lock()
 

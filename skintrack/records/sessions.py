@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -22,18 +23,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .._version import __version__
+from ..align import prepare_reference
 from ..compare import (
     DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash, zone_of,
 )  # fmt: skip
 from ..metrics import METRIC_NAMES
+from ..normalize import find_neutral_references
 from ..photo import Photo, _read_source, clean_bytes, load_photo
+from ..roi import Region, RegionError
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
 from .errors import InvalidInput, RecordsError
 from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
-__all__ = ["MEASURE_SIZE", "SessionsMixin"]
+__all__ = ["MEASURE_SIZE", "SessionsMixin", "area_region", "zone_of"]
 
 
 class SessionsMixin:
@@ -252,24 +256,51 @@ class SessionsMixin:
                 self._baseline_cache.popitem(last=False)
 
     def _measured_baseline(self, file_name: str, zone: str | None, region: Any = None) -> Baseline | Comparison:
-        """The area's baseline as measured (cached: used for every follow-up), or why it cannot be."""
+        """The area's baseline as measured, with what every follow-up needs from it analysed (its
+        neutral references to normalise by, its features to align onto), or why it cannot be measured.
+
+        Cached: done once per baseline, zone and region. A caller arriving while it is being done
+        (e.g. from :meth:`prepare_baseline` in the background) waits instead of repeating it."""
         key = (file_name, zone, roi_hash(region))
         with self._cache_lock:
-            if key in self._baseline_cache:
-                self._baseline_cache.move_to_end(key)
-                return self._baseline_cache[key]
-        measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
-        if not measured.scored:
-            return measured
-        self._keep_baseline(file_name, measured.baseline)
-        return measured.baseline
+            lock = self._baseline_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._cache_lock:
+                if key in self._baseline_cache:
+                    self._baseline_cache.move_to_end(key)
+                    return self._baseline_cache[key]
+            measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
+            if not measured.scored:
+                return measured
+            self._ready(measured.baseline)
+            self._keep_baseline(file_name, measured.baseline)
+            return measured.baseline
+
+    @staticmethod
+    def _ready(baseline: Baseline) -> None:
+        """Analyse a measured baseline for follow-ups ahead of time (same numbers, only sooner)."""
+        find_neutral_references(baseline.photo, baseline.config.normalize)
+        prepare_reference(baseline.photo, baseline.config.align)
+
+    def prepare_baseline(self, actor: Actor, area_id: str) -> bool:
+        """Analyse the area's baseline ahead of its next follow-up (the app calls this, in the
+        background, while the provider picks the photo): the upload then only measures the new photo.
+        Returns whether the area has a baseline. Same numbers either way; only sooner."""
+        with self._db() as db:
+            area = self._owned(db, actor, "read", Area, area_id, "area")
+            zone, region = zone_of(area.name), _area_region(area)
+        baseline = self._current_baseline(area_id)
+        if baseline is None:
+            return False
+        self._measured_baseline(baseline["file_name"], zone, region)
+        return True
 
     def _process(self, photo: Photo, baseline: dict | None, zone: str | None = None, region: Any = None) -> Comparison:
         """Measure a photo through the one pipeline: as the area's baseline, or against it.
 
         When the area is named after a face zone ("left cheek", "forehead", …) and the photo
         shows a face, only that zone is measured; ``region`` is the area's region of interest,
-        drawn on the baseline."""
+        drawn on the baseline (follow-ups are aligned onto it, then measured where they cover it)."""
         if baseline is None:
             return measure_baseline(photo, zone=zone, roi=region)
         return compare(self._measured_baseline(baseline["file_name"], zone, region), photo)
@@ -349,7 +380,7 @@ class SessionsMixin:
             view = self._photo_view(db, record)
         with self._cache_lock:
             cached = self._measured.get(photo_id)
-        if cached is not None and cached.photo.settings_hash == view.settings_hash:
+        if cached is not None and cached.photo.measurement_key == view.measurement_key:
             return Measurement(view, cached.image, cached.score, cached.alignment)
         baseline = self._current_baseline(view.area_id)
         photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
@@ -486,6 +517,8 @@ class SessionsMixin:
             scores={s.metric: (math.nan if s.value is None else s.value) for s in scores},
             engine_version=scores[0].engine_version if scores else None,
             settings_hash=scores[0].settings_hash if scores else None,
+            baseline_photo_id=area.baseline_photo_id,
+            region=region.digest if (region := area_region(area)) is not None else None,
         )
 
     # ------------------------------------------------------------------ scores
@@ -564,10 +597,13 @@ class SessionsMixin:
         records = sorted(records, key=lambda r: (r.session.date, r.id != area.baseline_photo_id))
         zone, region = zone_of(area.name), _area_region(area)
         baseline_info = None
+        drawn_on = (area.roi or {}).get("photo_id") if region is not None else None
         area.baseline_photo_id = None
         for record in records:
             photo = self._measuring_copy(load_photo(self.store.get(record.file_name)))
-            outcome = self._process(photo, baseline_info, zone, region)
+            # The region was drawn on one photo: it applies when that photo is (still) the baseline.
+            used = region if baseline_info is not None or record.id == drawn_on else None
+            outcome = self._process(photo, baseline_info, zone, used)
             for old in list(record.scores):
                 db.delete(old)
             db.flush()
@@ -582,6 +618,7 @@ class SessionsMixin:
                 record.thresholds = _jsonable(outcome.score.thresholds)
                 area.baseline_photo_id = record.id
                 self._keep_baseline(record.file_name, outcome.baseline)
+                region = used
                 baseline_info = {
                     "id": record.id,
                     "file_name": record.file_name,
@@ -604,9 +641,23 @@ def _kept_as_is(photo: Photo) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
-def _area_region(area: Area) -> Any:
-    """The area's region of interest, drawn on its baseline (None: the whole photo or face zone)."""
-    return getattr(area, "roi", None) or None
+def area_region(area: Area) -> Region | None:
+    """The area's region of interest, when it was drawn on the area's current baseline (else None:
+    a region drawn on an earlier baseline is kept for the provider to redraw, but not used)."""
+    roi = area.roi
+    if not roi or not area.baseline_photo_id or roi.get("photo_id") != area.baseline_photo_id:
+        return None
+    try:
+        return Region.from_dict(roi)
+    except RegionError:
+        return None
+
+
+def _area_region(area: Area) -> list[list[float]] | None:
+    """The area's region of interest as :func:`skintrack.compare` takes it: a polygon in fractions of
+    the baseline's frame (None: the whole photo, or the face zone the area is named after)."""
+    region = area_region(area)
+    return None if region is None else [list(point) for point in region.corners]
 
 
 def _status_reason(outcome: Comparison) -> str:

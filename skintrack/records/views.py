@@ -86,6 +86,13 @@ class AreaView:
     patient_id: str
     name: str
     baseline_photo_id: str | None
+    #: The treated region (``{"shape", "points", "photo_id"}``, see :mod:`skintrack.roi`), or None.
+    roi: dict | None = None
+
+    @property
+    def region_active(self) -> bool:
+        """True when the region was drawn on the current baseline (and so is used for the scores)."""
+        return bool(self.roi) and self.roi.get("photo_id") == self.baseline_photo_id
 
 
 @dataclass
@@ -126,6 +133,14 @@ class PhotoView:
     settings_hash: str | None = None
     duplicate: bool = False  # True when this exact photo had already been stored
     camera: str | None = None  # make and model from the photo's EXIF, when it had them
+    baseline_photo_id: str | None = None  # the area's baseline when this view was read
+    region: str | None = None  # hash of the area's region of interest in use, if any
+
+    @property
+    def measurement_key(self) -> tuple:
+        """What this photo's measurement depends on: a cached measurement is stale when any part changes
+        (the photo, the engine settings, the area's baseline, its region of interest)."""
+        return (self.id, self.settings_hash, self.engine_version, self.baseline_photo_id, self.region)
 
 
 @dataclass

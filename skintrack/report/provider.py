@@ -96,7 +96,7 @@ def _measure_table(content: ReportContent, styles) -> Table:
             format_value(base.value) if base else "–",
             format_value(latest.value) if compared else "–",
             format_change(latest.change) if compared else "–",
-            format_pct(latest.change_pct) if compared else "–",
+            format_pct(latest.change_pct, metric.metric) if compared else "–",
             format_value(metric.mdc95, 2),
             ("yes" if latest.beyond_noise else "no") if compared else "–",
             Paragraph(text(verdict), styles["cell"]),

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ..metrics import METRICS
+from ..wording import format_pct as _format_pct
 
 __all__ = [
     "CLINICAL_TERMS",
@@ -101,10 +102,14 @@ def format_change(value: float, digits: int = 3) -> str:
     return f"{value:+.{digits}g}"
 
 
-def format_pct(value: float) -> str:
-    if value is None or not math.isfinite(value):
+def format_pct(value: float, name: str | None = None) -> str:
+    """A change in % as :func:`skintrack.wording.format_pct` writes it (−99.5 % stays −99.5 %); an en dash
+    for a measure whose change has no meaningful % (an angle, ITA°) when its ``name`` is given."""
+    from ..wording import pct_applies
+
+    if name is not None and name in METRICS and not pct_applies(name):
         return "–"
-    return f"{value:+.0f} %"
+    return _format_pct(value)
 
 
 #: Unit suffixes of treatment setting keys (``needle_depth_mm``) and how to print them.
@@ -157,7 +162,7 @@ def patient_sentence(progress) -> str:
             "variation between two photos taken this way."
         )
     direction = words.lower if latest.change < 0 else words.higher
-    amount = f" ({abs(latest.change_pct):.0f} % {'less' if latest.change < 0 else 'more'})" if math.isfinite(latest.change_pct) and progress.better else ""
+    amount = f" ({_format_pct(latest.change_pct, signed=False)} {'less' if latest.change < 0 else 'more'})" if math.isfinite(latest.change_pct) and progress.better else ""
     ending = {
         "improved": " — an improvement, larger than the normal variation between photos.",
         "worse": " — larger than the normal variation between photos; your clinic can explain what this means for you.",

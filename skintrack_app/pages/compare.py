@@ -1,10 +1,14 @@
-"""Compare two sessions of one area: side by side, a before/after slider, overlays, the numbers."""
+"""Compare two visits of one area: side by side, a before/after slider, overlays, the changes in plain words."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from .. import state, views
+from skintrack.metrics import METRICS
+from skintrack.progress import compare_pair, goal_measures
+from skintrack.wording import NOISE_WORDS
+
+from .. import components, state, views
 from ..text import md
 
 OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlines", "lines": "Fine lines"}
@@ -22,26 +26,44 @@ def render() -> None:
         return
     photos = [p for p in store.list_photos(me, patient_id, area.id) if p.status == "scored"]
     if len(photos) < 2:
-        st.info("Two measured sessions of this area are needed to compare.")
+        st.info("Two measured visits of this area are needed to compare.")
         return
     labels = {p.id: f"{p.session_date.isoformat()} — {p.treatment}{' (baseline)' if p.is_baseline else ''}" for p in photos}
     ids = list(labels)
-    baseline_index = next((i for i, p in enumerate(photos) if p.is_baseline), 0)
+    baseline_id = next((p.id for p in photos if p.is_baseline), ids[0])
     cols = st.columns(2)
-    before_id = cols[0].selectbox("Before", ids, index=baseline_index, format_func=labels.get, key="compare_before")
-    after_id = cols[1].selectbox("After", ids, index=len(ids) - 1, format_func=labels.get, key="compare_after")
+    state.keep_valid("compare_before", baseline_id, ids)
+    before_id = cols[0].selectbox("Before", ids, format_func=labels.get, key="compare_before")
+    later = [i for i in ids if i != before_id]  # a photo is never compared with itself
+    state.keep_valid("compare_after", later[-1], later)
+    after_id = cols[1].selectbox("After", later, format_func=labels.get, key="compare_after")
     overlay = st.radio("Overlay", list(OVERLAYS), format_func=OVERLAYS.get, horizontal=True, key="compare_overlay")
     before = next(p for p in photos if p.id == before_id)
     after = next(p for p in photos if p.id == after_id)
-    before_image = views.overlay_image(before.id, before.settings_hash, overlay)
-    after_image = views.overlay_image(after.id, after.settings_hash, overlay)
-    cols = st.columns(2)
-    cols[0].image(before_image, caption=md(labels[before_id]), width="stretch")
-    cols[1].image(after_image, caption=md(labels[after_id]), width="stretch")
+    region = area.roi if area.region_active else None
+    before_image = views.overlay_image(before.id, before.settings_hash, overlay, region)
+    after_image = views.overlay_image(after.id, after.settings_hash, overlay, region)
+    if region:
+        st.caption("Yellow outline: the treated region drawn on the baseline; only the skin inside it is measured.")
     st.subheader("Before / after")
-    views.before_after_slider(before_image, after_image, key="compare_slider")
-    st.subheader("Measures")
-    st.caption("Both photos are colour-normalised and aligned to the baseline; a change smaller than the "
-               "measure's MDC95 (for these photos' neutral reference and alignment) is within measurement noise, "
-               "and one the evidence cannot yet call real could be noise.")
-    st.dataframe(views.metric_table(before, after), hide_index=True, key="compare_table")
+    st.caption("Drag across the photo (or swipe on a phone) to move the divider.")
+    components.before_after(before_image, after_image, before_label=before.session_date.isoformat(),
+                            after_label=after.session_date.isoformat(), key="compare_slider")  # fmt: skip
+    with st.expander("Side by side"):
+        cols = st.columns(2)
+        cols[0].image(before_image, caption=md(labels[before_id]), width="stretch")
+        cols[1].image(after_image, caption=md(labels[after_id]), width="stretch")
+    st.subheader("What changed")
+    st.caption(f"Both photos are colour-corrected and lined up with the baseline. A change smaller than "
+               f"{NOISE_WORDS} (two photos of unchanged skin differ that much) is not counted as a change. "
+               "The ? on each measure says what it shows.")  # fmt: skip
+    changes = compare_pair(before, after)  # judged for the conditions these two photos had
+    treatments = [(s.date, s.treatment) for s in store.list_sessions(me, patient_id)
+                  if s.id in {p.session_id for p in photos}]  # fmt: skip
+    goal = [name for name in goal_measures(treatments) if name in changes]
+    views.change_grid(changes, goal)
+    rest = [name for name in METRICS if name not in goal]
+    with st.expander(f"Other measures ({len(rest)})"):
+        views.change_grid(changes, rest)
+    with st.expander("As a table"):
+        st.dataframe(views.change_table(changes), hide_index=True, key="compare_table")

@@ -17,7 +17,7 @@ import streamlit as st
 
 from skintrack.progress import area_progress, patient_summary
 
-from .. import state, views
+from .. import components, state, views
 from ..text import safe_file_name
 
 
@@ -64,15 +64,19 @@ def render() -> None:
         labels = {p.id: f"{p.session_date:%d %b %Y}" + (" (first visit)" if p.is_baseline else "") for p in photos}
         ids = list(labels)
         first = next((i for i, p in enumerate(photos) if p.is_baseline), 0)
-        before_id = st.selectbox("Before", ids, index=first, format_func=labels.get, key="portal_before")
-        after_id = st.selectbox("After", ids, index=len(ids) - 1, format_func=labels.get, key="portal_after")
+        state.keep_valid("portal_before", ids[first], ids)
+        before_id = st.selectbox("Before", ids, format_func=labels.get, key="portal_before")
+        later = [i for i in ids if i != before_id]  # a photo is never compared with itself
+        state.keep_valid("portal_after", later[-1], later)
+        after_id = st.selectbox("After", later, format_func=labels.get, key="portal_after")
         before = next(p for p in photos if p.id == before_id)
         after = next(p for p in photos if p.id == after_id)
-        st.caption("Both photos are colour-corrected and lined up with your first visit. Drag the slider.")
-        views.before_after_slider(
+        st.caption("Both photos are colour-corrected and lined up with your first visit. Drag across the photo.")
+        components.before_after(
             views.overlay_image(before.id, before.settings_hash, "none"),
             views.overlay_image(after.id, after.settings_hash, "none"),
-            height="content",
+            before_label=labels[before_id],
+            after_label=labels[after_id],
             key="portal_slider",
         )
 

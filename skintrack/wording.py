@@ -1,0 +1,204 @@
+"""Plain words for measures, units and changes: one place for the app and the reports.
+
+Verdicts are never decided here. Whether a change is beyond photo-to-photo
+variation, an improvement or expected redness comes from
+:mod:`skintrack.progress` (``Point.label``, ``Point.beyond_noise``); this module
+only puts the engine's numbers and verdicts into words:
+
+* :func:`explain` — one line per measure: what it shows and its unit
+  (from :data:`skintrack.metrics.METRICS`);
+* :func:`title` — the measure's name with its unit, never doubled
+  ("Skin tone (ITA°)", not "Skin tone (ITA°) (°)");
+* :func:`format_value`, :func:`format_pct` — numbers as people read them:
+  "−99.5 %" stays −99.5 %, never rounded to "−100 %";
+* :func:`change_sentence` — "Redness down 14 % since the first visit — more
+  than photo-to-photo variation, an improvement."; an angle (ITA°) changes by
+  degrees, never by a percentage;
+* :func:`light_words`, :func:`retake_advice` — what the light correction did
+  and what to do when a photo cannot be compared, without jargon.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .metrics import METRICS
+
+__all__ = [
+    "NOISE_WORDS",
+    "UNIT_WORDS",
+    "change_sentence",
+    "change_words",
+    "explain",
+    "format_pct",
+    "format_value",
+    "light_words",
+    "pct_applies",
+    "retake_advice",
+    "title",
+    "verdict_words",
+]
+
+#: What each unit means, in one short phrase (shown under a measure's name).
+UNIT_WORDS = {
+    "a*": "a* is the red–green value of CIELAB colour: higher is redder",
+    "% of skin": "in % of the measured skin",
+    "spots": "a count of spots",
+    "ΔL*": "ΔL* is a difference in lightness on the 0 (black) to 100 (white) scale",
+    "L*": "L* is lightness on the 0 (black) to 100 (white) scale",
+    "°": "an angle in degrees: higher is lighter skin, lower is darker",
+}
+
+#: How the app and the reports name measurement noise (the engine's "beyond noise" verdict).
+NOISE_WORDS = "photo-to-photo variation"
+
+#: Units in which a change is a count of units, not a share: an angle has no meaningful "%".
+_NO_PERCENT_UNITS = ("°",)
+
+
+def title(name: str) -> str:
+    """The measure's name with its unit, the unit written once: "Redness (a*)", "Skin tone (ITA°)"."""
+    info = METRICS[name]
+    unit = info.unit
+    if unit in info.label or unit in ("spots",):
+        return info.label
+    return f"{info.label} ({unit})"
+
+
+def explain(name: str) -> str:
+    """One line: what the measure shows, then its unit in words (from the engine's description)."""
+    info = METRICS[name]
+    unit = UNIT_WORDS.get(info.unit, info.unit)
+    better = {"lower": "Lower is better.", "higher": "Higher is better.", None: "Neither direction is better."}[info.better]
+    return f"{info.description} Unit: {unit}. {better}"
+
+
+def pct_applies(name: str) -> bool:
+    """Whether a change of this measure may be given in %: not for an angle (ITA°)."""
+    return METRICS[name].unit not in _NO_PERCENT_UNITS
+
+
+def format_value(name: str | None, value: float | None, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits and the measure's unit ("14.2 a*", "11 spots", "32.3°")."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    number = _significant(value, digits)
+    if name is None:
+        return number
+    unit = METRICS[name].unit
+    if unit == "°":
+        return f"{number}°"
+    return f"{number} {unit}"
+
+
+def format_pct(value: float | None, *, signed: bool = True) -> str:
+    """A percentage as people read it: "−14 %", "+0.4 %", "−99.5 %" (never "−100 %" unless it is).
+
+    Whole numbers from 10 % up, one decimal below; a value that would round to
+    ±100 % (or to 0) without being it keeps the decimals that show it is not.
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    magnitude = abs(value)
+    decimals = 0 if magnitude >= 10 else 1
+    while decimals < 4:
+        shown = round(magnitude, decimals)
+        near_whole = shown in (0.0, 100.0) and shown != magnitude
+        if not near_whole:
+            break
+        decimals += 1
+    text = f"{magnitude:.{decimals}f}"
+    if not signed:
+        return f"{text} %"
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    return f"{sign}{text} %"
+
+
+def change_words(name: str, change: float, change_pct: float) -> str:
+    """ "down 14 %", "up 0.6 a*" (no usable %), "up 1.4°" (an angle): the size and direction of a change."""
+    if not math.isfinite(change):
+        return "not measured"
+    if change == 0:
+        return "unchanged"
+    direction = "down" if change < 0 else "up"
+    if pct_applies(name) and math.isfinite(change_pct):
+        return f"{direction} {format_pct(change_pct, signed=False)}"
+    unit = METRICS[name].unit
+    amount = _significant(abs(change), 2)
+    return f"{direction} {amount}°" if unit == "°" else f"{direction} {amount} {unit}"
+
+
+def verdict_words(label: str) -> str:
+    """The engine's verdict (``Point.label``) in words for a sentence's end."""
+    return {
+        "improved": f"more than {NOISE_WORDS}, an improvement",
+        "worse": f"more than {NOISE_WORDS}, a worsening",
+        "within noise": f"within {NOISE_WORDS}",
+        "could be noise": f"more than usual {NOISE_WORDS}, but these photo conditions have too little evidence to "
+        "call it real",
+        "expected post-treatment redness": "expected in the days after a treatment; it usually settles",
+        "lighter": f"more than {NOISE_WORDS} (lighter)",
+        "darker": f"more than {NOISE_WORDS} (darker)",
+        "baseline": "the first visit",
+    }.get(label, label)
+
+
+def change_sentence(progress: Any) -> str:
+    """One sentence on a measure's course (``progress``: a :class:`~skintrack.progress.MetricProgress`).
+
+    "Redness down 14 % since the first visit — more than photo-to-photo variation, an improvement."
+    """
+    name = progress.metric
+    label = METRICS[name].label
+    if not progress.points:
+        return f"{label}: no measurement yet."
+    first = progress.points[0]
+    if len(progress.points) == 1:
+        return f"{label}: {format_value(name, first.value)} at the first visit; no follow-up yet."
+    last = progress.points[-1]
+    return (
+        f"{label} {change_words(name, last.change, last.change_pct)} since the first visit "
+        f"({format_value(name, first.value)} → {format_value(name, last.value)}) — {verdict_words(last.label)}."
+    )
+
+
+def light_words(normalization: dict | None) -> str:
+    """What the light correction did, in words ("Light: none" was jargon)."""
+    method = str((normalization or {}).get("method") or "none")
+    if method == "none":
+        return ("Colours not corrected: no colour chart, grey card or plain backdrop was found, so colours are "
+                "as the camera saw them. Put a grey card in the frame to make colours comparable.")  # fmt: skip
+    words = {"chart": "the colour chart", "grey_card": "the grey card", "backdrop": "the plain backdrop"}
+    source = words.get(method, method.replace("_", " "))
+    confidence = (normalization or {}).get("confidence")
+    sure = ""
+    if isinstance(confidence, (int, float)) and math.isfinite(confidence):
+        sure = " (reliable)" if confidence >= 0.7 else " (the reference was hard to read: check the framing)"
+    return f"Colours corrected from {source} in the photo{sure}, so sessions compare under the same light."
+
+
+def retake_advice(alignment: dict | None) -> str:
+    """Why a follow-up could not be compared with the baseline, and what to do, in plain words.
+
+    ``alignment`` is the stored :meth:`skintrack.Alignment.summary` (reason and diagnostics).
+    """
+    alignment = alignment or {}
+    reason = str(alignment.get("reason") or "")
+    diagnostics = alignment.get("diagnostics") or {}
+    scale = diagnostics.get("scale")
+    if "scale" in reason and isinstance(scale, (int, float)) and scale > 0:
+        why = ("it was taken much closer than the baseline" if scale < 1 else "it was taken much farther away than the baseline")
+    elif "overlap" in reason:
+        why = "it shows mostly different skin than the baseline (the framing moved)"
+    else:
+        why = "skintrack could not find the same skin features as in the baseline (different angle, distance or light)"
+    return (f"This photo cannot be compared with the baseline: {why}. Retake it from the same distance and angle, "
+            "in the same light, lining the skin up with the baseline's outline (the ghost shown here).")  # fmt: skip
+
+
+def _significant(value: float, digits: int) -> str:
+    text = f"{value:.{digits}g}"
+    if "e" in text:  # very large or small: plain decimals read better in a clinic
+        text = f"{value:.{max(digits - 1, 0)}f}" if abs(value) >= 1 else f"{value:.{digits + 2}f}".rstrip("0")
+    return text.replace("-", "−")

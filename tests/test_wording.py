@@ -1,0 +1,88 @@
+"""Plain words for measures and changes (skintrack/wording.py), shared by the app and the reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from skintrack.metrics import METRICS
+from skintrack.progress import MetricProgress, Point
+from skintrack.wording import (
+    change_sentence,
+    explain,
+    format_pct,
+    format_value,
+    light_words,
+    retake_advice,
+    title,
+)
+
+
+def _progress(metric: str, values: list[float], labels: list[str], mdc: float = 0.5) -> MetricProgress:
+    info = METRICS[metric]
+    points = []
+    for index, (value, label) in enumerate(zip(values, labels)):
+        change = value - values[0]
+        pct = 100 * change / abs(values[0]) if values[0] else math.nan
+        points.append(Point("s", "p", dt.date(2026, 1, 1 + index), "peel", value, change, pct, label not in ("baseline", "within noise"), label, None))
+    return MetricProgress(metric, info.unit, info.label, info.better, mdc, points, None, None, "")
+
+
+def test_every_measure_has_one_line_with_its_unit_in_words():
+    for name, info in METRICS.items():
+        line = explain(name)
+        assert info.description in line and "\n" not in line
+        assert "Unit:" in line
+    assert "red–green" in explain("redness") and "0 (black) to 100 (white)" in explain("texture_roughness")
+
+
+def test_titles_never_double_the_unit():
+    assert title("ita") == "Skin tone (ITA°)"  # not "Skin tone (ITA°) (°)"
+    assert title("redness") == "Redness (a*)"
+    assert title("spot_count") == "Dark spots"
+    for name in METRICS:
+        assert title(name).count(METRICS[name].unit) <= 1
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(-14.2, "−14 %"), (-99.5, "−99.5 %"), (-99.96, "−99.96 %"), (-100.0, "−100 %"), (0.4, "+0.4 %"), (0.04, "+0.04 %"),
+     (0.0, "±0.0 %"), (5.26, "+5.3 %"), (150.2, "+150 %"), (math.nan, "–")],
+)
+def test_percentages_are_never_rounded_to_what_they_are_not(value, text):
+    assert format_pct(value) == text
+
+
+def test_a_change_reads_as_a_clinic_would_say_it():
+    redness = _progress("redness", [14.2, 12.2], ["baseline", "improved"])
+    assert change_sentence(redness) == (
+        "Redness down 14 % since the first visit (14.2 a* → 12.2 a*) — more than photo-to-photo variation, an improvement."
+    )
+    red_area = _progress("red_area_pct", [7.36, 0.0342], ["baseline", "improved"])
+    assert "down 99.5 %" in change_sentence(red_area)  # not "−100 %"
+    noise = _progress("evenness", [1.72, 1.70], ["baseline", "within noise"])
+    assert change_sentence(noise).endswith("— within photo-to-photo variation.")
+
+
+def test_an_angle_changes_by_degrees_never_by_a_percentage():
+    ita = _progress("ita", [30.9, 32.3], ["baseline", "lighter"])
+    sentence = change_sentence(ita)
+    assert "up 1.4°" in sentence and "%" not in sentence and "lighter" in sentence
+    assert format_value("ita", 32.34) == "32.3°"
+
+
+def test_first_visit_only_and_nothing_measured():
+    assert "no follow-up yet" in change_sentence(_progress("redness", [14.2], ["baseline"]))
+    assert "no measurement" in change_sentence(_progress("redness", [], []))
+
+
+def test_light_and_retake_words_have_no_jargon():
+    assert "grey card" in light_words({"method": "none"}) and "none" not in light_words({"method": "none"}).split()
+    assert "grey card" in light_words({"method": "grey_card", "confidence": 0.9})
+    advice = retake_advice({"reason": "no consistent transform (3 consistent points); ECC did not converge"})
+    assert "ECC" not in advice and "transform" not in advice
+    assert "same distance and angle" in advice and "same light" in advice and "ghost" in advice
+    closer = retake_advice({"reason": "implausible scale change (2.60x)", "diagnostics": {"scale": 2.6}})
+    assert "farther" in closer or "closer" in closer
