@@ -266,19 +266,23 @@ class SessionsMixin:
             lock = self._baseline_locks.setdefault(key, threading.Lock())
         with lock:
             with self._cache_lock:
-                if key in self._baseline_cache:
+                baseline = self._baseline_cache.get(key)
+                if baseline is not None:
                     self._baseline_cache.move_to_end(key)
-                    return self._baseline_cache[key]
-            measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
-            if not measured.scored:
-                return measured
-            self._ready(measured.baseline)
-            self._keep_baseline(file_name, measured.baseline)
-            return measured.baseline
+            if baseline is None:
+                measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
+                if not measured.scored:
+                    return measured
+                baseline = measured.baseline
+                self._keep_baseline(file_name, baseline)
+            # Also for a baseline kept when it was added: its analysis for follow-ups may not be done yet.
+            self._ready(baseline)
+            return baseline
 
     @staticmethod
     def _ready(baseline: Baseline) -> None:
-        """Analyse a measured baseline for follow-ups ahead of time (same numbers, only sooner)."""
+        """Analyse a measured baseline for follow-ups ahead of time (same numbers, only sooner; each
+        part is remembered per photo object, so a second call costs nothing)."""
         find_neutral_references(baseline.photo, baseline.config.normalize)
         prepare_reference(baseline.photo, baseline.config.align)
 
