@@ -271,6 +271,58 @@ def test_eight_threads_adding_photos_to_one_patient(records, patient):
     assert errors == [] and len(records.list_photos(DOCTOR, person.id)) == 8
 
 
+def test_a_follow_up_overtaken_by_every_new_baseline_still_lands(records, patient):
+    """Each time the follow-up is measured, a photo of an earlier session arrives and becomes the
+    area's new baseline. Measuring again against it is right, but must end: after the first retry
+    the follow-up holds the area, so the next earlier photo waits for it instead of overtaking it
+    again (CI once saw three of eight concurrent uploads give up after five retries)."""
+    person, area = patient
+    earlier = [_session(records, person.id, f"2026-0{month}-01") for month in range(1, 8)]
+    latest = _session(records, person.id, "2026-09-01")
+    scene = SkinScene(seed=21)
+    shots = [scene.render(SkinState(spot_contrast=15 - i), Capture(seed=i, rotation_deg=i - 4)).encoded for i in range(9)]
+    records.add_photo(DOCTOR, earlier.pop().id, area.id, shots[8])  # July: the first baseline
+    follow_up_thread = threading.current_thread()
+    measure, commit = records._process, records._commit_photo
+    committing, interlopers, errors = threading.Event(), [], []
+
+    def add_earlier(session, shot):
+        try:
+            records.add_photo(DOCTOR, session.id, area.id, shot)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def commit_signalling(*args, **kwargs):
+        if threading.current_thread() is not follow_up_thread:
+            committing.set()
+        return commit(*args, **kwargs)
+
+    def measure_then_overtaken(photo, baseline, *args, **kwargs):
+        outcome = measure(photo, baseline, *args, **kwargs)
+        if threading.current_thread() is follow_up_thread and earlier:
+            committing.clear()
+            thread = threading.Thread(target=add_earlier, args=(earlier.pop(), shots[1 + len(earlier)]))
+            thread.start()
+            interlopers.append(thread)
+            assert committing.wait(timeout=120)  # the earlier photo is measured and about to commit...
+            thread.join(timeout=1.0)  # ...and commits now, unless the follow-up holds the area
+        return outcome
+
+    records._process, records._commit_photo = measure_then_overtaken, commit_signalling
+    try:
+        stored = records.add_photo(DOCTOR, latest.id, area.id, shots[0])
+    finally:
+        records._process, records._commit_photo = measure, commit
+        for thread in interlopers:
+            thread.join()
+    assert errors == []
+    assert stored.status == "scored" and not stored.is_baseline
+    photos = records.list_photos(DOCTOR, person.id)
+    baseline = [p for p in photos if p.is_baseline]
+    assert len(baseline) == 1 and baseline[0].session_date == min(p.session_date for p in photos)
+    assert all(p.status == "scored" for p in photos)
+
+
 _KILL_SCRIPT = """
 import sys, time
 import skintrack.records.service as service

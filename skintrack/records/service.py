@@ -209,6 +209,7 @@ class Records(
         self._measured: OrderedDict[str, Measurement] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._baseline_locks: dict[str, threading.Lock] = {}
+        self._area_locks: dict[str, threading.RLock] = {}
         self._recent_views: dict = {}
         self._views_lock = threading.Lock()
 

@@ -12,6 +12,7 @@ one transaction: a crash leaves at most a file no row refers to, which
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -179,40 +180,45 @@ class SessionsMixin:
         photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
         self.store.check_space(len(clean))  # a full disk is refused before minutes of measuring
         file_name, stored_sha = self.store.name_for(clean, suffix)
-        for _attempt in range(5):
-            baseline = self._current_baseline(area_id)
-            becomes_baseline = baseline is None or session_date < baseline["session_date"]
-            outcome = self._process(photo, None if becomes_baseline else baseline, zone, region)
-            issues = [issue.to_dict() for issue in outcome.quality]
-            claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
-            try:
-                self.store.put(clean, suffix)
-                stored = self._commit_photo(
-                    actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
-                    consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
-                    claims=claims,
-                )  # fmt: skip
-            except _BaselineChanged:
-                self._release(claims)
-                continue  # another photo became this area's baseline meanwhile: measure again
-            except IntegrityError:
-                self._release(claims)
-                existing = self._existing_photo(session_id, area_id, view, original_sha)
-                if existing is None:
+        area_lock = self._area_lock(area_id)
+        for attempt in range(5):
+            # After a first try lost to a new baseline, measure again holding the area: this process's
+            # other uploads to it then wait instead of overtaking this one again and again. (Another
+            # process still can, but each time the baseline moves to an earlier session, so this ends.)
+            with area_lock if attempt else contextlib.nullcontext():
+                baseline = self._current_baseline(area_id)
+                becomes_baseline = baseline is None or session_date < baseline["session_date"]
+                outcome = self._process(photo, None if becomes_baseline else baseline, zone, region)
+                issues = [issue.to_dict() for issue in outcome.quality]
+                claims = self._claim([file_name])  # doctor --repair leaves the file alone until its row commits
+                try:
+                    self.store.put(clean, suffix)
+                    stored = self._commit_photo(
+                        actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
+                        consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
+                        claims=claims,
+                    )  # fmt: skip
+                except _BaselineChanged:
+                    self._release(claims)
+                    continue  # another photo became this area's baseline meanwhile: measure again
+                except IntegrityError:
+                    self._release(claims)
+                    existing = self._existing_photo(session_id, area_id, view, original_sha)
+                    if existing is None:
+                        self._abandon_file(file_name)
+                        raise
+                    existing.duplicate = True
+                    return existing
+                except BaseException:
+                    self._release(claims)
                     self._abandon_file(file_name)
                     raise
-                existing.duplicate = True
-                return existing
-            except BaseException:
-                self._release(claims)
-                self._abandon_file(file_name)
-                raise
-            if outcome.photo is not None:
-                self._remember(stored.id, _measurement(stored, outcome))
-            if stored.is_baseline and outcome.scored:
-                # Follow-ups will need the measured baseline (normalised, with its yardstick): keep it.
-                self._keep_baseline(stored.file_name, outcome.baseline)
-            return stored
+                if outcome.photo is not None:
+                    self._remember(stored.id, _measurement(stored, outcome))
+                if stored.is_baseline and outcome.scored:
+                    # Follow-ups will need the measured baseline (normalised, with its yardstick): keep it.
+                    self._keep_baseline(stored.file_name, outcome.baseline)
+                return stored
         raise RecordsError("The area's baseline kept changing while this photo was added; please try again.")
 
     def _existing_photo(self, session_id, area_id, view, original_sha) -> PhotoView | None:
@@ -226,6 +232,12 @@ class SessionsMixin:
                 )
             )
             return self._photo_view(db, record) if record else None
+
+    def _area_lock(self, area_id: str) -> threading.RLock:
+        """This process's lock on an area's photos: held to commit one, and by an upload that has to
+        measure again because another photo became the baseline meanwhile (see :meth:`add_photo`)."""
+        with self._cache_lock:
+            return self._area_locks.setdefault(area_id, threading.RLock())
 
     def _current_baseline(self, area_id: str) -> dict | None:
         with self._db() as db:
@@ -313,7 +325,7 @@ class SessionsMixin:
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
         *, baseline_used, becomes_baseline, original_size, claims=(),
     ) -> PhotoView:  # fmt: skip
-        with self._db() as db:
+        with self._area_lock(area_id), self._db() as db:
             # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
             # photos never both become the baseline or miss the baseline the other set.
             area = db.get(Area, area_id, with_for_update=True)
