@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -82,17 +83,42 @@ def working(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
+DEMO_LOADER_NAME = "Dr Demo"  # who loaded the demo patients in :func:`demo_folder`
+
+
 @pytest.fixture(scope="session")
-def demo_records(tmp_path_factory):
-    """The demo patient (sample_images/) loaded into records once per run: (records, patient, area).
+def demo_folder(tmp_path_factory) -> Path:
+    """A data folder with both demo patients (sample_images/) loaded by ``Dr Demo``, made once per run.
+
+    Loading measures 31 photos (about half a minute); tests that only need the demo patients as a
+    starting point take a copy (:func:`copy_of_demo`) instead. Tests of loading itself still load.
+    """
+    from skintrack.records import Actor, Records
+
+    folder = tmp_path_factory.mktemp("demo-template") / "data"
+    records = Records(folder)
+    records.load_demo(Actor(DEMO_LOADER_NAME), REPO / "sample_images")
+    records.close()
+    return folder
+
+
+def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
+    """A private copy of :func:`demo_folder` at ``destination`` (a data folder to change freely)."""
+    shutil.copytree(demo_folder, destination)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def demo_records(demo_folder, tmp_path_factory):
+    """The demo patients (sample_images/) in records once per run: (records, DEMO-001, its area).
 
     Shared by the report tests; tests must not change it (make their own records for that).
     """
     from skintrack.records import Actor, Records
 
-    records = Records(tmp_path_factory.mktemp("demo-records"))
-    loader = Actor("Dr Demo")
-    patient = records.load_demo(loader, REPO / "sample_images")
+    records = Records(copy_of_demo(demo_folder, tmp_path_factory.mktemp("demo-records") / "data"))
+    loader = Actor(DEMO_LOADER_NAME)
+    patient = records.find_patient(loader, "DEMO-001")
     area = records.list_areas(loader, patient.id)[0]
     yield records, patient, area
     records.close()

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from skintrack.records import Actor, Records
 from skintrack_app.text import md
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 
 SAMPLES = REPO / "sample_images"
 TIMEOUT = 240
@@ -34,10 +34,10 @@ def _staff(folder) -> Records:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("app-demo")
+def demo_dir(demo_folder, tmp_path_factory):
+    folder = copy_of_demo(demo_folder, tmp_path_factory.mktemp("app-demo") / "data")
     records = _staff(folder)
-    patient = records.load_demo(Actor("setup"), SAMPLES)
+    patient = records.find_patient(Actor("setup"), "DEMO-001")
     records.close()
     return folder, patient.id
 

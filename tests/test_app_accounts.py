@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from skintrack.records import Actor, Records
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 from .test_app import PASSWORD, SAMPLES, TIMEOUT, _elements, _page, _staff, log_in
 
 ADMIN = Actor("test set-up", role="admin")
@@ -17,11 +17,11 @@ PATIENT_PASSWORD = "patient-password"
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory):
+def clinic(demo_folder, tmp_path_factory):
     """The demo patient (with a log-in ``pat-demo``) and another patient nobody else may see."""
-    folder = tmp_path_factory.mktemp("app-accounts")
+    folder = copy_of_demo(demo_folder, tmp_path_factory.mktemp("app-accounts") / "data")
     records = _staff(folder)
-    demo = records.load_demo(ADMIN, SAMPLES)
+    demo = records.find_patient(ADMIN, "DEMO-001")
     other = records.add_patient(ADMIN, "P-SECRET", "Zelda Secret", notes="private note")
     area = records.add_area(ADMIN, other.id, "forehead")
     session = records.add_session(ADMIN, other.id, "2026-05-04", "laser")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 
 sys.path.insert(0, str(REPO / "tools"))
 import app_driver  # noqa: E402
@@ -22,20 +22,19 @@ pytestmark = [
     pytest.mark.skipif(not Path(app_driver.CHROMIUM).exists(), reason="Debian chromium not installed"),
 ]
 
-SAMPLES = REPO / "sample_images"
 PATIENT = ("pat-browser", "patient-browser-pw")
 PHONE = (390, 844)  # an iPhone 12-15's CSS pixels
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory):
+def clinic(demo_folder, tmp_path_factory):
     """A data folder with the demo patient, their log-in, and another patient."""
     from skintrack.records import Actor, Records
 
-    data = tmp_path_factory.mktemp("browser-accounts") / "data"
+    data = copy_of_demo(demo_folder, tmp_path_factory.mktemp("browser-accounts") / "data")
     records = Records(data)
     operator = Actor("test set-up", role="admin", source="cli")
-    demo = records.load_demo(operator, SAMPLES)
+    demo = records.find_patient(operator, "DEMO-001")
     records.add_patient(operator, "P-SECRET", "Zelda Secret")
     records.add_user(operator, PATIENT[0], PATIENT[1], role="patient", patient_id=demo.id)
     records.close()

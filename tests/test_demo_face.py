@@ -10,7 +10,7 @@ import pytest
 from skintrack.records import Actor, Records
 from skintrack.compare import zone_of
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 
 FOLDER = REPO / "sample_images" / "demo-002"
 MANIFEST = json.loads((FOLDER / "manifest.json").read_text())
@@ -38,9 +38,8 @@ def test_area_names_map_to_zones():
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    records = Records(tmp_path_factory.mktemp("demo-002") / "data")
-    records.load_demo(PROVIDER, REPO / "sample_images")
+def loaded(demo_folder, tmp_path_factory):
+    records = Records(copy_of_demo(demo_folder, tmp_path_factory.mktemp("demo-002") / "data"))
     patients = {p.code: p for p in records.list_patients(PROVIDER)}
     return records, patients
 

@@ -12,15 +12,15 @@ from skintrack.progress import MIN_SPACING_DAYS, area_progress
 from skintrack.records import Actor, InvalidInput, Records
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
-from .conftest import REPO
+from .conftest import copy_of_demo
 
 DOCTOR = Actor("Dr Ada")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    records = Records(tmp_path_factory.mktemp("demo"))
-    patient = records.load_demo(DOCTOR, REPO / "sample_images")
+def demo(demo_folder, tmp_path_factory):
+    records = Records(copy_of_demo(demo_folder, tmp_path_factory.mktemp("demo") / "data"))
+    patient = records.find_patient(DOCTOR, "DEMO-001")
     area = records.list_areas(DOCTOR, patient.id)[0]
     return records, patient, area
 
