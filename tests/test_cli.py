@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from skintrack import __version__
 from skintrack.cli import main
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 
 
 def test_version_and_help():
@@ -72,15 +72,15 @@ def test_demo_in_the_course_layout(tmp_path):
     assert {(item["patient"], item["area"]) for item in layout} == {("DEMO-001", "left-cheek")}
 
 
-def test_users_commands_read_passwords_from_stdin_and_act_as_the_operator(tmp_path):
+def test_users_commands_read_passwords_from_stdin_and_act_as_the_operator(demo_folder, tmp_path):
     from skintrack.records import Records
 
     runner = CliRunner()
-    data = str(tmp_path / "data")
+    data = str(copy_of_demo(demo_folder, tmp_path / "data"))  # the demo patients, no accounts yet
     result = runner.invoke(main, ["users", "add", "boss", "--role", "admin", "--data", data], input="a-long-password-1\n")
     assert result.exit_code == 0, result.output
     assert "a-long-password-1" not in result.output
-    assert runner.invoke(main, ["load-demo", "--data", data]).exit_code == 0
+    assert runner.invoke(main, ["load-demo", "--data", data]).exit_code == 0  # the patients are there: adds the accounts
     result = runner.invoke(
         main, ["users", "add", "jane", "--role", "patient", "--patient", "DEMO-001", "--data", data], input="patient-password-1\n"
     )
