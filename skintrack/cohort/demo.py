@@ -122,17 +122,18 @@ def _spacing(rng: np.random.Generator, treatment: str) -> list[int]:
     return [int(rng.integers(low, high + 1)) for _ in range(DEMO_VISITS)]
 
 
-def demo_plan(n_patients: int = DEMO_PATIENTS, visits: int = DEMO_VISITS, seed: int = DEMO_SEED,
-              size: tuple[int, int] = PHOTO_SIZE) -> list[PatientPlan]:  # fmt: skip
+def demo_plan(n_patients: int | None = None, visits: int = DEMO_VISITS, seed: int = DEMO_SEED,
+              size: tuple[int, int] = PHOTO_SIZE, groups: tuple[Group, ...] = GROUPS) -> list[PatientPlan]:  # fmt: skip
     """The demo clinic's patients, deterministic from ``seed``: every visit's date, treatment, true skin, capture.
 
-    Each patient has ``visits`` visits: a treatment session at each but the last (the photo is taken
-    before that day's treatment), then a check-up. Dates end before today.
+    Patients are given to ``groups`` in turn (default :data:`GROUPS`). Each has ``visits`` visits: a
+    treatment session at each but the last (the photo is taken before that day's treatment), then a
+    check-up. Dates end before today.
     """
     rng = np.random.default_rng(seed)
     plans = []
-    for index in range(n_patients):
-        group = GROUPS[index % len(GROUPS)]
+    for index in range(DEMO_PATIENTS if n_patients is None else n_patients):
+        group = groups[index % len(groups)]
         fitzpatrick = int(rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5, 6]))
         consent = ("teaching", "publication", "record", "teaching", "record")[index % 5]
         response = float(np.clip(rng.normal(1.0, 0.3), 0.3, 1.8))
@@ -226,14 +227,18 @@ def load_demo_cohort(
     records: Records,
     actor: Actor,
     *,
-    n_patients: int = DEMO_PATIENTS,
+    n_patients: int | None = None,
     visits: int = DEMO_VISITS,
     seed: int = DEMO_SEED,
     size: tuple[int, int] = PHOTO_SIZE,
+    groups: tuple[Group, ...] = GROUPS,
     workers: int = 2,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Load the demo clinic's simulated patients into ``records`` (those already there are skipped).
+
+    ``n_patients`` (default :data:`DEMO_PATIENTS`), ``visits``, ``groups`` and ``size`` as in :func:`demo_plan`;
+    ``workers`` processes render and measure the photos (each opens the same records).
 
     Returns ``{"loaded": n, "skipped": n, "photos": n, "seconds": s}``: how long rendering and measuring
     took (the figure the README quotes).
@@ -241,7 +246,7 @@ def load_demo_cohort(
     from ..batch import _map
 
     records.authorize(actor, "create")
-    plans = demo_plan(n_patients, visits, seed, size)
+    plans = demo_plan(n_patients, visits, seed, size, groups)
     started = time.perf_counter()
     todo = [p for p in plans if records.find_patient(actor, p.code) is None]
     if workers > 1 and len(todo) > 1:

@@ -122,7 +122,7 @@ class Estimate:
             return None
         if self.ci_high < 0 or self.ci_low > 0:
             lower_is_better = self.better == "lower"
-            return (self.ci_high < 0) == lower_is_better
+            return bool(self.ci_high < 0) == lower_is_better
         return None
 
     @property
@@ -178,7 +178,7 @@ def _t_interval(estimate: float, se: float, df: float) -> tuple[float, float, fl
         return math.nan, math.nan, math.nan
     q = float(stats.t.ppf(0.975, df))
     p = float(2 * stats.t.sf(abs(estimate / se), df))
-    return estimate - q * se, estimate + q * se, p
+    return float(estimate - q * se), float(estimate + q * se), p
 
 
 def _refused(measure, term, kind, n_patients, n_visits, status, note, info) -> Estimate:
