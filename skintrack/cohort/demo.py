@@ -110,7 +110,7 @@ class PatientPlan:
     visits: list[Visit] = field(default_factory=list)
 
 
-def _spacing(rng: np.random.Generator, treatment: str) -> list[int]:
+def _spacing(rng: np.random.Generator, treatment: str, visits: int) -> list[int]:
     protocol = PROTOCOLS[treatment]
     if rng.random() < 0.25:  # outside the protocol: too soon or too late, for the whole course
         if rng.random() < 0.5:
@@ -119,10 +119,10 @@ def _spacing(rng: np.random.Generator, treatment: str) -> list[int]:
             low, high = protocol.max_days + 7, protocol.max_days + 28
     else:
         low, high = protocol.min_days, protocol.max_days
-    return [int(rng.integers(low, high + 1)) for _ in range(DEMO_VISITS)]
+    return [int(rng.integers(low, high + 1)) for _ in range(visits)]
 
 
-def demo_plan(n_patients: int | None = None, visits: int = DEMO_VISITS, seed: int = DEMO_SEED,
+def demo_plan(n_patients: int | None = None, visits: int | None = None, seed: int = DEMO_SEED,
               size: tuple[int, int] = PHOTO_SIZE, groups: tuple[Group, ...] = GROUPS) -> list[PatientPlan]:  # fmt: skip
     """The demo clinic's patients, deterministic from ``seed``: every visit's date, treatment, true skin, capture.
 
@@ -131,6 +131,7 @@ def demo_plan(n_patients: int | None = None, visits: int = DEMO_VISITS, seed: in
     check-up. Dates end before today.
     """
     rng = np.random.default_rng(seed)
+    visits = DEMO_VISITS if visits is None else visits
     plans = []
     for index in range(DEMO_PATIENTS if n_patients is None else n_patients):
         group = groups[index % len(groups)]
@@ -138,7 +139,7 @@ def demo_plan(n_patients: int | None = None, visits: int = DEMO_VISITS, seed: in
         consent = ("teaching", "publication", "record", "teaching", "record")[index % 5]
         response = float(np.clip(rng.normal(1.0, 0.3), 0.3, 1.8))
         start = dt.date(2025, 1, 6) + dt.timedelta(days=int(rng.integers(0, 240)))
-        gaps = _spacing(rng, group.treatment)
+        gaps = _spacing(rng, group.treatment, visits)
         protocol = PROTOCOLS[group.treatment]
         base = SkinState(
             base_lab=BASE_LAB[fitzpatrick],
@@ -228,7 +229,7 @@ def load_demo_cohort(
     actor: Actor,
     *,
     n_patients: int | None = None,
-    visits: int = DEMO_VISITS,
+    visits: int | None = None,
     seed: int = DEMO_SEED,
     size: tuple[int, int] = PHOTO_SIZE,
     groups: tuple[Group, ...] = GROUPS,
@@ -256,7 +257,8 @@ def load_demo_cohort(
         outcomes = [_load_patient(records, actor, plan, size) for plan in todo]
     seconds = time.perf_counter() - started
     loaded = sum(1 for o in outcomes if o == "loaded")
-    return {"loaded": loaded, "skipped": len(plans) - loaded, "photos": loaded * visits, "seconds": round(seconds, 1)}
+    photos = sum(len(p.visits) for p, outcome in zip(todo, outcomes) if outcome == "loaded")
+    return {"loaded": loaded, "skipped": len(plans) - loaded, "photos": photos, "seconds": round(seconds, 1)}
 
 
 def demo_truth(plans: list[PatientPlan] | None = None) -> dict[str, dict[str, float]]:

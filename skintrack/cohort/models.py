@@ -283,26 +283,42 @@ def fit_measure(
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     endog = rows["change"].astype(float).values
+    patients = rows["patient"].astype(str).values
     note = ""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = MixedLM(endog, design.values, groups=rows["patient"].astype(str).values, exog_re=None)
-            model.exog_names[:] = list(design.columns)
+            model = MixedLM(endog, design.values, groups=patients, exog_re=None)
             fit = model.fit(reml=True, method=["lbfgs", "powell"])
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            empty.note = f"The model could not be fitted: {exc}"
-            empty.estimates += [_refused(measure, g, "group", int(counts[g]), int(visits[g]), "not estimable", empty.note, info)
-                                for g in kept]  # fmt: skip
-            return empty
+            params = np.asarray(fit.fe_params, dtype=float)
+            cov = np.asarray(fit.cov_params(), dtype=float)[: len(params), : len(params)]
+            tau2, sigma2 = float(np.asarray(fit.cov_re).ravel()[0]), float(fit.scale)
+            if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(params))):
+                raise np.linalg.LinAlgError("non-finite covariance")
+        except (np.linalg.LinAlgError, ValueError):
+            # The patients' variance sits at 0, where REML's information matrix is singular: without the
+            # random effect, the same fixed effects by least squares, their intervals clustered by patient.
+            from statsmodels.regression.linear_model import OLS
+
+            try:
+                fit = OLS(endog, design.values).fit(cov_type="cluster", cov_kwds={"groups": patients})
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                empty.note = f"The model could not be fitted: {exc}"
+                empty.estimates += [_refused(measure, g, "group", int(counts[g]), int(visits[g]), "not estimable",
+                                             empty.note, info) for g in kept]  # fmt: skip
+                return empty
+            params = np.asarray(fit.params, dtype=float)
+            cov = np.asarray(fit.cov_params(), dtype=float)
+            tau2, sigma2 = 0.0, float(fit.scale)
+            note = ("The patients' variance was estimated at 0 (patients differ little beyond photo noise): fitted "
+                    "without the random effect, intervals clustered by patient.")  # fmt: skip
+            caught = []
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         messages = " ".join(str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning))
         if "boundary" in messages:
             note = "The patients' variance is on its boundary (0): patients differ little beyond photo noise."
         else:
             note = "The fit did not fully converge; treat the intervals with care."
-    params = np.asarray(fit.fe_params, dtype=float)
-    cov = np.asarray(fit.cov_params(), dtype=float)[: len(params), : len(params)]
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     columns = list(design.columns)
     for index, group in enumerate(kept):
@@ -322,8 +338,8 @@ def fit_measure(
     converged = bool(getattr(fit, "converged", True)) and not note.startswith("The fit did not")
     return MeasureModel(
         measure, by, estimates, n_patients, n_visits, at_sessions, at_spacing,
-        patient_sd=float(math.sqrt(max(float(np.asarray(fit.cov_re).ravel()[0]), 0.0))),
-        residual_sd=float(math.sqrt(fit.scale)), converged=converged, note=note, excluded=excluded,
+        patient_sd=math.sqrt(max(tau2, 0.0)), residual_sd=math.sqrt(max(sigma2, 0.0)),
+        converged=converged, note=note, excluded=excluded,
     )  # fmt: skip
 
 

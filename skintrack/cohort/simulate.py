@@ -114,6 +114,7 @@ def simulate_cohort(n_patients: int, seed: int, scenario: Scenario = REALISTIC) 
             )
             rows.append(_row(code, treatment, setting, spacing, k + 1, k, change, scenario, info))
     table = pd.DataFrame(rows)
+    table["within_protocol"] = table["within_protocol"].astype("boolean")  # as in the cohort table
     truth = {f"{t} · {s}": v for (t, s), v in scenario.effects.items()}
     truth["per session"] = scenario.per_session
     truth["per week of spacing"] = scenario.per_week

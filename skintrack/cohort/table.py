@@ -147,21 +147,26 @@ def patient_rows(
     metrics: Iterable[str] | None = None,
     protocols: Mapping[str, Protocol] | None = None,
     setting_bins: Mapping[str, Iterable[float]] | None = None,
+    patient: Any = None,
 ) -> list[dict[str, Any]]:
     """The cohort rows of one patient (every area, measure and measured visit), read as ``actor``.
 
-    See :func:`build_cohort_table` for the parameters and :mod:`skintrack.cohort.dictionary` for the columns.
+    See :func:`build_cohort_table` for the parameters and :mod:`skintrack.cohort.dictionary` for the columns;
+    ``patient`` is the patient's view when the caller has just read it (else it is read here).
     """
     protocols = dict(protocols) if protocols is not None else with_overrides()
     bins = {**DEFAULT_SETTING_BINS, **{k: tuple(v) for k, v in (setting_bins or {}).items()}}
     names = list(metrics) if metrics is not None else list(METRIC_NAMES)
-    patient = records.get_patient(actor, patient_id)
+    patient = patient if patient is not None else records.get_patient(actor, patient_id)
     sessions = records.list_sessions(actor, patient_id)
-    photos = {p.id: p for p in records.list_photos(actor, patient_id)}
+    areas = records.list_areas(actor, patient_id)
+    # area_progress reads each area's photos (and checks the user again); their views come back with it.
+    progresses = {area.id: area_progress(records, actor, patient_id, area.id, metrics=names) for area in areas}
+    photos = {pid: view for progress in progresses.values() for pid, view in progress.photos.items()}
     photographed = {p.session_id for p in photos.values()}
     rows: list[dict[str, Any]] = []
-    for area in records.list_areas(actor, patient_id):
-        progress = area_progress(records, actor, patient_id, area.id, metrics=names)
+    for area in areas:
+        progress = progresses[area.id]
         area_sessions = {p.session_id for p in photos.values() if p.area_id == area.id}
         # The sessions that treated this area: those that photographed it, and treatments recorded without photos.
         treated = [s for s in sessions if s.treatment in TREATMENT_KINDS and (s.id in area_sessions or s.id not in photographed)]
@@ -334,7 +339,8 @@ def build_cohort_table(
         if missing:
             raise InvalidInput(f"No patient with code {', '.join(sorted(missing))}.")
         listed = [p for p in listed if p.code in wanted]
-    ids = [p.id for p in sorted(listed, key=lambda p: p.code)]
+    listed = sorted(listed, key=lambda p: p.code)
+    ids = [p.id for p in listed]
     options = {"consent": consent, "metrics": names, "protocols": chosen, "setting_bins": dict(setting_bins or {})}
     if scheduler:
         from ..batch import DASK_CONNECT_TIMEOUT_S
@@ -349,7 +355,7 @@ def build_cohort_table(
         with client:
             per_patient = client.gather(client.map(task, ids, pure=False))
     else:
-        per_patient = [patient_rows(records, actor, pid, **options) for pid in ids]
+        per_patient = [patient_rows(records, actor, p.id, patient=p, **options) for p in listed]
     rows = [row for chunk in per_patient for row in chunk]
     table = pd.DataFrame(rows)
     settings_columns = sorted(c for c in table.columns if c.startswith("setting_") and c != "setting_bin")
