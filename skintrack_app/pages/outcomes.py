@@ -36,8 +36,9 @@ SHOWN_ESTIMATES = ["measure", "term", "estimate", "ci_low", "ci_high", "p_value"
 
 
 @st.cache_data(ttl=120, max_entries=16, show_spinner="Reading the records…")
-def _cohort(_store, _me, who: tuple, consent: str, protocols: tuple) -> pd.DataFrame:
-    """The cohort table for this user and these options (kept two minutes; *Refresh* reads again)."""
+def _cohort(_store, _me, where: tuple, who: tuple, consent: str, protocols: tuple) -> pd.DataFrame:
+    """The cohort table of these records (``where``), for this user and these options (kept two minutes;
+    *Refresh* reads again)."""
     chosen = {kind: Protocol(kind, low, high) for kind, low, high in protocols}
     return build_cohort_table(_store, _me, consent=None if consent == "record" else consent, protocols=chosen)
 
@@ -63,7 +64,8 @@ def render() -> None:
     if cols[2].button("Refresh", key="outcomes_refresh", help="Read the records again (the table is kept two minutes)."):
         _cohort.clear()
     who = (me.name, me.username, me.role, me.source)
-    table = _cohort(store, me, who, consent, tuple((p.treatment, p.min_days, p.max_days) for p in protocols.values()))
+    where = (str(store.data_dir.resolve()), store.db_url)
+    table = _cohort(store, me, where, who, consent, tuple((p.treatment, p.min_days, p.max_days) for p in protocols.values()))
     if table.empty:
         st.info("No measured photos yet. Patients appear here once they have a baseline and a follow-up; "
                 "`skintrack load-demo --cohort` loads a simulated demo clinic.")  # fmt: skip
@@ -118,18 +120,20 @@ def _filters(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _interval_chart(rows: pd.DataFrame, measure: str, unit: str) -> alt.LayerChart:
-    base = alt.Chart(rows).encode(y=alt.Y("term:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)))
-    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=f"change from baseline ({unit})"), x2="ci_high:Q",
-                                                color=alt.Color("verdict:N", scale=_verdict_scale(), legend=None))  # fmt: skip
-    points = base.mark_point(filled=True, size=70).encode(
+    """One row per group: the estimate (dot) and its 95 % interval (bar), a dashed line at no change."""
+    base = alt.Chart(rows).encode(y=alt.Y("term:N", title=None, sort=None, axis=alt.Axis(labelLimit=300)))
+    colour = alt.Color("verdict:N", scale=_verdict_scale(), legend=None)
+    bars = base.mark_rule(strokeWidth=3).encode(x=alt.X("ci_low:Q", title=f"change from baseline ({unit})"),
+                                                x2="ci_high:Q", color=colour)  # fmt: skip
+    points = base.mark_point(filled=True, size=80, opacity=1).encode(
         x="estimate:Q",
-        color=alt.Color("verdict:N", scale=_verdict_scale(), legend=None),
+        color=colour,
         tooltip=[alt.Tooltip("term:N", title="group"), alt.Tooltip("estimate:Q", format=".3g"),
                  alt.Tooltip("ci_low:Q", title="95 % from", format=".3g"), alt.Tooltip("ci_high:Q", title="to", format=".3g"),
                  alt.Tooltip("n_patients:Q", title="patients"), alt.Tooltip("verdict:N")],
     )  # fmt: skip
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="#888").encode(x="x:Q")
-    return (zero + bars + points).properties(title=title(measure), height=max(70, 34 * len(rows)))
+    return (zero + bars + points).properties(title=title(measure), height=alt.Step(28))
 
 
 def _verdict_scale() -> alt.Scale:
@@ -152,7 +156,7 @@ def _effects(table: pd.DataFrame, estimates: pd.DataFrame, context: dict, by: st
                         for v in ("improves", "worsens", "no clear change"))  # fmt: skip
     st.markdown(legend)
     measures = [m for m in METRICS if m in set(groups["measure"])]
-    columns = 3
+    columns = 2
     for start in range(0, len(measures), columns):
         cols = st.columns(columns)
         for col, measure in zip(cols, measures[start:start + columns]):
