@@ -68,9 +68,11 @@ def test_a_provider_reads_outcomes_filters_and_downloads(clinic, tmp_path):
         page.get_by_text("needle depth 1.5-2 mm").first.wait_for()  # the groups now carry their setting bin
         page.screenshot(path=str(tmp_path / "2-by-setting.png"), full_page=True)
 
-        app_driver.choose(page, "Treatment", "laser")
+        page.locator('[data-testid="stMultiSelect"]').filter(has_text="Treatment").locator("input").click()
+        page.get_by_role("option", name="laser", exact=True).click()
         app_driver.wait_idle(page)
         page.keyboard.press("Escape")
+        app_driver.wait_idle(page)
         _charts_drawn(page, 10)
         assert page.get_by_text("needle depth 1.5-2 mm").count() == 0
         page.get_by_role("heading", name="Patients over time").scroll_into_view_if_needed()
