@@ -73,8 +73,11 @@ def test_a_provider_reads_outcomes_filters_and_downloads(clinic, tmp_path):
         app_driver.wait_idle(page)
         page.keyboard.press("Escape")
         app_driver.wait_idle(page)
+        from playwright.sync_api import expect
+
+        expect(page.locator('[data-testid="stMultiSelect"]').filter(has_text="Treatment")).to_contain_text("laser")
+        expect(page.get_by_text("needle depth 1.5-2 mm")).to_have_count(0, timeout=120_000)  # the charts redrawn
         _charts_drawn(page, 10)
-        assert page.get_by_text("needle depth 1.5-2 mm").count() == 0
         page.get_by_role("heading", name="Patients over time").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "3-laser-over-time.png"), full_page=True)
 

@@ -363,7 +363,7 @@ def build_cohort_table(
     if len(table):
         table = table.sort_values(["patient", "area", "view", "measure", "visit_date"], kind="stable", ignore_index=True)
     for column in ("visit_number", "days_since_baseline", "treatments_before"):
-        table[column] = table[column].astype("int64") if len(table) else table[column].astype("int64")
+        table[column] = table[column].astype("int64")
     for column in ("session_number", "days_since_previous_visit", "days_since_last_treatment", "fitzpatrick"):
         table[column] = pd.array(table[column], dtype="Int64")
     table["visit_date"] = pd.to_datetime(table["visit_date"])

@@ -65,7 +65,8 @@ def render() -> None:
         _cohort.clear()
     who = (me.name, me.username, me.role, me.source)
     where = (str(store.data_dir.resolve()), store.db_url)
-    table = _cohort(store, me, where, who, consent, tuple((p.treatment, p.min_days, p.max_days) for p in protocols.values()))
+    chosen = tuple((p.treatment, p.min_days, p.max_days) for p in protocols.values())
+    table = _cohort(store, me, where, who, consent, chosen)
     if table.empty:
         st.info("No measured photos yet. Patients appear here once they have a baseline and a follow-up; "
                 "`skintrack load-demo --cohort` loads a simulated demo clinic.")  # fmt: skip
