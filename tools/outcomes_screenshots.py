@@ -30,26 +30,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(source, data)
-        with app_driver.running_app(data) as url, app_driver.browser_page(1400, 1000) as page:
+        with app_driver.running_app(data) as url, app_driver.browser_page(1400, 4600) as page:  # tall: Streamlit scrolls inside the page
             app_driver.log_in(page, url)
             app_driver.open_page(page, "Outcomes")
             _charts(page)
             page.get_by_text("treatment and setting", exact=True).click()
+            page.get_by_role("heading", name="Change from baseline by treatment and setting").wait_for(timeout=300_000)
+            page.wait_for_function("() => !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=300_000)
             app_driver.wait_idle(page)
             _charts(page)
             page.wait_for_timeout(1000)
             top = _page_y(page, "Patients over time")
-            page.screenshot(path=str(DOCS / "outcomes.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1400, "height": top})
+            page.screenshot(path=str(DOCS / "outcomes.png"), clip={"x": 0, "y": 0, "width": 1400, "height": top})
             start, end = _page_y(page, "Patients over time"), _page_y(page, "Download")
-            page.screenshot(path=str(DOCS / "outcomes-time.png"), full_page=True,
+            page.screenshot(path=str(DOCS / "outcomes-time.png"),
                             clip={"x": 0, "y": start - 10, "width": 1400, "height": end - start})  # fmt: skip
     print("wrote", DOCS / "outcomes.png", DOCS / "outcomes-time.png")
 
 
 def _page_y(page, heading: str) -> float:
-    """The top of a heading in page coordinates (a full-page screenshot's clip), whatever the scroll."""
-    box = page.get_by_role("heading", name=heading).first.bounding_box()
-    return box["y"] + page.evaluate("window.scrollY")
+    """The top of a heading on the (tall, unscrolled) screen."""
+    return page.get_by_role("heading", name=heading).first.bounding_box()["y"]
 
 
 def _charts(page) -> None:
