@@ -45,7 +45,7 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("treatment", "text", "",
      "The course's treatment: the kind given most often to this area (the latest on a tie); 'none' without any."),
     ("setting_bin", "text", "",
-     "The course's main setting, binned (e.g. 'needle depth 1.0-1.5 mm'): the median over the course's sessions "
+     "The course's main setting, binned (e.g. 'needle depth 1-1.5 mm'): the median over the course's sessions "
      "of the treatment's first setting in DEFAULT_SETTING_BINS; 'not recorded' when the course has none."),
     ("treatments_before", "integer", "sessions",
      "Treatment sessions of the course before this visit (photos are taken before that day's treatment), "
