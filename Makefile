@@ -1,5 +1,5 @@
 # skintrack: two commands do all set-up on a fresh machine.
-#   make run   - venv, install, demo data, app on http://localhost:8501
+#   make run   - venv, install, demo data (and the simulated demo clinic, once), app on http://localhost:8501
 #   make test  - venv, install, the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(PY) -m skintrack load-demo
+	$(PY) -m skintrack load-demo --cohort
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost \
 		--server.headless true --browser.gatherUsageStats false
 
@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/batch_bench.py
 	$(PY) bench/report_bench.py
 	$(PY) bench/hostile_bench.py
+	$(PY) bench/cohort_bench.py
 
 # Re-resolve requirements.txt to the newest allowed versions and record them in constraints.txt.
 lock:

@@ -51,6 +51,7 @@ else:
         st.Page(_lazy("compare"), title="Compare", url_path="compare"),
         st.Page(_lazy("progress_page"), title="Progress", url_path="progress"),
         st.Page(_lazy("export"), title="Export", url_path="export"),
+        st.Page(_lazy("outcomes"), title="Outcomes", url_path="outcomes"),  # across patients (skintrack.cohort)
     ]
     if me.role == "admin":
         pages += [

@@ -371,9 +371,10 @@ def _patient_with_code(records, actor, code: str) -> str:
 @user_option
 @click.option("--samples", type=click.Path(path_type=Path, exists=True), default=Path(__file__).resolve().parents[1] / "sample_images")
 @click.option("--no-accounts", is_flag=True, help="Do not create the demo provider and demo patient accounts.")
-def load_demo(data_dir, db_url, user, samples, no_accounts):
+@click.option("--cohort", is_flag=True, help="Also load the demo clinic: 40 simulated patients with known effects (Outcomes page).")
+def load_demo(data_dir, db_url, user, samples, no_accounts, cohort):
     """Load the demo patient from sample_images/ into the records (once), with a demo provider and a demo
-    patient account whose passwords are printed."""
+    patient account whose passwords are printed; with --cohort also the simulated demo clinic (once)."""
     if os.environ.get("SKINTRACK_ENV", "").strip().lower() == "production":
         click.echo("SKINTRACK_ENV=production: the demo patient and accounts are not loaded.")
         return
@@ -381,6 +382,12 @@ def load_demo(data_dir, db_url, user, samples, no_accounts):
     actor = _actor(records, user)
     patient = records.load_demo(actor, samples)
     click.echo(f"demo patient {patient.code}: {patient.session_count} sessions in {records.data_dir}")
+    if cohort:
+        from .cohort.demo import load_demo_cohort
+
+        done = load_demo_cohort(records, actor, progress=sys.stderr.isatty())
+        click.echo(f"demo clinic: {done['loaded']} simulated patients loaded ({done['photos']} photos measured in "
+                   f"{done['seconds']:.0f} s), {done['skipped']} already there")  # fmt: skip
     if no_accounts:
         return
     credentials = records.create_demo_accounts(actor, patient.id)
@@ -584,6 +591,7 @@ def keygen():
 
 
 from . import cli_exports  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)
+from . import cli_cohort  # noqa: E402,F401  (adds cohort to `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

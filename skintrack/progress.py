@@ -147,6 +147,8 @@ class AreaProgress:
     days_since_last_treatment: int | None = None
     #: Treatments of the sessions that photographed this area (for charts: not other areas' visits).
     treatments: list[tuple[dt.date, str]] = field(default_factory=list)
+    #: The area's photos as read (PhotoView by id, every status): their consent and provenance, without reading again.
+    photos: dict[str, Any] = field(default_factory=dict)
 
     @property
     def goal(self) -> tuple[str, ...]:
@@ -332,6 +334,7 @@ def area_progress(
         last_treatment=last,
         days_since_last_treatment=(today - last[0]).days if last else None,
         treatments=area_treatments,
+        photos={p.id: p for p in area_photos},
     )
 
 

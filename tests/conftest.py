@@ -137,3 +137,19 @@ def real_pair_results(real_photos_dir):
 def demo_photo_paths() -> list[Path]:
     """The demo patient's left-cheek photos, oldest first."""
     return sorted((REPO / "sample_images").glob("*_left-cheek.jpg"))
+
+
+@pytest.fixture(scope="session")
+def cohort_folder(tmp_path_factory) -> Path:
+    """A small demo clinic in records, made once per run (skintrack.cohort.demo: 10 simulated patients, 5 with
+    micro-needling at 1.5 mm and 5 with laser, 3 visits each, 30 small photos measured by the engine).
+    Tests that change it take a copy (:func:`copy_of_demo`)."""
+    from skintrack.cohort.demo import GROUPS, load_demo_cohort
+    from skintrack.records import Actor, Records
+
+    folder = tmp_path_factory.mktemp("cohort-template") / "data"
+    records = Records(folder)
+    load_demo_cohort(records, Actor(DEMO_LOADER_NAME, role="admin"), n_patients=10, visits=3,
+                     groups=(GROUPS[1], GROUPS[2]), workers=2)  # fmt: skip
+    records.close()
+    return folder
