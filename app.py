@@ -31,9 +31,26 @@ state.ensure_demo()
 state.refuse_demo_accounts_in_production()
 me = state.begin_run()
 
+#: Every page's address (for bookmarks and reloads: see below).
+PAGE_PATHS = ("patients", "new-session", "photos", "region", "compare", "progress", "export", "accounts", "audit",
+              "my-account", "my-progress")  # fmt: skip
+
+
+def _log_in_at(path: str):
+    def render() -> None:
+        login.render()
+
+    render.__name__ = f"log_in_{path.replace('-', '_')}"
+    return render
+
+
 if me is None:
+    # A bookmarked or reloaded page's address shows the log-in form there (not "Page not found"): after
+    # logging in, the address is still the page asked for, and the signed-in navigation opens it.
     st.set_page_config(layout="centered")
-    st.navigation([st.Page(login.render, title="Log in", url_path="login", default=True)], position="hidden").run()
+    entry = [st.Page(login.render, title="Log in", url_path="login", default=True)]
+    entry += [st.Page(_log_in_at(path), title="Log in", url_path=path) for path in PAGE_PATHS]
+    st.navigation(entry, position="hidden").run()
     st.stop()
 
 if me.role == "patient":
@@ -62,6 +79,11 @@ else:
 st.sidebar.title("skintrack")
 st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
 st.sidebar.text(f"Signed in: {me.name} ({me.role})")
+if me.role != "patient":
+    from skintrack_app import views
+
+    patient = views.selected_patient()  # whose record every clinical page shows (as text, never markup)
+    st.sidebar.text(f"Patient: {patient.code} — {patient.display_name}" if patient else "Patient: none selected")
 st.sidebar.button("Log out", key="logout", on_click=state.sign_out)
 
 

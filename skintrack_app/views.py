@@ -23,6 +23,7 @@ from skintrack.roi import Region
 from skintrack.wording import NOISE_WORDS, change_words, explain, format_value, title, verdict_words
 
 from . import state
+from .text import md
 
 DISPLAY_SIZE = 1200
 #: Verdict colours (Streamlit's own palette, so the legend's coloured words match the charts).
@@ -37,14 +38,26 @@ VERDICT_COLOURS = {
     "darker": "#803df5",
 }
 _LEGEND_WORDS = {
-    "baseline": ("gray", "first visit"),
-    "improved": ("green", "improved"),
-    "within noise": ("gray", f"within {NOISE_WORDS}"),
-    "could be noise": ("gray", "could still be variation (too little evidence)"),
-    "worse": ("red", "worse"),
-    "expected post-treatment redness": ("orange", "expected redness after treatment"),
-    "lighter": ("blue", "lighter"),
-    "darker": ("violet", "darker"),
+    "baseline": "first visit",
+    "improved": "improved",
+    "within noise": f"within {NOISE_WORDS}",
+    "could be noise": "could still be variation (too little evidence)",
+    "worse": "worse",
+    "expected post-treatment redness": "expected redness after treatment",
+    "lighter": "lighter",
+    "darker": "darker",
+}
+#: The grey band and the treatment marks, as the charts draw them.
+BAND_COLOUR, BAND_OPACITY, TREATMENT_COLOUR = "#9aa5b1", 0.35, "#31333f"
+#: The patient's chart: dot colours per verdict in the patient's words (skintrack.progress.PATIENT_VERDICTS).
+PATIENT_VERDICT_COLOURS = {
+    "first visit": VERDICT_COLOURS["baseline"],
+    "better": VERDICT_COLOURS["improved"],
+    "no clear change": VERDICT_COLOURS["within noise"],
+    "no clear change yet": VERDICT_COLOURS["could be noise"],
+    "worse": VERDICT_COLOURS["worse"],
+    "expected after treatment": VERDICT_COLOURS["expected post-treatment redness"],
+    "changed": VERDICT_COLOURS["lighter"],
 }
 
 
@@ -54,6 +67,34 @@ def chosen_patient_id(hint: str = "Select a patient on the Patients page first."
     if not patient_id:
         st.info(hint)
     return patient_id
+
+
+def selected_patient():
+    """The selected patient's record (:class:`~skintrack.records.PatientView`), or ``None`` when none is
+    selected or it no longer exists (deleted meanwhile: the selection is dropped)."""
+    from skintrack.records import NotFound, PermissionDenied
+
+    patient_id = state.selected_patient_id()
+    if not patient_id:
+        return None
+    try:
+        return state.records().get_patient(state.actor(), patient_id)
+    except (NotFound, PermissionDenied):
+        state.select_patient(None)
+        state.notify("The patient you had selected no longer exists (deleted, perhaps in another tab).")
+        return None
+
+
+def current_patient(hint: str = "Select a patient on the Patients page first."):
+    """The patient a clinical page works on, named under its heading (code and name, shown as text), or
+    ``None`` after telling the user to pick one. Every clinical page says whose record it is."""
+    patient = selected_patient()
+    if patient is None:
+        state.show_notices()
+        st.info(hint)
+        return None
+    st.markdown(f"Patient **{md(patient.code)}** — {md(patient.display_name)}")
+    return patient
 
 
 def choose_area(patient_id: str, key: str):
@@ -236,12 +277,33 @@ def change_table(changes: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- charts
 
 
+def _legend_html(items: list[tuple[str, str, str]], band_words: str) -> str:
+    """A one-line legend: a dot in each verdict's exact chart colour (the same hex as the markers: Streamlit's
+    named colours did not match them), the grey band and the treatment mark. Only skintrack's own words."""
+    from html import escape
+
+    dot = ('<span data-testid="legend-item" data-verdict="{key}" style="white-space:nowrap">'
+           '<span class="legend-dot" style="color:{colour};font-size:1.15em">●</span> {words}</span>')  # fmt: skip
+    parts = [dot.format(key=escape(key), colour=colour, words=escape(words)) for key, colour, words in items]
+    parts.append(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.7em;'
+                 f'background:{BAND_COLOUR};opacity:{BAND_OPACITY + 0.25}"></span> {escape(band_words)}</span>')  # fmt: skip
+    parts.append(f'<span style="white-space:nowrap"><span style="color:{TREATMENT_COLOUR}">┊</span> dotted line: a '
+                 "treatment</span>")  # fmt: skip
+    return ('<div data-testid="chart-legend" style="font-size:0.875rem;color:rgba(49,51,63,0.75);line-height:1.6">'
+            + " · ".join(parts) + "</div>")  # fmt: skip
+
+
 def legend(labels: set[str]) -> None:
-    """One legend for all the charts of a page (only the verdicts that appear), in one compact line."""
-    items = [f":{colour}[●] {words}" for label, (colour, words) in _LEGEND_WORDS.items() if label in labels]
-    items.append(f":gray[▮] grey band: {NOISE_WORDS} around the first visit")
-    items.append("┊ dotted line: a treatment")
-    st.caption(" · ".join(items))
+    """One legend for all the charts of a page (only the verdicts that appear), in one compact line, each dot
+    in its marker's colour."""
+    items = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
+    st.markdown(_legend_html(items, f"grey band: {NOISE_WORDS} around the first visit"), unsafe_allow_html=True)
+
+
+def patient_legend(verdicts: set[str]) -> None:
+    """The legend of the patient's charts (their verdicts in plain words, in the dots' colours)."""
+    items = [(words, colour, words) for words, colour in PATIENT_VERDICT_COLOURS.items() if words in verdicts]
+    st.markdown(_legend_html(items, "grey band: the normal difference between two photos"), unsafe_allow_html=True)
 
 
 def date_format(dates: list) -> str:
@@ -266,9 +328,9 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     if progress.baseline is not None:
         value, noise = progress.baseline.value, progress.mdc95
         band = pd.DataFrame({"low": [value - noise], "high": [value + noise], "value": [value]})
-        layers.append(alt.Chart(band).mark_rect(color="#9aa5b1", opacity=0.35).encode(y="low:Q", y2="high:Q"))
+        layers.append(alt.Chart(band).mark_rect(color=BAND_COLOUR, opacity=BAND_OPACITY).encode(y="low:Q", y2="high:Q"))
         for edge in ("low", "high"):  # the band's edges: visible even when it is thin
-            layers.append(alt.Chart(band).mark_rule(color="#9aa5b1", strokeWidth=1).encode(y=f"{edge}:Q"))
+            layers.append(alt.Chart(band).mark_rule(color=BAND_COLOUR, strokeWidth=1).encode(y=f"{edge}:Q"))
         layers.append(alt.Chart(band).mark_rule(strokeDash=[4, 4], color="#31333f", opacity=0.7).encode(y="value:Q"))
     if treatments:
         marks = pd.DataFrame([{"date": pd.Timestamp(d), "treatment": t} for d, t in treatments])
@@ -290,18 +352,25 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
 
 def patient_chart(measure) -> alt.Chart:
     """One measure for a patient (:class:`skintrack.progress.PatientMeasure`): the change since the first visit
-    in %, with a grey band for the normal difference between two photos. No units, no technical terms."""
-    data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1)} for d, v in measure.points])
+    in %, with a grey band for the normal difference between two photos, each dot coloured by its verdict —
+    the same numbers and verdicts as the sentence above the charts. No units, no technical terms."""
+    verdicts = measure.verdicts or ["first visit"] * len(measure.points)
+    data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1), "verdict": verdict}
+                         for (d, v), verdict in zip(measure.points, verdicts)])  # fmt: skip
     band = pd.DataFrame({"low": [-measure.noise_pct], "high": [measure.noise_pct]})
     base = alt.Chart(data).encode(
         x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=4)),
         y=alt.Y("change:Q", title="% since first visit"),
     )
+    colours = alt.Scale(domain=list(PATIENT_VERDICT_COLOURS), range=list(PATIENT_VERDICT_COLOURS.values()))
     layers = [
-        alt.Chart(band).mark_rect(opacity=0.15, color="#888").encode(y="low:Q", y2="high:Q"),
+        alt.Chart(band).mark_rect(opacity=BAND_OPACITY, color=BAND_COLOUR).encode(y="low:Q", y2="high:Q"),
         alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"),
-        base.mark_line(color="#1f77b4"),
-        base.mark_circle(size=70, color="#1f77b4").encode(tooltip=[alt.Tooltip("date:T", format="%d %b %Y"),
-                                                                   alt.Tooltip("change:Q", title="% change")]),
-    ]  # fmt: skip
+        base.mark_line(color="#1c83e1"),
+        base.mark_circle(size=70, opacity=1).encode(
+            color=alt.Color("verdict:N", legend=None, scale=colours),
+            tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), alt.Tooltip("change:Q", title="% change"),
+                     alt.Tooltip("verdict:N")],  # fmt: skip
+        ),
+    ]
     return alt.layer(*layers).properties(title=measure.title, height=180)

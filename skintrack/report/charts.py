@@ -106,6 +106,9 @@ def progress_chart(
     start, end = min(dates), max(dates)
     span = max((end - start).days, 14)
     start, end = start - dt.timedelta(days=round(span * 0.04) + 1), end + dt.timedelta(days=round(span * 0.04) + 1)
+    # The axis starts on the first day of the course's first month, so that month is labelled too (a course
+    # starting on the 20th showed its second month first).
+    start = min(start, dt.date(min(dates).year, min(dates).month, 1))
     values = [p.value for p in points]
     base = points[0].value
     noise = progress.mdc95 if math.isfinite(progress.mdc95) else 0.0
