@@ -354,22 +354,32 @@ def set_pending_confirmations(items: list[dict[str, Any]]) -> None:
 # --------------------------------------------------------------------------- forms that a double click must not repeat
 #
 # A double click sends a form twice: the second submission arrives while the first runs (with the values
-# typed, or with the fields already cleared). It must neither repeat the change nor report the cleared form
-# as an error. Forms are handled in their submit button's callback (it runs before the page, to completion,
-# with that submission's values); a submission with the same values as the one just done, or an empty one,
-# within a few seconds of it, is the second click of a double click and is ignored.
+# typed, or with the fields already emptied). It must neither repeat the change nor report the emptied form
+# as an error. Forms are therefore handled in their submit button's callback (it runs before the page, to
+# completion, with that submission's values), which is bound to the form's *generation*: each change
+# carried out starts a new generation, so the second click of a double click — sent by the form as it was
+# drawn before the first click — is recognised and ignored. (A second click that arrives only after the
+# first click's page was drawn anew sends the emptied form: within a few seconds of a change, an empty
+# submission is ignored too.) A form sent again on purpose, e.g. the same visit once more, is drawn anew
+# first, so it is handled (and refused with the reason).
 
-_SUBMITTED = "form_submissions"
+_GENERATIONS = "form_generations"
 DOUBLE_CLICK_SECONDS = 3.0
 
 
-def repeated_submit(form: str, values: tuple) -> bool:
-    """True when ``values`` sent from ``form`` are a double click's second submission (see above)."""
-    last = st.session_state.get(_SUBMITTED, {}).get(form)
-    if last is None or time.monotonic() - last["at"] > DOUBLE_CLICK_SECONDS:
-        return False
-    empty = all(value in ("", None, 0, False, "—") for value in values)
-    return empty or tuple(values) == last["values"]
+def form_generation(form: str) -> int:
+    """The generation of ``form`` now drawn (bind it to its submit button's callback: ``args=(...)``)."""
+    return st.session_state.get(_GENERATIONS, {}).get(form, {}).get("generation", 0)
+
+
+def repeated_submit(form: str, generation: int, values: tuple) -> bool:
+    """True when a submission of ``form`` (drawn as ``generation``, holding ``values``) is the second click of
+    a double click (see above)."""
+    current = st.session_state.get(_GENERATIONS, {}).get(form, {})
+    if generation != current.get("generation", 0):
+        return True
+    recent = time.monotonic() - current.get("at", -1e9) <= DOUBLE_CLICK_SECONDS
+    return recent and all(value in ("", None) for value in values)
 
 
 def clear_fields(keys, defaults: dict | None = None) -> None:
@@ -378,9 +388,10 @@ def clear_fields(keys, defaults: dict | None = None) -> None:
         st.session_state[key] = (defaults or {}).get(key, "")
 
 
-def submitted(form: str, values: tuple) -> None:
-    """Remember that ``form`` was just carried out with ``values``."""
-    st.session_state.setdefault(_SUBMITTED, {})[form] = {"values": tuple(values), "at": time.monotonic()}
+def submitted(form: str) -> None:
+    """``form``'s change was carried out: a new generation starts (the old one's second click is ignored)."""
+    generations = st.session_state.setdefault(_GENERATIONS, {})
+    generations[form] = {"generation": form_generation(form) + 1, "at": time.monotonic()}
 
 
 # --------------------------------------------------------------------------- select boxes that follow the state

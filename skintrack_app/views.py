@@ -297,13 +297,13 @@ def legend(labels: set[str]) -> None:
     """One legend for all the charts of a page (only the verdicts that appear), in one compact line, each dot
     in its marker's colour."""
     items = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
-    st.markdown(_legend_html(items, f"grey band: {NOISE_WORDS} around the first visit"), unsafe_allow_html=True)
+    st.html(_legend_html(items, f"grey band: {NOISE_WORDS} around the first visit"))  # skintrack's words only
 
 
 def patient_legend(verdicts: set[str]) -> None:
     """The legend of the patient's charts (their verdicts in plain words, in the dots' colours)."""
     items = [(words, colour, words) for words, colour in PATIENT_VERDICT_COLOURS.items() if words in verdicts]
-    st.markdown(_legend_html(items, "grey band: the normal difference between two photos"), unsafe_allow_html=True)
+    st.html(_legend_html(items, "grey band: the normal difference between two photos"))  # skintrack's words only
 
 
 def date_format(dates: list) -> str:

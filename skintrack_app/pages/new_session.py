@@ -92,7 +92,7 @@ def _new_visit_form(patient_id: str, *, can_cancel: bool) -> None:
         st.text_area("Notes", key="session_notes")
         buttons = st.columns([1, 1, 3])
         buttons[0].form_submit_button("Create session", type="primary", key="create_session", on_click=_create_visit,
-                                      args=(patient_id,))  # fmt: skip
+                                      args=(patient_id, state.form_generation(f"new_session_form:{patient_id}")))  # fmt: skip
         cancel = buttons[1].form_submit_button("Cancel", key="cancel_session") if can_cancel else False
     state.show_error("new_session_form")
     if cancel:
@@ -100,12 +100,12 @@ def _new_visit_form(patient_id: str, *, can_cancel: bool) -> None:
         st.rerun()
 
 
-def _create_visit(patient_id: str) -> None:
-    """The Create session button's callback."""
+def _create_visit(patient_id: str, generation: int) -> None:
+    """The Create session button's callback (for the form drawn as ``generation``)."""
     values = tuple(state.widget_value(key) for key in _NEW_VISIT_FIELDS)
     date, treatment, provider, depth, energy, other, notes = values
     me = state.callback_actor()
-    if me is None or state.repeated_submit(f"new_session_form:{patient_id}", values):
+    if me is None or state.repeated_submit(f"new_session_form:{patient_id}", generation, (date,)):
         return
     settings = {k: v for k, v in {"needle_depth_mm": depth, "energy_J_cm2": energy}.items() if v}
     if (other or "").strip():
@@ -117,7 +117,7 @@ def _create_visit(patient_id: str) -> None:
         state.report_error("new_session_form", str(exc))
         return
     state.report_error("new_session_form", None)
-    state.submitted(f"new_session_form:{patient_id}", values)
+    state.submitted(f"new_session_form:{patient_id}")
     state.set_current_session(session.id)  # the visit box shows the new visit
     state.close_new_visit()
     state.notify(f"Session of {session.date.isoformat()} ({session.treatment}) created: now add its photos.")

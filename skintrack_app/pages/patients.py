@@ -84,19 +84,17 @@ def _new_patient(*, expanded: bool) -> None:
             _birth_year_input(cols[0], "Birth year (optional)", None, "new_patient_birth_year")
             cols[1].selectbox("Fitzpatrick type (optional)", FITZPATRICK, key="new_patient_fitzpatrick")
             st.text_area("Notes", key="new_patient_notes")
-            st.form_submit_button("Create patient", key="create_patient", on_click=_create_patient)
+            st.form_submit_button("Create patient", key="create_patient", on_click=_create_patient,
+                                  args=(state.form_generation("new_patient_form"),))
         state.show_error("new_patient_form")
 
 
-def _create_patient() -> None:
-    """The Create patient button's callback."""
+def _create_patient(generation: int) -> None:
+    """The Create patient button's callback (for the form drawn as ``generation``)."""
     values = tuple(state.widget_value(key) for key in _NEW_PATIENT_FIELDS)
     code, name, birth_year, fitzpatrick, notes = values
     me = state.callback_actor()
-    if me is None:
-        return
-    if state.repeated_submit("new_patient_form", values):
-        state.clear_fields(_NEW_PATIENT_FIELDS, {"new_patient_birth_year": None, "new_patient_fitzpatrick": "—"})
+    if me is None or state.repeated_submit("new_patient_form", generation, (code,)):
         return
     try:
         created = state.records().add_patient(
@@ -109,7 +107,7 @@ def _create_patient() -> None:
         state.report_error("new_patient_form", str(exc))  # the form keeps what was typed
         return
     state.report_error("new_patient_form", None)
-    state.submitted("new_patient_form", values)
+    state.submitted("new_patient_form")
     state.clear_fields(_NEW_PATIENT_FIELDS, {"new_patient_birth_year": None, "new_patient_fitzpatrick": "—"})
     state.select_patient(created.id)  # the select box follows in this run
     st.session_state["patient_search"] = ""  # so the new patient is listed
@@ -142,7 +140,8 @@ def _areas(store, me, patient) -> None:
     st.markdown("**Treated areas:** " + (", ".join(md(area.name) for area in areas) or "none yet"))
     with st.form("new_area_form", clear_on_submit=False):  # double-click safe: see _new_patient
         st.text_input("Add a treated area (e.g. left cheek, forehead)", key="new_area_name")
-        st.form_submit_button("Add area", key="add_area", on_click=_add_area, args=(patient.id,))
+        st.form_submit_button("Add area", key="add_area", on_click=_add_area,
+                              args=(patient.id, state.form_generation(f"new_area_form:{patient.id}")))
     state.show_error("new_area_form")
     if not areas:
         return
@@ -166,14 +165,11 @@ def _areas(store, me, patient) -> None:
             done=f"Area {area.name} deleted.", key=f"area_{area.id}")  # fmt: skip
 
 
-def _add_area(patient_id: str) -> None:
-    """The Add area button's callback (for the patient shown when it was pressed)."""
+def _add_area(patient_id: str, generation: int) -> None:
+    """The Add area button's callback (for the patient shown when it was pressed, its form as drawn)."""
     values = (state.widget_value("new_area_name"),)
     me = state.callback_actor()
-    if me is None:
-        return
-    if state.repeated_submit(f"new_area_form:{patient_id}", values):
-        state.clear_fields(("new_area_name",))
+    if me is None or state.repeated_submit(f"new_area_form:{patient_id}", generation, values):
         return
     try:
         area = state.records().add_area(me, patient_id, values[0])
@@ -181,7 +177,7 @@ def _add_area(patient_id: str) -> None:
         state.report_error("new_area_form", str(exc))
         return
     state.report_error("new_area_form", None)
-    state.submitted(f"new_area_form:{patient_id}", values)
+    state.submitted(f"new_area_form:{patient_id}")
     state.clear_fields(("new_area_name",))
     state.notify(f"Area {area.name} added.")
 
