@@ -177,11 +177,13 @@ def key_values(rows: list[tuple[str, str]], styles) -> Table:
 def charts(content: ReportContent, plain: bool) -> list:
     treatments = [(e.session.date, e.session.treatment) for e in content.log if e.session.treatment not in ("baseline", "other")]
     width = (WIDTH - 4 * mm) / 2
-    drawings = [progress_chart(mp, treatments, width=width, height=112, plain=plain) for mp in content.progress.metrics.values()]
+    drawings = [progress_chart(mp, treatments, width=width, height=104, plain=plain) for mp in content.progress.metrics.values()]
     rows = [drawings[i : i + 2] + [""] * (2 - len(drawings[i : i + 2])) for i in range(0, len(drawings), 2)]
     # The legend is the table's header row: repeated at the top of every page the charts run onto, so it is
     # always beside its charts (it used to follow the last row and could land alone on the next page).
-    table = Table([[legend(WIDTH, plain=plain), ""], *rows], colWidths=[width + 4 * mm, width], hAlign="LEFT", repeatRows=1)
+    labels = {p.label for mp in content.progress.metrics.values() for p in mp.points}
+    table = Table([[legend(WIDTH, plain=plain, labels=labels), ""], *rows], colWidths=[width + 4 * mm, width],
+                  hAlign="LEFT", repeatRows=1)  # fmt: skip
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                                ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("SPAN", (0, 0), (1, 0))]))  # fmt: skip
     return [table]
