@@ -298,7 +298,8 @@ def test_11_a_visits_needle_depth_is_corrected_checked_and_audited(data):
     assert not at.exception
     assert data.get_session(T, visit.id).settings == {"needle_depth_mm": 1.5, "pulse_ms": 10, "other": "roller, 3 passes"}
     lines = data.audit_log(ADMIN, action="update_session")
-    assert len(lines) == 1 and "settings" in lines[0].detail and lines[0].actor == "Dr Provider"
+    assert len(lines) == 1 and lines[0].actor == "Dr Provider"
+    assert "settings (needle_depth_mm 1.0, pulse_ms 10 → needle_depth_mm 1.5, other roller, 3 passes, pulse_ms 10)" in lines[0].detail
     # A patient may not change a visit (the same check as every change).
     from skintrack.records import PermissionDenied
 
