@@ -79,11 +79,20 @@ else:
 st.sidebar.title("skintrack")
 st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
 st.sidebar.text(f"Signed in: {me.name} ({me.role})")
-if me.role != "patient":
+whose_record = st.sidebar.empty()  # filled in after the page has run: it may have chosen the patient
+
+
+def _name_the_patient() -> None:
+    """Whose record the clinical pages show, in the sidebar (as text, never markup)."""
+    if me.role == "patient":
+        return
     from skintrack_app import views
 
-    patient = views.selected_patient()  # whose record every clinical page shows (as text, never markup)
-    st.sidebar.text(f"Patient: {patient.code} — {patient.display_name}" if patient else "Patient: none selected")
+    patient = views.selected_patient()
+    whose_record.text(f"Patient: {patient.code} — {patient.display_name}" if patient else "Patient: none selected")
+
+
+_name_the_patient()
 st.sidebar.button("Log out", key="logout", on_click=state.sign_out)
 
 
@@ -99,3 +108,4 @@ with st.sidebar:
     components.close_sidebar_on_narrow_screens()  # on a phone the sidebar must not stay over the page
 
 st.navigation(pages).run()
+_name_the_patient()  # again: the page may have changed the selection (the Patients page picks one)

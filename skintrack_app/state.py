@@ -304,24 +304,28 @@ def forget_choice(widget_key: str) -> None:
 _MUST_CHOOSE = "must_choose"  # {widget key: why its choice is gone}
 
 
-def must_choose(widget_key: str, reason: str | None) -> None:
-    """The select box ``widget_key`` stays empty, saying ``reason``, until the user chooses (``None``: chosen)."""
+def must_choose(widget_key: str, reason: str | None, level: str = "error") -> None:
+    """The select box ``widget_key`` stays empty, saying ``reason`` (an ``"error"`` or an ``"info"``), until the
+    user chooses (``reason=None``: chosen)."""
     waiting = st.session_state.setdefault(_MUST_CHOOSE, {})
     if reason:
-        waiting[widget_key] = reason
+        waiting[widget_key] = (reason, level)
         st.session_state[widget_key] = None
     else:
         waiting.pop(widget_key, None)
 
 
-def must_be_chosen(widget_key: str) -> str | None:
-    """Why the select box ``widget_key`` is empty until the user chooses, or ``None``."""
+def must_be_chosen(widget_key: str) -> tuple[str, str] | None:
+    """Why the select box ``widget_key`` is empty until the user chooses, and how to say it, or ``None``."""
     return st.session_state.get(_MUST_CHOOSE, {}).get(widget_key)
 
 
 def area_chosen() -> None:
-    """``on_change`` of the New session page's area box."""
-    must_choose("upload_area", None)
+    """``on_change`` of the New session page's area box (emptied by the user: it stays empty)."""
+    if st.session_state.get("upload_area") is None:
+        must_choose("upload_area", "No area chosen: choose the area the photos show.", "info")
+    else:
+        must_choose("upload_area", None)
 
 
 def callback_actor() -> Actor | None:
@@ -438,9 +442,12 @@ def patient_chosen() -> None:
 
 
 def session_chosen() -> None:
-    """``on_change`` of the visit select box."""
+    """``on_change`` of the visit select box (emptied by the user: it stays empty until a visit is chosen)."""
     set_current_session(st.session_state.get("upload_session"))
-    must_choose("upload_session", None)
+    if st.session_state.get("upload_session") is None:
+        must_choose("upload_session", "No visit chosen: choose the visit the photos belong to.", "info")
+    else:
+        must_choose("upload_session", None)
 
 
 # --------------------------------------------------------------------------- forms that close, uploaders that empty

@@ -350,6 +350,17 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     return alt.layer(*layers).properties(title=chart_title, height=height)
 
 
+def month_starts(first, last) -> list:
+    """The first day of every month from ``first``'s month to ``last``'s (dates)."""
+    import datetime as dt
+
+    day, months = dt.date(first.year, first.month, 1), []
+    while day <= last:
+        months.append(day)
+        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return months
+
+
 def patient_chart(measure) -> alt.Chart:
     """One measure for a patient (:class:`skintrack.progress.PatientMeasure`): the change since the first visit
     in %, with a grey band for the normal difference between two photos, each dot coloured by its verdict —
@@ -358,10 +369,16 @@ def patient_chart(measure) -> alt.Chart:
     data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1), "verdict": verdict}
                          for (d, v), verdict in zip(measure.points, verdicts)])  # fmt: skip
     band = pd.DataFrame({"low": [-measure.noise_pct], "high": [measure.noise_pct]})
+    # The axis starts on the first day of the course's first month, labelled: "tickCount" alone let Vega
+    # start at the next month, so the first month of the course was missing.
+    months = month_starts(measure.points[0][0], measure.points[-1][0])
+    domain = [pd.Timestamp(months[0]), pd.Timestamp(measure.points[-1][0]) + pd.Timedelta(days=5)]
+    ticks = [{"year": d.year, "month": d.month, "date": 1} for d in months[:: max(1, -(-len(months) // 5))]]
     base = alt.Chart(data).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=4)),
+        x=alt.X("date:T", title=None, scale=alt.Scale(domain=[d.isoformat() for d in domain]),
+                axis=alt.Axis(format="%b %Y", labelAngle=0, values=ticks, labelOverlap="greedy")),
         y=alt.Y("change:Q", title="% since first visit"),
-    )
+    )  # fmt: skip
     colours = alt.Scale(domain=list(PATIENT_VERDICT_COLOURS), range=list(PATIENT_VERDICT_COLOURS.values()))
     layers = [
         alt.Chart(band).mark_rect(opacity=BAND_OPACITY, color=BAND_COLOUR).encode(y="low:Q", y2="high:Q"),

@@ -254,6 +254,10 @@ def test_6_the_portal_headline_gives_the_charts_last_change_and_its_verdict(data
             assert "about the same" not in line and "better" not in line
         if abs(last) > measure.noise_pct and measure.verdict == "no clear change":
             pytest.fail(f"{measure.title}: {last} % is outside the band ±{measure.noise_pct:.1f} yet 'no clear change'")
+        # Item 12: the time axis starts with the course's first month, labelled.
+        axis = next(layer["encoding"]["x"] for layer in charts[measure.title]["layer"] if "x" in layer.get("encoding", {}))
+        assert axis["scale"]["domain"][0].startswith("2026-05-01")
+        assert axis["axis"]["values"][0] == {"year": 2026, "month": 5, "date": 1}
 
 
 # --------------------------------------------------------------------------- item 8: whose record it is

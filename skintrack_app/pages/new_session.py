@@ -140,9 +140,9 @@ def _choose_visit(sessions, shown: dict | None):
         st.warning(f"The visit you had chosen was changed meanwhile: it is now {md(labels[shown['id']])} (it was "
                    f"{md(_shown_label(shown))}). Check it before adding photos.")  # fmt: skip
     current = state.current_session_id()
-    reason = state.must_be_chosen("upload_session")
-    if reason:
-        st.error(md(reason))
+    waiting = state.must_be_chosen("upload_session")
+    if waiting:
+        (st.info if waiting[1] == "info" else st.error)(md(waiting[0]))
         state.forget_choice("upload_session")
     elif current in by_id:
         st.session_state["upload_session"] = current
@@ -219,9 +219,9 @@ def _choose_area(areas, shown: dict | None):
     elif shown and shown["id"] in names and names[shown["id"]] != shown["name"]:
         st.warning(f"The area you had chosen was renamed meanwhile: it is now {md(names[shown['id']])} (it was "
                    f"{md(shown['name'])}). Check it before adding photos.")  # fmt: skip
-    reason = state.must_be_chosen("upload_area")
-    if reason:
-        st.error(md(reason))
+    waiting = state.must_be_chosen("upload_area")
+    if waiting:
+        (st.info if waiting[1] == "info" else st.error)(md(waiting[0]))
         state.forget_choice("upload_area")
     elif st.session_state.get("upload_area") not in options:
         st.session_state["upload_area"] = options[0]  # the first area, shown as chosen before anything is filed
