@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from skintrack.records import Actor, InvalidInput, NotFound, Records
+from skintrack.records import InvalidInput, NotFound, Records
 from skintrack.records.errors import CaptureDateMismatch, DuplicatePhoto, StaleSelection
 
 from .conftest import REPO
