@@ -277,33 +277,29 @@ def change_table(changes: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- charts
 
 
-def _legend_html(items: list[tuple[str, str, str]], band_words: str) -> str:
-    """A one-line legend: a dot in each verdict's exact chart colour (the same hex as the markers: Streamlit's
-    named colours did not match them), the grey band and the treatment mark. Only skintrack's own words."""
-    from html import escape
-
-    dot = ('<span data-testid="legend-item" data-verdict="{key}" style="white-space:nowrap">'
-           '<span class="legend-dot" style="color:{colour};font-size:1.15em">●</span> {words}</span>')  # fmt: skip
-    parts = [dot.format(key=escape(key), colour=colour, words=escape(words)) for key, colour, words in items]
-    parts.append(f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.7em;'
-                 f'background:{BAND_COLOUR};opacity:{BAND_OPACITY + 0.25}"></span> {escape(band_words)}</span>')  # fmt: skip
-    parts.append(f'<span style="white-space:nowrap"><span style="color:{TREATMENT_COLOUR}">┊</span> dotted line: a '
-                 "treatment</span>")  # fmt: skip
-    return ('<div data-testid="chart-legend" style="font-size:0.875rem;color:rgba(49,51,63,0.75);line-height:1.6">'
-            + " · ".join(parts) + "</div>")  # fmt: skip
+def _legend_items(dots: list[tuple[str, str, str]], band_words: str) -> list[dict]:
+    """The legend's items: a dot per verdict in its exact chart colour, the grey band, the treatment mark."""
+    items = [{"kind": "dot", "verdict": key, "colour": colour, "words": words} for key, colour, words in dots]
+    items.append({"kind": "band", "colour": BAND_COLOUR, "opacity": BAND_OPACITY + 0.25, "words": band_words})
+    items.append({"kind": "rule", "colour": TREATMENT_COLOUR, "words": "dotted line: a treatment"})
+    return items
 
 
 def legend(labels: set[str]) -> None:
-    """One legend for all the charts of a page (only the verdicts that appear), in one compact line, each dot
-    in its marker's colour."""
-    items = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
-    st.html(_legend_html(items, f"grey band: {NOISE_WORDS} around the first visit"))  # skintrack's words only
+    """One legend for all the charts of a page (only the verdicts that appear), in one compact wrapped line,
+    each dot in its markers' colour."""
+    from .components import chart_legend
+
+    dots = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
+    chart_legend(_legend_items(dots, f"grey band: {NOISE_WORDS} around the first visit"), key="progress_legend")
 
 
 def patient_legend(verdicts: set[str]) -> None:
     """The legend of the patient's charts (their verdicts in plain words, in the dots' colours)."""
-    items = [(words, colour, words) for words, colour in PATIENT_VERDICT_COLOURS.items() if words in verdicts]
-    st.html(_legend_html(items, "grey band: the normal difference between two photos"))  # skintrack's words only
+    from .components import chart_legend
+
+    dots = [(words, colour, words) for words, colour in PATIENT_VERDICT_COLOURS.items() if words in verdicts]
+    chart_legend(_legend_items(dots, "grey band: the normal difference between two photos"), key="portal_legend")
 
 
 def date_format(dates: list) -> str:

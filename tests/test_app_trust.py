@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -45,6 +44,14 @@ def _texts(at) -> str:
     for kind in ("markdown", "caption", "error", "warning", "info", "success", "subheader", "header"):
         parts += [element.value for element in getattr(at, kind)]
     return "\n".join(parts)
+
+
+def _legends(at) -> list[list[dict]]:
+    """The items of each chart legend on the page (skintrack_app.components.chart_legend)."""
+    import json
+
+    return [json.loads(c.proto.json)["items"] for c in _elements(at, "bidi_component")
+            if c.proto.component_name.endswith("chart_legend")]  # fmt: skip
 
 
 def _patient_with_two_visits(records, code="P-TABS"):
@@ -326,8 +333,8 @@ def test_12_the_progress_legend_uses_the_markers_colours(data):
                        ("2026-09-28", "2026-09-28_left-cheek.jpg")):  # fmt: skip
         data.add_photo(T, data.add_session(T, patient.id, date, "micro-needling").id, area.id, SAMPLES / name)
     at = _page("progress_page", patient.id).run()
-    legend = next(h.proto.body for h in _elements(at, "html") if "grey band" in h.proto.body)
-    shown = dict(re.findall(r'data-verdict="([^"]+)".*?color:(#[0-9a-f]{6})', legend))
+    (items,) = [legend for legend in _legends(at) if any("grey band" in i["words"] for i in legend)]
+    shown = {item["verdict"]: item["colour"] for item in items if item["kind"] == "dot"}
     labels = set()
     for spec in _vega_specs(at):
         circle = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")

@@ -241,7 +241,7 @@ def test_8_charts_are_compact_titled_once_with_one_legend_and_only_the_areas_tre
         treatment_rules = [layer for layer in layers if layer["mark"]["type"] == "rule" and "x" in layer.get("encoding", {})]
         dates = {row["date"][:10] for layer in treatment_rules for row in spec["datasets"][layer["data"]["name"]]}
         assert dates == {"2026-05-04", "2026-09-28"}  # not the forehead's laser of 2026-07-01
-    legends = [h.proto.body for h in _elements(at, "html") if "grey band" in h.proto.body]  # (in the markers' colours)
+    legends = [c.proto.json for c in _elements(at, "bidi_component") if "grey band" in c.proto.json]  # (markers' colours)
     assert len(legends) == 1  # ...one shared legend
 
 

@@ -236,22 +236,12 @@ def test_the_progress_legend_dots_have_the_markers_colours(tmp_path):
         charts = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]')).map(c => ({
             fills: Array.from(c.querySelectorAll('g.mark-symbol path')).map(p => getComputedStyle(p).fill),
             labels: Array.from(c.querySelectorAll('g.role-axis-label text')).map(t => t.textContent)}))""")
-        # The legend as a person sees it: each "●" in its colour, followed by its words.
-        legend = page.evaluate("""() => {
-            const all = Array.from(document.querySelectorAll('[data-testid="stMain"] *'))
-                .filter(e => e.textContent.includes('grey band') && e.textContent.includes('●'));
-            const box = all[all.length - 1];
-            const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
-            const items = []; let item = null;
-            while (walker.nextNode()) {
-                const colour = getComputedStyle(walker.currentNode.parentElement).color;
-                for (const part of walker.currentNode.textContent.split(/(●)/)) {
-                    if (part === '●') { item = {colour, words: ''}; items.push(item); }
-                    else if (item) item.words += part;
-                }
-            }
-            return items.map(i => [i.words.split('·')[0].trim(), i.colour]);
-        }""")
+        # The legend as a person sees it: each dot in its colour, then its words.
+        legend = []
+        for item in page.locator('[data-testid="chart-legend"] [data-testid="legend-item"]').all():
+            dot = item.locator(".legend-dot")
+            if dot.count():
+                legend.append((item.inner_text().replace("●", "").strip(), dot.evaluate("e => getComputedStyle(e).color")))
         page.screenshot(path=str(tmp_path / "legend.png"))
     colours = dict(legend)
     assert len(charts) == 9 and "first visit" in colours
