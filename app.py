@@ -31,9 +31,26 @@ state.ensure_demo()
 state.refuse_demo_accounts_in_production()
 me = state.begin_run()
 
+#: Every page's address (for bookmarks and reloads: see below).
+PAGE_PATHS = ("patients", "new-session", "photos", "region", "compare", "progress", "export", "accounts", "audit",
+              "my-account", "my-progress")  # fmt: skip
+
+
+def _log_in_at(path: str):
+    def render() -> None:
+        login.render()
+
+    render.__name__ = f"log_in_{path.replace('-', '_')}"
+    return render
+
+
 if me is None:
+    # A bookmarked or reloaded page's address shows the log-in form there (not "Page not found"): after
+    # logging in, the address is still the page asked for, and the signed-in navigation opens it.
     st.set_page_config(layout="centered")
-    st.navigation([st.Page(login.render, title="Log in", url_path="login", default=True)], position="hidden").run()
+    entry = [st.Page(login.render, title="Log in", url_path="login", default=True)]
+    entry += [st.Page(_log_in_at(path), title="Log in", url_path=path) for path in PAGE_PATHS]
+    st.navigation(entry, position="hidden").run()
     st.stop()
 
 if me.role == "patient":
@@ -63,6 +80,20 @@ else:
 st.sidebar.title("skintrack")
 st.sidebar.caption("Before/after skin measurements. Not a medical device; not for diagnosis.")
 st.sidebar.text(f"Signed in: {me.name} ({me.role})")
+whose_record = st.sidebar.empty()  # filled in after the page has run: it may have chosen the patient
+
+
+def _name_the_patient() -> None:
+    """Whose record the clinical pages show, in the sidebar (as text, never markup)."""
+    if me.role == "patient":
+        return
+    from skintrack_app import views
+
+    patient = views.selected_patient()
+    whose_record.text(f"Patient: {patient.code} — {patient.display_name}" if patient else "Patient: none selected")
+
+
+_name_the_patient()
 st.sidebar.button("Log out", key="logout", on_click=state.sign_out)
 
 
@@ -78,3 +109,4 @@ with st.sidebar:
     components.close_sidebar_on_narrow_screens()  # on a phone the sidebar must not stay over the page
 
 st.navigation(pages).run()
+_name_the_patient()  # again: the page may have changed the selection (the Patients page picks one)

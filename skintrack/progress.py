@@ -7,6 +7,12 @@ for the neutral reference and alignment each photo had (:func:`skintrack.noise.v
 thin, or beyond), direction-aware wording ("improved" when redness falls,
 "worse" when it rises), and the best and worst session.
 
+**One photo per visit.** A visit may hold several measured photos of an area (a retake kept, two
+angles). Each visit counts once, with one photo: the first one stored for that visit (for the baseline's
+visit, the baseline itself: the first photo of the first visit, the same rule). The others stay in the
+record and on the Photos page, but not in the series, the summary or the charts
+(:attr:`AreaProgress.extra_photos`, :data:`ONE_PHOTO_PER_VISIT` says so in words).
+
 Two clinical rules are built in:
 
 * **Treatment spacing**: sessions of the same treatment on the same patient
@@ -41,8 +47,11 @@ __all__ = [
     "INFLAMMATION_DAYS",
     "MIN_SPACING_DAYS",
     "PATIENT_MEASURES",
+    "PATIENT_VERDICTS",
     "AreaProgress",
+    "ExtraPhoto",
     "MetricProgress",
+    "ONE_PHOTO_PER_VISIT",
     "PatientMeasure",
     "Point",
     "SpacingWarning",
@@ -70,6 +79,11 @@ GOAL_MEASURES = {
     "micro-needling": ("texture_roughness", "line_density", "spot_area_pct", "redness"),
     "RF": ("texture_roughness", "line_density", "evenness", "redness"),
 }
+#: The rule for a visit with several measured photos of one area, in words (shown on Progress and in reports).
+ONE_PHOTO_PER_VISIT = (
+    "Each visit counts once: when a visit has more than one measured photo of the area, the first one stored is "
+    "used (for the first visit, the baseline); the others stay in the record but are not in the summary or charts."
+)
 #: Without a treatment on record (baseline or "other" only): the measures clinics ask about most.
 DEFAULT_GOAL_MEASURES = ("redness", "spot_area_pct", "texture_roughness", "line_density")
 
@@ -137,6 +151,16 @@ class SpacingWarning:
 
 
 @dataclass
+class ExtraPhoto:
+    """A measured photo left out of the series: its visit already counts with another photo (the first stored)."""
+
+    photo_id: str
+    session_id: str
+    date: dt.date
+    used_photo_id: str  # the photo of the same visit that counts
+
+
+@dataclass
 class AreaProgress:
     patient_id: str
     area_id: str
@@ -149,6 +173,22 @@ class AreaProgress:
     treatments: list[tuple[dt.date, str]] = field(default_factory=list)
     #: The area's photos as read (PhotoView by id, every status): their consent and provenance, without reading again.
     photos: dict[str, Any] = field(default_factory=dict)
+    #: The photos the series uses, one per visit, oldest first (the baseline first).
+    photo_ids: list[str] = field(default_factory=list)
+    #: Measured photos not in the series: a second (third, …) photo of a visit (see :data:`ONE_PHOTO_PER_VISIT`).
+    extra_photos: list[ExtraPhoto] = field(default_factory=list)
+
+    @property
+    def extra_photos_note(self) -> str | None:
+        """Which visits have photos that do not count, and the rule, in words (``None`` when there are none)."""
+        if not self.extra_photos:
+            return None
+        per_visit: dict[dt.date, int] = {}
+        for extra in self.extra_photos:
+            per_visit[extra.date] = per_visit.get(extra.date, 0) + 1
+        visits = "; ".join(f"{day.isoformat()}: {count + 1} measured photos, {count} not counted"
+                           for day, count in sorted(per_visit.items()))  # fmt: skip
+        return f"{ONE_PHOTO_PER_VISIT} Here: {visits}."
 
     @property
     def goal(self) -> tuple[str, ...]:
@@ -262,6 +302,7 @@ def area_progress(
     baseline = next((p for p in photos if p.is_baseline), photos[0] if photos else None)
     if baseline is not None:
         photos = [baseline] + [p for p in photos if p.id != baseline.id and p.session_date >= baseline.session_date]
+    photos, extras = _one_photo_per_visit(photos)
 
     def last_treatment_before(date: dt.date) -> tuple[dt.date, str] | None:
         earlier = [t for t in treatments if t[0] < date]
@@ -335,7 +376,22 @@ def area_progress(
         days_since_last_treatment=(today - last[0]).days if last else None,
         treatments=area_treatments,
         photos={p.id: p for p in area_photos},
+        photo_ids=[p.id for p in photos],
+        extra_photos=extras,
     )
+
+
+def _one_photo_per_visit(photos: list) -> tuple[list, list[ExtraPhoto]]:
+    """The first photo of each visit (``photos`` come baseline first, then oldest visit and first stored
+    first: :meth:`~skintrack.records.Records.list_photos`), and the others (:data:`ONE_PHOTO_PER_VISIT`)."""
+    used: dict[str, Any] = {}
+    extras = []
+    for photo in photos:
+        if photo.session_id in used:
+            extras.append(ExtraPhoto(photo.id, photo.session_id, photo.session_date, used[photo.session_id].id))
+        else:
+            used[photo.session_id] = photo
+    return list(used.values()), extras
 
 
 # --------------------------------------------------------------------------- words for patients
@@ -350,9 +406,25 @@ PATIENT_MEASURES = {
 }
 
 
+#: A point's verdict (:attr:`Point.label`) in the patient's words (the portal's chart colours and its legend).
+PATIENT_VERDICTS = {
+    "baseline": "first visit",
+    "improved": "better",
+    "worse": "worse",
+    "within noise": "no clear change",
+    "could be noise": "no clear change yet",
+    "expected post-treatment redness": "expected after treatment",
+    "lighter": "changed",
+    "darker": "changed",
+}
+
+
 @dataclass
 class PatientMeasure:
     """One measure as a patient sees it: plain words and the change since the first visit in %.
+
+    The sentence, the chart and its colours come from the same numbers: the sentence's % is the last
+    point's, its verdict the last point's (:attr:`Point.label`, in the patient's words).
 
     Attributes
     ----------
@@ -361,15 +433,19 @@ class PatientMeasure:
     title : str
         Its plain name, e.g. "Redness".
     sentence : str
-        One sentence for the patient, without units or technical terms.
+        One sentence for the patient, without units or technical terms, with the latest change in %.
     verdict : str
-        ``"better"``, ``"worse"``, ``"no clear change"`` (within noise, or a change that could still be
-        noise), ``"expected after treatment"`` or ``"first visit only"``.
+        ``"better"``, ``"worse"``, ``"no clear change"`` (within noise), ``"no clear change yet"`` (a change
+        that could still be noise), ``"expected after treatment"`` or ``"first visit only"``.
     points : list of (date, float)
         Change against the first visit in % at each visit (0 at the first).
     noise_pct : float
         The normal difference between two photos of unchanged skin, in % of the first visit's value
-        (the measure's MDC95); changes inside ± this are not counted as real.
+        (the latest visit's MDC95); changes inside ± this are not counted as real.
+    verdicts : list of str
+        Each point's verdict in the patient's words (:data:`PATIENT_VERDICTS`), as the chart colours them.
+    change_pct : float
+        The latest change in % (``points[-1][1]``), as the sentence says it.
     """
 
     metric: str
@@ -378,6 +454,8 @@ class PatientMeasure:
     verdict: str
     points: list[tuple[dt.date, float]]
     noise_pct: float
+    verdicts: list[str] = field(default_factory=list)
+    change_pct: float = 0.0
 
 
 def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
@@ -385,10 +463,14 @@ def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
 
     Only the measures in :data:`PATIENT_MEASURES` with a finite, non-zero first
     value are included (a change in % needs one). A change is called real only
-    when it is larger than the normal difference between two photos of the same
-    skin (the measure's MDC95: the words the portal shows above the list), and
-    redness right after a treatment is called expected rather than worse.
+    when the engine's verdict says it is beyond the normal difference between two photos of the same
+    skin (the measure's MDC95: the grey band of the chart), and redness right after a treatment is
+    called expected rather than worse. Every sentence gives the latest change in % — the number the
+    chart shows for the latest visit — with that visit's verdict, so the headline and the chart can
+    never disagree.
     """
+    from .wording import format_pct
+
     lines = []
     for name, (title, better_words, worse_words) in PATIENT_MEASURES.items():
         metric = progress.metrics.get(name)
@@ -397,28 +479,37 @@ def patient_summary(progress: AreaProgress) -> list[PatientMeasure]:
         base = abs(metric.points[0].value)
         points = [(p.date, 100.0 * (p.value - metric.points[0].value) / base) for p in metric.points]
         noise_pct = 100.0 * metric.mdc95 / base
+        verdicts = [PATIENT_VERDICTS.get(p.label, p.label) for p in metric.points]
         last = metric.points[-1]
-        pct = abs(points[-1][1])
+        change = points[-1][1]
+        amount = format_pct(change, signed=False)
+        way = "lower" if change < 0 else "higher"
+        band = f"the normal difference between two photos is up to {format_pct(noise_pct, signed=False)}"
         if len(metric.points) == 1:
             verdict = "first visit only"
             sentence = f"{title}: measured at your first visit; your next visits will show how it changes."
         elif last.label == "improved":
             verdict = "better"
-            sentence = f"{title}: {better_words} than at your first visit ({pct:.0f} % change), a real change."
+            sentence = f"{title}: {better_words} than at your first visit ({amount} change), a real change."
         elif last.label == "worse":
             verdict = "worse"
-            sentence = (f"{title}: {worse_words} than at your first visit ({pct:.0f} % change), a real change. "
+            sentence = (f"{title}: {worse_words} than at your first visit ({amount} change), a real change. "
                         "Your provider can talk it through with you.")  # fmt: skip
         elif last.label == "expected post-treatment redness":
             verdict = "expected after treatment"
-            sentence = (f"{title}: higher than at your first visit, as expected in the days after a treatment; "
-                        "it usually settles within one to two weeks.")  # fmt: skip
+            sentence = (f"{title}: {amount} higher than at your first visit, as expected in the days after a "
+                        "treatment; it usually settles within one to two weeks.")  # fmt: skip
         elif last.label == "could be noise":
+            verdict = "no clear change yet"
+            sentence = (f"{title}: {amount} {way} than at your first visit — more than usual between two photos "
+                        f"({band}), but too little evidence yet to be sure the change is real.")  # fmt: skip
+        elif change == 0:
             verdict = "no clear change"
-            sentence = (f"{title}: a little different from your first visit, but too little to be sure the "
-                        "change is real rather than a difference between the photos.")  # fmt: skip
+            sentence = f"{title}: the same as at your first visit."
         else:
             verdict = "no clear change"
-            sentence = f"{title}: about the same as at your first visit."
-        lines.append(PatientMeasure(name, title, sentence, verdict, points, noise_pct))
+            sentence = (f"{title}: {amount} {way} than at your first visit, within the normal difference between "
+                        f"two photos of the same skin (up to {format_pct(noise_pct, signed=False)}), so not a clear "
+                        "change.")  # fmt: skip
+        lines.append(PatientMeasure(name, title, sentence, verdict, points, noise_pct, verdicts, change))
     return lines

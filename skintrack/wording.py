@@ -15,7 +15,11 @@ only puts the engine's numbers and verdicts into words:
   than photo-to-photo variation, an improvement."; an angle (ITA°) changes by
   degrees, never by a percentage;
 * :func:`light_words`, :func:`retake_advice` — what the light correction did
-  and what to do when a photo cannot be compared, without jargon.
+  and what to do when a photo cannot be compared, without jargon;
+* :func:`pair_processing`, :func:`course_processing` — what was done to the
+  photos being compared, or to all of a course's photos, read from their
+  stored provenance (``normalization["method"]``, the alignment): a photo
+  without a neutral reference is never said to be colour-corrected.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ __all__ = [
     "explain",
     "format_pct",
     "format_value",
+    "course_processing",
     "light_words",
+    "pair_processing",
     "pct_applies",
     "retake_advice",
     "title",
@@ -202,3 +208,104 @@ def _significant(value: float, digits: int) -> str:
     if "e" in text:  # very large or small: plain decimals read better in a clinic
         text = f"{value:.{max(digits - 1, 0)}f}" if abs(value) >= 1 else f"{value:.{digits + 2}f}".rstrip("0")
     return text.replace("-", "−")
+
+
+# --------------------------------------------------------------------------- what was done to the photos
+
+#: Each neutral reference as a provider and as a patient reads it.
+_REFERENCES = {"chart": "the colour chart", "grey_card": "the grey card", "backdrop": "the plain backdrop"}
+_REFERENCES_PLAIN = {"chart": "a colour chart", "grey_card": "a grey reference card", "backdrop": "a plain grey background"}
+
+
+def _reference(photo: Any) -> str:
+    """The neutral reference a stored photo's colours were corrected from (``"none"``: not corrected)."""
+    normalization = getattr(photo, "normalization", None) if not isinstance(photo, dict) else photo.get("normalization")
+    method = str((normalization or {}).get("method") or "none")
+    return method if method in _REFERENCES else "none"
+
+
+def _listed(words: list[str]) -> str:
+    words = list(dict.fromkeys(words))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def pair_processing(before: Any, after: Any, *, plain: bool = False) -> str:
+    """What was done to two stored photos before they were compared, from their provenance.
+
+    ``before`` and ``after`` are stored photos (:class:`~skintrack.records.PhotoView`: ``normalization``,
+    ``is_baseline``, ``status``, ``alignment``). The colour sentence says which photos were corrected and
+    from what (a follow-up is corrected only from a reference of the same kind as the baseline's, matched
+    to it), and says so when a photo was not corrected; the alignment sentence says which photos were lined
+    up with the baseline. ``plain``: the patient's words.
+    """
+    photos = [("before", before), ("after", after)]
+    corrected = {role: _reference(photo) for role, photo in photos}
+    names = _REFERENCES_PLAIN if plain else _REFERENCES
+    if all(kind != "none" for kind in corrected.values()):
+        source = _listed([names[kind] for kind in corrected.values()])
+        colour = (f"Both photos were colour-corrected with {source} in view, so they compare under the same light."
+                  if plain else f"Both photos colour-normalised on {source} in the frame (never on the skin), so "
+                  "they compare under the same light.")  # fmt: skip
+    elif all(kind == "none" for kind in corrected.values()):
+        colour = ("The colours of these photos could not be corrected (no grey reference card was in view), so part "
+                  "of a change in redness or skin tone may come from different light."
+                  if plain else "Colours not corrected: neither photo had a neutral reference (colour chart, grey "
+                  "card or plain backdrop) in the frame, so colours are as the cameras recorded them and colour "
+                  "measures include any difference in light.")  # fmt: skip
+    else:
+        done = next(role for role, kind in corrected.items() if kind != "none")
+        undone = "after" if done == "before" else "before"
+        which = {"before": "earlier", "after": "later"}
+        colour = (f"Only the {which[done]} photo's colours could be corrected ({names[corrected[done]]} was in view); "
+                  f"the {which[undone]} one's could not, so part of a change in redness or skin tone may come from "
+                  "different light."
+                  if plain else f"Colours corrected only in the {which[done]} photo (from {names[corrected[done]]}); "
+                  f"the {which[undone]} photo had no neutral reference matching the baseline's, so its colours are as "
+                  "the camera recorded them and colour measures include any difference in light.")  # fmt: skip
+    follow_ups = [role for role, photo in photos if not getattr(photo, "is_baseline", False)]
+    aligned = [role for role in follow_ups if getattr(dict(photos)[role], "status", "scored") == "scored"]
+    first = "your first visit" if plain else "the baseline"
+    if not follow_ups:
+        lined = ""
+    elif len(aligned) == 2:
+        lined = f" Both were lined up with {first}, so the same skin is compared."
+    elif aligned == follow_ups:
+        other = "earlier" if aligned == ["before"] else "later"
+        lined = (f" The {other} photo was lined up with {first}, so the same skin is compared." if plain
+                 else f" The {other} photo aligned onto {first}, so the same skin is compared pixel for pixel.")  # fmt: skip
+    else:
+        lined = " A photo could not be lined up with the baseline: it is shown as taken, not compared."
+    return colour + lined
+
+
+def course_processing(photos: list, *, plain: bool = False) -> str:
+    """What was done to the colours of a course's measured photos, counted from their provenance (for a
+    report's methods): which references were used and how many photos had none."""
+    kinds = [_reference(photo) for photo in photos]
+    used = [kind for kind in kinds if kind != "none"]
+    missing = len(kinds) - len(used)
+    names = _REFERENCES_PLAIN if plain else _REFERENCES
+    if not kinds:
+        return "No photo of this area has been measured yet." if not plain else "No photo has been measured yet."
+    if not used:
+        if plain:
+            return ("Your photos had no grey reference card in view, so their colours could not be corrected: part of "
+                    "a change in redness or skin tone may come from different light.")  # fmt: skip
+        return ("No photo of this area had a neutral reference (colour chart, grey card or plain backdrop) in the "
+                "frame, so colours were not corrected: they are as the cameras recorded them, and colour measures "
+                "(redness, tone) include any difference in light between the visits.")  # fmt: skip
+    counts = ", ".join(f"{names[kind]}: {used.count(kind)} photo{'s' if used.count(kind) != 1 else ''}"
+                       for kind in dict.fromkeys(used))  # fmt: skip
+    if plain:
+        if missing:
+            others = "the other photo" if missing == 1 else f"the other {missing} photos"
+            return (f"{len(used)} of your {len(kinds)} photos had {_listed([names[k] for k in used])} in view, which "
+                    f"lets the software correct their colours the same way; {others} had none, so part of a change "
+                    "in redness or skin tone there may come from different light.")  # fmt: skip
+        return (f"Your photos were taken with {_listed([names[k] for k in used])} in view, which lets the software "
+                "correct the colours of every photo the same way.")  # fmt: skip
+    text = f"Colours normalised from neutral references in the frame, never from the skin ({counts})"
+    if missing:
+        text += (f"; {missing} photo{'s' if missing != 1 else ''} had none and {'were' if missing != 1 else 'was'} "
+                 "not corrected: colours as the camera recorded them")  # fmt: skip
+    return text + "."

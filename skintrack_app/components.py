@@ -12,6 +12,8 @@ iframe, height follows the content):
   the baseline's ghost laid over the live picture; reports ``unavailable`` where
   the browser has no camera API (plain http, no camera), so the page falls back
   to ``st.camera_input``;
+* :func:`chart_legend` — the charts' shared legend, each mark in the colour the
+  charts draw it with;
 * :func:`close_sidebar_on_narrow_screens` — on a phone the sidebar closes after
   a page is chosen, instead of staying over the content.
 
@@ -36,7 +38,7 @@ import streamlit as st
 from skintrack import photo_to_bytes
 from skintrack.photo import resize_long_side
 
-__all__ = ["before_after", "close_sidebar_on_narrow_screens", "data_url", "guided_camera", "region_editor"]
+__all__ = ["before_after", "chart_legend", "close_sidebar_on_narrow_screens", "data_url", "guided_camera", "region_editor"]
 
 
 def data_url(rgb: np.ndarray, long_side: int = 1200, quality: int = 88) -> str:
@@ -371,6 +373,50 @@ def guided_camera(ghost: np.ndarray | None, *, key: str) -> tuple[dict | None, s
             raw = b""
         photo = {"id": str(shot.get("id")), "bytes": raw, "width": shot.get("width"), "height": shot.get("height")}
     return photo, unavailable if isinstance(unavailable, str) else None
+
+
+# --------------------------------------------------------------------------- the charts' shared legend
+
+_LEGEND_CSS = """
+.legend { display: flex; flex-wrap: wrap; gap: 0.1rem 0.9rem; font: 14px "Source Sans Pro", sans-serif;
+          color: rgba(49, 51, 63, 0.6); line-height: 1.5; margin: 0 0 0.3rem 0; }
+.legend .item { white-space: nowrap; }
+.legend .dot { font-size: 1.15em; margin-right: 0.25em; }
+.legend .band { display: inline-block; width: 0.9em; height: 0.7em; margin-right: 0.3em; vertical-align: -0.05em; }
+.legend .rule { margin-right: 0.3em; }
+"""
+
+_LEGEND_HTML = '<div class="legend" data-testid="chart-legend"></div>'
+
+_LEGEND_JS = """
+export default function (component) {
+  const { data, parentElement } = component;
+  const box = parentElement.querySelector('.legend');
+  box.replaceChildren();
+  for (const item of data.items || []) {
+    const entry = document.createElement('span');
+    entry.className = 'item';
+    entry.setAttribute('data-testid', 'legend-item');
+    if (item.verdict) entry.dataset.verdict = item.verdict;
+    const mark = document.createElement('span');
+    if (item.kind === 'dot') { mark.className = 'dot legend-dot'; mark.textContent = '●'; mark.style.color = item.colour; }
+    else if (item.kind === 'band') { mark.className = 'band'; mark.style.background = item.colour; mark.style.opacity = item.opacity; }
+    else { mark.className = 'rule'; mark.textContent = '┊'; mark.style.color = item.colour; }
+    entry.appendChild(mark);
+    entry.appendChild(document.createTextNode(item.words));
+    box.appendChild(entry);
+  }
+}
+"""
+
+_legend = st.components.v2.component("skintrack.chart_legend", html=_LEGEND_HTML, css=_LEGEND_CSS, js=_LEGEND_JS)
+
+
+def chart_legend(items: list[dict], *, key: str) -> None:
+    """One legend for a page's charts, each mark in the exact colour the charts draw it with (Streamlit's
+    named Markdown colours did not match the markers). ``items``: ``{"kind": "dot" | "band" | "rule",
+    "colour": "#rrggbb", "words": ..., "verdict": ..., "opacity": ...}``; words are set as text."""
+    _legend(key=key, data={"items": items})
 
 
 # --------------------------------------------------------------------------- phones: the sidebar closes

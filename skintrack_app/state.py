@@ -112,7 +112,8 @@ def idle_expired() -> bool:
 
 
 def _start_session(actor: Actor) -> None:
-    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT):
+    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
+                _PENDING, _MUST_CHOOSE):
         st.session_state.pop(key, None)
     st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source}
     st.session_state[_ACTIVITY] = time.time()
@@ -259,6 +260,9 @@ def select_patient(patient_id: str | None) -> None:
         st.session_state[_PATIENT] = patient_id
         st.session_state[_SESSION] = None
         st.session_state[_UPLOADS] = []
+        st.session_state[_PENDING] = []
+        st.session_state.pop(_SHOWN, None)  # nothing of another patient's was shown for this one
+        st.session_state.pop(_MUST_CHOOSE, None)
         st.session_state.pop(_NEW_VISIT, None)  # the form opens by itself for a patient without visits
 
 
@@ -270,6 +274,128 @@ def set_current_session(session_id: str | None) -> None:
     if st.session_state.get(_SESSION) != session_id:
         st.session_state[_UPLOADS] = []
     st.session_state[_SESSION] = session_id
+
+
+# --------------------------------------------------------------------------- what the provider was shown
+#
+# A photo is filed where the provider chose, as it was shown to them: the visit and area drawn in the
+# previous run (when "Add photos" was pressed) are remembered here, and the upload carries them to the
+# engine (Records.add_photo(expect=...)), which refuses anything else. Another tab may delete or change
+# the visit meanwhile; the select box then shows no visit rather than switching to another by itself.
+
+_SHOWN = "shown_for_filing"  # {"visit": {...}, "area": {...}} as drawn in the last run of New session
+
+
+def shown_for_filing(what: str) -> dict | None:
+    """The visit (``"visit"``: id, session_date, treatment) or area (``"area"``: id, name) the New session
+    page showed in its previous run, or ``None``."""
+    return st.session_state.get(_SHOWN, {}).get(what)
+
+
+def remember_shown(what: str, value: dict | None) -> None:
+    st.session_state.setdefault(_SHOWN, {})[what] = value
+
+
+def forget_choice(widget_key: str) -> None:
+    """Show ``widget_key`` (a select box) empty: the choice it held is gone and must be made again."""
+    st.session_state[widget_key] = None
+
+
+_MUST_CHOOSE = "must_choose"  # {widget key: why its choice is gone}
+
+
+def must_choose(widget_key: str, reason: str | None, level: str = "error") -> None:
+    """The select box ``widget_key`` stays empty, saying ``reason`` (an ``"error"`` or an ``"info"``), until the
+    user chooses (``reason=None``: chosen)."""
+    waiting = st.session_state.setdefault(_MUST_CHOOSE, {})
+    if reason:
+        waiting[widget_key] = (reason, level)
+        st.session_state[widget_key] = None
+    else:
+        waiting.pop(widget_key, None)
+
+
+def must_be_chosen(widget_key: str) -> tuple[str, str] | None:
+    """Why the select box ``widget_key`` is empty until the user chooses, and how to say it, or ``None``."""
+    return st.session_state.get(_MUST_CHOOSE, {}).get(widget_key)
+
+
+def area_chosen() -> None:
+    """``on_change`` of the New session page's area box (emptied by the user: it stays empty)."""
+    if st.session_state.get("upload_area") is None:
+        must_choose("upload_area", "No area chosen: choose the area the photos show.", "info")
+    else:
+        must_choose("upload_area", None)
+
+
+def callback_actor() -> Actor | None:
+    """The signed-in user, re-read from their account, for a form's callback (it runs before
+    :func:`begin_run`): ``None`` when signed out, disabled or idle too long — then the callback does nothing
+    and the run that follows signs the user out."""
+    account = st.session_state.get(_ACCOUNT)
+    if not account or idle_expired():
+        return None
+    try:
+        return records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"]))
+    except AuthenticationFailed:
+        return None
+
+
+_PENDING = "pending_confirmations"
+
+
+def pending_confirmations() -> list[dict[str, Any]]:
+    """Uploads the engine filed only on confirmation (a duplicate, a far-off capture date), waiting for the
+    provider's choice: ``{"id", "name", "data", "session_id", "area_id", "expect", "allow": [...], "message",
+    "confirm_with"}``."""
+    return st.session_state.setdefault(_PENDING, [])
+
+
+def set_pending_confirmations(items: list[dict[str, Any]]) -> None:
+    st.session_state[_PENDING] = items
+
+
+# --------------------------------------------------------------------------- forms that a double click must not repeat
+#
+# A double click sends a form twice: the second submission arrives while the first runs (with the values
+# typed, or with the fields already emptied). It must neither repeat the change nor report the emptied form
+# as an error. Forms are therefore handled in their submit button's callback (it runs before the page, to
+# completion, with that submission's values), which is bound to the form's *generation*: each change
+# carried out starts a new generation, so the second click of a double click — sent by the form as it was
+# drawn before the first click — is recognised and ignored. (A second click that arrives only after the
+# first click's page was drawn anew sends the emptied form: within a few seconds of a change, an empty
+# submission is ignored too.) A form sent again on purpose, e.g. the same visit once more, is drawn anew
+# first, so it is handled (and refused with the reason).
+
+_GENERATIONS = "form_generations"
+DOUBLE_CLICK_SECONDS = 3.0
+
+
+def form_generation(form: str) -> int:
+    """The generation of ``form`` now drawn (bind it to its submit button's callback: ``args=(...)``)."""
+    return st.session_state.get(_GENERATIONS, {}).get(form, {}).get("generation", 0)
+
+
+def repeated_submit(form: str, generation: int, values: tuple) -> bool:
+    """True when a submission of ``form`` (drawn as ``generation``, holding ``values``) is the second click of
+    a double click (see above)."""
+    current = st.session_state.get(_GENERATIONS, {}).get(form, {})
+    if generation != current.get("generation", 0):
+        return True
+    recent = time.monotonic() - current.get("at", -1e9) <= DOUBLE_CLICK_SECONDS
+    return recent and all(value in ("", None) for value in values)
+
+
+def clear_fields(keys, defaults: dict | None = None) -> None:
+    """Empty a form's fields (from its callback), e.g. once what they held was stored."""
+    for key in keys:
+        st.session_state[key] = (defaults or {}).get(key, "")
+
+
+def submitted(form: str) -> None:
+    """``form``'s change was carried out: a new generation starts (the old one's second click is ignored)."""
+    generations = st.session_state.setdefault(_GENERATIONS, {})
+    generations[form] = {"generation": form_generation(form) + 1, "at": time.monotonic()}
 
 
 # --------------------------------------------------------------------------- select boxes that follow the state
@@ -316,8 +442,12 @@ def patient_chosen() -> None:
 
 
 def session_chosen() -> None:
-    """``on_change`` of the visit select box."""
+    """``on_change`` of the visit select box (emptied by the user: it stays empty until a visit is chosen)."""
     set_current_session(st.session_state.get("upload_session"))
+    if st.session_state.get("upload_session") is None:
+        must_choose("upload_session", "No visit chosen: choose the visit the photos belong to.", "info")
+    else:
+        must_choose("upload_session", None)
 
 
 # --------------------------------------------------------------------------- forms that close, uploaders that empty

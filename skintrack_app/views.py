@@ -23,6 +23,7 @@ from skintrack.roi import Region
 from skintrack.wording import NOISE_WORDS, change_words, explain, format_value, title, verdict_words
 
 from . import state
+from .text import md
 
 DISPLAY_SIZE = 1200
 #: Verdict colours (Streamlit's own palette, so the legend's coloured words match the charts).
@@ -37,14 +38,26 @@ VERDICT_COLOURS = {
     "darker": "#803df5",
 }
 _LEGEND_WORDS = {
-    "baseline": ("gray", "first visit"),
-    "improved": ("green", "improved"),
-    "within noise": ("gray", f"within {NOISE_WORDS}"),
-    "could be noise": ("gray", "could still be variation (too little evidence)"),
-    "worse": ("red", "worse"),
-    "expected post-treatment redness": ("orange", "expected redness after treatment"),
-    "lighter": ("blue", "lighter"),
-    "darker": ("violet", "darker"),
+    "baseline": "first visit",
+    "improved": "improved",
+    "within noise": f"within {NOISE_WORDS}",
+    "could be noise": "could still be variation (too little evidence)",
+    "worse": "worse",
+    "expected post-treatment redness": "expected redness after treatment",
+    "lighter": "lighter",
+    "darker": "darker",
+}
+#: The grey band and the treatment marks, as the charts draw them.
+BAND_COLOUR, BAND_OPACITY, TREATMENT_COLOUR = "#9aa5b1", 0.35, "#31333f"
+#: The patient's chart: dot colours per verdict in the patient's words (skintrack.progress.PATIENT_VERDICTS).
+PATIENT_VERDICT_COLOURS = {
+    "first visit": VERDICT_COLOURS["baseline"],
+    "better": VERDICT_COLOURS["improved"],
+    "no clear change": VERDICT_COLOURS["within noise"],
+    "no clear change yet": VERDICT_COLOURS["could be noise"],
+    "worse": VERDICT_COLOURS["worse"],
+    "expected after treatment": VERDICT_COLOURS["expected post-treatment redness"],
+    "changed": VERDICT_COLOURS["lighter"],
 }
 
 
@@ -54,6 +67,34 @@ def chosen_patient_id(hint: str = "Select a patient on the Patients page first."
     if not patient_id:
         st.info(hint)
     return patient_id
+
+
+def selected_patient():
+    """The selected patient's record (:class:`~skintrack.records.PatientView`), or ``None`` when none is
+    selected or it no longer exists (deleted meanwhile: the selection is dropped)."""
+    from skintrack.records import NotFound, PermissionDenied
+
+    patient_id = state.selected_patient_id()
+    if not patient_id:
+        return None
+    try:
+        return state.records().get_patient(state.actor(), patient_id)
+    except (NotFound, PermissionDenied):
+        state.select_patient(None)
+        state.notify("The patient you had selected no longer exists (deleted, perhaps in another tab).")
+        return None
+
+
+def current_patient(hint: str = "Select a patient on the Patients page first."):
+    """The patient a clinical page works on, named under its heading (code and name, shown as text), or
+    ``None`` after telling the user to pick one. Every clinical page says whose record it is."""
+    patient = selected_patient()
+    if patient is None:
+        state.show_notices()
+        st.info(hint)
+        return None
+    st.markdown(f"Patient **{md(patient.code)}** — {md(patient.display_name)}")
+    return patient
 
 
 def choose_area(patient_id: str, key: str):
@@ -236,12 +277,29 @@ def change_table(changes: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- charts
 
 
+def _legend_items(dots: list[tuple[str, str, str]], band_words: str) -> list[dict]:
+    """The legend's items: a dot per verdict in its exact chart colour, the grey band, the treatment mark."""
+    items = [{"kind": "dot", "verdict": key, "colour": colour, "words": words} for key, colour, words in dots]
+    items.append({"kind": "band", "colour": BAND_COLOUR, "opacity": BAND_OPACITY + 0.25, "words": band_words})
+    items.append({"kind": "rule", "colour": TREATMENT_COLOUR, "words": "dotted line: a treatment"})
+    return items
+
+
 def legend(labels: set[str]) -> None:
-    """One legend for all the charts of a page (only the verdicts that appear), in one compact line."""
-    items = [f":{colour}[●] {words}" for label, (colour, words) in _LEGEND_WORDS.items() if label in labels]
-    items.append(f":gray[▮] grey band: {NOISE_WORDS} around the first visit")
-    items.append("┊ dotted line: a treatment")
-    st.caption(" · ".join(items))
+    """One legend for all the charts of a page (only the verdicts that appear), in one compact wrapped line,
+    each dot in its markers' colour."""
+    from .components import chart_legend
+
+    dots = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
+    chart_legend(_legend_items(dots, f"grey band: {NOISE_WORDS} around the first visit"), key="progress_legend")
+
+
+def patient_legend(verdicts: set[str]) -> None:
+    """The legend of the patient's charts (their verdicts in plain words, in the dots' colours)."""
+    from .components import chart_legend
+
+    dots = [(words, colour, words) for words, colour in PATIENT_VERDICT_COLOURS.items() if words in verdicts]
+    chart_legend(_legend_items(dots, "grey band: the normal difference between two photos"), key="portal_legend")
 
 
 def date_format(dates: list) -> str:
@@ -266,9 +324,9 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     if progress.baseline is not None:
         value, noise = progress.baseline.value, progress.mdc95
         band = pd.DataFrame({"low": [value - noise], "high": [value + noise], "value": [value]})
-        layers.append(alt.Chart(band).mark_rect(color="#9aa5b1", opacity=0.35).encode(y="low:Q", y2="high:Q"))
+        layers.append(alt.Chart(band).mark_rect(color=BAND_COLOUR, opacity=BAND_OPACITY).encode(y="low:Q", y2="high:Q"))
         for edge in ("low", "high"):  # the band's edges: visible even when it is thin
-            layers.append(alt.Chart(band).mark_rule(color="#9aa5b1", strokeWidth=1).encode(y=f"{edge}:Q"))
+            layers.append(alt.Chart(band).mark_rule(color=BAND_COLOUR, strokeWidth=1).encode(y=f"{edge}:Q"))
         layers.append(alt.Chart(band).mark_rule(strokeDash=[4, 4], color="#31333f", opacity=0.7).encode(y="value:Q"))
     if treatments:
         marks = pd.DataFrame([{"date": pd.Timestamp(d), "treatment": t} for d, t in treatments])
@@ -288,20 +346,44 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     return alt.layer(*layers).properties(title=chart_title, height=height)
 
 
+def month_starts(first, last) -> list:
+    """The first day of every month from ``first``'s month to ``last``'s (dates)."""
+    import datetime as dt
+
+    day, months = dt.date(first.year, first.month, 1), []
+    while day <= last:
+        months.append(day)
+        day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return months
+
+
 def patient_chart(measure) -> alt.Chart:
     """One measure for a patient (:class:`skintrack.progress.PatientMeasure`): the change since the first visit
-    in %, with a grey band for the normal difference between two photos. No units, no technical terms."""
-    data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1)} for d, v in measure.points])
+    in %, with a grey band for the normal difference between two photos, each dot coloured by its verdict —
+    the same numbers and verdicts as the sentence above the charts. No units, no technical terms."""
+    verdicts = measure.verdicts or ["first visit"] * len(measure.points)
+    data = pd.DataFrame([{"date": pd.Timestamp(d), "change": round(v, 1), "verdict": verdict}
+                         for (d, v), verdict in zip(measure.points, verdicts)])  # fmt: skip
     band = pd.DataFrame({"low": [-measure.noise_pct], "high": [measure.noise_pct]})
+    # The axis starts on the first day of the course's first month, labelled: "tickCount" alone let Vega
+    # start at the next month, so the first month of the course was missing.
+    months = month_starts(measure.points[0][0], measure.points[-1][0])
+    domain = [pd.Timestamp(months[0]), pd.Timestamp(measure.points[-1][0]) + pd.Timedelta(days=5)]
+    ticks = [{"year": d.year, "month": d.month, "date": 1} for d in months[:: max(1, -(-len(months) // 5))]]
     base = alt.Chart(data).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=4)),
+        x=alt.X("date:T", title=None, scale=alt.Scale(domain=[d.isoformat() for d in domain]),
+                axis=alt.Axis(format="%b %Y", labelAngle=0, values=ticks, labelOverlap="greedy")),
         y=alt.Y("change:Q", title="% since first visit"),
-    )
+    )  # fmt: skip
+    colours = alt.Scale(domain=list(PATIENT_VERDICT_COLOURS), range=list(PATIENT_VERDICT_COLOURS.values()))
     layers = [
-        alt.Chart(band).mark_rect(opacity=0.15, color="#888").encode(y="low:Q", y2="high:Q"),
+        alt.Chart(band).mark_rect(opacity=BAND_OPACITY, color=BAND_COLOUR).encode(y="low:Q", y2="high:Q"),
         alt.Chart(pd.DataFrame({"y": [0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"),
-        base.mark_line(color="#1f77b4"),
-        base.mark_circle(size=70, color="#1f77b4").encode(tooltip=[alt.Tooltip("date:T", format="%d %b %Y"),
-                                                                   alt.Tooltip("change:Q", title="% change")]),
-    ]  # fmt: skip
+        base.mark_line(color="#1c83e1"),
+        base.mark_circle(size=70, opacity=1).encode(
+            color=alt.Color("verdict:N", legend=None, scale=colours),
+            tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), alt.Tooltip("change:Q", title="% change"),
+                     alt.Tooltip("verdict:N")],  # fmt: skip
+        ),
+    ]
     return alt.layer(*layers).properties(title=measure.title, height=180)

@@ -25,7 +25,7 @@ def clinic(demo_folder, tmp_path_factory):
     other = records.add_patient(ADMIN, "P-SECRET", "Zelda Secret", notes="private note")
     area = records.add_area(ADMIN, other.id, "forehead")
     session = records.add_session(ADMIN, other.id, "2026-05-04", "laser")
-    records.add_photo(ADMIN, session.id, area.id, SAMPLES / "2026-05-04_left-cheek.jpg")
+    records.add_photo(ADMIN, session.id, area.id, SAMPLES / "2026-05-04_left-cheek.jpg", allow_duplicate=True)  # confirmed
     records.add_user(ADMIN, "pat-demo", PATIENT_PASSWORD, role="patient", patient_id=demo.id, display_name="Demo Person")
     records.close()
     return folder, demo.id, other.id

@@ -39,7 +39,7 @@ def world(tmp_path_factory):
     session_a = records.add_session(PROVIDER, a.id, "2026-05-04", "micro-needling")
     session_b = records.add_session(PROVIDER, b.id, "2026-05-04", "micro-needling")
     photo_a = records.add_photo(PROVIDER, session_a.id, area_a.id, PHOTO)
-    photo_b = records.add_photo(PROVIDER, session_b.id, area_b.id, PHOTO)
+    photo_b = records.add_photo(PROVIDER, session_b.id, area_b.id, PHOTO, allow_duplicate=True)  # the same photo, confirmed
     records.add_user(ADMIN, "boss", PASSWORD, role="admin")
     records.add_user(ADMIN, "pat-a", PASSWORD, role="patient", patient_id=a.id)
     records.add_user(ADMIN, "pat-b", PASSWORD, role="patient", patient_id=b.id)

@@ -58,7 +58,20 @@ def _slider(page, touch: bool = False):
     return slider
 
 
-def provider_desktop(url: str) -> None:
+def check_up_photo(folder: Path) -> Path:
+    """A new photo of the demo cheek for a check-up visit (the last session's skin, another capture): a photo
+    already in the demo would rightly be held back as a duplicate."""
+    from skintrack.synthetic import DEMO_SEED, DEMO_SESSIONS, Capture, SkinScene, SkinState
+
+    session = DEMO_SESSIONS[-1]
+    scene = SkinScene(seed=DEMO_SEED, size=(1600, 1200), grey_card=True, backdrop=True)
+    capture = Capture(size=(1600, 1200), jpeg_quality=90, seed=DEMO_SEED + 100, rotation_deg=1.5, shift=(12, -8))
+    path = folder / "2026-10-26_left-cheek.jpg"
+    path.write_bytes(scene.render(SkinState(**session["state"]), capture).encoded)
+    return path
+
+
+def provider_desktop(url: str, photo: Path) -> None:
     with app_driver.browser_page(**WIDE) as page:
         app_driver.go(page, url, "")
         shot(page, "login")
@@ -68,9 +81,9 @@ def provider_desktop(url: str) -> None:
         shot(page, "patients")
         app_driver.open_page(page, "New session")
         app_driver.create_session(page, "2026-10-26", treatment="other")
-        app_driver.upload_and_measure(page, [SAMPLES / "2026-09-28_left-cheek.jpg"], area="left cheek")
+        app_driver.upload_and_measure(page, [photo], area="left cheek")
         page.set_viewport_size(TALL)
-        page.get_by_text("2026-09-28_left-cheek.jpg").first.scroll_into_view_if_needed()
+        page.get_by_text(photo.name).first.scroll_into_view_if_needed()
         _images_loaded(page)
         shot(page, "new-session")
         page.set_viewport_size(WIDE)
@@ -146,13 +159,27 @@ def patient_phone(url: str) -> None:
         shot(page, "portal-charts")
 
 
+def _load_demo(data: Path) -> None:
+    from skintrack.records import Actor, Records
+
+    records = Records(data)
+    try:
+        loader = Actor("skintrack first start", role="admin", source="system")
+        patient = records.load_demo(loader, SAMPLES)
+        records.create_demo_accounts(loader, patient.id)
+    finally:
+        records.close()
+
+
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         app_driver.add_account(data, *ADMIN, role="admin", display_name="Ada Admin")
+        _load_demo(data)  # as `make run` does before starting the app (a busy machine took minutes on first page)
+        photo = check_up_photo(Path(tmp))
         with app_driver.running_app(data, demo=True, provider_account=False) as url:
-            provider_desktop(url)
+            provider_desktop(url, photo)
             provider_phone(url)
             admin(url)
             patient_phone(url)

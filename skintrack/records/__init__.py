@@ -5,6 +5,7 @@ Use :class:`Records` for every read and write; see :mod:`skintrack.records.servi
 """
 
 from .db import CONSENT_LEVELS, TREATMENTS
+from .errors import CaptureDateMismatch, DuplicatePhoto, NeedsConfirmation, StaleSelection
 from .service import (
     AccountLocked,
     Actor,
@@ -37,10 +38,13 @@ __all__ = [
     "AreaView",
     "AuditEntry",
     "AuthenticationFailed",
+    "CaptureDateMismatch",
     "DoctorReport",
+    "DuplicatePhoto",
     "InvalidInput",
     "Invitation",
     "Measurement",
+    "NeedsConfirmation",
     "NotFound",
     "PatientView",
     "PermissionDenied",
@@ -48,6 +52,7 @@ __all__ = [
     "Records",
     "RecordsError",
     "SessionView",
+    "StaleSelection",
     "UncheckedCall",
     "UserView",
     "StorageFull",

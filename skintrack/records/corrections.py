@@ -122,11 +122,15 @@ class CorrectionsMixin:
                 if clash:
                     raise InvalidInput(f"A {kind} session on {day.isoformat()} is already recorded for this patient.")
                 before = f"{session.date.isoformat()} {session.treatment}"
+                old_settings = dict(session.settings or {})
                 for key, value in changed.items():
                     setattr(session, key, value)
                 db.flush()
+                what = ", ".join(sorted(changed))
+                if "settings" in changed:  # the values too: a corrected needle depth must be traceable
+                    what += f" ({_settings_words(old_settings)} → {_settings_words(changed['settings'])})"
                 self._audit(db, actor, "update_session", patient_id=session.patient_id, target=session.id,
-                            detail=f"{before}: {', '.join(sorted(changed))}")  # fmt: skip
+                            detail=f"{before}: {what}")  # fmt: skip
                 if "date" in changed:
                     area_ids = set(db.scalars(select(PhotoRecord.area_id).where(PhotoRecord.session_id == session.id)))
                     for area in db.scalars(select(Area).where(Area.id.in_(area_ids))):
@@ -245,3 +249,7 @@ class CorrectionsMixin:
                 self._measured.clear()
             if wanted:
                 self._rescore_area(db, area, force=True)
+
+
+def _settings_words(settings: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(settings.items())) or "none"

@@ -251,6 +251,13 @@ def _private_sqlite_file(url: str) -> None:
     """Create the database file ``0600`` before SQLite does (it would use ``0644``); tighten an existing one.
 
     SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+
+    The live database file is never opened (nor closed) from Python: closing *any* descriptor of a file
+    releases every POSIX lock this process holds on it (fcntl semantics), so another ``Records`` on the
+    same folder in this process would lose SQLite's locks, and another process (the command line, the
+    app) would then checkpoint and delete the ``-wal`` and ``-shm`` files under it. A new file is made
+    private under a temporary name and linked into place (never replacing one that appeared meanwhile);
+    an existing file is only ``chmod``-ed by its path.
     """
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -258,13 +265,31 @@ def _private_sqlite_file(url: str) -> None:
     path = Path(database)
     if not path.parent.is_dir():
         return  # SQLite will say so
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if not path.exists():
+        _create_private_file(path)
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             if name.stat().st_mode & 0o077:
                 os.chmod(name, 0o600)
         except FileNotFoundError:
             pass
+
+
+def _create_private_file(path: Path) -> None:
+    """An empty file (an empty SQLite database) at ``path`` with mode 0600, unless one exists by then."""
+    spare = path.with_name(f".{path.name}.{uuid.uuid4().hex}.new")
+    os.close(os.open(spare, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # a file no one else knows of
+    try:
+        os.link(spare, path)  # atomic, and never replaces a database another process created meanwhile
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links: create it in place (it is new: no one holds locks on it)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(spare)
 
 
 def migrate(engine: Engine) -> None:

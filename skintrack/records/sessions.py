@@ -34,11 +34,17 @@ from ..photo import Photo, _read_source, clean_bytes, load_photo
 from ..roi import Region, RegionError
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
-from .errors import InvalidInput, RecordsError
+from .errors import CaptureDateMismatch, DuplicatePhoto, InvalidInput, NotFound, RecordsError, StaleSelection
 from .validation import MAX_NAME, MAX_NOTES, MAX_VIEW
 from .views import Actor, Measurement, PhotoView, SessionView
 
-__all__ = ["MEASURE_SIZE", "SessionsMixin", "area_region", "zone_of"]
+__all__ = ["CAPTURE_DATE_TOLERANCE_DAYS", "MEASURE_SIZE", "SessionsMixin", "area_region", "zone_of"]
+
+#: A photo whose own capture date (EXIF) is more than this many days from its visit's date is filed only
+#: when the caller confirms (``allow_date_mismatch=True``): it is probably another visit's photo.
+CAPTURE_DATE_TOLERANCE_DAYS = 7
+#: What a caller of :meth:`SessionsMixin.add_photo` may say it showed the user (``expect=``).
+EXPECT_KEYS = ("session_date", "treatment", "area")
 
 
 class SessionsMixin:
@@ -133,6 +139,9 @@ class SessionsMixin:
         *,
         view: str = "front",
         consent: str = "record",
+        expect: dict | None = None,
+        allow_duplicate: bool = False,
+        allow_date_mismatch: bool = False,
     ) -> PhotoView:
         """Store and measure one photo of an area in a session.
 
@@ -143,21 +152,35 @@ class SessionsMixin:
         baseline with status ``not_comparable`` (and no scores) — both with the
         reason, so the provider can retake it.
 
+        Nothing is filed anywhere the caller did not choose: ``expect`` says what the user was shown
+        when they chose the visit and area (``{"session_date": ..., "treatment": ..., "area": ...}``,
+        any of them); when the visit or area is gone or no longer matches — deleted, re-dated or
+        renamed meanwhile, e.g. in another browser tab — :class:`StaleSelection` is raised and nothing
+        is stored. Whether or not ``expect`` is given, the visit and area are checked again in the
+        transaction that files the photo, so a change made while it was measured is refused too.
+
+        Two mistakes are stored only when confirmed: the same photo (same sha256, or the same photo
+        with other metadata) already filed under another visit — of this or another patient — or
+        twice in one area of a visit (:class:`DuplicatePhoto`; confirm with ``allow_duplicate=True``;
+        the same face photo for several areas of one visit is not a duplicate), and a photo whose own
+        capture date (EXIF) is more than :data:`CAPTURE_DATE_TOLERANCE_DAYS` days from the visit's date
+        (:class:`CaptureDateMismatch`; ``allow_date_mismatch=True``). Adding the very same photo to the
+        same visit, area and view again stores nothing and returns the stored one (``duplicate``).
+
         Raises
         ------
         PhotoError
             For a file that is not a usable photo (nothing is stored).
-        NotFound, InvalidInput, PermissionDenied
+        StaleSelection, DuplicatePhoto, CaptureDateMismatch, NotFound, InvalidInput, PermissionDenied
         """
         if consent not in CONSENT_LEVELS:
             raise InvalidInput(f"Consent must be one of {', '.join(CONSENT_LEVELS)}.")
         view = validation.text(view, "The view", max_length=MAX_VIEW, required=True)
+        expected = _expected(expect)
         with self._db() as db:
-            session = self._owned(db, actor, "update", TreatmentSession, session_id, "session")
-            area = self._get(db, Area, area_id, "area")
-            if area.patient_id != session.patient_id:
-                raise InvalidInput("The area and the session belong to different patients.")
-            session_date = session.date
+            target = self._filing_target(db, actor, session_id, area_id, expected)
+            area = db.get(Area, area_id)
+            session_date = target["session_date"]
             zone, region = zone_of(area.name), _area_region(area)
         validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         data = _read_source(source) if not isinstance(source, Photo) else None
@@ -167,6 +190,8 @@ class SessionsMixin:
         if existing is not None:
             existing.duplicate = True
             return existing
+        if not allow_date_mismatch:
+            _check_capture_date(photo, session_date)
         clean, suffix = clean_bytes(photo, data)
         reencoded_lossily = suffix != ".png" and not (data is not None and _kept_as_is(photo))
         data = None  # the upload's bytes are no longer needed: a large photo keeps its memory for measuring
@@ -180,6 +205,8 @@ class SessionsMixin:
         photo = self._measuring_copy(photo)  # all measuring needs: a large photo's full pixels can go
         self.store.check_space(len(clean))  # a full disk is refused before minutes of measuring
         file_name, stored_sha = self.store.name_for(clean, suffix)
+        if not allow_duplicate:
+            self._refuse_duplicate(target, view, original_sha, stored_sha)
         area_lock = self._area_lock(area_id)
         for attempt in range(5):
             # After a first try lost to a new baseline, measure again holding the area: this process's
@@ -196,7 +223,7 @@ class SessionsMixin:
                     stored = self._commit_photo(
                         actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha,
                         consent, baseline_used=baseline, becomes_baseline=becomes_baseline, original_size=original_size,
-                        claims=claims,
+                        claims=claims, target=target,
                     )  # fmt: skip
                 except _BaselineChanged:
                     self._release(claims)
@@ -232,6 +259,62 @@ class SessionsMixin:
                 )
             )
             return self._photo_view(db, record) if record else None
+
+    def _filing_target(self, db: Session, actor: Actor, session_id: str, area_id: str, expected: dict) -> dict:
+        """Where a photo is to be filed (checked: the actor may, the visit and area exist, belong to one
+        patient and are what the user was shown), as a dict :meth:`_commit_photo` checks again."""
+        try:
+            session = self._owned(db, actor, "update", TreatmentSession, session_id, "session")
+        except NotFound:
+            if not expected:
+                raise
+            raise StaleSelection(f"The visit you chose ({_visit_words(expected)}) no longer exists: it was deleted "
+                                 "meanwhile. Nothing was filed; choose the visit again.") from None  # fmt: skip
+        area = db.get(Area, area_id) if validation.is_id(area_id) else None
+        if area is None:
+            if not expected:
+                raise NotFound(f"No area with id {area_id!r}.")
+            raise StaleSelection(f"The area you chose ({expected.get('area', 'unnamed')}) no longer exists: it was "
+                                 "deleted meanwhile. Nothing was filed; choose the area again.")  # fmt: skip
+        if area.patient_id != session.patient_id:
+            raise InvalidInput("The area and the session belong to different patients.")
+        target = {"session_id": session.id, "area_id": area.id, "patient_id": session.patient_id,
+                  "session_date": session.date, "treatment": session.treatment, "area": area.name}  # fmt: skip
+        _check_expected(target, expected)
+        return target
+
+    def _refuse_duplicate(self, target: dict, view: str, original_sha: str, stored_sha: str) -> None:
+        """:class:`DuplicatePhoto` when this photo is already filed under another visit (of any patient) or
+        under another view of the same area and visit."""
+        from sqlalchemy import or_
+
+        with self._db() as db:
+            rows = db.execute(
+                select(PhotoRecord.session_id, PhotoRecord.area_id, PhotoRecord.view, TreatmentSession.date,
+                       TreatmentSession.patient_id, Area.name, Patient.code)  # fmt: skip
+                .join(TreatmentSession, PhotoRecord.session_id == TreatmentSession.id)
+                .join(Area, PhotoRecord.area_id == Area.id)
+                .join(Patient, TreatmentSession.patient_id == Patient.id)
+                .where(or_(PhotoRecord.original_sha256 == original_sha, PhotoRecord.stored_sha256 == stored_sha))
+                .order_by(TreatmentSession.date)
+            ).all()
+        clashes = [
+            row for row in rows
+            if row.session_id != target["session_id"] or (row.area_id == target["area_id"] and row.view != view)
+        ]  # fmt: skip
+        if not clashes:
+            return
+        places = []
+        for row in clashes[:3]:
+            whose = "this patient" if row.patient_id == target["patient_id"] else f"patient {row.code}"
+            places.append(f"{whose}, {row.name}, visit of {row.date.isoformat()}")
+        more = f" and {len(clashes) - 3} more" if len(clashes) > 3 else ""
+        raise DuplicatePhoto(
+            f"This photo is already in the record ({'; '.join(places)}{more}). Filed again it would be measured "
+            "as a new photo and counted as progress. Nothing was stored; add it only if it really belongs here "
+            "too (confirm the duplicate).",
+            matches=[(row.code, row.name, row.date) for row in clashes],
+        )  # fmt: skip
 
     def _area_lock(self, area_id: str) -> threading.RLock:
         """This process's lock on an area's photos: held to commit one, and by an upload that has to
@@ -323,12 +406,18 @@ class SessionsMixin:
 
     def _commit_photo(
         self, actor, session_id, area_id, view, photo, issues, outcome, file_name, stored_sha, consent,
-        *, baseline_used, becomes_baseline, original_size, claims=(),
+        *, baseline_used, becomes_baseline, original_size, claims=(), target=None,
     ) -> PhotoView:  # fmt: skip
         with self._area_lock(area_id), self._db() as db:
             # Lock the area row (SQLite's BEGIN IMMEDIATE already holds the write lock), so two
             # photos never both become the baseline or miss the baseline the other set.
             area = db.get(Area, area_id, with_for_update=True)
+            if target is not None:  # the visit and area are still the ones chosen (not deleted or changed meanwhile)
+                session = db.get(TreatmentSession, session_id)
+                now = None if session is None or area is None else {
+                    "session_date": session.date, "treatment": session.treatment, "area": area.name}  # fmt: skip
+                if now is None or any(now[key] != target[key] for key in EXPECT_KEYS):
+                    raise StaleSelection(_changed_words(target, now))
             if area.baseline_photo_id != (baseline_used["id"] if baseline_used else None):
                 raise _BaselineChanged()
             if not becomes_baseline and area.baseline_photo_id is None:
@@ -468,16 +557,20 @@ class SessionsMixin:
                 self._rescore_area(db, area, force=True)
         self._discard_files([file_name])  # unless another row (or a photo being added) uses it
 
-    def replace_photo(self, actor: Actor, photo_id: str, source: Any) -> PhotoView:
+    def replace_photo(self, actor: Actor, photo_id: str, source: Any, *, allow_duplicate: bool = False,
+                      allow_date_mismatch: bool = False) -> PhotoView:  # fmt: skip
         """Retake: store the new photo for the same session, area and view, then drop the old one.
 
         The old photo stays until the new one is safely stored and measured; a
-        bad new file leaves everything as it was.
+        bad new file leaves everything as it was. The retake is checked as :meth:`add_photo` checks a photo
+        (the same confirmations for a duplicate or a far-off capture date).
         """
         with self._db() as db:
             self._owned(db, actor, "update", PhotoRecord, photo_id, "photo")
         old = self.get_photo(actor, photo_id)
-        new = self.add_photo(actor, old.session_id, old.area_id, source, view=old.view, consent=old.consent)
+        new = self.add_photo(actor, old.session_id, old.area_id, source, view=old.view, consent=old.consent,
+                             expect={"session_date": old.session_date, "treatment": old.treatment, "area": old.area},
+                             allow_duplicate=allow_duplicate, allow_date_mismatch=allow_date_mismatch)  # fmt: skip
         if new.id != old.id:
             self.delete_photo(actor, photo_id)
             new = self.get_photo(actor, new.id)
@@ -535,6 +628,7 @@ class SessionsMixin:
             settings_hash=scores[0].settings_hash if scores else None,
             baseline_photo_id=area.baseline_photo_id,
             region=region.digest if (region := area_region(area)) is not None else None,
+            measured=_measured_part(scores[0].provenance if scores else None, region),
         )
 
     # ------------------------------------------------------------------ scores
@@ -567,6 +661,9 @@ class SessionsMixin:
                         "normalization": view.normalization.get("method"),
                         "alignment_quality": view.alignment.get("quality"),
                         "thresholds_from": provenance.get("thresholds_from"),
+                        "region": view.measured.get("region"),
+                        "region_pct": view.measured.get("region_pct"),
+                        "skin_pct": view.measured.get("skin_pct"),
                         "status_reason": view.status_reason,
                     }
                 )
@@ -649,6 +746,62 @@ class _BaselineChanged(Exception):
     pass
 
 
+def _expected(expect: dict | None) -> dict:
+    """``expect`` checked: known keys, a date as a date."""
+    if not expect:
+        return {}
+    unknown = set(expect) - set(EXPECT_KEYS)
+    if unknown:
+        raise InvalidInput(f"expect takes {', '.join(EXPECT_KEYS)}, not {', '.join(sorted(unknown))}.")
+    expected = {key: value for key, value in expect.items() if value is not None}
+    if "session_date" in expected:
+        expected["session_date"] = _parse_date(expected["session_date"])
+    return expected
+
+
+def _visit_words(visit: dict) -> str:
+    date = visit.get("session_date")
+    words = date.isoformat() if isinstance(date, dt.date) else "unknown date"
+    if visit.get("treatment"):
+        words += f", {visit['treatment']}"
+    if visit.get("area"):
+        words += f", {visit['area']}"
+    return words
+
+
+def _check_expected(target: dict, expected: dict) -> None:
+    if any(target[key] != value for key, value in expected.items()):
+        shown = {key: expected.get(key, target[key]) for key in EXPECT_KEYS}
+        raise StaleSelection(_changed_words(shown, target))
+
+
+def _changed_words(chosen: dict, now: dict | None) -> str:
+    if now is None:
+        return (f"The visit or area you chose ({_visit_words(chosen)}) was deleted meanwhile. Nothing was filed; "
+                "choose where the photo belongs again.")  # fmt: skip
+    return (f"The visit you chose ({_visit_words(chosen)}) was changed meanwhile: it is now {_visit_words(now)}. "
+            "Nothing was filed; check the visit and add the photo again.")  # fmt: skip
+
+
+def _check_capture_date(photo: Photo, visit_date: dt.date) -> None:
+    """:class:`CaptureDateMismatch` when the photo's own capture date is far from the visit's date."""
+    captured = photo.metadata.get("captured_at")
+    if not captured:
+        return
+    try:
+        day = dt.datetime.fromisoformat(str(captured)).date()  # the camera's local day, as it wrote it
+    except ValueError:
+        return
+    days = abs((day - visit_date).days)
+    if days > CAPTURE_DATE_TOLERANCE_DAYS:
+        raise CaptureDateMismatch(
+            f"This photo was taken on {day.isoformat()} (its own date), {days} days from the visit of "
+            f"{visit_date.isoformat()}: it may belong to another visit. Nothing was stored; add it to this visit "
+            "only if it belongs here (confirm the date), e.g. when the camera's clock is wrong.",
+            captured_on=day, visit_date=visit_date,
+        )  # fmt: skip
+
+
 def _kept_as_is(photo: Photo) -> bool:
     """True when storage keeps the photo's own compressed data (an upright JPEG, metadata removed)."""
     return photo.metadata.get("format") == "JPEG" and photo.metadata.get("orientation", 1) == 1
@@ -674,6 +827,23 @@ def _area_region(area: Area) -> list[list[float]] | None:
     the baseline's frame (None: the whole photo, or the face zone the area is named after)."""
     region = area_region(area)
     return None if region is None else [list(point) for point in region.corners]
+
+
+def _measured_part(provenance: dict | None, region: Region | None) -> dict:
+    """Which part of a photo its scores measured, from their provenance (see :attr:`PhotoView.measured`)."""
+    if not provenance:
+        return {}
+    size = provenance.get("working_size") or [0, 0]
+    pixels = float(size[0]) * float(size[1]) if len(size) == 2 else 0.0
+    zone = provenance.get("zone")
+    if region is not None:
+        where = f"outlined {region.shape}"
+    elif zone:
+        where = f"face zone: {str(zone).replace('_', ' ')}"
+    else:
+        where = "whole photo"
+    share = lambda count: round(100.0 * float(count) / pixels, 2) if pixels and count is not None else None  # noqa: E731
+    return {"region": where, "region_pct": share(provenance.get("roi_pixels")), "skin_pct": share(provenance.get("skin_pixels"))}
 
 
 def _status_reason(outcome: Comparison) -> str:

@@ -135,6 +135,11 @@ class PhotoView:
     camera: str | None = None  # make and model from the photo's EXIF, when it had them
     baseline_photo_id: str | None = None  # the area's baseline when this view was read
     region: str | None = None  # hash of the area's region of interest in use, if any
+    #: What part of the photo was measured, from its scores' provenance: ``{"region": "whole photo" |
+    #: "outlined rectangle" | "outlined polygon" | "face zone: left cheek", "region_pct": share of the photo
+    #: (baseline's frame) inside the region measured, "skin_pct": share of the photo measured as skin}``;
+    #: empty for a photo without scores.
+    measured: dict = field(default_factory=dict)
 
     @property
     def measurement_key(self) -> tuple:

@@ -106,6 +106,9 @@ def progress_chart(
     start, end = min(dates), max(dates)
     span = max((end - start).days, 14)
     start, end = start - dt.timedelta(days=round(span * 0.04) + 1), end + dt.timedelta(days=round(span * 0.04) + 1)
+    # The axis starts on the first day of the course's first month, so that month is labelled too (a course
+    # starting on the 20th showed its second month first).
+    start = min(start, dt.date(min(dates).year, min(dates).month, 1))
     values = [p.value for p in points]
     base = points[0].value
     noise = progress.mdc95 if math.isfinite(progress.mdc95) else 0.0
@@ -150,32 +153,43 @@ def progress_chart(
     return drawing
 
 
-def legend(width: float, *, plain: bool = False) -> Drawing:
-    """The key shared by all charts of a report."""
+def legend(width: float, *, plain: bool = False, labels: set[str] | None = None) -> Drawing:
+    """The key shared by all charts of a report: the verdict colours that appear (``labels``; all when
+    ``None``), the noise band, the baseline line and the treatment mark, wrapped over as few lines as fit."""
     if plain:
-        entries = [("baseline", "first visit"), ("improved", "better"), ("within noise", "no clear change"),
-                   ("could be noise", "no clear change yet"), ("worse", "worse"), ("expected post-treatment redness", "expected redness after treatment"),
-                   ("lighter", "lighter skin"), ("darker", "darker skin")]  # fmt: skip
+        words = {"baseline": "first visit", "improved": "better", "within noise": "no clear change",
+                 "could be noise": "no clear change yet", "worse": "worse",
+                 "expected post-treatment redness": "expected redness after treatment", "lighter": "lighter skin",
+                 "darker": "darker skin"}  # fmt: skip
         band = "normal variation between photos"
     else:
-        entries = [(label, label) for label in LABEL_COLOURS]
+        words = {label: label for label in LABEL_COLOURS}
         band = "baseline ± MDC95 (noise)"
-    drawing = Drawing(width, 30, initialFontName=FONT)
-    x, y = 2, 20
-    for label, text in entries:
-        drawing.add(Circle(x + 3, y + 2.5, 2.6, fillColor=colors.HexColor(LABEL_COLOURS[label]), strokeColor=None))
-        drawing.add(String(x + 9, y, text, fontName=FONT, fontSize=7))
-        x += 14 + len(text) * 3.9
-        if x > width - 90:
-            x, y = 2, y - 11
-    y -= 11 if x > 2 else 0
-    x = 2
-    drawing.add(Rect(x, y, 14, 6, fillColor=colors.HexColor("#888888"), fillOpacity=0.25, strokeColor=None))
-    drawing.add(String(x + 18, y, band, fontName=FONT, fontSize=7))
-    x += 30 + len(band) * 3.9
-    drawing.add(Line(x, y + 3, x + 14, y + 3, strokeColor=colors.HexColor("#555555"), strokeDashArray=[3, 2]))
-    drawing.add(String(x + 18, y, "first visit" if plain else "baseline", fontName=FONT, fontSize=7))
-    x += 70
-    drawing.add(Line(x + 7, y - 1, x + 7, y + 7, strokeColor=_TREATMENT, strokeWidth=1.2))
-    drawing.add(String(x + 14, y, "treatment", fontName=FONT, fontSize=7))
+    items: list[tuple[str, str]] = [("dot:" + label, words[label]) for label in LABEL_COLOURS
+                                    if labels is None or label in labels]  # fmt: skip
+    items += [("band", band), ("dash", "first visit" if plain else "baseline"), ("treatment", "treatment")]
+    line_height, font_size = 11, 7
+    placed, x, row = [], 2.0, 0
+    for kind, text in items:
+        advance = 18 + len(text) * 3.9 + 8
+        if x > 2 and x + advance > width:
+            x, row = 2.0, row + 1
+        placed.append((kind, text, x, row))
+        x += advance
+    rows = row + 1
+    drawing = Drawing(width, rows * line_height + 4, initialFontName=FONT)
+    for kind, text, x, row in placed:
+        y = (rows - 1 - row) * line_height + 4
+        if kind.startswith("dot:"):
+            drawing.add(Circle(x + 3, y + 2.5, 2.6, fillColor=colors.HexColor(LABEL_COLOURS[kind[4:]]), strokeColor=None))
+            drawing.add(String(x + 9, y, text, fontName=FONT, fontSize=font_size))
+        elif kind == "band":
+            drawing.add(Rect(x, y, 14, 6, fillColor=colors.HexColor("#888888"), fillOpacity=0.25, strokeColor=None))
+            drawing.add(String(x + 18, y, text, fontName=FONT, fontSize=font_size))
+        elif kind == "dash":
+            drawing.add(Line(x, y + 3, x + 14, y + 3, strokeColor=colors.HexColor("#555555"), strokeDashArray=[3, 2]))
+            drawing.add(String(x + 18, y, text, fontName=FONT, fontSize=font_size))
+        else:
+            drawing.add(Line(x + 7, y - 1, x + 7, y + 7, strokeColor=_TREATMENT, strokeWidth=1.2))
+            drawing.add(String(x + 14, y, text, fontName=FONT, fontSize=font_size))
     return drawing

@@ -18,6 +18,7 @@ import numpy as np
 from .._version import __version__
 from ..progress import AreaProgress, area_progress
 from ..records import Actor, AreaView, InvalidInput, PatientView, PermissionDenied, PhotoView, Records, SessionView
+from ..roi import Region, RegionError
 from ..scoring import OVERLAYS
 from .clinic import Clinic, load_clinic
 
@@ -67,6 +68,10 @@ class ReportContent:
     normalizations: list[str]
     withheld_photos: int  # photos left out of a patient's report (consent withdrawn)
     generated_on: dt.date
+    #: The treated region the scores were measured in (drawn on every photo), or None: the whole area.
+    area_region: Region | None = None
+    #: Every measured photo of the area (for what the methods say was done to their colours).
+    measured_photos: list[PhotoView] = field(default_factory=list)
 
 
 def check_access(records: Records, actor: Actor, patient_id: str, audience: str) -> None:
@@ -116,12 +121,15 @@ def gather(
     log = _treatment_log(all_sessions, photos, progress)
     scored = [p for p in photos if p.status == "scored"]
     baseline_photo = next((p for p in scored if p.is_baseline), None)
-    latest_photo = next((p for p in reversed(scored) if baseline_photo is None or p.id != baseline_photo.id), None)
-    if baseline_photo is not None and latest_photo is not None and latest_photo.session_date < baseline_photo.session_date:
-        latest_photo = None
+    # The latest visit's photo that counts (progress: one photo per visit, the first stored), so the pair
+    # shows the photo the numbers below come from.
+    by_id = {p.id: p for p in scored}
+    counted = [by_id[i] for i in progress.photo_ids if i in by_id and (baseline_photo is None or i != baseline_photo.id)]
+    latest_photo = counted[-1] if counted else None
     chosen = _series_photos(photos, all_sessions, sessions)
     wanted = {p.id: p for p in [baseline_photo, latest_photo, *chosen] if p is not None}
-    frames = _frames(records, actor, list(wanted.values()), overlays)
+    region = _region(areas[area_id])
+    frames = _frames(records, actor, list(wanted.values()), overlays, region)
     return ReportContent(
         audience=audience,
         patient=patient,
@@ -140,7 +148,19 @@ def gather(
         normalizations=sorted({str(p.normalization.get("method")) for p in scored if p.normalization.get("method")}),
         withheld_photos=withheld,
         generated_on=today,
+        area_region=region,
+        measured_photos=scored,
     )
+
+
+def _region(area: AreaView) -> Region | None:
+    """The area's treated region when it is in use (drawn on the current baseline), else None."""
+    if not area.region_active:
+        return None
+    try:
+        return Region.from_dict(area.roi)
+    except RegionError:
+        return None
 
 
 def _treatment_log(sessions: list[SessionView], photos: list[PhotoView], progress: AreaProgress) -> list[LogEntry]:
@@ -177,8 +197,13 @@ def _series_photos(photos: list[PhotoView], sessions: list[SessionView], choice)
     return chosen
 
 
-def _frames(records: Records, actor: Actor, photos: list[PhotoView], overlays: tuple[str, ...]) -> dict[str, Frame]:
-    """Measured copies of the photos (two at a time: OpenCV releases the GIL while it works)."""
+def _frames(records: Records, actor: Actor, photos: list[PhotoView], overlays: tuple[str, ...],
+            region: Region | None = None) -> dict[str, Frame]:  # fmt: skip
+    """Measured copies of the photos (two at a time: OpenCV releases the GIL while it works), with the treated
+    region outlined on each (only the skin inside it was measured; every photo is in the baseline's frame)."""
+
+    def outlined(rgb: np.ndarray) -> np.ndarray:
+        return rgb if region is None else region.draw(rgb)
 
     def frame(photo: PhotoView) -> Frame | None:
         measured = records.measurement(actor, photo.id)
@@ -187,8 +212,10 @@ def _frames(records: Records, actor: Actor, photos: list[PhotoView], overlays: t
         image = measured.image.resized(min(PRINT_PX, max(measured.image.size)))
         drawn = {}
         if measured.score is not None:
-            drawn = {name: measured.score.overlay(name) for name in overlays}
-        return Frame(photo, image, drawn, comparable=photo.status == "scored")
+            drawn = {name: outlined(measured.score.overlay(name)) for name in overlays}
+        if photo.status != "scored":  # not lined up with the baseline: the outline would mark other skin
+            return Frame(photo, image, drawn, comparable=False)
+        return Frame(photo, outlined(image), drawn, comparable=True)
 
     if len(photos) <= 1:
         results = [frame(p) for p in photos]

@@ -21,6 +21,7 @@ from reportlab.platypus import CondPageBreak, Image, Paragraph, Spacer, Table, T
 from .charts import legend, progress_chart
 from .content import Frame, ReportContent
 from .fonts import FONT, FONT_BOLD, register_pdf_fonts
+from ..wording import course_processing, pair_processing
 from .wording import long_date
 
 #: Printed on every page.
@@ -128,18 +129,41 @@ def grid(frames: list[Frame], overlay: str | None, plain: bool, styles, columns:
 
 def before_after(content: ReportContent, styles, *, plain: bool) -> list:
     """The baseline / latest pair, then the same pair with each overlay asked for."""
-    intro = (
-        "Both photos were colour-corrected the same way and lined up so the same patch of skin is compared."
-        if plain
-        else "Both photos colour-normalised on their neutral references; the latest aligned onto the baseline, "
-        "so the same skin is compared pixel for pixel."
-    )
+    # What was done to these two photos, from their stored provenance (never what usually happens).
+    if content.baseline is not None and content.latest is not None:
+        intro = pair_processing(content.baseline.photo, content.latest.photo, plain=plain)
+    elif content.baseline is not None:
+        intro = course_processing([content.baseline.photo], plain=plain) + (
+            " There is no later photo to compare with yet." if plain else " No comparable follow-up yet.")  # fmt: skip
+    else:
+        intro = "No photo to compare yet." if plain else "No measured photo of this area yet."
+    if content.area_region is not None:
+        region_words = (f"Only the outlined skin ({100 * content.area_region.area:.0f} % of the photo) was measured."
+                        if plain else f"Yellow outline: the treated region drawn on the baseline "
+                        f"({content.area_region.shape}, {100 * content.area_region.area:.1f} % of the photo); only the "
+                        "skin inside it was measured, in every session.")  # fmt: skip
+        intro += " " + region_words
     story = [Paragraph("Before and after", styles["h2"]), Paragraph(intro, styles["small"]), Spacer(1, 2 * mm),
              pair(content.baseline, content.latest, None, plain, styles)]  # fmt: skip
     for overlay in content.overlays:
         title = f"Marked: {PLAIN_OVERLAY_TITLES.get(overlay, overlay)}" if plain else f"Overlay: {OVERLAY_TITLES.get(overlay, overlay)}"
         story += [CondPageBreak(90 * mm), Paragraph(title, styles["small"]), pair(content.baseline, content.latest, overlay, plain, styles)]
     return story
+
+
+def measured_part(content: ReportContent, plain: bool = False) -> str:
+    """Which skin of the photos was measured, from the area's region in use and the photos' provenance
+    (:attr:`~skintrack.records.PhotoView.measured`): the outlined region, a face zone, or the whole photo."""
+    region = content.area_region
+    if region is not None:
+        if plain:
+            return f"only the outlined skin, {100 * region.area:.0f} % of the photo"
+        return f"only the outlined {region.shape}, {100 * region.area:.1f} % of the photo"
+    kinds = sorted({p.measured.get("region") for p in content.measured_photos if p.measured.get("region")})
+    if not kinds or kinds == ["whole photo"]:
+        return "the whole photo"
+    return "; ".join(f"{kind} ({sum(p.measured.get('region') == kind for p in content.measured_photos)} photos)"
+                     for kind in kinds)  # fmt: skip
 
 
 def key_values(rows: list[tuple[str, str]], styles) -> Table:
@@ -153,12 +177,16 @@ def key_values(rows: list[tuple[str, str]], styles) -> Table:
 def charts(content: ReportContent, plain: bool) -> list:
     treatments = [(e.session.date, e.session.treatment) for e in content.log if e.session.treatment not in ("baseline", "other")]
     width = (WIDTH - 4 * mm) / 2
-    drawings = [progress_chart(mp, treatments, width=width, height=112, plain=plain) for mp in content.progress.metrics.values()]
+    drawings = [progress_chart(mp, treatments, width=width, height=104, plain=plain) for mp in content.progress.metrics.values()]
     rows = [drawings[i : i + 2] + [""] * (2 - len(drawings[i : i + 2])) for i in range(0, len(drawings), 2)]
-    table = Table(rows, colWidths=[width + 4 * mm, width], hAlign="LEFT")
+    # The legend is the table's header row: repeated at the top of every page the charts run onto, so it is
+    # always beside its charts (it used to follow the last row and could land alone on the next page).
+    labels = {p.label for mp in content.progress.metrics.values() for p in mp.points}
+    table = Table([[legend(WIDTH, plain=plain, labels=labels), ""], *rows], colWidths=[width + 4 * mm, width],
+                  hAlign="LEFT", repeatRows=1)  # fmt: skip
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                               ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))  # fmt: skip
-    return [table, legend(WIDTH, plain=plain)]
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 4), ("SPAN", (0, 0), (1, 0))]))  # fmt: skip
+    return [table]
 
 
 def period(content: ReportContent, plain: bool) -> str:

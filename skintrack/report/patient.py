@@ -5,6 +5,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer
 
+from ..wording import course_processing
 from .content import ReportContent
 from .layout import NOT_DIAGNOSTIC_PLAIN, before_after, charts, grid, key_values, period, text
 from .wording import long_date, patient_sentence
@@ -52,10 +53,10 @@ def patient_story(content: ReportContent, styles) -> list:
     story.append(Paragraph("About these measurements", styles["h2"]))
     story.append(KeepTogether([
         Paragraph(
-            "Your photos were taken with a grey reference card in view, which lets the software correct the colours "
-            "of every photo the same way. Later photos were lined up with your first photo so that the same skin is "
-            "compared. Even two photos of the same skin taken minutes apart differ a little; a change is only called "
-            "real when it is larger than that normal variation.", styles["small"]),
+            f"{text(course_processing(content.measured_photos, plain=True))} Later photos were lined up with your "
+            "first photo so that the same skin is compared. Even two photos of the same skin taken minutes apart "
+            "differ a little; a change is only called real when it is larger than that normal variation.",
+            styles["small"]),
         Spacer(1, 2 * mm),
         Paragraph(f"<b>{text(NOT_DIAGNOSTIC_PLAIN)}</b>", styles["small"]),
     ]))  # fmt: skip

@@ -21,6 +21,8 @@ from .layout import (
     ruled_table,
     text,
 )
+from ..wording import course_processing
+from .layout import measured_part
 from .wording import format_change, format_pct, format_settings, format_value, method
 
 __all__ = ["provider_story"]
@@ -36,6 +38,7 @@ def provider_story(content: ReportContent, styles) -> list:
         ("Treated area", text(content.area.name)),
         ("Sessions", text(period(content, plain=False))),
         ("Fitzpatrick type", text(patient.fitzpatrick or "not recorded")),
+        ("Measured", text(measured_part(content))),
     ]
     if progress.last_treatment:
         date, kind = progress.last_treatment
@@ -55,6 +58,8 @@ def provider_story(content: ReportContent, styles) -> list:
         "confidence limit of that band; a smaller change cannot be told apart from re-taking the photo. "
         "<b>Could be noise</b>: larger than the band, but the evidence for these conditions is too thin to call it "
         "real. Verdicts are the same as in the app.", styles["small"]))  # fmt: skip
+    if progress.extra_photos_note:  # which photo of a visit with several counts, and which do not
+        story.append(Paragraph(text(progress.extra_photos_note), styles["small"]))
 
     story.append(CondPageBreak(60 * mm))
     story.append(Paragraph("Treatment log", styles["h2"]))
@@ -144,13 +149,13 @@ def _log_table(content: ReportContent, styles) -> Table:
 
 def _methods(content: ReportContent, styles) -> list:
     story = [Paragraph("Methods", styles["h2"])]
-    normalised = ", ".join(content.normalizations) or "none"
+    # What was done to these photos' colours is counted from their stored provenance, never assumed.
     story.append(Paragraph(
-        "Each photo is colour-normalised from neutral references in the frame (grey card, colour chart or grey "
-        f"backdrop; here: {text(normalised)}), never from the skin. Follow-up photos are aligned onto the "
+        f"{text(course_processing(content.measured_photos))} Follow-up photos are aligned onto the "
         "baseline by feature matching, and photos that do not align are refused rather than compared. Every photo "
-        "is measured at the same working resolution, on skin pixels only, with the thresholds of the baseline "
-        "session, in CIELAB (D65, 2°) converted from sRGB in floating point.", styles["small"]))  # fmt: skip
+        f"is measured at the same working resolution, on skin pixels only ({text(measured_part(content))}), with the "
+        "thresholds of the baseline session, in CIELAB (D65, 2°) converted from sRGB in floating point.",
+        styles["small"]))  # fmt: skip
     story.append(Spacer(1, 1.5 * mm))
     rows = [[Paragraph("<b>Measure</b>", styles["cell"]), Paragraph("<b>How it is computed</b>", styles["cell"]),
              Paragraph("<b>Better</b>", styles["cell"]), Paragraph("<b>MDC95</b>", styles["cell"])]]  # fmt: skip

@@ -28,7 +28,7 @@ SCORE_COLUMNS = [
     "patient_code", "area", "session_date", "treatment", "settings", "provider", "photo_id", "view", "status",
     "is_baseline", "metric", "measure", "unit", "value", "baseline_value", "change", "change_pct", "mdc95",
     "beyond_noise", "verdict", "engine_version", "settings_hash", "photo_sha256", "normalization",
-    "alignment_quality", "thresholds_from", "status_reason",
+    "alignment_quality", "thresholds_from", "region", "region_pct", "skin_pct", "in_summary", "status_reason",
 ]  # fmt: skip
 
 
@@ -41,7 +41,13 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
     (in the unit and in % of the baseline), the MDC95 noise limit, whether the
     change is beyond noise and the verdict ("improved", "within noise", ...);
     the engine version, settings hash and photo hash that reproduce it; how
-    the photo was normalised and how well it aligned. Photos that were not
+    the photo was normalised and how well it aligned; which part of the photo was
+    measured (``region``: "whole photo", "outlined rectangle" / "outlined polygon"
+    (the treated region drawn on the baseline) or "face zone: left cheek";
+    ``region_pct``: its share of the photo in %, for a follow-up the part lined up
+    with the baseline; ``skin_pct``: the share measured as skin); ``in_summary``:
+    whether this photo is the one its visit counts with (one photo per visit,
+    :data:`skintrack.progress.ONE_PHOTO_PER_VISIT`). Photos that were not
     measured (blocked by the quality gate, not comparable with the baseline)
     have rows with empty values and the reason in ``status_reason``.
 
@@ -60,6 +66,7 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
     for area in areas:
         progress = area_progress(records, actor, patient_id, area.id)
         points = {(name, p.photo_id): (p, mp) for name, mp in progress.metrics.items() for p in mp.points}
+        counted = set(progress.photo_ids)
         for photo in records.list_photos(actor, patient_id, area.id):
             session = sessions[photo.session_id]
             extra = provenance.get(photo.id, {})
@@ -96,6 +103,10 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
                         "normalization": photo.normalization.get("method"),
                         "alignment_quality": photo.alignment.get("quality", math.nan),
                         "thresholds_from": extra.get("thresholds_from"),
+                        "region": photo.measured.get("region"),
+                        "region_pct": photo.measured.get("region_pct", math.nan),
+                        "skin_pct": photo.measured.get("skin_pct", math.nan),
+                        "in_summary": photo.id in counted,
                         "status_reason": photo.status_reason,
                     }
                 )

@@ -151,15 +151,22 @@ def patient_sentence(progress) -> str:
         return f"{words.title}: not measured yet."
     if len(progress.points) == 1:
         return f"{words.title}: measured at your first visit; there is no later photo to compare with yet."
+    # The size of the change is said with its verdict, as the chart below shows it (a change of 46 % called
+    # "no clear change" without its number read as if nothing had changed).
+    from ..wording import pct_applies
+
+    size = ""
+    if pct_applies(progress.metric) and math.isfinite(latest.change_pct) and latest.change_pct:
+        size = f" ({_format_pct(latest.change_pct, signed=False)} {'lower' if latest.change < 0 else 'higher'})"
     if latest.label == "within noise":
         return (
-            f"{words.title}: no clear change since your first visit — the difference is within the normal "
+            f"{words.title}: no clear change since your first visit{size} — the difference is within the normal "
             "variation between two photos of the same skin."
         )
     if latest.label == "could be noise":
         return (
-            f"{words.title}: no clear change since your first visit — the difference could still be the normal "
-            "variation between two photos taken this way."
+            f"{words.title}: no clear change yet since your first visit{size} — more than usual between two photos, "
+            "but it could still be the normal variation between two photos taken this way."
         )
     direction = words.lower if latest.change < 0 else words.higher
     amount = f" ({_format_pct(latest.change_pct, signed=False)} {'less' if latest.change < 0 else 'more'})" if math.isfinite(latest.change_pct) and progress.better else ""

@@ -6,7 +6,7 @@ import streamlit as st
 
 from skintrack.metrics import METRICS
 from skintrack.progress import compare_pair, goal_measures
-from skintrack.wording import NOISE_WORDS
+from skintrack.wording import NOISE_WORDS, pair_processing
 
 from .. import components, state, views
 from ..text import md
@@ -18,9 +18,10 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Compare")
     store, me = state.records(), state.actor()
-    patient_id = views.chosen_patient_id()
-    if not patient_id:
+    patient = views.current_patient()
+    if patient is None:
         return
+    patient_id = patient.id
     area = views.choose_area(patient_id, key="compare_area")
     if area is None:
         return
@@ -54,9 +55,9 @@ def render() -> None:
         cols[0].image(before_image, caption=md(labels[before_id]), width="stretch")
         cols[1].image(after_image, caption=md(labels[after_id]), width="stretch")
     st.subheader("What changed")
-    st.caption(f"Both photos are colour-corrected and lined up with the baseline. A change smaller than "
-               f"{NOISE_WORDS} (two photos of unchanged skin differ that much) is not counted as a change. "
-               "The ? on each measure says what it shows.")  # fmt: skip
+    # What was done to these two photos comes from their stored provenance, never from what usually happens.
+    st.caption(f"{pair_processing(before, after)} A change smaller than {NOISE_WORDS} (two photos of unchanged skin "
+               "differ that much) is not counted as a change. The ? on each measure says what it shows.")  # fmt: skip
     changes = compare_pair(before, after)  # judged for the conditions these two photos had
     treatments = [(s.date, s.treatment) for s in store.list_sessions(me, patient_id)
                   if s.id in {p.session_id for p in photos}]  # fmt: skip

@@ -26,10 +26,9 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Export")
     store, me = state.records(), state.actor()
-    patient_id = views.chosen_patient_id()
-    if not patient_id:
+    patient = views.current_patient()
+    if patient is None:
         return
-    patient = store.get_patient(me, patient_id)
     _report(store, me, patient)
     _scores(store, me, patient)
     _teaching(store, me, patient)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -26,7 +28,9 @@ def render() -> None:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"code": p.code, "name": p.display_name, "visits": p.session_count, "last visit": p.last_session}
+                    # A patient without visits has no last visit: a dash, never "None".
+                    {"code": p.code, "name": p.display_name, "visits": p.session_count,
+                     "last visit": p.last_session.isoformat() if p.last_session else "–"}  # fmt: skip
                     for p in patients
                 ]
             ),
@@ -35,7 +39,7 @@ def render() -> None:
             # Narrow enough for a phone (390 px): nothing cut off (the areas are listed under the selected patient).
             column_config={"code": st.column_config.TextColumn(width=80), "name": st.column_config.TextColumn(width=110),
                            "visits": st.column_config.NumberColumn(width=50),
-                           "last visit": st.column_config.DateColumn(format="YYYY-MM-DD", width=95)},  # fmt: skip
+                           "last visit": st.column_config.TextColumn(width=95)},  # fmt: skip
         )
         labels = {p.id: f"{p.code} — {p.display_name}" for p in patients}
         ids = list(labels)
@@ -43,9 +47,9 @@ def render() -> None:
         st.selectbox("Selected patient", ids, format_func=labels.get, key="patient_select", on_change=state.patient_chosen)
         state.select_patient(state.widget_value("patient_select"))
     else:
-        st.info("No patient matches." if search else "No patients yet: create the first one below.")
+        st.info("No patients yet: create the first one below." if not search else "No patient matches.")
 
-    _new_patient(store, me, expanded=not patients)
+    _new_patient(expanded=not patients)
     patient_id = state.selected_patient_id()
     if not patient_id:
         return
@@ -57,30 +61,57 @@ def render() -> None:
     _delete_patient(store, me, patient)
 
 
-def _new_patient(store, me, *, expanded: bool) -> None:
+def _birth_year_input(column, label: str, value: int | None, key: str):
+    """A birth year between 1900 and this year, empty when not recorded (it started at 0)."""
+    this_year = dt.date.today().year
+    return column.number_input(label, min_value=1900, max_value=this_year, value=value, step=1, key=key,
+                               placeholder="not recorded", format="%d")  # fmt: skip
+
+
+_NEW_PATIENT_FIELDS = ("new_patient_code", "new_patient_name", "new_patient_birth_year", "new_patient_fitzpatrick",
+                       "new_patient_notes")  # fmt: skip
+
+
+def _new_patient(*, expanded: bool) -> None:
+    # Handled in the button's callback (before the page runs, with this submission's values) and cleared
+    # only once the patient is created: a double click neither loses what was typed nor reports the emptied
+    # form as an error, and a refused code keeps the form filled in for correcting.
     with st.expander("New patient", expanded=expanded):
-        with st.form("new_patient_form", clear_on_submit=True):
-            code = st.text_input("Patient code (unique)", key="new_patient_code")
-            name = st.text_input("Display name", key="new_patient_name")
+        with st.form("new_patient_form", clear_on_submit=False):
+            st.text_input("Patient code (unique)", key="new_patient_code")
+            st.text_input("Display name", key="new_patient_name")
             cols = st.columns(2)
-            birth_year = cols[0].number_input("Birth year (optional)", min_value=0, max_value=2100, value=0, step=1, key="new_patient_birth_year")
-            fitzpatrick = cols[1].selectbox("Fitzpatrick type (optional)", FITZPATRICK, key="new_patient_fitzpatrick")
-            notes = st.text_area("Notes", key="new_patient_notes")
-            if st.form_submit_button("Create patient", key="create_patient"):
-                try:
-                    created = store.add_patient(
-                        me, code, name or None,
-                        birth_year=int(birth_year) or None,
-                        fitzpatrick=None if fitzpatrick == "—" else int(fitzpatrick),
-                        notes=notes,
-                    )  # fmt: skip
-                except RecordsError as exc:
-                    st.error(md(exc))
-                else:
-                    state.select_patient(created.id)  # the select box follows on the next run
-                    state.reset_next_run("patient_search", "")
-                    state.notify(f"Patient {created.code} created and selected.")  # shown as text by state.show_notices
-                    st.rerun()
+            _birth_year_input(cols[0], "Birth year (optional)", None, "new_patient_birth_year")
+            cols[1].selectbox("Fitzpatrick type (optional)", FITZPATRICK, key="new_patient_fitzpatrick")
+            st.text_area("Notes", key="new_patient_notes")
+            st.form_submit_button("Create patient", key="create_patient", on_click=_create_patient,
+                                  args=(state.form_generation("new_patient_form"),))
+        state.show_error("new_patient_form")
+
+
+def _create_patient(generation: int) -> None:
+    """The Create patient button's callback (for the form drawn as ``generation``)."""
+    values = tuple(state.widget_value(key) for key in _NEW_PATIENT_FIELDS)
+    code, name, birth_year, fitzpatrick, notes = values
+    me = state.callback_actor()
+    if me is None or state.repeated_submit("new_patient_form", generation, (code,)):
+        return
+    try:
+        created = state.records().add_patient(
+            me, code, name or None,
+            birth_year=None if birth_year is None else int(birth_year),
+            fitzpatrick=None if fitzpatrick in (None, "—") else int(fitzpatrick),
+            notes=notes or "",
+        )  # fmt: skip
+    except RecordsError as exc:
+        state.report_error("new_patient_form", str(exc))  # the form keeps what was typed
+        return
+    state.report_error("new_patient_form", None)
+    state.submitted("new_patient_form")
+    state.clear_fields(_NEW_PATIENT_FIELDS, {"new_patient_birth_year": None, "new_patient_fitzpatrick": "—"})
+    state.select_patient(created.id)  # the select box follows in this run
+    st.session_state["patient_search"] = ""  # so the new patient is listed
+    state.notify(f"Patient {created.code} created and selected.")  # shown as text by state.show_notices
 
 
 def _edit_patient(store, me, patient) -> None:
@@ -88,13 +119,13 @@ def _edit_patient(store, me, patient) -> None:
         with st.form("edit_patient_form"):
             name = st.text_input("Display name", value=patient.display_name, key="edit_patient_name")
             cols = st.columns(2)
-            birth_year = cols[0].number_input("Birth year", min_value=0, max_value=2100, value=patient.birth_year or 0, step=1, key="edit_patient_birth_year")
+            birth_year = _birth_year_input(cols[0], "Birth year", patient.birth_year, "edit_patient_birth_year")
             fitzpatrick = cols[1].selectbox("Fitzpatrick type", FITZPATRICK, index=FITZPATRICK.index(patient.fitzpatrick or "—"), key="edit_patient_fitzpatrick")
             notes = st.text_area("Notes", value=patient.notes, key="edit_patient_notes")
             if st.form_submit_button("Save", key="save_patient"):
                 try:
                     store.update_patient(
-                        me, patient.id, display_name=name, birth_year=int(birth_year) or None,
+                        me, patient.id, display_name=name, birth_year=None if birth_year is None else int(birth_year),
                         fitzpatrick=None if fitzpatrick == "—" else int(fitzpatrick), notes=notes,
                     )  # fmt: skip
                 except RecordsError as exc:
@@ -107,16 +138,11 @@ def _edit_patient(store, me, patient) -> None:
 def _areas(store, me, patient) -> None:
     areas = store.list_areas(me, patient.id)
     st.markdown("**Treated areas:** " + (", ".join(md(area.name) for area in areas) or "none yet"))
-    with st.form("new_area_form", clear_on_submit=True):
-        area_name = st.text_input("Add a treated area (e.g. left cheek, forehead)", key="new_area_name")
-        if st.form_submit_button("Add area", key="add_area"):
-            try:
-                area = store.add_area(me, patient.id, area_name)
-            except RecordsError as exc:
-                st.error(md(exc))
-            else:
-                state.notify(f"Area {area.name} added.")
-                st.rerun()
+    with st.form("new_area_form", clear_on_submit=False):  # double-click safe: see _new_patient
+        st.text_input("Add a treated area (e.g. left cheek, forehead)", key="new_area_name")
+        st.form_submit_button("Add area", key="add_area", on_click=_add_area,
+                              args=(patient.id, state.form_generation(f"new_area_form:{patient.id}")))
+    state.show_error("new_area_form")
     if not areas:
         return
     with st.expander("Rename or delete an area"):
@@ -137,6 +163,23 @@ def _areas(store, me, patient) -> None:
                     "This cannot be undone (the audit log keeps a line).",
             confirm="Yes, delete the area", delete=lambda: store.delete_area(me, area.id),
             done=f"Area {area.name} deleted.", key=f"area_{area.id}")  # fmt: skip
+
+
+def _add_area(patient_id: str, generation: int) -> None:
+    """The Add area button's callback (for the patient shown when it was pressed, its form as drawn)."""
+    values = (state.widget_value("new_area_name"),)
+    me = state.callback_actor()
+    if me is None or state.repeated_submit(f"new_area_form:{patient_id}", generation, values):
+        return
+    try:
+        area = state.records().add_area(me, patient_id, values[0])
+    except RecordsError as exc:
+        state.report_error("new_area_form", str(exc))
+        return
+    state.report_error("new_area_form", None)
+    state.submitted(f"new_area_form:{patient_id}")
+    state.clear_fields(("new_area_name",))
+    state.notify(f"Area {area.name} added.")
 
 
 def _delete_patient(store, me, patient) -> None:

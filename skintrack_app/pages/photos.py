@@ -28,12 +28,11 @@ def render() -> None:
     st.header("Photos")
     state.show_notices()
     store, me = state.records(), state.actor()
-    patient_id = views.chosen_patient_id()
-    if not patient_id:
+    patient = views.current_patient()
+    if patient is None:
         return
-    patient = store.get_patient(me, patient_id)
-    st.caption(f"Patient {md(patient.code)} — {md(patient.display_name)}. Correct where a photo is filed, its "
-               "consent, or delete it; every change is logged.")  # fmt: skip
+    patient_id = patient.id
+    st.caption("Correct where a photo is filed, its consent, or delete it; every change is logged.")
     photos = store.list_photos(me, patient_id)
     if not photos:
         st.info("No photos yet: add them on the New session page.")

@@ -17,8 +17,10 @@ import streamlit as st
 
 from skintrack.progress import area_progress, patient_summary
 
+from skintrack.wording import pair_processing
+
 from .. import components, state, views
-from ..text import safe_file_name
+from ..text import md, safe_file_name
 
 
 def render() -> None:
@@ -44,8 +46,8 @@ def render() -> None:
                "of the same skin.")  # fmt: skip
     if not measures:
         st.info("No measured photos yet for this area.")
-    for measure in measures:
-        st.markdown(f"- **{measure.title}** — {measure.sentence.split(': ', 1)[1]}")
+    for measure in measures:  # the sentence gives the latest visit's change and verdict: the chart's last dot
+        st.markdown(f"- **{md(measure.title)}** — {md(measure.sentence.split(': ', 1)[1])}")
     if progress.last_treatment:
         date, kind = progress.last_treatment
         st.caption(f"Last treatment: {kind} on {date:%d %B %Y}.")
@@ -53,6 +55,8 @@ def render() -> None:
     st.subheader("Your progress")
     st.caption("Each chart shows the change since your first visit. The grey band is the normal difference "
                "between two photos of unchanged skin: changes inside it are not counted as real.")  # fmt: skip
+    if measures:
+        views.patient_legend({verdict for measure in measures for verdict in measure.verdicts})
     for measure in measures:
         st.altair_chart(views.patient_chart(measure), width="stretch", key=f"portal_chart_{measure.metric}")
 
@@ -71,7 +75,7 @@ def render() -> None:
         after_id = st.selectbox("After", later, format_func=labels.get, key="portal_after")
         before = next(p for p in photos if p.id == before_id)
         after = next(p for p in photos if p.id == after_id)
-        st.caption("Both photos are colour-corrected and lined up with your first visit. Drag across the photo.")
+        st.caption(f"{pair_processing(before, after, plain=True)} Drag across the photo.")  # from their provenance
         components.before_after(
             views.overlay_image(before.id, before.settings_hash, "none"),
             views.overlay_image(after.id, after.settings_hash, "none"),

@@ -17,9 +17,10 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Progress")
     store, me = state.records(), state.actor()
-    patient_id = views.chosen_patient_id()
-    if not patient_id:
+    patient = views.current_patient()
+    if patient is None:
         return
+    patient_id = patient.id
     areas = store.list_areas(me, patient_id)
     if len(areas) > 1:
         _zones_side_by_side(store, me, patient_id, areas)
@@ -39,6 +40,8 @@ def render() -> None:
     st.subheader("Summary")
     st.caption(f"First the measures that {', '.join(kinds) or 'treatments'} set out to change; what each measure "
                "shows is written under its chart.")  # fmt: skip
+    if progress.extra_photos_note:  # a visit with several photos: which one counts, said where the numbers are
+        st.info(progress.extra_photos_note)
     for name in goal:
         st.markdown(f"- {progress.metrics[name].summary}")
     with st.expander(f"Other measures ({len(rest)})"):

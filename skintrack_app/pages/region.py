@@ -19,9 +19,10 @@ def render() -> None:
     st.header("Treated region")
     state.show_notices()
     store, me = state.records(), state.actor()
-    patient_id = views.chosen_patient_id()
-    if not patient_id:
+    patient = views.current_patient()
+    if patient is None:
         return
+    patient_id = patient.id
     area = views.choose_area(patient_id, key="region_area")
     if area is None:
         return
