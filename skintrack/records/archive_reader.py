@@ -219,6 +219,8 @@ def _check_rows(payload: dict) -> tuple[dict[str, Any], dict[str, list[dict[str,
     if not isinstance(payload.get("patient"), dict):
         raise InvalidInput("The archive's records.json has no patient.")
     patient = _row_values("patient", Patient, payload["patient"])
+    if validation.patient_code(patient.get("code"), "patient.code") != patient.get("code"):
+        raise InvalidInput("The archive's patient code is not in its normal form (NFKC, trimmed).")
     this_year = dt.date.today().year
     for key, low, high in (("birth_year", 1900, this_year), ("fitzpatrick", 1, 6)):
         if patient.get(key) is not None:

@@ -235,6 +235,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=60000")  # writers wait for each other instead of failing
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows (patients, photos' rows) are overwritten
             cursor.close()
 
         @event.listens_for(engine, "begin")
