@@ -54,7 +54,7 @@ AUDIT_ACTIONS = (
     "export", "import",
     "account_created", "account_disabled", "account_enabled", "account_unlocked", "account_deleted",
     "password_changed", "password_reset", "invitation_issued", "invitation_redeemed", "invitation_failed",
-    "permission_denied", "doctor",
+    "invitation_revoked", "permission_denied", "doctor", "audit_pruned",
 )  # fmt: skip
 
 #: A user reading the same patient again within this many seconds is not logged again.

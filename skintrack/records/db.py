@@ -169,6 +169,8 @@ class User(Base):
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    # Sessions signed in before this are over (password reset, account disabled); NULL: none ended.
+    sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class InvitationRecord(Base):
@@ -183,6 +185,8 @@ class InvitationRecord(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the username it created
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class AuditRecord(Base):

@@ -15,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "DoctorReport",
     "Invitation",
+    "InvitationView",
     "Measurement",
     "PatientView",
     "PhotoView",
@@ -52,6 +53,10 @@ class Actor:
         How the actor was identified: ``"password"``, ``"oidc"``, ``"invitation"``,
         ``"cli"`` (local operator or ``--user``), ``"system"`` (the app itself, e.g.
         loading the demo) or ``"library"`` (Python code).
+    signed_in_at : datetime, optional
+        When this session signed in (UTC, naive). A password reset or a disabled
+        account ends every session signed in before it
+        (:meth:`~skintrack.records.Records.refresh_actor`).
     """
 
     name: str
@@ -59,6 +64,7 @@ class Actor:
     patient_id: str | None = None
     username: str | None = None
     source: str = "library"
+    signed_in_at: dt.datetime | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -199,6 +205,21 @@ class Invitation:
     code: str
     patient_id: str
     expires_at: dt.datetime  # UTC
+    id: str | None = None  # to revoke it (Records.revoke_invitation)
+
+
+@dataclass
+class InvitationView:
+    """An invitation as the clinic sees it later (the code itself is never stored)."""
+
+    id: str
+    patient_id: str
+    created_at: dt.datetime
+    created_by: str
+    expires_at: dt.datetime
+    status: str  # "open", "used", "expired" or "revoked"
+    used_by: str | None = None
+    revoked_at: dt.datetime | None = None
 
 
 @dataclass
