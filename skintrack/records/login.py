@@ -218,10 +218,10 @@ class LoginMixin:
 
 
 def _recently_refused(records, claim, now: dt.datetime) -> bool:
-    """Whether a refusal by the same lock was logged in the last minute (refusals while locked are logged at
-    most once a minute per bucket, so a flood of guesses cannot flood the audit log)."""
+    """Whether a refusal for the same client was logged in the last minute (refusals while locked are logged at
+    most once a minute per client, so a flood of guesses cannot flood the audit log)."""
     memo = records.__dict__.setdefault("_refusals_logged", {})
-    bucket = claim.buckets.get("name+client")
+    bucket = claim.buckets.get("client")
     last = memo.get(bucket)
     if last is not None and now - last < dt.timedelta(minutes=1):
         return True
