@@ -210,7 +210,7 @@ def test_cli_teaching_set_with_the_clinics_watermark(consent_records, tmp_path):
         assert result.exit_code == 0, result.output
         assert "2 photos of 1 of 2 patients" in result.output
         # Faces are blurred unless the exporter says otherwise (these close-ups have none, so they pass unchanged).
-        assert _read(out.read_bytes())[0]["processing"] == {"anonymised": "blur_face", "watermark": "Klinik Ærø"}
+        assert _read(out.read_bytes())[0]["processing"] == {"faces": "every face hidden", "anonymised": "blur_face", "watermark": "Klinik Ærø"}
         result = CliRunner().invoke(main, ["teaching-set", "NOPE", "-o", str(tmp_path / "no.zip"), "--data", str(records.data_dir)])
         assert result.exit_code != 0 and "No patient" in result.output and not (tmp_path / "no.zip").exists()
     finally:

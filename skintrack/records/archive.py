@@ -64,8 +64,8 @@ class ArchiveMixin:
             target.write(data)
         else:
             atomic_write(Path(target), data)
-        self._audit_later(actor, "export", patient_id=patient_id,
-                          detail=f"patient archive, purpose {purpose}, {len(payload['photos'])} photos")  # fmt: skip
+        self.record_export(actor, patient_id, "patient archive", purpose=purpose,
+                           detail=f"{len(payload['photos'])} photos, unencrypted")  # fmt: skip
         return {"photos": len(payload["photos"]), "bytes": len(data), "purpose": purpose}
 
     def import_patient_archive(self, actor: Actor, source: str | os.PathLike | bytes | BinaryIO) -> PatientView:

@@ -543,7 +543,7 @@ class SessionsMixin:
         """One row per scored photo: patient, area, session, metrics and their provenance (an export:
         providers and admins; logged)."""
         self.authorize(actor, "export", patient_id)
-        self._note_view(actor, patient_id, action="export", detail="scores table")
+        self.record_export(actor, patient_id, "scores table")
         patient = self.get_patient(actor, patient_id)
         rows = []
         with self._db() as db:

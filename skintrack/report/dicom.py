@@ -276,6 +276,8 @@ def session_datasets(
         if not icc:
             ds.ColorSpace = "SRGB"
         datasets.append(ds)
+    records.record_export(actor, patient.id, "DICOM", purpose="clinical",
+                          detail=f"session {session.id}, {len(datasets)} images" + ("; full name" if include_name else ""))  # fmt: skip
     return datasets
 
 

@@ -94,7 +94,10 @@ def build_pdf(
         records, actor, patient_id, area_id, audience=audience, sessions=sessions, full_name=full_name,
         overlays=overlays, clinic=clinic, today=today,
     )  # fmt: skip
-    return render(content)
+    pdf = render(content)
+    records.record_export(actor, patient_id, f"PDF report ({audience})", purpose="clinical" if audience == "provider" else "patient",
+                          detail=f"area {area_id}" + ("; full name" if full_name else ""))  # fmt: skip
+    return pdf
 
 
 def render(content: ReportContent) -> bytes:
