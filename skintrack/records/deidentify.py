@@ -67,7 +67,7 @@ MANIFEST = "teaching-set.json"
 ImageStep = Callable[[Photo], np.ndarray]
 #: Views that may leave by name; any other view label is written as "other".
 VIEWS = ("front", "left", "right", "oblique", "close-up", "profile")
-_SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_SETTING_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
 _WITHHELD = "(free text withheld: not reviewed)"
 
 
