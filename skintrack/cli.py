@@ -575,6 +575,22 @@ def users_reset_password(username, data_dir, db_url, user):
     click.echo(f"password of {account.username} reset")
 
 
+@main.group()
+def audit():
+    """The audit log: prune lines past their retention."""
+
+
+@audit.command("prune")
+@data_option
+@db_option
+@user_option
+def audit_prune(data_dir, db_url, user):
+    """Delete audit lines past retention: failed log-ins after 90 days, everything after 6 years (logged)."""
+    records = _records(data_dir, db_url)
+    count = records.prune_audit(_actor(records, user))
+    click.echo(f"{count} audit lines past their retention deleted")
+
+
 @main.command()
 def keygen():
     """Print a new random key for SKINTRACK_KEY (encryption of stored photos)."""

@@ -91,7 +91,8 @@ def begin_run() -> Actor | None:
     if not account:
         return None
     try:
-        actor = records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"]))
+        actor = records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"],
+                                              signed_in_at=account.get("signed_in_at")))  # fmt: skip
     except AuthenticationFailed as exc:
         _forget_user(str(exc))
         return None
@@ -114,18 +115,32 @@ def idle_expired() -> bool:
 def _start_session(actor: Actor) -> None:
     for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT):
         st.session_state.pop(key, None)
-    st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source}
+    # When it signed in: a password reset or a disabled account ends every session signed in before it.
+    st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source, "signed_in_at": actor.signed_in_at}
     st.session_state[_ACTIVITY] = time.time()
 
 
 def sign_in(username: str, password: str) -> str | None:
     """Log in with a password; returns the error to show, or ``None`` when signed in."""
     try:
-        actor = records().authenticate(username, password)
+        actor = records().authenticate(username, password, client=_client())
     except AuthenticationFailed as exc:
         return str(exc)
     _start_session(actor)
     return None
+
+
+def _client() -> str:
+    """Where a log-in comes from, for throttling guesses per client: the browser's address as Streamlit sees it
+    (behind a reverse proxy, the first X-Forwarded-For address when ``SKINTRACK_TRUST_PROXY=1``)."""
+    try:
+        if os.environ.get("SKINTRACK_TRUST_PROXY") == "1":
+            forwarded = st.context.headers.get("X-Forwarded-For", "")
+            if forwarded.strip():
+                return forwarded.split(",")[0].strip()
+        return st.context.ip_address or "unknown"
+    except Exception:  # outside a server (AppTest)
+        return "unknown"
 
 
 def redeem_invitation(code: str, username: str, password: str) -> str | None:
@@ -182,8 +197,9 @@ def sign_out(message: str = "You are signed out.", *, reason: str = "") -> None:
     if account:
         try:
             who = st.session_state.get(_ACTOR) or records().refresh_actor(
-                Actor(account["username"], username=account["username"], source=account["source"])
-            )
+                Actor(account["username"], username=account["username"], source=account["source"],
+                      signed_in_at=account.get("signed_in_at"))
+            )  # fmt: skip
             records().logged_out(who, reason=reason)
         except Exception:  # the account may be gone: signing out must still work
             log.warning("could not record the log-out of %s", account["username"])

@@ -265,7 +265,9 @@ def _upper_body_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     from skimage import data
 
     face = data.astronaut()[40:260, 150:320]
-    skin = np.asarray(Image.open(REPO.parent / "shared" / "real_photos" / "pad_ufes_20" / "PAT_297_4307_924.png").convert("RGB"))
+    from .conftest import real_photo
+
+    skin = np.asarray(Image.open(real_photo("PAT_297_4307_924.png")).convert("RGB"))
     canvas = cv2.resize(skin, (1800, 1350), interpolation=cv2.INTER_CUBIC)
     boxes = []
     for width, (y, x) in ((40, (100, 200)), (60, (400, 900)), (100, (900, 300)), (180, (700, 1400))):
