@@ -393,9 +393,12 @@ def load_demo(data_dir, db_url, user, samples, no_accounts):
 @data_option
 @db_option
 @user_option
-@click.option("--repair", is_flag=True, help="Delete orphan and half-written files.")
+@click.option("--repair", is_flag=True, help="Delete orphan and half-written files, clean identifying metadata, "
+              "move an encrypted store's old files to keyed names.")
 def doctor(data_dir, db_url, user, repair):
-    """Check that every photo row has its file and every file a row."""
+    """Check that every photo row has its file and every file a row, and that every file is the photo its name
+    promises; with --repair, fix what can be fixed without a human (also: encrypt an encrypted store's older
+    files under keyed names, after SKINTRACK_KEY was set on an existing store or on a store from 0.3.0)."""
     records = _records(data_dir, db_url)
     report = records.doctor(_actor(records, user), repair=repair)
     for label, items in (
@@ -404,12 +407,14 @@ def doctor(data_dir, db_url, user, repair):
         ("photos whose file is missing", report.missing_files),
         ("files that no longer match their hash", report.corrupt_files),
         ("files that still carry identifying metadata (GPS, serial numbers)", report.identifying_files),
+        ("files of the encrypted store not yet under keyed names", report.unkeyed_files),
     ):
         click.echo(f"{label}: {len(items)}")
         for item in items:
             click.echo(f"  {item}")
     if repair:
-        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed")
+        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed, "
+                   "files encrypted under keyed names")
     sys.exit(0 if report.healthy or (repair and not report.missing_files and not report.corrupt_files) else 1)
 
 
@@ -593,7 +598,10 @@ def audit_prune(data_dir, db_url, user):
 
 @main.command()
 def keygen():
-    """Print a new random key for SKINTRACK_KEY (encryption of stored photos)."""
+    """Print a new random key for SKINTRACK_KEY (encryption of stored photos).
+
+    Photos stored before the key was set stay readable; `skintrack doctor --repair` with the key set
+    encrypts them under keyed names."""
     from .records.store import generate_key
 
     click.echo(generate_key())

@@ -169,10 +169,13 @@ class DoctorReport:
     repaired: bool = False
     # Files still carrying identifying metadata (stored before MPO frames and trailing data were stripped).
     identifying_files: list[str] = field(default_factory=list)
+    # Files of an encrypted store not yet under their keyed name (stored by 0.3.0 or before the key was set).
+    unkeyed_files: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        problems = (self.orphan_files, self.temporary_files, self.missing_files, self.corrupt_files, self.identifying_files)
+        problems = (self.orphan_files, self.temporary_files, self.missing_files, self.corrupt_files,
+                    self.identifying_files, self.unkeyed_files)  # fmt: skip
         return not any(problems)
 
 
