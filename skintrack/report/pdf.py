@@ -114,7 +114,9 @@ def render(content: ReportContent) -> bytes:
     title = "Your skin progress" if plain else "Treatment progress report"
     doc = SimpleDocTemplate(
         buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + HEADER,
-        bottomMargin=MARGIN + FOOTER, title=f"{title} — {content.patient.code} — {content.area.name}",
+        # The document's metadata holds no free text (no area name, code or name): viewers, mail previews and
+        # document stores show and index it without opening the report. The pages say whose report it is.
+        bottomMargin=MARGIN + FOOTER, title=f"{title} — {content.generated_on.isoformat()}",
         author=content.clinic.name, subject=title, creator=f"skintrack {__version__}",
         initialFontName=FONT,  # else every page also references Helvetica (Latin-1 only)
     )  # fmt: skip
