@@ -302,7 +302,8 @@ def upper_body(tmp_path_factory):
     person = records.add_patient(DOCTOR, "UB-1", "Zoë Secretname")
     area = records.add_area(DOCTOR, person.id, "décolleté (Zoë Secretname, before her wedding on 2026-06-12)")
     session = records.add_session(DOCTOR, person.id, "2026-03-02", "laser",
-                                  settings={"fluence_J_cm2": 12, "other": "Zoë Secretname, before her wedding on 2026-06-12"})  # fmt: skip
+                                  settings={"fluence_J_cm2": 12, "other": "Zoë Secretname, before her wedding on 2026-06-12",
+                                            "Secretname_wedding_day": 1})  # a setting *name* typed freely  # fmt: skip
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, "PNG")
     records.add_photo(DOCTOR, session.id, area.id, buffer.getvalue(), consent="publication")
@@ -365,6 +366,7 @@ def test_no_free_text_leaves_unless_reviewed(upper_body):
     assert case["areas"] == ["chest"] and case["photos"][0]["area"] == "chest"
     assert case["sessions"][0]["settings"]["fluence_J_cm2"] == 12
     assert "withheld" in case["sessions"][0]["settings"]["other"]
+    assert case["sessions"][0]["settings_withheld"] == 1  # the freely named one: said, not shown
     reviewed = "Zoë Secretname, before her wedding on 2026-06-12"
     _, data = _export(records, person.id, purpose="publication", reviewed_text=[reviewed])
     assert _read(data)[0]["cases"][0]["sessions"][0]["settings"]["other"] == reviewed  # reviewed: allowed out

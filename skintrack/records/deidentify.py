@@ -15,7 +15,9 @@ of body sites (:func:`body_site`: "cheek, left", "forehead", "other site"),
 never copied; views likewise ("front", "left", "right", "oblique", "close-up",
 else "other"). Treatment settings keep their numbers and yes/no values; a text
 value (the app's "Other settings") is withheld unless the exporter lists that
-exact text in ``reviewed_text`` after reading it.
+exact text in ``reviewed_text`` after reading it, and so is a setting whose
+*name* is not built of the parameter words of :data:`SETTING_WORDS` (the
+session then says how many were withheld).
 
 **Faces are hidden by default** (``hide_faces="blur"``, :func:`skintrack.anonymise.hide_faces`):
 every face down to about 40 pixels is pixelated; a photo in which a face can
@@ -57,7 +59,8 @@ from .db import CONSENT_LEVELS, Area, Patient, PhotoRecord
 from .errors import InvalidInput
 from .views import Actor
 
-__all__ = ["DEIDENTIFIED_PURPOSES", "TEACHING_FORMAT", "VIEWS", "DeidentifiedExportMixin", "ImageStep", "body_site"]
+__all__ = ["DEIDENTIFIED_PURPOSES", "SETTING_WORDS", "TEACHING_FORMAT", "VIEWS", "DeidentifiedExportMixin", "ImageStep",
+           "body_site", "setting_name_allowed"]
 
 TEACHING_FORMAT = "skintrack-teaching-set/1"
 DEIDENTIFIED_PURPOSES = ("teaching", "publication")
@@ -68,6 +71,15 @@ ImageStep = Callable[[Photo], np.ndarray]
 #: Views that may leave by name; any other view label is written as "other".
 VIEWS = ("front", "left", "right", "oblique", "close-up", "profile")
 _SETTING_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,40}$")
+#: Words a treatment setting's name may be built of (device parameters and units, lower case), e.g. the app's
+#: ``needle_depth_mm``, ``energy_J_cm2``, ``other``. Any other name is withheld unless reviewed.
+SETTING_WORDS = frozenset("""
+    needle needles depth energy fluence pulse pulses width duration delay interval spot size diameter tip
+    wavelength passes pass stacks stacking power frequency rate density coverage overlap cooling temperature
+    level mode program setting settings handpiece shots shot count number total area speed pressure time
+    intensity peel strength concentration layers layer fractional ablative non rf laser ipl led microneedling
+    device other mj j cm2 cm mm um nm ns us ms s min w mw hz khz mhz percent pct c ph x
+""".split())
 _WITHHELD = "(free text withheld: not reviewed)"
 
 
@@ -91,17 +103,37 @@ def _view(view: str) -> str:
     return label if label in VIEWS else "other"
 
 
-def _settings(values: dict | None, reviewed: frozenset[str]) -> dict:
-    """Numbers and yes/no values of known-shaped settings; text only when reviewed word for word."""
-    out = {}
+def setting_name_allowed(name: object, reviewed: frozenset[str] = frozenset()) -> bool:
+    """Whether a treatment setting's *name* may leave: reviewed word for word, or built only of the words of
+    :data:`SETTING_WORDS` joined by ``_`` ("needle_depth_mm", "fluence_J_cm2"; not "Secretname_wedding_day")."""
+    if not isinstance(name, str):
+        return False
+    if name in reviewed:
+        return True
+    return bool(_SETTING_NAME.match(name)) and all(part.lower() in SETTING_WORDS for part in name.split("_"))
+
+
+def _settings(values: dict | None, reviewed: frozenset[str]) -> tuple[dict, int]:
+    """Numbers and yes/no values of settings with allowed names; text only when reviewed word for word.
+    Also returns how many settings were withheld for their name (a setting name typed freely is free text)."""
+    out, withheld = {}, 0
     for name, value in (values or {}).items():
-        if not isinstance(name, str) or not _SETTING_NAME.match(name):
-            continue  # a setting name typed freely is free text too
+        if not setting_name_allowed(name, reviewed):
+            withheld += 1
+            continue
         if isinstance(value, str):
             out[name] = value if value in reviewed else _WITHHELD
         elif value is None or isinstance(value, (bool, int, float)):
             out[name] = value
-    return out
+    return out, withheld
+
+
+def _session(session, first: dt.date, reviewed: frozenset[str]) -> dict:
+    settings, withheld = _settings(session.settings, reviewed)
+    entry = {"day": (session.date - first).days, "treatment": session.treatment, "settings": settings}
+    if withheld:
+        entry["settings_withheld"] = withheld
+    return entry
 
 
 class DeidentifiedExportMixin:
@@ -193,10 +225,7 @@ class DeidentifiedExportMixin:
                         "case": case,
                         "fitzpatrick": patient.fitzpatrick,
                         "areas": sorted({body_site(areas[p.area_id].name) for p in photos}),
-                        "sessions": [
-                            {"day": (s.date - first).days, "treatment": s.treatment, "settings": _settings(s.settings, reviewed)}
-                            for s in sessions
-                        ],
+                        "sessions": [_session(s, first, reviewed) for s in sessions],
                         "photos": entries,
                     }
                 )
