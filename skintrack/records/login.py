@@ -162,6 +162,12 @@ class LoginMixin:
                 actor = _actor(user, "oidc", user.last_login_at)
                 self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
                             detail="identity provider")  # fmt: skip
+        if refused and not verified:
+            raise AuthenticationFailed(
+                f"Your identity provider has not confirmed that {address or 'this sign-in'} is your verified e-mail "
+                "address; skintrack signs in only with a verified address. Verify it with the provider, or ask the "
+                "clinic's administrator."
+            )
         if refused:
             raise AuthenticationFailed(
                 f"No enabled skintrack account for {address or 'this sign-in'}; ask the clinic's administrator."
