@@ -486,7 +486,7 @@ def _read_password(prompt: str = "Password") -> str:
 
 @main.group()
 def users():
-    """Accounts: add, list, disable, enable, unlock, reset-password.
+    """Accounts: add, list, disable, enable, unlock, reset-password; patients' invitations and revoking them.
 
     Passwords are read from standard input when it is not a terminal (the first
     line), and asked twice otherwise; they are never taken as an argument (which
@@ -578,6 +578,52 @@ def users_reset_password(username, data_dir, db_url, user):
     password = _read_password("New password")
     account = records.reset_password(actor, username, password)
     click.echo(f"password of {account.username} reset")
+
+
+def _patient_id(records, actor, code: str) -> str:
+    patient = records.find_patient(actor, code)
+    if patient is None:
+        raise click.ClickException(f"No patient with code {code!r}.")
+    return patient.id
+
+
+@users.command("invitations")
+@click.argument("patient_code")
+@data_option
+@db_option
+@user_option
+def users_invitations(patient_code, data_dir, db_url, user):
+    """List PATIENT_CODE's invitation codes (newest first) and their status; the codes themselves are never stored."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    invitations = records.list_invitations(actor, _patient_id(records, actor, patient_code))
+    if not invitations:
+        click.echo("no invitations")
+    for i in invitations:
+        click.echo(f"{i.id}  {i.status:<8} made {i.created_at:%Y-%m-%d %H:%M} UTC by {i.created_by}, "
+                   + (f"used by {i.used_by}" if i.used_by else f"valid until {i.expires_at:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+
+
+@users.command("revoke-invitation")
+@click.argument("patient_code")
+@click.option("--id", "invitation_id", default=None, help="Only this invitation (see `users invitations`); default: every open one.")
+@data_option
+@db_option
+@user_option
+def users_revoke_invitation(patient_code, invitation_id, data_dir, db_url, user):
+    """Revoke PATIENT_CODE's open invitation codes (or one): they stop working at once. Logged."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    patient_id = _patient_id(records, actor, patient_code)
+    if invitation_id:
+        before = {i.id: i.status for i in records.list_invitations(actor, patient_id)}
+        if invitation_id not in before:
+            raise click.ClickException(f"{patient_code} has no invitation {invitation_id!r}.")
+        records.revoke_invitation(actor, invitation_id)
+        count = int(before[invitation_id] == "open")
+    else:
+        count = records.revoke_invitations(actor, patient_id)
+    click.echo(f"{count} invitation{'' if count == 1 else 's'} revoked")
 
 
 @main.group()

@@ -131,13 +131,21 @@ def sign_in(username: str, password: str) -> str | None:
 
 
 def _client() -> str:
-    """Where a log-in comes from, for throttling guesses per client: the browser's address as Streamlit sees it
-    (behind a reverse proxy, the first X-Forwarded-For address when ``SKINTRACK_TRUST_PROXY=1``)."""
+    """Where a log-in comes from, for throttling guesses per client: the browser's address as Streamlit sees it.
+
+    Behind reverse proxies, ``SKINTRACK_TRUST_PROXY=N`` (the number of proxies in front, usually 1) takes the
+    address the outermost of them saw: the N-th ``X-Forwarded-For`` entry from the right. Entries further left
+    are whatever the browser sent, so anyone could rotate them to escape the per-client limit.
+    """
     try:
-        if os.environ.get("SKINTRACK_TRUST_PROXY") == "1":
-            forwarded = st.context.headers.get("X-Forwarded-For", "")
-            if forwarded.strip():
-                return forwarded.split(",")[0].strip()
+        hops = int(os.environ.get("SKINTRACK_TRUST_PROXY") or 0)
+    except ValueError:
+        hops = 0
+    try:
+        if hops > 0:
+            forwarded = [a.strip() for a in st.context.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+            if forwarded:
+                return forwarded[-min(hops, len(forwarded))]
         return st.context.ip_address or "unknown"
     except Exception:  # outside a server (AppTest)
         return "unknown"

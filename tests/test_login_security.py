@@ -333,3 +333,32 @@ def test_a_password_typed_as_the_user_name_is_logged_only_as_a_keyed_hash(record
         records.authenticate("someone-else", "")
     hashes = [e.detail.split("hmac ")[1].split(")")[0] for e in records.audit_log(ADMIN, action="login_failed")]
     assert hashes[1] == hashes[2] != hashes[0]
+
+
+def test_the_command_line_lists_and_revokes_invitations_and_it_is_audited(tmp_path):
+    """Issue 22 item 11: no way to revoke a code from the command line (nor the app)."""
+    from skintrack.cli import main
+
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(ADMIN, "P-INV")
+    first, second, third = (records.invite_patient(ADMIN, patient.id) for _ in range(3))
+    records.close()
+    runner = CliRunner()
+    data = ["--data", str(tmp_path / "data")]
+    listed = runner.invoke(main, ["users", "invitations", "P-INV", *data])
+    assert listed.exit_code == 0, listed.output
+    assert all(i.id in listed.output for i in (first, second, third)) and listed.output.count(" open ") == 3
+    assert first.code not in listed.output  # codes are never stored, so never shown again
+    one = runner.invoke(main, ["users", "revoke-invitation", "P-INV", "--id", first.id, *data])
+    assert one.exit_code == 0 and "1 invitation revoked" in one.output, one.output
+    rest = runner.invoke(main, ["users", "revoke-invitation", "P-INV", *data])
+    assert rest.exit_code == 0 and "2 invitations revoked" in rest.output, rest.output
+    unknown = runner.invoke(main, ["users", "revoke-invitation", "P-NONE", *data])
+    assert unknown.exit_code != 0 and "No patient" in unknown.output
+    records = Records(tmp_path / "data")
+    for invitation in (first, second, third):
+        with pytest.raises(AuthenticationFailed):
+            records.redeem_invitation(invitation.code, "late-comer", "a long enough test password 7")
+    lines = records.audit_log(ADMIN, action="invitation_revoked")
+    assert sorted(e.target for e in lines) == sorted(i.id for i in (first, second, third))
+    assert all(e.source == "cli" and e.patient_id == patient.id for e in lines)
