@@ -104,6 +104,7 @@ def test_photos_stored_before_the_key_was_set_stay_readable(tmp_path):
     _, area, photos = _course(plain)
     records = Records(tmp_path / "data", key=generate_key())
     assert records.photo_bytes(DOCTOR, photos[0].id)[:3] == b"\xff\xd8\xff"
+    stored_plain = plain.photo_bytes(DOCTOR, photos[0].id)
     session = records.add_session(DOCTOR, area.patient_id, "2026-07-01", "laser")
     added = records.add_photo(DOCTOR, session.id, area.id, SAMPLES / "2026-09-28_left-cheek.jpg")
     assert records.store.path(added.file_name).read_bytes().startswith(MAGIC)
@@ -113,7 +114,7 @@ def test_photos_stored_before_the_key_was_set_stay_readable(tmp_path):
     records.doctor(ADMIN, repair=True)
     assert records.doctor(ADMIN).healthy
     assert all(p.read_bytes().startswith(MAGIC) for p in records.store.root.glob("*/*"))
-    assert records.photo_bytes(DOCTOR, photos[0].id) == plain.photo_bytes(DOCTOR, photos[0].id)
+    assert records.photo_bytes(DOCTOR, photos[0].id) == stored_plain
 
 
 # --------------------------------------------------------------------------- issue 22 item 13: names and reads
@@ -145,15 +146,16 @@ def test_encrypted_files_are_named_by_a_keyed_hash_not_the_photos_sha256(tmp_pat
 
 
 def test_a_plain_file_written_over_an_encrypted_one_is_refused(tmp_path):
-    records = Records(tmp_path / "data", key=generate_key())
+    key = generate_key()
+    records = Records(tmp_path / "data", key=key)
     _, _, photos = _course(records)
     first, second = (records.store.path(p.file_name) for p in photos)
     for plain in (records.photo_bytes(DOCTOR, photos[1].id), records.photo_bytes(DOCTOR, photos[0].id)):
         first.write_bytes(plain)  # another photo, or even this photo's own bytes, without the encryption
         with pytest.raises(RecordsError, match="not the photo stored under that name"):
             records.photo_bytes(DOCTOR, photos[0].id)
-        with pytest.raises(RecordsError):
-            records.measurement(DOCTOR, photos[0].id)
+        with pytest.raises(RecordsError, match="not the photo stored under that name"):
+            Records(tmp_path / "data", key=key).measurement(DOCTOR, photos[0].id)  # nothing measured from it
         assert records.doctor(ADMIN).corrupt_files == [photos[0].file_name]
     assert records.photo_bytes(DOCTOR, photos[1].id)[:3] == b"\xff\xd8\xff"  # the others are served
 
