@@ -180,6 +180,7 @@ server_metadata_url = "{issuer}/.well-known/openid-configuration"
                     assert page.get_by_text(reason).count() == 1, sub
                     assert page.get_by_role("heading", name="Patients").count() == 0, sub
                     page.get_by_role("button", name="Sign out of the identity provider").click()
+                    page.get_by_role("button", name="End session").click()  # the provider's own sign-out page
                     page.get_by_role("button", name="Log in with your clinic account").wait_for()
                     app_driver.wait_idle(page)
                 page.get_by_role("heading", name="Patients").first.wait_for()
