@@ -131,3 +131,21 @@ def test_every_escape_reads_back_exactly(tmp_path):
     out = tmp_path / "h.csv"
     write_table(table, out)
     assert read_table(out)["text"].tolist() == HOSTILE_FIELDS
+
+
+def test_escaping_is_exactly_undone_for_any_mix_of_spaces_apostrophes_and_separators():
+    """Review of issue 22: an apostrophe then a space then a formula character ("' =1", a note) was not escaped
+    but was un-escaped on reading, so a table read back lost the apostrophe."""
+    import random
+
+    from skintrack.report.tables import unescape_cell
+
+    for text in ("' =1", "' \t", "\r\n' -", "a;' @x", "'' =1"):
+        assert unescape_cell(escape_cell(text)) == text, repr(text)
+    rng = random.Random(22)
+    for _ in range(20_000):
+        text = "".join(rng.choice(" ',;\t\r\n=+-@a") for _ in range(rng.randint(0, 8)))
+        escaped = escape_cell(text)
+        assert unescape_cell(escaped) == text, repr(text)
+        for separator in ",;\t\r\n":
+            assert not any(p.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r")) for p in escaped.split(separator)), repr(text)

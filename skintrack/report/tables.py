@@ -57,10 +57,10 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Characters a CSV reader may split a field at: the separators spreadsheets offer and line breaks.
 SEPARATORS = ",;\t\r\n"
-# A piece of a field that starts like a formula: at the start or after a separator, optional spaces,
-# then any apostrophes already there (escaped too, so unescaping is exact), then a formula character.
-_RISKY = re.compile(r"(^|[,;\t\r\n])(?=[ ]*'*[=+\-@\t\r])")
-_ESCAPED = re.compile(r"(^|[,;\t\r\n])'(?=[ ]*'*[=+\-@\t\r])")
+# A piece of a field that starts like a formula: at the start or after a separator, any spaces and
+# apostrophes already there (escaped too, so unescaping is exact), then a formula character.
+_RISKY = re.compile(r"(^|[,;\t\r\n])(?=[ ']*[=+\-@\t\r])")
+_ESCAPED = re.compile(r"(^|[,;\t\r\n])'(?=[ ']*[=+\-@\t\r])")
 #: Significant digits kept in float columns (see the module docstring).
 SIGNIFICANT_DIGITS = 4
 
@@ -164,7 +164,7 @@ def table_bytes(table: "pd.DataFrame", format: str = "csv", *, significant: int 
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
         return buffer.getvalue()
-    return _csv(escape_text_cells(table)).encode("utf-8")
+    return escape_text_cells(table).to_csv(index=False).encode("utf-8")
 
 
 def write_table(
@@ -183,7 +183,7 @@ def write_table(
     """
     table = round_floats(table, significant)
     if output is None:
-        sys.stdout.write(_csv(escape_text_cells(table)))
+        sys.stdout.write(escape_text_cells(table).to_csv(index=False))
         return
     output = Path(output)
     fmt = _format(output, format)
@@ -195,14 +195,10 @@ def write_table(
         if fmt == "parquet":
             table.to_parquet(temporary, index=False)
         else:
-            temporary.write_text(_csv(escape_text_cells(table)), encoding="utf-8")
+            temporary.write_text(escape_text_cells(table).to_csv(index=False), encoding="utf-8")
         temporary.replace(output)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _csv(table: "pd.DataFrame") -> str:
-    return table.to_csv(index=False)
 
 
 def read_table(path: str | os.PathLike) -> "pd.DataFrame":
