@@ -255,7 +255,8 @@ def hide_faces(photo: Photo | np.ndarray, method: str = "blur") -> tuple[np.ndar
         ``blur`` pixelates and blurs each face (with its landmark oval when the
         face mesh finds it, else its box grown by a margin); ``eye-bar`` bars the
         eyes of a face whose landmarks are found and pixelates any other face
-        (a face too small for landmarks has no eyes to bar).
+        (a face too small for landmarks has no eyes to bar). Either way the
+        result is searched again, and every face but the barred one must be gone.
 
     Returns
     -------
@@ -275,33 +276,34 @@ def hide_faces(photo: Photo | np.ndarray, method: str = "blur") -> tuple[np.ndar
     if not boxes:
         return np.array(rgb, copy=True), 0
     close = find_face(photo, PRIVACY_FACE_CONFIG)
-    out = eye_bar(photo, face=close) if (method == "eye-bar" and close is not None) else np.array(rgb, copy=True)
+    barred = close if (method == "eye-bar" and close is not None) else None
+    out = eye_bar(photo, face=close) if barred is not None else np.array(rgb, copy=True)
     for box in boxes:
-        if method == "eye-bar" and close is not None and _same_face(box, close):
+        if barred is not None and _same_face(box, barred):
             continue  # barred, as asked
         mask = _box_mask(box, rgb.shape[:2])
         if close is not None and _same_face(box, close):
             mask |= face_region(close, rgb.shape[:2])
         # Blocks of a sixth of the face: no feature survives, whatever the face's size.
         out = _pixelate(out, mask, max(3, int(round(max(box.width, box.height) / 6))))
-    if method == "blur":
-        # Look again: a face found where none was hidden is hidden too (the pyramid sees the changed photo
-        # afresh); one found where a face was hidden, with a face's confidence, means hiding failed.
-        for _ in range(2):
-            again = find_faces(out)
-            failed = [b for b in again if any(_overlap(b, h) for h in boxes) and b.score >= STILL_VISIBLE_SCORE]
-            if failed:
-                raise FaceStillVisible(
-                    f"{len(failed)} face(s) could still be found after hiding {len(boxes)}; the photo is left out."
-                )
-            new = [b for b in again if not any(_overlap(b, h) for h in boxes)]
-            if not new:
-                break
-            for box in new:
-                out = _pixelate(out, _box_mask(box, rgb.shape[:2]), max(3, int(round(max(box.width, box.height) / 6))))
-            boxes += new
-        else:
-            raise FaceStillVisible("Faces kept appearing while hiding them; the photo is left out.")
+    # Look again, whatever the method (an eye-barred face is still a face by design; every other one must be
+    # gone): a face found where none was hidden is hidden too (the pyramid sees the changed photo afresh); one
+    # found where a face was hidden, with a face's confidence, means hiding failed.
+    for _ in range(2):
+        again = [b for b in find_faces(out) if barred is None or not _same_face(b, barred)]
+        failed = [b for b in again if any(_overlap(b, h) for h in boxes) and b.score >= STILL_VISIBLE_SCORE]
+        if failed:
+            raise FaceStillVisible(
+                f"{len(failed)} face(s) could still be found after hiding {len(boxes)}; the photo is left out."
+            )
+        new = [b for b in again if not any(_overlap(b, h) for h in boxes)]
+        if not new:
+            break
+        for box in new:
+            out = _pixelate(out, _box_mask(box, rgb.shape[:2]), max(3, int(round(max(box.width, box.height) / 6))))
+        boxes += new
+    else:
+        raise FaceStillVisible("Faces kept appearing while hiding them; the photo is left out.")
     return out, len(boxes)
 
 

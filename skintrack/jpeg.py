@@ -67,8 +67,8 @@ _PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
 #: Within entropy-coded data a 0xFF is followed by 0x00 (stuffing), RSTn or a
 #: fill 0xFF; any other byte after it starts a marker.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-#: Application segments :func:`strip_metadata` keeps, each rebuilt from its fields: the JFIF
-#: header, the ICC colour profile (colour, not identity) and Adobe's colour transform.
+# Application segments :func:`strip_metadata` keeps, each rebuilt from its fields (see _rebuild_app): the JFIF
+# header, the ICC colour profile (colour, not identity) and Adobe's colour transform.
 
 
 class JpegError(ValueError):

@@ -337,6 +337,22 @@ def test_a_photo_whose_face_cannot_be_hidden_is_left_out_with_the_reason(upper_b
     assert "face" in left["reason"] and manifest["left_out"][0]["reason"] == left["reason"]
 
 
+def test_an_eye_bar_set_checks_the_other_faces_too(upper_body, monkeypatch):
+    """Review of issue 22: with eye-bar, the faces other than the barred one were pixelated but never looked for
+    again, so a photo whose small faces could not be hidden left as it was."""
+    records, person, photo, boxes = upper_body
+    result, data = _export(records, person.id, purpose="publication", anonymise="eye-bar")
+    if result["photos"]:  # hidden: none of the small faces is found afterwards
+        (image,) = _read(data)[1].values()
+        assert all(_lbp_faces(image, box) == [] for box in boxes[:3])
+    from skintrack import anonymise
+
+    monkeypatch.setattr(anonymise, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
+    result, data = _export(records, person.id, purpose="publication", anonymise="eye-bar")
+    assert result["photos"] == 0 and _read(data)[1] == {}
+    assert "face" in result["left_out"][0]["reason"]
+
+
 def test_every_teaching_path_hides_faces_by_default(upper_body, tmp_path):
     """Item 2: `archive export --purpose teaching|publication` and the Python default hid nothing on main."""
     records, person, photo, boxes = upper_body
