@@ -123,14 +123,14 @@ def _start_session(actor: Actor) -> None:
 def sign_in(username: str, password: str) -> str | None:
     """Log in with a password; returns the error to show, or ``None`` when signed in."""
     try:
-        actor = records().authenticate(username, password, client=_client())
+        actor = records().authenticate(username, password, client=client_address())
     except AuthenticationFailed as exc:
         return str(exc)
     _start_session(actor)
     return None
 
 
-def _client() -> str:
+def client_address() -> str:
     """Where a log-in comes from, for throttling guesses per client: the browser's address as Streamlit sees it.
 
     Behind reverse proxies, ``SKINTRACK_TRUST_PROXY=N`` (the number of proxies in front, usually 1) takes the

@@ -289,10 +289,10 @@ def test_behind_a_proxy_the_client_is_the_address_the_proxy_saw_not_one_the_brow
     context = SimpleNamespace(headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}, ip_address="10.0.0.2")
     monkeypatch.setattr(state, "st", SimpleNamespace(context=context))
     monkeypatch.delenv("SKINTRACK_TRUST_PROXY", raising=False)
-    assert state._client() == "10.0.0.2"  # no proxy trusted: the connection's own address
+    assert state.client_address() == "10.0.0.2"  # no proxy trusted: the connection's own address
     monkeypatch.setenv("SKINTRACK_TRUST_PROXY", "1")
-    assert state._client() == "203.0.113.7"
+    assert state.client_address() == "203.0.113.7"
     context.headers["X-Forwarded-For"] = "7.7.7.7, 6.6.6.6, 203.0.113.7"  # the browser added two of its own
-    assert state._client() == "203.0.113.7"
+    assert state.client_address() == "203.0.113.7"
     monkeypatch.setenv("SKINTRACK_TRUST_PROXY", "2")  # two proxies: the outer one's view
-    assert state._client() == "6.6.6.6"
+    assert state.client_address() == "6.6.6.6"

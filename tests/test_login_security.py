@@ -362,3 +362,22 @@ def test_the_command_line_lists_and_revokes_invitations_and_it_is_audited(tmp_pa
     lines = records.audit_log(ADMIN, action="invitation_revoked")
     assert sorted(e.target for e in lines) == sorted(i.id for i in (first, second, third))
     assert all(e.source == "cli" and e.patient_id == patient.id for e in lines)
+
+
+def test_a_wrong_current_password_counts_against_the_client_that_typed_it(records):  # noqa: F811
+    """Review of issue 22: changing one's password checked the current one with no client, so every such
+    attempt in the app shared one "unknown" client: guesses from one place locked the form everywhere."""
+    records.add_user(ADMIN, "bea", PASSWORD, role="provider")
+    bea = records.authenticate("bea", PASSWORD)
+    for _ in range(throttle.LOCK_AFTER):  # someone at bea's unlocked screen guesses her current password
+        with pytest.raises(AuthenticationFailed):
+            records.change_password(bea, "not my password", NEW_PASSWORD, client="198.51.100.66")
+    with pytest.raises(AccountLocked):
+        records.change_password(bea, PASSWORD, NEW_PASSWORD, client="198.51.100.66")  # that client is locked out
+    with records._db() as db:
+        key = throttle.hash_key(db)
+    details = [e.detail for e in records.audit_log(ADMIN, action="login_failed")]
+    assert len(details) >= throttle.LOCK_AFTER
+    assert all(throttle.keyed(key, "client", "198.51.100.66")[:16] in d for d in details)
+    records.change_password(bea, PASSWORD, NEW_PASSWORD, client="203.0.113.5")  # bea herself, elsewhere: not
+    assert records.authenticate("bea", NEW_PASSWORD, client="203.0.113.5").username == "bea"

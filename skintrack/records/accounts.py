@@ -399,8 +399,9 @@ class AccountsMixin:
             self._audit(db, actor, "password_reset", patient_id=user.patient_id, target=user.username)
             return self._user_view(db, user)
 
-    def change_password(self, actor: Actor, current_password: str, new_password: str) -> None:
-        """Change one's own password; the current one must be given (and counts as a log-in attempt)."""
+    def change_password(self, actor: Actor, current_password: str, new_password: str, *, client: str | None = None) -> None:
+        """Change one's own password; the current one must be given (and counts as a log-in attempt from
+        ``client``, throttled like one: see :meth:`authenticate`)."""
         self.authorize(actor, "own_account")
         if not actor.username:
             raise InvalidInput("Only an account has a password to change.")
@@ -409,7 +410,7 @@ class AccountsMixin:
             has_password = user is not None and user.password_hash is not None
         if not has_password:
             raise InvalidInput("This account logs in through the identity provider; change the password there.")
-        self.authenticate(actor.username, current_password)  # lockout rules apply
+        self.authenticate(actor.username, current_password, client=client)  # throttled like a log-in
         with self._db() as db:
             user = db.scalar(select(User).where(User.username == actor.username))
             known = (user.email, user.display_name)

@@ -237,8 +237,7 @@ def name_lock(db: Session, key: bytes, username: str, now: dt.datetime) -> tuple
     """``(wrong guesses counted, latest lock in force)`` over every bucket of a user name (for the admin's view)."""
     subject = keyed(key, "user", username)
     rows = list(db.scalars(select(LoginThrottle).where(LoginThrottle.subject == subject)))
-    failures = max((r.failures for r in rows if r.client == ANY), default=0)
-    failures = max(failures, max((r.failures for r in rows), default=0))
+    failures = max((r.failures for r in rows), default=0)
     until = max((r.locked_until for r in rows if r.locked_until is not None and r.locked_until > now), default=None)
     return failures, until
 
