@@ -180,6 +180,24 @@ def test_admins_get_accounts_and_audit(clinic, monkeypatch):
     assert any("not available to you" in e.value for e in at.error) and not at.dataframe
 
 
+def test_reading_the_audit_page_is_not_an_export_but_downloading_its_csv_is(clinic, monkeypatch):
+    """Review of issue 22: every run of the Audit page wrote an "export: audit log table" line into the log it
+    was showing, so each filter change added a line for an export that never happened."""
+    folder, _, _ = clinic
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+
+    def exports():
+        return [e for e in Records(folder).audit_log(ADMIN, action="export") if e.target == "audit log table"]
+
+    before = len(exports())
+    at = _page("audit", None, username="admin-test").run()
+    at.selectbox(key="audit_action").select("login").run()
+    assert not at.exception and len(exports()) == before
+    next(d for d in _elements(at, "download_button") if d.key == "audit_csv").click().run()
+    lines = exports()
+    assert len(lines) == before + 1 and lines[0].username == "admin-test" and "login" in lines[0].detail
+
+
 def test_idle_timeout_and_a_disabled_account_sign_out(clinic, monkeypatch):
     folder, _, _ = clinic
     at = _app(folder, monkeypatch, SKINTRACK_IDLE_MINUTES="30").run()

@@ -247,9 +247,10 @@ class AuditMixin:
         with self._db() as db:
             return [_entry(row) for row in db.scalars(query)]
 
-    def audit_table(self, actor: Actor, **filters: Any) -> list[dict[str, Any]]:
+    def audit_table(self, actor: Actor, *, export: bool = True, **filters: Any) -> list[dict[str, Any]]:
         """:meth:`audit_log` as table rows (for CSV export through :mod:`skintrack.report.tables`); the export
-        is itself logged."""
+        is itself logged, unless ``export=False`` (a table shown on screen, whose download the caller logs
+        with :meth:`record_export`)."""
         self.authorize(actor, "read_audit")
         rows = [
             {
@@ -266,9 +267,15 @@ class AuditMixin:
             }
             for e in self.audit_log(actor, **filters)
         ]
-        self.record_export(actor, None, "audit log table", purpose="audit",
-                           detail=f"{len(rows)} lines; filters {sorted(filters.items()) if filters else 'none'}")  # fmt: skip
+        if export:
+            self.record_export(actor, None, "audit log table", purpose="audit", detail=audit_filters(filters, len(rows)))
         return rows
+
+
+def audit_filters(filters: dict[str, Any], lines: int) -> str:
+    """How an exported audit table was chosen, for its own ``export`` line."""
+    chosen = {k: v for k, v in filters.items() if v is not None}
+    return f"{lines} lines; filters {sorted(chosen.items()) if chosen else 'none'}"
 
 
 def _entry(row: AuditRecord) -> AuditEntry:
