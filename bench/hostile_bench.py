@@ -2,10 +2,10 @@
 
 Decompression bombs (issue 12) through ``load_photo`` + full pixels, and the largest photos the
 records accept through ``Records.add_photo`` (baseline as PNG, follow-up as a rotated JPEG, both
-measured), and a zip bomb through ``import_patient_archive``. Prints one line per case: what
+measured), a progressive JPEG with thousands of scans (issue 22), and a zip bomb through ``import_patient_archive``. Prints one line per case: what
 happened, the peak resident memory (VmHWM) and the wall time.
 
-Run: ``.venv/bin/python bench/hostile_bench.py``
+Run: ``.venv/bin/python bench/hostile_bench.py`` (``--only scans`` for one case)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.hostile import png_bomb, tiff_float_bomb, zip_bomb  # noqa: E402
+from tests.hostile import jpeg_scan_bomb, png_bomb, tiff_float_bomb, zip_bomb  # noqa: E402
 
 LIMIT = 1.5e9
 
@@ -105,28 +105,37 @@ def _webp(folder: Path, side: int) -> Path:
 
 
 def main() -> None:
+    """Every case, or with ``--only TEXT`` the cases whose name contains TEXT (e.g. ``--only scans``)."""
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[1:-1] else ""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         side = 10_954  # 120 MP
         bombs = {
-            "RGBA PNG bomb, 120 MP": png_bomb(side, side),
-            "16-bit PNG bomb, 120 MP": png_bomb(side, side, color_type=0, bit_depth=16),
-            "float TIFF bomb, 120 MP": tiff_float_bomb(side, side),
-            "float TIFF bomb, 120 MP, one strip": tiff_float_bomb(side, side, rows_per_strip=side),
+            "RGBA PNG bomb, 120 MP": lambda: png_bomb(side, side),
+            "16-bit PNG bomb, 120 MP": lambda: png_bomb(side, side, color_type=0, bit_depth=16),
+            "float TIFF bomb, 120 MP": lambda: tiff_float_bomb(side, side),
+            "float TIFF bomb, 120 MP, one strip": lambda: tiff_float_bomb(side, side, rows_per_strip=side),
+            "progressive JPEG 8000², 5,000 scans": lambda: jpeg_scan_bomb(8000, 8000, 5000),
         }
-        for name, data in bombs.items():
+        for name, make in bombs.items():
+            if only not in name:
+                continue
+            data = make()
             path = folder / "bomb.bin"
             path.write_bytes(data)
             rows.append((f"{name} ({len(data) / 1e3:.0f} KB)", *run(_DECODE, str(path))))
         for side_webp in (10_000, 8_000):
-            path = _webp(folder, side_webp)
-            rows.append((f"lossless WebP {side_webp}², ({path.stat().st_size} bytes)", *run(_DECODE, str(path))))
-        baseline, follow_up = _large_photos(folder)
-        rows.append(("add_photo: 108 MP PNG baseline, rotated 108 MP JPEG follow-up", *run(_ADD, str(baseline), str(follow_up))))
-        bomb_zip = folder / "bomb.zip"
-        bomb_zip.write_bytes(zip_bomb(2 * 2**30))
-        rows.append((f"zip bomb: 2 GiB member ({bomb_zip.stat().st_size / 1e6:.1f} MB)", *run(_IMPORT, str(bomb_zip))))
+            if only in f"lossless WebP {side_webp}²":
+                path = _webp(folder, side_webp)
+                rows.append((f"lossless WebP {side_webp}², ({path.stat().st_size} bytes)", *run(_DECODE, str(path))))
+        if only in "add_photo: 108 MP":
+            baseline, follow_up = _large_photos(folder)
+            rows.append(("add_photo: 108 MP PNG baseline, rotated 108 MP JPEG follow-up", *run(_ADD, str(baseline), str(follow_up))))
+        if only in "zip bomb":
+            bomb_zip = folder / "bomb.zip"
+            bomb_zip.write_bytes(zip_bomb(2 * 2**30))
+            rows.append((f"zip bomb: 2 GiB member ({bomb_zip.stat().st_size / 1e6:.1f} MB)", *run(_IMPORT, str(bomb_zip))))
     width = max(len(r[0]) for r in rows)
     worst = 0
     for name, outcome, peak, elapsed in rows:

@@ -400,9 +400,12 @@ def load_demo(data_dir, db_url, user, samples, no_accounts, cohort):
 @data_option
 @db_option
 @user_option
-@click.option("--repair", is_flag=True, help="Delete orphan and half-written files.")
+@click.option("--repair", is_flag=True, help="Delete orphan and half-written files, clean identifying metadata, "
+              "move an encrypted store's old files to keyed names.")
 def doctor(data_dir, db_url, user, repair):
-    """Check that every photo row has its file and every file a row."""
+    """Check that every photo row has its file and every file a row, and that every file is the photo its name
+    promises; with --repair, fix what can be fixed without a human (also: encrypt an encrypted store's older
+    files under keyed names, after SKINTRACK_KEY was set on an existing store or on a store from 0.3.0)."""
     records = _records(data_dir, db_url)
     report = records.doctor(_actor(records, user), repair=repair)
     for label, items in (
@@ -411,12 +414,14 @@ def doctor(data_dir, db_url, user, repair):
         ("photos whose file is missing", report.missing_files),
         ("files that no longer match their hash", report.corrupt_files),
         ("files that still carry identifying metadata (GPS, serial numbers)", report.identifying_files),
+        ("files of the encrypted store not yet under keyed names", report.unkeyed_files),
     ):
         click.echo(f"{label}: {len(items)}")
         for item in items:
             click.echo(f"  {item}")
     if repair:
-        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed")
+        click.echo("repaired: orphan and half-written files deleted, identifying metadata removed, "
+                   "files encrypted under keyed names")
     sys.exit(0 if report.healthy or (repair and not report.missing_files and not report.corrupt_files) else 1)
 
 
@@ -488,7 +493,7 @@ def _read_password(prompt: str = "Password") -> str:
 
 @main.group()
 def users():
-    """Accounts: add, list, disable, enable, unlock, reset-password.
+    """Accounts: add, list, disable, enable, unlock, reset-password; patients' invitations and revoking them.
 
     Passwords are read from standard input when it is not a terminal (the first
     line), and asked twice otherwise; they are never taken as an argument (which
@@ -582,9 +587,74 @@ def users_reset_password(username, data_dir, db_url, user):
     click.echo(f"password of {account.username} reset")
 
 
+def _patient_id(records, actor, code: str) -> str:
+    patient = records.find_patient(actor, code)
+    if patient is None:
+        raise click.ClickException(f"No patient with code {code!r}.")
+    return patient.id
+
+
+@users.command("invitations")
+@click.argument("patient_code")
+@data_option
+@db_option
+@user_option
+def users_invitations(patient_code, data_dir, db_url, user):
+    """List PATIENT_CODE's invitation codes (newest first) and their status; the codes themselves are never stored."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    invitations = records.list_invitations(actor, _patient_id(records, actor, patient_code))
+    if not invitations:
+        click.echo("no invitations")
+    for i in invitations:
+        click.echo(f"{i.id}  {i.status:<8} made {i.created_at:%Y-%m-%d %H:%M} UTC by {i.created_by}, "
+                   + (f"used by {i.used_by}" if i.used_by else f"valid until {i.expires_at:%Y-%m-%d %H:%M} UTC"))  # fmt: skip
+
+
+@users.command("revoke-invitation")
+@click.argument("patient_code")
+@click.option("--id", "invitation_id", default=None, help="Only this invitation (see `users invitations`); default: every open one.")
+@data_option
+@db_option
+@user_option
+def users_revoke_invitation(patient_code, invitation_id, data_dir, db_url, user):
+    """Revoke PATIENT_CODE's open invitation codes (or one): they stop working at once. Logged."""
+    records = _records(data_dir, db_url)
+    actor = _actor(records, user)
+    patient_id = _patient_id(records, actor, patient_code)
+    if invitation_id:
+        before = {i.id: i.status for i in records.list_invitations(actor, patient_id)}
+        if invitation_id not in before:
+            raise click.ClickException(f"{patient_code} has no invitation {invitation_id!r}.")
+        records.revoke_invitation(actor, invitation_id)
+        count = int(before[invitation_id] == "open")
+    else:
+        count = records.revoke_invitations(actor, patient_id)
+    click.echo(f"{count} invitation{'' if count == 1 else 's'} revoked")
+
+
+@main.group()
+def audit():
+    """The audit log: prune lines past their retention."""
+
+
+@audit.command("prune")
+@data_option
+@db_option
+@user_option
+def audit_prune(data_dir, db_url, user):
+    """Delete audit lines past retention: failed log-ins after 90 days, everything after 6 years (logged)."""
+    records = _records(data_dir, db_url)
+    count = records.prune_audit(_actor(records, user))
+    click.echo(f"{count} audit lines past their retention deleted")
+
+
 @main.command()
 def keygen():
-    """Print a new random key for SKINTRACK_KEY (encryption of stored photos)."""
+    """Print a new random key for SKINTRACK_KEY (encryption of stored photos).
+
+    Photos stored before the key was set stay readable; `skintrack doctor --repair` with the key set
+    encrypts them under keyed names."""
     from .records.store import generate_key
 
     click.echo(generate_key())

@@ -9,11 +9,14 @@ Format, e.g. the HDR gain map of Android *Ultra HDR* photos, each with its own
 EXIF), and anything can be appended by hand.
 
 :func:`strip_metadata` keeps only the first image and, of the metadata, only
-what colour needs; :func:`read_header` reads the frame facts a decoder's memory
-depends on and refuses headers no camera writes (:data:`MAX_METADATA_SEGMENTS`,
-:data:`MAX_METADATA_BYTES`, :data:`MAX_EXIF_SEGMENTS`) before any decoder sees
-them: Pillow concatenates repeated EXIF segments one by one, which is quadratic
-in their number.
+what colour needs, rebuilt from its parsed fields (:func:`rebuild_icc`), so
+nothing appended inside a kept segment survives; :func:`read_header` reads the
+frame facts a decoder's memory depends on and refuses headers no camera writes
+(:data:`MAX_METADATA_SEGMENTS`, :data:`MAX_METADATA_BYTES`,
+:data:`MAX_EXIF_SEGMENTS`, :data:`MAX_SCANS`) before any decoder sees them:
+Pillow concatenates repeated EXIF segments one by one, which is quadratic in
+their number, and libjpeg makes a pass over every DCT coefficient of the image
+for each scan of a progressive JPEG.
 
 References
 ----------
@@ -32,10 +35,12 @@ __all__ = [
     "MAX_EXIF_SEGMENTS",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_SEGMENTS",
+    "MAX_SCANS",
     "HostileHeader",
     "JpegError",
     "JpegHeader",
     "read_header",
+    "rebuild_icc",
     "strip_metadata",
 ]
 
@@ -47,6 +52,11 @@ MAX_METADATA_SEGMENTS = 512
 MAX_METADATA_BYTES = 24 * 2**20
 #: Most EXIF segments accepted: the EXIF standard allows one.
 MAX_EXIF_SEGMENTS = 4
+#: Most scans accepted in one image. Cameras write one (baseline); progressive encoders
+#: write about 10 (libjpeg's default script) and at most a few dozen with custom scripts.
+#: Each scan costs the decoder a pass over all of the image's coefficients: a 586 KiB
+#: 8000 x 8000 file with thousands of scans took 72 s to decode.
+MAX_SCANS = 100
 
 _SOI, _EOI, _SOS, _COM = 0xD8, 0xD9, 0xDA, 0xFE
 #: Markers that stand alone (no length field): RST0-7, SOI, EOI, TEM.
@@ -57,10 +67,8 @@ _PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
 #: Within entropy-coded data a 0xFF is followed by 0x00 (stuffing), RSTn or a
 #: fill 0xFF; any other byte after it starts a marker.
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
-#: Application segments kept by :func:`strip_metadata`, by marker and the
-#: identifier their payload starts with: the JFIF header, the ICC colour
-#: profile (colour, not identity) and Adobe's colour transform.
-_KEEP_APP = {0xE0: (b"JFIF\x00",), 0xE2: (b"ICC_PROFILE\x00",), 0xEE: (b"Adobe",)}
+# Application segments :func:`strip_metadata` keeps, each rebuilt from its fields (see _rebuild_app): the JFIF
+# header, the ICC colour profile (colour, not identity) and Adobe's colour transform.
 
 
 class JpegError(ValueError):
@@ -88,6 +96,8 @@ class JpegHeader:
         follow and decoders also keep every coefficient.
     metadata_segments, metadata_bytes, exif_segments : int
         Count and size of the application and comment segments.
+    scans : int
+        Scans (``SOS`` segments) of the first image.
     """
 
     width: int = 0
@@ -98,6 +108,7 @@ class JpegHeader:
     metadata_segments: int = 0
     metadata_bytes: int = 0
     exif_segments: int = 0
+    scans: int = 0
 
     def coefficient_bytes(self) -> int:
         """Bytes a decoder needs to hold every DCT coefficient (progressive or multi-scan), else 0.
@@ -166,7 +177,7 @@ def _is_metadata(marker: int) -> bool:
 
 
 def read_header(data: bytes) -> JpegHeader:
-    """Read the first image's header (up to its first scan) and refuse hostile ones.
+    """Read the first image's header, count its scans, and refuse hostile ones.
 
     Raises
     ------
@@ -175,11 +186,12 @@ def read_header(data: bytes) -> JpegHeader:
     HostileHeader
         More than :data:`MAX_METADATA_SEGMENTS` application or
         comment segments, more than :data:`MAX_METADATA_BYTES` of them, or
-        more than :data:`MAX_EXIF_SEGMENTS` EXIF segments. Checked as the
-        header is read, so a hostile file is refused after reading at most the
-        allowed amount.
+        more than :data:`MAX_EXIF_SEGMENTS` EXIF segments, or more than
+        :data:`MAX_SCANS` scans. Checked as the file is walked, so a hostile
+        file is refused after reading at most the allowed amount.
     """
     header = JpegHeader()
+    first_scan = True
     for kind, marker, start, end in _tokens(data):
         if kind != "segment":
             if kind == "eoi":
@@ -214,9 +226,15 @@ def read_header(data: bytes) -> JpegHeader:
                 if 7 + 3 * i < len(payload)
             ]
         elif marker == _SOS:
-            if payload and header.components and payload[0] < len(header.components):
+            header.scans += 1
+            if header.scans > MAX_SCANS:
+                raise HostileHeader(
+                    f"The JPEG has more than {MAX_SCANS} scans (progressive passes); no camera or editor writes "
+                    "that many, and each one costs a pass over the whole image. Save it again as an ordinary JPEG."
+                )
+            if first_scan and payload and header.components and payload[0] < len(header.components):
                 header.multi_scan = True
-            break
+            first_scan = False
     return header
 
 
@@ -237,17 +255,130 @@ def strip_metadata(data: bytes) -> bytes:
     """
     out = bytearray(b"\xff\xd8")
     scans = 0
+    icc_chunks: list[bytes] = []
+    icc_at = None
     for kind, marker, start, end in _tokens(data):
         if kind == "segment" and _is_metadata(marker):
-            identifiers = _KEEP_APP.get(marker, ())
-            if not any(data[start + 4 : end].startswith(prefix) for prefix in identifiers):
+            payload = data[start + 4 : end]
+            if marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
+                if icc_at is None:
+                    icc_at = len(out)  # the profile goes back where its first chunk was
+                icc_chunks.append(payload)
                 continue
-        elif kind == "standalone" and marker == _SOI:
+            rebuilt = _rebuild_app(marker, payload)
+            if rebuilt is not None:
+                out += rebuilt
+            continue
+        if kind == "standalone" and marker == _SOI:
             raise JpegError("Damaged JPEG: a second start-of-image marker inside the image.")
         out += data[start:end]
         scans += kind == "scan"
+    if icc_chunks:
+        profile = rebuild_icc(_join_icc(icc_chunks))
+        if profile is not None:
+            out[icc_at:icc_at] = _icc_segments(profile)
     if not scans:
         raise JpegError("Damaged JPEG: no image data found.")
     if not out.endswith(b"\xff\xd9"):
         out += b"\xff\xd9"
     return bytes(out)
+
+
+# --------------------------------------------------------------------------- kept segments, rebuilt
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def _rebuild_app(marker: int, payload: bytes) -> bytes | None:
+    """A kept application segment written anew from its fields (None: not one to keep).
+
+    JFIF (APP0): version, density unit and densities; the optional thumbnail
+    and anything after the fields are dropped. Adobe (APP14): version, the two
+    flag words and the colour transform, nothing after them.
+    """
+    if marker == 0xE0 and payload.startswith(b"JFIF\x00") and len(payload) >= 14:
+        return _segment(marker, payload[:12] + b"\x00\x00")  # JFIF\0, version, unit, x/y density; no thumbnail
+    if marker == 0xEE and payload.startswith(b"Adobe") and len(payload) >= 12:
+        return _segment(marker, payload[:12])  # "Adobe", version, flags0, flags1, transform
+    return None
+
+
+def _join_icc(chunks: list[bytes]) -> bytes:
+    """The ICC profile from its APP2 chunks (``ICC_PROFILE\\0``, sequence number, count, data), in sequence order."""
+    numbered = []
+    for chunk in chunks:
+        if len(chunk) < 14:
+            continue
+        numbered.append((chunk[12], chunk[14:]))
+    return b"".join(part for _, part in sorted(numbered, key=lambda item: item[0]))
+
+
+_ICC_CHUNK = 65519  # 65533 bytes of segment payload less the 14-byte chunk header
+
+
+def _icc_segments(profile: bytes) -> bytes:
+    parts = [profile[i : i + _ICC_CHUNK] for i in range(0, len(profile), _ICC_CHUNK)]
+    if len(parts) > 255:
+        return b""
+    return b"".join(
+        _segment(0xE2, b"ICC_PROFILE\x00" + bytes((number, len(parts))) + part)
+        for number, part in enumerate(parts, start=1)
+    )
+
+
+def rebuild_icc(profile: bytes) -> bytes | None:
+    """An ICC profile rebuilt from its header and tag table: only the bytes its tags point at survive.
+
+    The 128-byte header keeps its fields (its reserved bytes are zeroed and its
+    size set anew), then the tag table and each tag's data, 4-byte aligned with
+    zero padding, in the order the data had; tags that shared data still share
+    it. Bytes after the declared size, in gaps between tags or in padding are
+    dropped. The profile ID (an MD5 of the profile) is kept when the result is
+    the original byte for byte, and zeroed ("not computed", ICC.1:2022 7.2.18)
+    otherwise. Returns None for a profile whose structure cannot be read.
+
+    References
+    ----------
+    International Color Consortium, ICC.1:2022 (profile version 4.4), sections 7.2-7.3.
+    """
+    if len(profile) < 132:
+        return None
+    declared = int.from_bytes(profile[0:4], "big")
+    if declared < 132 or declared > len(profile):
+        return None
+    profile = profile[:declared]
+    count = int.from_bytes(profile[128:132], "big")
+    table_end = 132 + 12 * count
+    if count > 1000 or table_end > declared:
+        return None
+    entries = []
+    for i in range(count):
+        at = 132 + 12 * i
+        signature = profile[at : at + 4]
+        offset = int.from_bytes(profile[at + 4 : at + 8], "big")
+        size = int.from_bytes(profile[at + 8 : at + 12], "big")
+        if offset < table_end or size < 8 or offset + size > declared:
+            return None
+        entries.append((signature, offset, size))
+    header = bytearray(profile[:128])
+    header[100:128] = bytes(28)  # reserved: zero by the standard
+    body = bytearray()
+    placed: dict[tuple[int, int], int] = {}
+    for _, offset, size in sorted(entries, key=lambda e: (e[1], e[2])):
+        if (offset, size) in placed:
+            continue
+        placed[(offset, size)] = table_end + len(body)
+        body += profile[offset : offset + size]
+        body += bytes(-len(body) % 4)
+    table = bytearray(count.to_bytes(4, "big"))
+    for signature, offset, size in entries:
+        table += signature + placed[(offset, size)].to_bytes(4, "big") + size.to_bytes(4, "big")
+    rebuilt = header + table + body
+    if bytes(rebuilt) != profile:
+        rebuilt[84:100] = bytes(16)  # the profile ID no longer matches
+    rebuilt[0:4] = len(rebuilt).to_bytes(4, "big")
+    if bytes(rebuilt) == profile:
+        return profile
+    return bytes(rebuilt)

@@ -91,7 +91,8 @@ def begin_run() -> Actor | None:
     if not account:
         return None
     try:
-        actor = records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"]))
+        actor = records().refresh_actor(Actor(account["username"], username=account["username"], source=account["source"],
+                                              signed_in_at=account.get("signed_in_at")))  # fmt: skip
     except AuthenticationFailed as exc:
         _forget_user(str(exc))
         return None
@@ -115,18 +116,40 @@ def _start_session(actor: Actor) -> None:
     for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
                 _PENDING, _MUST_CHOOSE):
         st.session_state.pop(key, None)
-    st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source}
+    # When it signed in: a password reset or a disabled account ends every session signed in before it.
+    st.session_state[_ACCOUNT] = {"username": actor.username, "source": actor.source, "signed_in_at": actor.signed_in_at}
     st.session_state[_ACTIVITY] = time.time()
 
 
 def sign_in(username: str, password: str) -> str | None:
     """Log in with a password; returns the error to show, or ``None`` when signed in."""
     try:
-        actor = records().authenticate(username, password)
+        actor = records().authenticate(username, password, client=client_address())
     except AuthenticationFailed as exc:
         return str(exc)
     _start_session(actor)
     return None
+
+
+def client_address() -> str:
+    """Where a log-in comes from, for throttling guesses per client: the browser's address as Streamlit sees it.
+
+    Behind reverse proxies, ``SKINTRACK_TRUST_PROXY=N`` (the number of proxies in front, usually 1) takes the
+    address the outermost of them saw: the N-th ``X-Forwarded-For`` entry from the right. Entries further left
+    are whatever the browser sent, so anyone could rotate them to escape the per-client limit.
+    """
+    try:
+        hops = int(os.environ.get("SKINTRACK_TRUST_PROXY") or 0)
+    except ValueError:
+        hops = 0
+    try:
+        if hops > 0:
+            forwarded = [a.strip() for a in st.context.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+            if forwarded:
+                return forwarded[-min(hops, len(forwarded))]
+        return st.context.ip_address or "unknown"
+    except Exception:  # outside a server (AppTest)
+        return "unknown"
 
 
 def redeem_invitation(code: str, username: str, password: str) -> str | None:
@@ -183,8 +206,9 @@ def sign_out(message: str = "You are signed out.", *, reason: str = "") -> None:
     if account:
         try:
             who = st.session_state.get(_ACTOR) or records().refresh_actor(
-                Actor(account["username"], username=account["username"], source=account["source"])
-            )
+                Actor(account["username"], username=account["username"], source=account["source"],
+                      signed_in_at=account.get("signed_in_at"))
+            )  # fmt: skip
             records().logged_out(who, reason=reason)
         except Exception:  # the account may be gone: signing out must still work
             log.warning("could not record the log-out of %s", account["username"])

@@ -130,3 +130,18 @@ def zip_bomb(member_bytes: int) -> bytes:
         "scores": [],
     }
     return zip_of({"records.json": json.dumps(records).encode(), f"photos/{name}": member_bytes})
+
+
+def jpeg_scan_bomb(width: int, height: int, scans: int) -> bytes:
+    """A progressive JPEG of one grey ``width x height`` image whose last refinement scan is repeated until it has
+    ``scans`` scans: a small file for which a decoder makes one pass over every coefficient per scan."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buffer, "JPEG", progressive=True, quality=90)
+    data = buffer.getvalue()
+    last, eoi = data.rindex(b"\xff\xda"), data.rindex(b"\xff\xd9")
+    have = data.count(b"\xff\xda")  # entropy-coded data of a flat image holds no 0xFF 0xDA
+    return data[:eoi] + data[last:eoi] * max(0, scans - have) + data[eoi:]

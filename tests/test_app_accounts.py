@@ -180,6 +180,24 @@ def test_admins_get_accounts_and_audit(clinic, monkeypatch):
     assert any("not available to you" in e.value for e in at.error) and not at.dataframe
 
 
+def test_reading_the_audit_page_is_not_an_export_but_downloading_its_csv_is(clinic, monkeypatch):
+    """Review of issue 22: every run of the Audit page wrote an "export: audit log table" line into the log it
+    was showing, so each filter change added a line for an export that never happened."""
+    folder, _, _ = clinic
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+
+    def exports():
+        return [e for e in Records(folder).audit_log(ADMIN, action="export") if e.target == "audit log table"]
+
+    before = len(exports())
+    at = _page("audit", None, username="admin-test").run()
+    at.selectbox(key="audit_action").select("login").run()
+    assert not at.exception and len(exports()) == before
+    next(d for d in _elements(at, "download_button") if d.key == "audit_csv").click().run()
+    lines = exports()
+    assert len(lines) == before + 1 and lines[0].username == "admin-test" and "login" in lines[0].detail
+
+
 def test_idle_timeout_and_a_disabled_account_sign_out(clinic, monkeypatch):
     folder, _, _ = clinic
     at = _app(folder, monkeypatch, SKINTRACK_IDLE_MINUTES="30").run()
@@ -217,6 +235,31 @@ def test_a_provider_invites_a_patient_who_sets_their_own_password(clinic, monkey
     assert Records(folder).authenticate("demo-person", "my-own-password").patient_id == demo_id
 
 
+def test_a_provider_revokes_an_invitation_where_it_was_made(clinic, monkeypatch):
+    """Issue 22 item 11: a code handed out by mistake (or to the wrong person) could not be taken back."""
+    from skintrack.records import AuthenticationFailed
+
+    folder, demo_id, _ = clinic
+    monkeypatch.setenv("SKINTRACK_DATA", str(folder))
+    at = _page("patients", demo_id).run()
+    at.button(key="create_invitation").click().run()
+    code = _elements(at, "code")[0].value
+    at = _page("patients", demo_id).run()
+    open_ones = at.selectbox(key="invitation_to_revoke")
+    assert open_ones.options and "open" in _everything_shown(at)
+    newest = Records(folder).list_invitations(ADMIN, demo_id)[0]
+    assert newest.status == "open" and open_ones.value == newest.id  # the newest open one first
+    at.button(key="revoke_invitation").click().run()
+    assert not at.exception
+    assert any("revoked" in s.value for s in at.success)
+    records = Records(folder)
+    assert records.list_invitations(ADMIN, demo_id)[0].status == "revoked"
+    with pytest.raises(AuthenticationFailed):
+        records.redeem_invitation(code, "too-late", "a long enough test password 7")
+    (line,) = [e for e in records.audit_log(ADMIN, action="invitation_revoked") if e.target == newest.id]
+    assert line.username == "dr-test" and line.patient_id == demo_id
+
+
 def test_production_refuses_to_start_with_a_demo_account(tmp_path, monkeypatch):
     records = Records(tmp_path)
     patient = records.add_patient(ADMIN, "DEMO-001")
@@ -252,3 +295,22 @@ def test_a_provider_creates_a_patient_log_in_and_the_patient_changes_the_passwor
     _no_secret_in_session(at, "first-password", "second-password")
     records = Records(folder)
     assert records.authenticate("demo-two", "second-password").patient_id == demo_id
+
+
+def test_behind_a_proxy_the_client_is_the_address_the_proxy_saw_not_one_the_browser_wrote(monkeypatch):
+    """Review of issue 22: the first X-Forwarded-For entry is whatever the browser sends, so a guesser rotating it
+    escaped the per-client log-in limit; the proxy's own entry (the last) is the one to trust."""
+    from types import SimpleNamespace
+
+    from skintrack_app import state
+
+    context = SimpleNamespace(headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}, ip_address="10.0.0.2")
+    monkeypatch.setattr(state, "st", SimpleNamespace(context=context))
+    monkeypatch.delenv("SKINTRACK_TRUST_PROXY", raising=False)
+    assert state.client_address() == "10.0.0.2"  # no proxy trusted: the connection's own address
+    monkeypatch.setenv("SKINTRACK_TRUST_PROXY", "1")
+    assert state.client_address() == "203.0.113.7"
+    context.headers["X-Forwarded-For"] = "7.7.7.7, 6.6.6.6, 203.0.113.7"  # the browser added two of its own
+    assert state.client_address() == "203.0.113.7"
+    monkeypatch.setenv("SKINTRACK_TRUST_PROXY", "2")  # two proxies: the outer one's view
+    assert state.client_address() == "6.6.6.6"

@@ -58,3 +58,24 @@ def test_teaching_set_and_dicom_from_the_page(demo_app):
     assert any("teaching consent" in i.value for i in at.info)  # the demo photos are for the record only
     at.button(key="build_dicom").click().run()
     assert not at.exception and len(_downloads(at)) == 3
+
+
+def test_showing_the_scores_is_not_an_export_but_downloading_them_is(demo_app, demo_records):
+    """Review of issue 22: every run of the Export page wrote an "export: scores table" line (the table is
+    built to be shown), so each click anywhere on the page logged an export that never happened."""
+    from skintrack.records import Actor
+
+    records = demo_records[0]
+    admin = Actor("check", role="admin")
+
+    def exports():
+        return [e for e in records.audit_log(admin, action="export") if e.target.startswith("scores table")]
+
+    before = len(exports())
+    at = _export_page(demo_app.id).run()
+    at.checkbox(key="report_full_name").check().run()  # another click on the page: the table is shown again
+    assert not at.exception and len(exports()) == before
+    next(d for d in _downloads(at) if d.key == "download_csv").click().run()
+    lines = exports()
+    assert len(lines) == before + 1
+    assert lines[0].username == "dr-test" and lines[0].patient_id == demo_app.id and "CSV" in lines[0].target

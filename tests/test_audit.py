@@ -129,3 +129,34 @@ def test_filters_and_a_csv_safe_to_open(records):  # noqa: F811
                                    "target", "detail"]  # fmt: skip
     with pytest.raises(PermissionDenied):
         records.audit_log(PROVIDER)
+
+
+def test_retention_prunes_only_lines_past_it_and_the_database_refuses_younger_ones(records):  # noqa: F811
+    """Issue 22 item 6: audit rows of failed log-ins could never be pruned; retention is now documented and enforced."""
+    from skintrack.records.db import utcnow
+
+    now = utcnow()
+    with records._db() as db:
+        records._audit(db, None, "login_failed", target="(unknown user)", at=now - dt.timedelta(days=audit.NOISE_DAYS + 1))
+        records._audit(db, None, "login_failed", target="(unknown user)", at=now - dt.timedelta(days=audit.NOISE_DAYS - 1))
+        records._audit(db, PROVIDER, "create_patient", at=now - dt.timedelta(days=audit.NOISE_DAYS + 1))
+        records._audit(db, PROVIDER, "create_patient", at=now - dt.timedelta(days=audit.KEEP_DAYS + 1))
+    with pytest.raises(Exception, match="append-only"):  # a young line cannot be deleted, whatever asks
+        with records.engine.begin() as connection:
+            connection.execute(text("DELETE FROM audit_log WHERE action = 'create_patient'"))
+    assert records.prune_audit(ADMIN) == 2
+    left = [(e.action, (now - e.at).days) for e in records.audit_log(ADMIN)]
+    assert sorted(a for a, _ in left) == ["audit_pruned", "create_patient", "login_failed"]
+    with pytest.raises(PermissionDenied):
+        records.prune_audit(PROVIDER)
+
+
+def test_reading_a_record_a_few_minutes_later_leaves_a_new_line(records, monkeypatch):  # noqa: F811
+    """Issue 22 item 4: reads were throttled to one line per 10 minutes, hiding a second look."""
+    now = [1000.0]
+    monkeypatch.setattr(audit.time, "monotonic", lambda: now[0])
+    patient = records.add_patient(PROVIDER, "P-001")
+    records.get_patient(PROVIDER, patient.id)
+    now[0] += 5 * 60
+    records.get_patient(PROVIDER, patient.id)
+    assert len(_actions(records, action="view_patient")) == 2

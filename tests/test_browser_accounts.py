@@ -122,7 +122,10 @@ def test_a_provider_page_url_is_refused_to_a_patient(clinic, tmp_path):
         page.screenshot(path=str(tmp_path / "query-parameters.png"))
 
 
-def test_a_provider_logs_in_through_the_identity_provider(tmp_path):
+def test_the_identity_provider_signs_in_only_a_verified_email_of_an_account(tmp_path):
+    """Sign-in through oidc-provider-mock, end to end: a verified e-mail of an account logs in; an e-mail the
+    provider says is unverified (``email_verified`` false) or does not vouch for (claim missing) never does, and
+    an account whose *user name* is the address is not matched (issue 22)."""
     import warnings
 
     import authlib.deprecate  # noqa: F401 - turns its deprecation warnings on for good; then silence them here
@@ -136,8 +139,17 @@ def test_a_provider_logs_in_through_the_identity_provider(tmp_path):
     data = tmp_path / "data"
     email = "dr.oidc@clinic.example"
     app_driver.add_account(data, "dr-oidc", None, email=email, display_name="Dr Oidc")
-    claims = oidc_provider_mock.User(sub=email, claims={"email": email, "email_verified": True, "name": "Dr Oidc"})
-    with oidc_provider_mock.run_server_in_thread(user_claims=[claims]) as provider:
+    refused = {
+        # sub at the provider: (its claims, the account here)
+        "unverified@clinic.example": ({"email_verified": False}, ("dr-unverified", None, {"email": "unverified@clinic.example"})),
+        "unsaid@clinic.example": ({}, ("dr-unsaid", None, {"email": "unsaid@clinic.example"})),
+        "named@clinic.example": ({"email_verified": True}, ("named@clinic.example", "a long enough test password 7", {})),
+    }  # fmt: skip
+    users = [oidc_provider_mock.User(sub=email, claims={"email": email, "email_verified": True, "name": "Dr Oidc"})]
+    for sub, (claims, (username, password, fields)) in refused.items():
+        app_driver.add_account(data, username, password, display_name=f"Dr {username[:6]}", **fields)
+        users.append(oidc_provider_mock.User(sub=sub, claims={"email": sub, "name": "Someone", **claims}))
+    with oidc_provider_mock.run_server_in_thread(user_claims=users) as provider:
         issuer = f"http://localhost:{provider.server_port}"
         port = app_driver.free_port()
         secrets = f"""
@@ -151,18 +163,36 @@ server_metadata_url = "{issuer}/.well-known/openid-configuration"
         with app_driver.running_app(data, host="localhost", port=port, secrets=secrets) as url:
             with app_driver.browser_page() as page:
                 app_driver.go(page, url, "")
-                page.get_by_role("button", name="Log in with your clinic account").click()
-                page.get_by_role("heading", name="Authorize Client").wait_for()  # the identity provider's page
-                assert page.url.startswith(issuer)
-                page.screenshot(path=str(tmp_path / "1-identity-provider.png"))
-                page.get_by_role("button", name=email).click()
+                for index, sub in enumerate([*refused, email]):
+                    page.get_by_role("button", name="Log in with your clinic account").click()
+                    page.get_by_role("heading", name="Authorize Client").wait_for()  # the identity provider's page
+                    assert page.url.startswith(issuer)
+                    if index == 0:
+                        page.screenshot(path=str(tmp_path / "1-identity-provider.png"))
+                    page.get_by_role("button", name=sub, exact=True).click()
+                    if sub == email:
+                        break
+                    page.get_by_role("button", name="Sign out of the identity provider").wait_for()
+                    app_driver.wait_idle(page)
+                    page.screenshot(path=str(tmp_path / f"refused-{index}.png"))
+                    assert page.get_by_text("Signed in:").count() == 0, sub
+                    reason = "No enabled skintrack account" if sub.startswith("named") else "has not confirmed"
+                    assert page.get_by_text(reason).count() == 1, sub
+                    assert page.get_by_role("heading", name="Patients").count() == 0, sub
+                    page.get_by_role("button", name="Sign out of the identity provider").click()
+                    page.get_by_role("button", name="End session").click()  # the provider's own sign-out page
+                    page.get_by_role("button", name="Log in with your clinic account").wait_for()
+                    app_driver.wait_idle(page)
                 page.get_by_role("heading", name="Patients").first.wait_for()
                 app_driver.wait_idle(page)
                 page.get_by_text("Signed in: Dr Oidc (provider)").wait_for()
                 page.screenshot(path=str(tmp_path / "2-signed-in.png"))
     records = Records(data)
-    logins = records.audit_log(Actor("check", role="admin"), action="login")
+    admin = Actor("check", role="admin")
+    logins = records.audit_log(admin, action="login")
     assert [(e.username, e.source) for e in logins] == [("dr-oidc", "oidc")]
+    failed = sorted(e.detail for e in records.audit_log(admin, action="login_failed"))
+    assert failed == ["identity provider: e-mail not verified by the provider"] * 2 + ["identity provider: no account"]
 
 
 def test_an_unattended_screen_signs_itself_out(clinic):

@@ -179,3 +179,90 @@ def test_header_facts_for_decoder_memory():
     assert progressive.coefficient_bytes() == 3 * (640 // 8) * (480 // 8) * 64 * 2
     subsampled = jpeg.read_header(_jpeg(_image(640, 480), progressive=True, subsampling=2))
     assert subsampled.coefficient_bytes() == progressive.coefficient_bytes() // 2
+
+
+# --------------------------------------------------------------------------- issue 22: kept segments, scans
+
+HIDDEN = b"Zoe Secretname, 12 Elm Street"
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def test_bytes_appended_inside_kept_colour_segments_do_not_survive():
+    """JFIF, Adobe and ICC segments are kept for colour, but rebuilt from their fields: what was appended
+    inside them (or between an ICC profile's tags) is gone from the store, archives and DICOM."""
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = _jpeg(_image(640, 480), icc_profile=profile)
+    # JFIF with a thumbnail claim and text after its fields; Adobe with text after its 12 bytes.
+    app0 = data.index(b"\xff\xe0")
+    jfif_payload = data[app0 + 4 : app0 + 4 + 14] + HIDDEN
+    adobe = _segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + HIDDEN)
+    # The ICC chunk with text after the profile's declared end.
+    app2 = data.index(b"\xff\xe2")
+    length = struct.unpack(">H", data[app2 + 2 : app2 + 4])[0]
+    icc_payload = data[app2 + 4 : app2 + 2 + length] + HIDDEN
+    hostile = (data[:app0] + _segment(0xE0, jfif_payload) + adobe + data[app0 + 18 : app2]
+               + _segment(0xE2, icc_payload) + data[app2 + 2 + length :])  # fmt: skip
+    assert hostile.count(HIDDEN) == 3 and np.array_equal(_pixels(hostile), _pixels(data))
+    clean = strip_jpeg_metadata(hostile)
+    assert HIDDEN not in clean
+    image = Image.open(io.BytesIO(clean))
+    assert image.info.get("icc_profile") == profile  # the colour facts are all still there
+    assert image.info.get("adobe") is not None and image.info.get("jfif_density") == (1, 1)
+    assert np.array_equal(_pixels(clean), _pixels(hostile))
+
+
+def test_bytes_hidden_between_an_icc_profiles_tags_are_dropped():
+    from PIL import ImageCms
+
+    source = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = bytearray(source)
+    count = struct.unpack(">I", profile[128:132])[0]
+    # Move every tag's data back by len(HIDDEN) and put the text in the gap before them.
+    table_end = 132 + 12 * count
+    for i in range(count):
+        at = 132 + 12 * i + 4
+        offset = struct.unpack(">I", profile[at : at + 4])[0]
+        profile[at : at + 4] = struct.pack(">I", offset + 32)
+    padded = HIDDEN + bytes(32 - len(HIDDEN))
+    hidden = bytes(profile[:table_end]) + padded + bytes(profile[table_end:])
+    hidden = struct.pack(">I", len(hidden)) + hidden[4:]
+    ImageCms.ImageCmsProfile(io.BytesIO(hidden))  # still a valid profile
+    rebuilt = jpeg.rebuild_icc(hidden)
+    assert HIDDEN not in rebuilt
+    assert rebuilt == source  # exactly the profile before the text was hidden in it
+    original = ImageCms.ImageCmsProfile(io.BytesIO(source))
+    again = ImageCms.ImageCmsProfile(io.BytesIO(rebuilt))
+    assert ImageCms.getProfileDescription(again) == ImageCms.getProfileDescription(original)
+    clean = strip_jpeg_metadata(_jpeg(_image(), icc_profile=hidden))
+    assert HIDDEN not in clean
+
+
+def _many_scans(scans: int, width=64, height=48) -> bytes:
+    """A progressive JPEG whose last refinement scan is repeated: decoders make a pass for each."""
+    data = _jpeg(_image(width, height), progressive=True)
+    last = data.rindex(b"\xff\xda")
+    eoi = data.rindex(b"\xff\xd9")
+    scan = data[last:eoi]
+    return data[:eoi] + scan * (scans - jpeg.read_header(data).scans) + data[eoi:]
+
+
+def test_a_progressive_jpeg_with_thousands_of_scans_is_refused_before_decoding(tmp_path):
+    """Issue 22 item 7: a small file with thousands of scans decoded for minutes and was stored."""
+    import time
+
+    ordinary = _jpeg(_image(640, 480), progressive=True)
+    assert 1 < jpeg.read_header(ordinary).scans <= 20
+    load_photo(ordinary)  # an ordinary progressive JPEG is fine
+    assert jpeg.read_header(_many_scans(jpeg.MAX_SCANS)).scans == jpeg.MAX_SCANS
+    hostile = _many_scans(5000)
+    started = time.perf_counter()
+    with pytest.raises(PhotoError, match="scans"):
+        load_photo(hostile)
+    assert time.perf_counter() - started < 2.0
+    with pytest.raises(jpeg.HostileHeader):
+        jpeg.read_header(hostile)

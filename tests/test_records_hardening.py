@@ -502,3 +502,50 @@ def test_doctor_finds_and_cleans_photos_an_older_version_stored_with_gps(records
     assert not records.store.exists(old_name) and records.doctor(ADMIN).healthy
     assert cleaned.scores == before
     assert records.measurement(DOCTOR, view.id).score.metrics["redness"] == pytest.approx(before["redness"])
+
+
+# --------------------------------------------------------------------------- issue 22, item 13
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u200e", "\u202e", "\u2066", "\u00ad", "\ufeff", "\u2028", "\ue000", "\u2060", "\u034f", "\ufe0f"])
+def test_a_code_with_an_invisible_or_bidi_character_is_refused(records, patient, hidden):  # noqa: F811
+    """``DEMO-001\\u200b`` beside ``DEMO-001`` would be two patients that read the same."""
+    before = _row_counts(records)
+    with pytest.raises(InvalidInput, match="invisible"):
+        records.add_patient(DOCTOR, f"P-0{hidden}03")
+    person, _ = patient
+    with pytest.raises(InvalidInput, match="invisible"):
+        records.update_patient(DOCTOR, person.id, code=f"P-0{hidden}01")
+    assert _row_counts(records) == before
+    # At either end it is refused too, or (a space-like character) trimmed: never stored.
+    for code in (f"P-001{hidden}", f"{hidden}P-002"):
+        try:
+            created = records.add_patient(DOCTOR, code)
+        except InvalidInput:
+            continue
+        assert created.code == "P-002" and created.code.isascii()
+
+
+def test_codes_are_nfkc_normalised_so_look_alikes_are_one_patient(records, patient):  # noqa: F811
+    person, _ = patient
+    with pytest.raises(InvalidInput, match="already exists"):
+        records.add_patient(DOCTOR, "Ｐ－００１")  # full-width: reads as P-001
+    assert records.find_patient(DOCTOR, "Ｐ－００１").id == person.id
+    assert records.find_patient(DOCTOR, "P-001\u00a0").id == person.id  # a non-breaking space is a space, trimmed
+    created = records.add_patient(DOCTOR, "ﬁ-7")  # the ligature is two letters
+    assert created.code == "fi-7"
+
+
+def test_sqlite_overwrites_deleted_rows(records):  # noqa: F811
+    if not records.db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no secure_delete: deleted rows go with VACUUM (README)")
+    raw_connection = records.engine.raw_connection()
+    try:
+        assert raw_connection.cursor().execute("PRAGMA secure_delete").fetchone()[0] == 1
+        gone = records.add_patient(DOCTOR, "P-GONE", "Quintessa Forgettable")
+        records.delete_patient(DOCTOR, gone.id)
+        raw_connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw_connection.close()
+    raw = b"".join(p.read_bytes() for p in records.data_dir.glob("skintrack.db*"))
+    assert b"Quintessa Forgettable" not in raw

@@ -179,3 +179,34 @@ def test_cli_exports_a_session(session_records, tmp_path):
     assert len(zipfile.ZipFile(out).namelist()) == 2 and "2 DICOM files" in result.output
     result = CliRunner().invoke(main, ["dicom", "P-0042", "--session", "2026-01-01", "-o", str(tmp_path / "none.zip"), "--data", str(records.data_dir)])
     assert result.exit_code != 0 and "no session on 2026-01-01" in result.output and not (tmp_path / "none.zip").exists()
+
+
+def test_a_long_name_fits_patients_name_and_its_separators_cannot_add_components(session_records):
+    """Issue 22 item 13: Patient's Name is at most 64 characters (PS3.5), one component group."""
+    records, person, visit, photos = session_records
+    records.update_patient(DOCTOR, person.id, display_name="Zoë " + "Ødegård-Łukasz^Very=Long\\Name " * 6)
+    try:
+        (ds,) = session_datasets(records, DOCTOR, visit.id, area_id=photos["forehead"].id, include_name=True)
+        out = io.BytesIO()
+        pydicom.dcmwrite(out, ds, enforce_file_format=True)
+        name = str(pydicom.dcmread(io.BytesIO(out.getvalue())).PatientName)
+        assert 0 < len(name) <= 64 and name.startswith("Zoë Ødegård-Łukasz Very Long Name")
+        assert not set("^=\\") & set(name)
+    finally:
+        records.update_patient(DOCTOR, person.id, display_name="Zoë Ødegård-Łukasz")
+
+
+def test_the_output_folder_is_private_whatever_the_umask(session_records, tmp_path):
+    """Issue 22 item 13: under umask 000 the folders made for the files were 0777."""
+    import os
+
+    records, _, visit, _ = session_records
+    old = os.umask(0)
+    try:
+        target = tmp_path / "new" / "visit"
+        export_session_dicom(records, DOCTOR, visit.id, target)
+    finally:
+        os.umask(old)
+    for folder in (target, target.parent):
+        assert folder.stat().st_mode & 0o777 == 0o700, oct(folder.stat().st_mode)
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in target.iterdir())

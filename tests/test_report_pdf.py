@@ -310,3 +310,20 @@ def test_an_area_without_photos_gives_a_report_that_says_so(tmp_path):
     records.add_photo(DOCTOR, records.add_session(DOCTOR, person.id, "2026-05-04", "baseline").id, area.id, SAMPLES / "2026-05-04_left-cheek.jpg")
     text = _text(build_pdf(records, DOCTOR, person.id, area.id, today=TODAY))
     assert "baseline only" in text and "no comparable photo yet" in text
+
+
+def test_the_documents_metadata_holds_no_free_text(tmp_path):
+    """Issue 22 item 3: the PDF's title carried the area name (free text: "left cheek, before her wedding ..."),
+    which file browsers, mail previews and document stores show and index without opening the report."""
+    records = Records(tmp_path)
+    person = records.add_patient(DOCTOR, "ZOE-SECRETNAME", "Zoë Secretname")
+    area = records.add_area(DOCTOR, person.id, "left cheek (Zoë Secretname, before her wedding on 2026-06-12)")
+    for audience, full_name in (("provider", False), ("provider", True), ("patient", False)):
+        pdf = build_pdf(records, DOCTOR, person.id, area.id, audience=audience, full_name=full_name, today=TODAY)
+        reader = PdfReader(io.BytesIO(pdf))
+        info = " ".join(f"{k}={v}" for k, v in (reader.metadata or {}).items())
+        assert "/Title=" in info and "2026-10-05" in info, info  # still a title: the kind of report and its date
+        for secret in ("Zoë", "Secretname", "SECRETNAME", "wedding", "2026-06-12", "cheek"):
+            assert secret not in info, (audience, secret, info)
+        assert reader.xmp_metadata is None
+        assert "Secretname" in _text(pdf)  # the report itself still says whose it is and which area

@@ -210,7 +210,7 @@ def test_cli_teaching_set_with_the_clinics_watermark(consent_records, tmp_path):
         assert result.exit_code == 0, result.output
         assert "2 photos of 1 of 2 patients" in result.output
         # Faces are blurred unless the exporter says otherwise (these close-ups have none, so they pass unchanged).
-        assert _read(out.read_bytes())[0]["processing"] == {"anonymised": "blur_face", "watermark": "Klinik Ærø"}
+        assert _read(out.read_bytes())[0]["processing"] == {"faces": "every face hidden", "anonymised": "blur_face", "watermark": "Klinik Ærø"}
         result = CliRunner().invoke(main, ["teaching-set", "NOPE", "-o", str(tmp_path / "no.zip"), "--data", str(records.data_dir)])
         assert result.exit_code != 0 and "No patient" in result.output and not (tmp_path / "no.zip").exists()
     finally:
@@ -253,3 +253,165 @@ def test_an_unknown_anonymiser_is_refused_before_anything_is_written(consent_rec
     with pytest.raises(ValueError, match="blur"):
         export_teaching_set(records, DOCTOR, person.id, tmp_path / "x.zip", anonymise="smudge")
     assert not (tmp_path / "x.zip").exists()
+
+
+# --------------------------------------------------------------------------- issue 22, items 1-4
+
+
+def _upper_body_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """A 1800 x 1350 'chest' photo (real skin, upscaled) with four real faces 40 to 180 px wide pasted in:
+    the frame of a chest or upper-body photo where each face is under 10 % of the width."""
+    import cv2
+    from skimage import data
+
+    face = data.astronaut()[40:260, 150:320]
+    from .conftest import real_photo
+
+    skin = np.asarray(Image.open(real_photo("PAT_297_4307_924.png")).convert("RGB"))
+    canvas = cv2.resize(skin, (1800, 1350), interpolation=cv2.INTER_CUBIC)
+    boxes = []
+    for width, (y, x) in ((40, (100, 200)), (60, (400, 900)), (100, (900, 300)), (180, (700, 1400))):
+        small = cv2.resize(face, None, fx=width / face.shape[1], fy=width / face.shape[1], interpolation=cv2.INTER_AREA)
+        canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
+        boxes.append((x, y, small.shape[1], small.shape[0]))
+    return canvas, boxes
+
+
+def _lbp_faces(rgb: np.ndarray, box) -> list:
+    """scikit-image's LBP frontal-face cascade (an independent detector) around one pasted face."""
+    from skimage import data
+    from skimage.feature import Cascade
+
+    x, y, w, h = box
+    pad = w // 2
+    crop = rgb[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
+    scale = max(1.0, 72 / w)  # the cascade's smallest window is 24 px: look at small faces enlarged
+    if scale > 1:
+        crop = np.asarray(Image.fromarray(crop).resize((round(crop.shape[1] * scale), round(crop.shape[0] * scale)), Image.Resampling.BICUBIC))
+    cascade = Cascade(data.lbp_frontal_face_cascade_filename())
+    found = cascade.detect_multi_scale(img=crop, scale_factor=1.1, step_ratio=1, min_size=(24, 24), max_size=(crop.shape[1], crop.shape[0]))
+    left, top = (min(x, pad) * scale, min(y, pad) * scale)
+    # Only windows centred on the pasted face count (the cascade also fires now and then on plain skin).
+    return [d for d in found if left <= d["c"] + d["width"] / 2 <= left + w * scale and top <= d["r"] + d["height"] / 2 <= top + h * scale]
+
+
+@pytest.fixture(scope="module")
+def upper_body(tmp_path_factory):
+    photo, boxes = _upper_body_photo()
+    records = Records(tmp_path_factory.mktemp("upper-body"))
+    person = records.add_patient(DOCTOR, "UB-1", "Zoë Secretname")
+    area = records.add_area(DOCTOR, person.id, "décolleté (Zoë Secretname, before her wedding on 2026-06-12)")
+    session = records.add_session(DOCTOR, person.id, "2026-03-02", "laser",
+                                  settings={"fluence_J_cm2": 12, "other": "Zoë Secretname, before her wedding on 2026-06-12",
+                                            "Secretname_wedding_day": 1})  # a setting *name* typed freely  # fmt: skip
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "PNG")
+    records.add_photo(DOCTOR, session.id, area.id, buffer.getvalue(), consent="publication")
+    yield records, person, photo, boxes
+    records.close()
+
+
+def test_every_face_down_to_40_px_is_hidden_in_a_teaching_set(upper_body):
+    """Item 1: a chest photo with four faces (40-180 px): on main only the largest (or none) was hidden."""
+    records, person, photo, boxes = upper_body
+    for box in boxes:
+        assert len(_lbp_faces(photo, box)) >= 1, box  # the independent detector sees every face before...
+    result, data = _export(records, person.id, purpose="publication")
+    (image,) = _read(data)[1].values()
+    assert result["photos"] == 1 and result["left_out"] == []
+    for box in boxes:
+        assert _lbp_faces(image, box) == [], box  # ...and none after
+    x, y, w, h = boxes[0]
+    assert np.abs(image[y : y + h, x : x + w].astype(int) - photo[y : y + h, x : x + w]).mean() > 5
+
+
+def test_a_photo_whose_face_cannot_be_hidden_is_left_out_with_the_reason(upper_body, monkeypatch):
+    records, person, _, _ = upper_body
+    from skintrack import anonymise
+
+    monkeypatch.setattr(anonymise, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
+    result, data = _export(records, person.id, purpose="publication")
+    manifest, images, _ = _read(data)
+    assert result["photos"] == 0 and images == {}
+    (left,) = result["left_out"]
+    assert "face" in left["reason"] and manifest["left_out"][0]["reason"] == left["reason"]
+
+
+def test_an_eye_bar_set_checks_the_other_faces_too(upper_body, monkeypatch):
+    """Review of issue 22: with eye-bar, the faces other than the barred one were pixelated but never looked for
+    again, so a photo whose small faces could not be hidden left as it was."""
+    records, person, photo, boxes = upper_body
+    result, data = _export(records, person.id, purpose="publication", anonymise="eye-bar")
+    if result["photos"]:  # hidden: none of the small faces is found afterwards
+        (image,) = _read(data)[1].values()
+        assert all(_lbp_faces(image, box) == [] for box in boxes[:3])
+    from skintrack import anonymise
+
+    monkeypatch.setattr(anonymise, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
+    result, data = _export(records, person.id, purpose="publication", anonymise="eye-bar")
+    assert result["photos"] == 0 and _read(data)[1] == {}
+    assert "face" in result["left_out"][0]["reason"]
+
+
+def test_every_teaching_path_hides_faces_by_default(upper_body, tmp_path):
+    """Item 2: `archive export --purpose teaching|publication` and the Python default hid nothing on main."""
+    records, person, photo, boxes = upper_body
+    _, default = _export(records, person.id, purpose="publication")  # no anonymise argument
+    buffer = io.BytesIO()
+    records.export_patient_archive(DOCTOR, person.id, buffer, purpose="publication")
+    out = tmp_path / "cli.zip"
+    result = CliRunner().invoke(main, ["archive", "export", "UB-1", str(out), "--purpose", "teaching", "--data", str(records.data_dir)])
+    assert result.exit_code == 0, result.output
+    for data in (default, buffer.getvalue(), out.read_bytes()):
+        (image,) = _read(data)[1].values()
+        assert all(_lbp_faces(image, box) == [] for box in boxes)
+    _, kept = _export(records, person.id, purpose="publication", anonymise="none")  # only when asked
+    (image,) = _read(kept)[1].values()
+    assert _lbp_faces(image, boxes[-1])
+
+
+def test_no_free_text_leaves_unless_reviewed(upper_body):
+    """Item 3: the area name and 'Other settings' were copied verbatim into the set."""
+    records, person, _, _ = upper_body
+    result, data = _export(records, person.id, purpose="publication")
+    manifest, _, archive = _read(data)
+    everything = b"".join(archive.read(n) for n in archive.namelist())
+    for secret in ("Zoë", "Secretname", "wedding", "2026-06-12", "décolleté"):
+        assert secret.encode() not in everything, secret
+    (case,) = manifest["cases"]
+    assert case["areas"] == ["chest"] and case["photos"][0]["area"] == "chest"
+    assert case["sessions"][0]["settings"]["fluence_J_cm2"] == 12
+    assert "withheld" in case["sessions"][0]["settings"]["other"]
+    assert case["sessions"][0]["settings_withheld"] == 1  # the freely named one: said, not shown
+    reviewed = "Zoë Secretname, before her wedding on 2026-06-12"
+    _, data = _export(records, person.id, purpose="publication", reviewed_text=[reviewed])
+    assert _read(data)[0]["cases"][0]["sessions"][0]["settings"]["other"] == reviewed  # reviewed: allowed out
+
+
+def test_every_export_writes_an_audit_line(upper_body, tmp_path):
+    """Item 4: PDF reports, DICOM, teaching sets and archive exports wrote no export line on main."""
+    from skintrack.report.dicom import export_session_dicom
+    from skintrack.report.pdf import build_pdf
+    from skintrack.report.scores import scores_table
+
+    records, person, _, _ = upper_body
+    admin = Actor("Ada Admin", role="admin")
+
+    def exports():
+        return [e for e in records.audit_log(admin, action="export") if e.patient_id == person.id]
+
+    before = len(exports())
+    area = records.list_areas(DOCTOR, person.id)[0]
+    session = records.list_sessions(DOCTOR, person.id)[0]
+    build_pdf(records, DOCTOR, person.id, area.id)
+    export_session_dicom(records, DOCTOR, session.id, tmp_path / "d.zip")
+    _export(records, person.id, purpose="teaching")
+    records.export_patient_archive(DOCTOR, person.id, io.BytesIO())
+    records.export_patient_archive(DOCTOR, person.id, io.BytesIO(), purpose="publication")
+    scores_table(records, DOCTOR, person.id)
+    scores_table(records, DOCTOR, person.id)  # again at once: logged again
+    lines = exports()[: len(exports()) - before]
+    whats = sorted(e.target for e in lines)
+    assert whats == sorted(["PDF report (provider)", "DICOM", "teaching set", "patient archive", "publication set",
+                            "scores table", "scores table"]), whats  # fmt: skip
+    assert all(e.actor == DOCTOR.name and e.patient_code == "UB-1" and "purpose" in e.detail for e in lines)

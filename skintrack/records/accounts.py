@@ -8,20 +8,28 @@ accounts of patients, ``patient`` reads their own record only.
 
 Passwords are hashed with **argon2id** (argon2-cffi's defaults, the RFC 9106
 "low memory" profile: 64 MiB, 3 passes, 4 lanes) and never stored, logged or
-returned.
+returned. At most :data:`MAX_CONCURRENT_HASHES` hashes run at once in a
+process (each takes 64 MiB): 32 parallel log-ins queue instead of taking 2 GB.
+A new password must be at least :data:`MIN_PASSWORD_LENGTH` characters and
+score at least :data:`MIN_PASSWORD_SCORE` in zxcvbn's estimate of how many
+guesses it would take (dictionary words, names, keyboard patterns, repeats,
+dates, l33t; the user name, e-mail and the demo passwords count as known words).
 
 References
 ----------
 A. Biryukov, D. Dinu, D. Khovratovich, S. Josefsson, "Argon2 Memory-Hard
 Function for Password Hashing and Proof-of-Work Applications", RFC 9106 (2021).
+D. L. Wheeler, "zxcvbn: Low-Budget Password Strength Estimation", USENIX Security 2016.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -29,13 +37,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import throttle
 from .db import InvitationRecord, Patient, User, utcnow
 from .errors import AuthenticationFailed, InvalidInput, NotFound
-from .views import ROLES, Actor, Invitation, UserView
+from .views import ROLES, Actor, Invitation, InvitationView, UserView
 
-__all__ = ["DEMO_ACCOUNTS", "INVITATION_DAYS", "MIN_PASSWORD_LENGTH", "AccountsMixin"]
+__all__ = ["DEMO_ACCOUNTS", "INVITATION_DAYS", "MAX_CONCURRENT_HASHES", "MIN_PASSWORD_LENGTH", "MIN_PASSWORD_SCORE",
+           "AccountsMixin", "password_problem"]  # fmt: skip
 
 MIN_PASSWORD_LENGTH = 10
+#: Least zxcvbn score (0-4) of a new password: 3 = "safely unguessable", about 10^8 guesses or more.
+MIN_PASSWORD_SCORE = 3
+#: Only the first characters are scored (zxcvbn's time grows fast with length; past this any password is long).
+_SCORED_CHARACTERS = 100
+#: argon2 hashes or checks running at once in this process (64 MiB each).
+MAX_CONCURRENT_HASHES = max(1, min(4, os.cpu_count() or 1))
+#: Seconds a log-in waits for a free hashing slot before it is refused as "busy".
+HASH_WAIT_SECONDS = 60
 MAX_PASSWORD_LENGTH = 1024
 INVITATION_DAYS = 7
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,63}$")
@@ -51,6 +69,26 @@ DEMO_ACCOUNTS = {
 
 _hasher = PasswordHasher()  # argon2id
 _dummy_hash: str | None = None
+_dummy_lock = threading.Lock()
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+
+
+class _HashSlot:
+    """Hold one of the :data:`MAX_CONCURRENT_HASHES` slots while hashing (memory stays bounded)."""
+
+    def __enter__(self):
+        if not _hashing.acquire(timeout=HASH_WAIT_SECONDS):
+            raise AuthenticationFailed("skintrack is busy checking other log-ins; try again in a moment.")
+        return self
+
+    def __exit__(self, *exc):
+        _hashing.release()
+        return False
+
+
+def _hash(password: str) -> str:
+    with _HashSlot():
+        return _hasher.hash(password)
 
 
 def _now() -> dt.datetime:
@@ -69,32 +107,59 @@ def _normal_email(email: str | None) -> str | None:
     return email or None
 
 
-def _check_password(password: str, username: str) -> None:
+def password_problem(password: str, *known: str | None) -> str | None:
+    """Why ``password`` is not good enough for an account, or ``None`` when it is.
+
+    At least :data:`MIN_PASSWORD_LENGTH` characters, and a zxcvbn score of at
+    least :data:`MIN_PASSWORD_SCORE`, where ``known`` words (the user name,
+    e-mail, display name) and skintrack's own words and demo passwords are
+    what an attacker tries first.
+    """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        return f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH or "\x00" in password:
-        raise InvalidInput(f"A password may have at most {MAX_PASSWORD_LENGTH} characters and no NUL.")
-    if password.strip().lower() == username:
-        raise InvalidInput("The password must not be the user name.")
+        return f"A password may have at most {MAX_PASSWORD_LENGTH} characters and no NUL."
+    words = [w.strip().lower() for w in known if isinstance(w, str) and w.strip()]
+    if password.strip().lower() in words:
+        return "The password must not be the user name."
+    from zxcvbn import zxcvbn
+
+    inputs = words + [part for w in words for part in re.split(r"[^a-z0-9]+", w) if len(part) >= 3]
+    inputs += ["skintrack", "clinic", "patient", "provider", "admin", "demo", *(pw for _, pw in DEMO_ACCOUNTS.values())]
+    result = zxcvbn(password[:_SCORED_CHARACTERS], user_inputs=inputs)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        hint = (result.get("feedback") or {}).get("warning") or ""
+        return ("This password is too easy to guess" + (f" ({hint.rstrip('.').lower()})" if hint else "")
+                + ": use a few unrelated words or a longer phrase.")  # fmt: skip
+    return None
+
+
+def _check_password(password: str, username: str, *known: str | None) -> None:
+    problem = password_problem(password, username, *known)
+    if problem:
+        raise InvalidInput(problem)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
-    """Check a password against its hash in constant work; a missing hash still costs one verification."""
+    """Check a password against its hash in constant work; a missing hash still costs one verification
+    (against a hash made with the same parameters), under the same bound on concurrent hashing."""
     global _dummy_hash
     password = password if isinstance(password, str) else ""
     if password_hash is None:
-        if _dummy_hash is None:
-            _dummy_hash = _hasher.hash(secrets.token_hex(16))
-        password_hash = _dummy_hash
+        with _dummy_lock:
+            if _dummy_hash is None:
+                _dummy_hash = _hash(secrets.token_hex(16))
+        with _HashSlot():
+            try:
+                _hasher.verify(_dummy_hash, password)
+            except (VerificationError, InvalidHashError):
+                pass
+        return False
+    with _HashSlot():
         try:
-            _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            pass
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def _code_hash(code: str) -> str:
@@ -107,9 +172,9 @@ def _new_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _actor(user: User, source: str) -> Actor:
+def _actor(user: User, source: str, signed_in_at: dt.datetime | None = None) -> Actor:
     return Actor(user.display_name or user.username, role=user.role, patient_id=user.patient_id,
-                 username=user.username, source=source)  # fmt: skip
+                 username=user.username, source=source, signed_in_at=signed_in_at)  # fmt: skip
 
 
 class AccountsMixin:
@@ -175,9 +240,13 @@ class AccountsMixin:
             raise InvalidInput(f"{email!r} is not an e-mail address.")
         if password is None and email is None:
             raise InvalidInput("An account needs a password, or an e-mail address to log in through the identity provider.")
-        if password is not None:
-            _check_password(password, username)
-        password_hash = _hasher.hash(password) if password is not None else None
+        if password is not None and not demo:  # the demo passwords are public: they are demo accounts
+            _check_password(password, username, email, display_name)
+        elif password is not None:
+            problem = password_problem(password, username)
+            if problem and not problem.startswith("This password is too easy"):
+                raise InvalidInput(problem)
+        password_hash = _hash(password) if password is not None else None
         if db is None:
             with self._db() as db:
                 return self._insert_user(db, actor, username, password_hash, role, patient_id, email, display_name, demo)
@@ -256,8 +325,14 @@ class AccountsMixin:
             self.authorize(actor, "manage_patient_accounts", user.patient_id)
         return user
 
+    def _hash_key(self, db: Session) -> bytes:
+        key = getattr(self, "_instance_hash_key", None)
+        if key is None:
+            key = self._instance_hash_key = throttle.hash_key(db)
+        return key
+
     def _user_view(self, db: Session, user: User) -> UserView:
-        locked = user.locked_until if user.locked_until and user.locked_until > _now() else None
+        failures, locked = throttle.name_lock(db, self._hash_key(db), user.username, _now())
         status = "disabled" if user.disabled_at is not None else ("locked" if locked else "active")
         code = None
         if user.patient_id:
@@ -267,7 +342,7 @@ class AccountsMixin:
             id=user.id, username=user.username, role=user.role, display_name=user.display_name,
             patient_id=user.patient_id, patient_code=code, email=user.email, is_demo=bool(user.is_demo),
             disabled=user.disabled_at is not None, has_password=user.password_hash is not None,
-            failed_attempts=user.failed_attempts or 0,
+            failed_attempts=failures,
             locked_until=locked, last_login_at=user.last_login_at, created_at=user.created_at,
             created_by=user.created_by, status=status,
         )  # fmt: skip
@@ -281,8 +356,11 @@ class AccountsMixin:
             if actor.username and user.username == actor.username:
                 raise InvalidInput("You cannot disable your own account.")
             if user.disabled_at is None:
-                user.disabled_at = _now()
+                user.disabled_at = user.sessions_valid_after = _now()  # open sessions end at their next click
                 self._audit(db, actor, "account_disabled", patient_id=user.patient_id, target=user.username)
+            if user.patient_id is not None:
+                # A patient's log-in disabled: no older invitation may make them a new one.
+                self._revoke_open_invitations(db, actor, user.patient_id, reason=f"log-in {user.username} disabled")
             return self._user_view(db, user)
 
     def enable_user(self, actor: Actor, username: str) -> UserView:
@@ -294,29 +372,36 @@ class AccountsMixin:
             return self._user_view(db, user)
 
     def unlock_user(self, actor: Actor, username: str) -> UserView:
-        """End a lockout now and forget the wrong passwords."""
+        """End a lockout now, from every client, and forget the wrong passwords.
+
+        The command line (``skintrack users unlock NAME``) does this as the local
+        operator, without logging in: no one guessing passwords can stop it.
+        """
         with self._db() as db:
             user = self._account(db, actor, username)
             user.failed_attempts, user.locked_until = 0, None
+            throttle.clear_name(db, self._hash_key(db), user.username)
             self._audit(db, actor, "account_unlocked", patient_id=user.patient_id, target=user.username)
             return self._user_view(db, user)
 
     def reset_password(self, actor: Actor, username: str, new_password: str) -> UserView:
         """Set a new password for someone who lost theirs (admins; providers for patients' accounts).
 
-        Also ends a lockout.
+        Also ends a lockout, and every open session of the account (at its next click).
         """
         with self._db() as db:
             user = self._account(db, actor, username)
-            _check_password(new_password, user.username)
-            user.password_hash = _hasher.hash(new_password)
-            user.password_changed_at = _now()
+            _check_password(new_password, user.username, user.email, user.display_name)
+            user.password_hash = _hash(new_password)
+            user.password_changed_at = user.sessions_valid_after = _now()
             user.failed_attempts, user.locked_until = 0, None
+            throttle.clear_name(db, self._hash_key(db), user.username)
             self._audit(db, actor, "password_reset", patient_id=user.patient_id, target=user.username)
             return self._user_view(db, user)
 
-    def change_password(self, actor: Actor, current_password: str, new_password: str) -> None:
-        """Change one's own password; the current one must be given (and counts as a log-in attempt)."""
+    def change_password(self, actor: Actor, current_password: str, new_password: str, *, client: str | None = None) -> None:
+        """Change one's own password; the current one must be given (and counts as a log-in attempt from
+        ``client``, throttled like one: see :meth:`authenticate`)."""
         self.authorize(actor, "own_account")
         if not actor.username:
             raise InvalidInput("Only an account has a password to change.")
@@ -325,11 +410,14 @@ class AccountsMixin:
             has_password = user is not None and user.password_hash is not None
         if not has_password:
             raise InvalidInput("This account logs in through the identity provider; change the password there.")
-        self.authenticate(actor.username, current_password)  # lockout rules apply
-        _check_password(new_password, actor.username)
+        self.authenticate(actor.username, current_password, client=client)  # throttled like a log-in
         with self._db() as db:
             user = db.scalar(select(User).where(User.username == actor.username))
-            user.password_hash = _hasher.hash(new_password)
+            known = (user.email, user.display_name)
+        _check_password(new_password, actor.username, *known)
+        with self._db() as db:
+            user = db.scalar(select(User).where(User.username == actor.username))
+            user.password_hash = _hash(new_password)
             user.password_changed_at = _now()
             self._audit(db, actor, "password_changed", patient_id=user.patient_id, target=user.username)
 
@@ -348,11 +436,61 @@ class AccountsMixin:
         expires = _now() + valid_for
         with self._db() as db:
             self._get(db, Patient, patient_id, "patient")
-            db.add(InvitationRecord(code_sha256=_code_hash(code), patient_id=patient_id, created_at=_now(),
-                                    created_by=actor.name, expires_at=expires))  # fmt: skip
-            self._audit(db, actor, "invitation_issued", patient_id=patient_id,
+            record = InvitationRecord(code_sha256=_code_hash(code), patient_id=patient_id, created_at=_now(),
+                                      created_by=actor.name, expires_at=expires)  # fmt: skip
+            db.add(record)
+            db.flush()
+            self._audit(db, actor, "invitation_issued", patient_id=patient_id, target=record.id,
                         detail=f"valid until {expires.isoformat(timespec='minutes')} UTC")  # fmt: skip
-        return Invitation(code=code, patient_id=patient_id, expires_at=expires)
+        return Invitation(code=code, patient_id=patient_id, expires_at=expires, id=record.id)
+
+    def list_invitations(self, actor: Actor, patient_id: str) -> list[InvitationView]:
+        """A patient's invitations, newest first, with their status (providers and admins)."""
+        self.authorize(actor, "manage_patient_accounts", patient_id)
+        now = _now()
+        with self._db() as db:
+            rows = db.scalars(select(InvitationRecord).where(InvitationRecord.patient_id == patient_id)
+                              .order_by(InvitationRecord.created_at.desc()))  # fmt: skip
+            return [
+                InvitationView(
+                    id=r.id, patient_id=r.patient_id, created_at=r.created_at, created_by=r.created_by,
+                    expires_at=r.expires_at, used_by=r.used_by, revoked_at=r.revoked_at,
+                    status="revoked" if r.revoked_at else "used" if r.used_at else "expired" if r.expires_at <= now else "open",
+                )
+                for r in rows
+            ]  # fmt: skip
+
+    def revoke_invitation(self, actor: Actor, invitation_id: str) -> InvitationView:
+        """Revoke an unused invitation: its code no longer works (providers and admins)."""
+        with self._db() as db:
+            record = db.get(InvitationRecord, invitation_id) if isinstance(invitation_id, str) else None
+            if record is None:
+                self.authorize(actor, "manage_patient_accounts")
+                raise NotFound(f"No invitation {invitation_id!r}.")
+            self.authorize(actor, "manage_patient_accounts", record.patient_id)
+            if record.used_at is not None:
+                raise InvalidInput("This invitation was already used; disable the account it made instead.")
+            if record.revoked_at is None:
+                record.revoked_at, record.revoked_by = _now(), actor.name
+                self._audit(db, actor, "invitation_revoked", patient_id=record.patient_id, target=record.id)
+            patient_id = record.patient_id
+        return next(i for i in self.list_invitations(actor, patient_id) if i.id == invitation_id)
+
+    def revoke_invitations(self, actor: Actor, patient_id: str) -> int:
+        """Revoke every open invitation of a patient; returns how many."""
+        self.authorize(actor, "manage_patient_accounts", patient_id)
+        with self._db() as db:
+            return self._revoke_open_invitations(db, actor, patient_id, reason="revoked")
+
+    def _revoke_open_invitations(self, db: Session, actor: Actor, patient_id: str, *, reason: str) -> int:
+        now = _now()
+        open_ones = list(db.scalars(select(InvitationRecord).where(
+            InvitationRecord.patient_id == patient_id, InvitationRecord.used_at.is_(None),
+            InvitationRecord.revoked_at.is_(None), InvitationRecord.expires_at > now).with_for_update()))  # fmt: skip
+        for record in open_ones:
+            record.revoked_at, record.revoked_by = now, actor.name
+            self._audit(db, actor, "invitation_revoked", patient_id=patient_id, target=record.id, detail=reason)
+        return len(open_ones)
 
     def redeem_invitation(self, code: str, username: str, password: str) -> Actor:
         """Create the patient's own account from an invitation code and log them in.
@@ -368,7 +506,8 @@ class AccountsMixin:
         now = _now()
         with self._db() as db:
             invitation = db.scalar(select(InvitationRecord).where(InvitationRecord.code_sha256 == digest).with_for_update())
-            valid = invitation is not None and invitation.used_at is None and invitation.expires_at > now
+            valid = (invitation is not None and invitation.used_at is None and invitation.revoked_at is None
+                     and invitation.expires_at > now)  # fmt: skip
             if valid:
                 newcomer = Actor(_normal_username(username) or "(invited patient)", role="patient",
                                  patient_id=invitation.patient_id, source="invitation")  # fmt: skip
@@ -377,13 +516,14 @@ class AccountsMixin:
                 invitation.used_at, invitation.used_by = now, view.username
                 user = db.get(User, view.id)
                 user.last_login_at = now
-                actor = _actor(user, "invitation")
+                actor = _actor(user, "invitation", now)
                 self._audit(db, actor, "invitation_redeemed", patient_id=invitation.patient_id, target=view.username)
                 self._audit(db, actor, "login", patient_id=invitation.patient_id, target=view.username)
                 return actor
         with self._db() as db:
-            self._audit(db, None, "invitation_failed", target=_normal_username(username)[:64],
-                        detail="unknown, used or expired code")  # fmt: skip
+            self._audit(db, None, "invitation_failed", target="(invited patient)",
+                        detail=f"unknown, used, revoked or expired code; user name hmac "
+                               f"{throttle.keyed(self._hash_key(db), 'user', _normal_username(username))[:16]}")  # fmt: skip
         raise AuthenticationFailed("This invitation code is not valid or has expired; ask your clinic for a new one.")
 
     # ------------------------------------------------------------------ log-in

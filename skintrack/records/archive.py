@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -17,7 +18,7 @@ from .._version import __version__
 from ..photo import atomic_write
 from .archive_reader import ARCHIVE_FORMAT, read_archive
 from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
-from .errors import InvalidInput
+from .errors import InvalidInput, RecordsError
 from .views import Actor, PatientView
 
 __all__ = ["ARCHIVE_FORMAT", "ArchiveMixin"]
@@ -28,6 +29,8 @@ class ArchiveMixin:
 
     def export_patient_archive(self, actor: Actor, patient_id: str, target: str | os.PathLike | BinaryIO, *, purpose: str = "clinical") -> dict:
         """Write a zip of a patient's records and photos (the backup of the clinical record).
+
+        Photos are written as they are (decrypted), named by their sha256.
 
         ``purpose`` "clinical" exports everything; "teaching" and "publication"
         write a de-identified set instead (:meth:`export_deidentified`: only
@@ -54,18 +57,27 @@ class ArchiveMixin:
                 "photos": [_row(p) for p in photos],
                 "scores": [_row(s) for p in photos for s in p.scores],
             }
+        # An archive names each photo by its plain sha256 (portable: the store it goes to may have another key,
+        # or none); the store's own name may be a keyed hash.
+        portable = {}
+        for row in payload["photos"]:
+            portable[row["file_name"]] = row["file_name"] = f"{row['stored_sha256']}.{row['file_name'].split('.')[1]}"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("records.json", json.dumps(payload, indent=1, sort_keys=True, default=str))
-            for name in sorted({p["file_name"] for p in payload["photos"]}):
-                archive.writestr(f"photos/{name}", self.store.get(name), compress_type=zipfile.ZIP_STORED)
+            for stored_name, name in sorted(portable.items(), key=lambda item: item[1]):
+                data = self.store.get(stored_name)
+                if hashlib.sha256(data).hexdigest() != name.split(".")[0]:
+                    raise RecordsError(f"The photo file {stored_name} does not match its row's sha256; "
+                                       "run `skintrack doctor`. Nothing was exported.")  # fmt: skip
+                archive.writestr(f"photos/{name}", data, compress_type=zipfile.ZIP_STORED)
         data = buffer.getvalue()
         if hasattr(target, "write"):
             target.write(data)
         else:
             atomic_write(Path(target), data)
-        self._audit_later(actor, "export", patient_id=patient_id,
-                          detail=f"patient archive, purpose {purpose}, {len(payload['photos'])} photos")  # fmt: skip
+        self.record_export(actor, patient_id, "patient archive", purpose=purpose,
+                           detail=f"{len(payload['photos'])} photos, unencrypted")  # fmt: skip
         return {"photos": len(payload["photos"]), "bytes": len(data), "purpose": purpose}
 
     def import_patient_archive(self, actor: Actor, source: str | os.PathLike | bytes | BinaryIO) -> PatientView:
@@ -80,19 +92,21 @@ class ArchiveMixin:
         :class:`InvalidInput` (or :class:`StorageFull`) — never a traceback.
         """
         self.authorize(actor, "create")
-        with read_archive(source) as archive:
+        with read_archive(source, store_name=lambda data, suffix: self.store.name_for(data, suffix)[0]) as archive:
             with self._db() as db:
                 self._refuse_clashes(db, archive)
             self.store.check_space(sum(archive.sizes.values()))
             names = list(archive.members)
-            claims = self._claim(names)
+            claims = self._claim(archive.store_names[name] for name in names)
             written: list[str] = []
             try:
                 for name in names:
                     data = archive.photo_bytes(name)
-                    if not self.store.exists(name):
-                        self.store.put(data, "." + name.split(".")[1])
-                        written.append(name)
+                    target = archive.store_names[name]
+                    if not self.store.exists(target):
+                        if self.store.put(data, "." + name.split(".")[1])[0] != target:  # pragma: no cover - a bug
+                            raise RecordsError(f"The photo {name} would be stored under another name than checked.")
+                        written.append(target)
                     del data
                 with self._db() as db:
                     self._refuse_clashes(db, archive)

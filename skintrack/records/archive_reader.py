@@ -86,8 +86,9 @@ class Archive:
     zip: zipfile.ZipFile
     patient: dict[str, Any]
     rows: dict[str, list[dict[str, Any]]]
-    members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # stored name -> member
-    sizes: dict[str, int] = field(default_factory=dict)  # stored name -> bytes
+    members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)  # sha256 name -> member
+    sizes: dict[str, int] = field(default_factory=dict)  # sha256 name -> bytes
+    store_names: dict[str, str] = field(default_factory=dict)  # sha256 name -> the store's name (rows carry it)
 
     def ids(self) -> dict[str, list[str]]:
         """Every id the archive brings, by table."""
@@ -110,8 +111,12 @@ class Archive:
         self.close()
 
 
-def read_archive(source: str | os.PathLike | bytes | BinaryIO) -> Archive:
+def read_archive(source: str | os.PathLike | bytes | BinaryIO, *, store_name=None) -> Archive:
     """Open and check a patient archive (see the module docstring); nothing is written.
+
+    ``store_name(data, suffix)`` gives the name the photo store will keep a
+    photo under (a keyed hash in an encrypted store); the ``photos`` rows get
+    it as their ``file_name``. By default the archive's own sha256 name.
 
     Raises
     ------
@@ -124,14 +129,14 @@ def read_archive(source: str | os.PathLike | bytes | BinaryIO) -> Archive:
         payload = _load_records(archive, infos.get("records.json"))
         patient, rows = _check_rows(payload)
         _check_ownership(patient, rows)
-        members, sizes = _check_photos(archive, infos, rows["photos"])
+        members, sizes, store_names = _check_photos(archive, infos, rows["photos"], store_name)
     except InvalidInput:
         archive.close()
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
         archive.close()
         raise InvalidInput(f"The archive is damaged or unreadable ({type(exc).__name__}: {exc}).") from None
-    return Archive(archive, patient, rows, members, sizes)
+    return Archive(archive, patient, rows, members, sizes, store_names)
 
 
 # --------------------------------------------------------------------------- 1. the zip
@@ -219,6 +224,8 @@ def _check_rows(payload: dict) -> tuple[dict[str, Any], dict[str, list[dict[str,
     if not isinstance(payload.get("patient"), dict):
         raise InvalidInput("The archive's records.json has no patient.")
     patient = _row_values("patient", Patient, payload["patient"])
+    if validation.patient_code(patient.get("code"), "patient.code") != patient.get("code"):
+        raise InvalidInput("The archive's patient code is not in its normal form (NFKC, trimmed).")
     this_year = dt.date.today().year
     for key, low, high in (("birth_year", 1900, this_year), ("fitzpatrick", 1, 6)):
         if patient.get(key) is not None:
@@ -341,10 +348,11 @@ def _check_ownership(patient: dict[str, Any], rows: dict[str, list[dict[str, Any
 # --------------------------------------------------------------------------- 4. the photos
 
 
-def _check_photos(archive, infos, photo_rows) -> tuple[dict[str, zipfile.ZipInfo], dict[str, int]]:
+def _check_photos(archive, infos, photo_rows, store_name) -> tuple[dict[str, zipfile.ZipInfo], dict[str, int], dict[str, str]]:
     members: dict[str, zipfile.ZipInfo] = {}
     sizes: dict[str, int] = {}
     renamed: dict[str, str] = {}
+    store_names: dict[str, str] = {}
     for row in photo_rows:
         name = row.get("file_name")
         if not is_stored_name(name):
@@ -370,9 +378,12 @@ def _check_photos(archive, infos, photo_rows) -> tuple[dict[str, zipfile.ZipInfo
             stored = f"{hashlib.sha256(clean).hexdigest()}{suffix}"
             renamed[name] = stored
             members[stored], sizes[stored] = info, len(clean)
-        row["file_name"] = renamed[name]
+            store_names[stored] = store_name(clean, suffix) if store_name else stored
+            if not is_stored_name(store_names[stored]):  # pragma: no cover - a bug in the caller
+                raise InvalidInput(f"No stored name for {name}.")
+        row["file_name"] = store_names[renamed[name]]
         row["stored_sha256"] = renamed[name].split(".")[0]
-    return members, sizes
+    return members, sizes, store_names
 
 
 def _clean(data: bytes, name: str) -> bytes:

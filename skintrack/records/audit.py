@@ -1,11 +1,16 @@
 """The audit log: who did what, when, to which patient. Append-only.
 
 Every change is logged in the same transaction as the change itself, so there
-is no change without its line. Reads ("view a patient", at most one line per
-user and patient every :data:`VIEW_EVENT_SECONDS`), refused requests and failed
-log-ins are logged when the call ends. The database refuses ``UPDATE`` and
-``DELETE`` on the table (triggers created by migration 0003), and nothing in
-skintrack tries either.
+is no change without its line. Reads ("view a patient": a read by the same
+person of the same patient within :data:`VIEW_EVENT_SECONDS` of a logged one
+shares its line, so every read is within a minute of a line), refused requests
+and failed log-ins are logged when the call ends. Every export (PDF report,
+DICOM, teaching or publication set, patient archive, scores table, the audit
+log itself) writes its own ``export`` line: who, what, which patient, for which
+purpose (:meth:`AuditMixin.record_export`). The database refuses ``UPDATE`` on
+the table and ``DELETE`` of any line younger than the retention period
+(:data:`KEEP_DAYS`; :data:`NOISE_DAYS` for failed log-ins); only
+:meth:`AuditMixin.prune_audit` (``skintrack audit prune``) deletes older ones.
 
 Actions logged (``AuditEntry.action``):
 
@@ -17,13 +22,15 @@ patients                   ``view_patient``, ``create_patient``, ``update_patien
                            ``delete_area``, ``set_roi``
 photos                     ``upload``, ``delete_photo``, ``move_photo``,
                            ``consent_change``, ``rescore``
-exports                    ``export`` (archive, scores table), ``import``
+exports                    ``export`` (PDF, DICOM, teaching set, archive, scores
+                           table, audit log), ``import``
 accounts                   ``account_created``, ``account_disabled``,
                            ``account_enabled``, ``account_unlocked``,
                            ``account_deleted``, ``password_changed``,
                            ``password_reset``, ``invitation_issued``,
-                           ``invitation_redeemed``, ``invitation_failed``
-refusals and maintenance   ``permission_denied``, ``doctor``
+                           ``invitation_redeemed``, ``invitation_failed``,
+                           ``invitation_revoked``
+refusals and maintenance   ``permission_denied``, ``doctor``, ``audit_pruned``
 =========================  ====================================================
 """
 
@@ -42,7 +49,7 @@ from sqlalchemy.orm import Session
 from .db import AuditRecord, Patient, utcnow
 from .views import Actor, AuditEntry
 
-__all__ = ["AUDIT_ACTIONS", "VIEW_EVENT_SECONDS", "AuditMixin"]
+__all__ = ["AUDIT_ACTIONS", "KEEP_DAYS", "NOISE_DAYS", "VIEW_EVENT_SECONDS", "AuditMixin"]
 
 log = logging.getLogger("skintrack.records.audit")
 
@@ -54,11 +61,16 @@ AUDIT_ACTIONS = (
     "export", "import",
     "account_created", "account_disabled", "account_enabled", "account_unlocked", "account_deleted",
     "password_changed", "password_reset", "invitation_issued", "invitation_redeemed", "invitation_failed",
-    "permission_denied", "doctor",
+    "invitation_revoked", "permission_denied", "doctor", "audit_pruned",
 )  # fmt: skip
 
-#: A user reading the same patient again within this many seconds is not logged again.
-VIEW_EVENT_SECONDS = 600
+#: A user reading the same patient again within this many seconds of a logged read shares its line.
+VIEW_EVENT_SECONDS = 60
+#: Audit lines are kept at least this many days (6 years); the database refuses to delete younger ones.
+KEEP_DAYS = 2190
+#: Failed log-ins and invitation codes (no patient's data) are kept at least this many days.
+NOISE_DAYS = 90
+_NOISE_ACTIONS = ("login_failed", "invitation_failed")
 
 
 @dataclass
@@ -130,9 +142,50 @@ class AuditMixin:
                 self._audit(db, item.actor, item.action, patient_id=item.patient_id, target=item.target,
                             detail=item.detail, at=item.at)  # fmt: skip
 
+    def record_export(self, actor: Actor, patient_id: str | None, what: str, *, purpose: str = "clinical",
+                      detail: str = "") -> None:  # fmt: skip
+        """Write the ``export`` line of something that leaves the records: who, what, which patient, what for.
+
+        Called by every export (the PDF report, DICOM, teaching sets, archives,
+        scores tables) once it is made; never coalesced. A patient may record the
+        export of their own report; everyone else needs the right to export.
+        """
+        if isinstance(actor, Actor) and actor.role == "patient":
+            self.authorize(actor, "read", patient_id)
+        elif patient_id is None:
+            self.authorize(actor, "read_audit")
+        else:
+            self.authorize(actor, "export", patient_id)
+        text = f"{what}; purpose {purpose}" + (f"; {detail}" if detail else "")
+        with self._db() as db:
+            self._audit(db, actor, "export", patient_id=patient_id, target=what[:200], detail=text)
+
+    def prune_audit(self, actor: Actor, *, now: dt.datetime | None = None) -> int:
+        """Delete audit lines past their retention (admins): failed log-ins after :data:`NOISE_DAYS`,
+        everything after :data:`KEEP_DAYS`, and stale log-in throttling rows. Logged; returns lines deleted.
+
+        The database itself refuses to delete a younger line, whatever asks.
+        """
+        from sqlalchemy import delete
+
+        from . import throttle
+
+        self.authorize(actor, "maintain")
+        now = now or utcnow()
+        with self._db() as db:
+            old = delete(AuditRecord).where(
+                (AuditRecord.at < now - dt.timedelta(days=KEEP_DAYS))
+                | (AuditRecord.action.in_(_NOISE_ACTIONS) & (AuditRecord.at < now - dt.timedelta(days=NOISE_DAYS)))
+            )
+            count = db.execute(old).rowcount or 0
+            throttle.prune(db, now)
+            self._audit(db, actor, "audit_pruned", detail=f"{count} lines past retention deleted "
+                        f"(failed log-ins after {NOISE_DAYS} days, everything after {KEEP_DAYS} days)")  # fmt: skip
+        return count
+
     def _note_view(self, actor: Actor, patient_id: str, *, action: str = "view_patient", detail: str = "") -> None:
-        """A read (or export) of a patient's record: logged once per user, patient and action every
-        VIEW_EVENT_SECONDS, so pages that read the record on every click do not flood the log."""
+        """A read of a patient's record: one line per user and patient per VIEW_EVENT_SECONDS (a page reads the
+        record several times per click), so every read is within a minute of a line."""
         key = (actor.name, actor.username, actor.role, actor.source, patient_id, action)
         now = time.monotonic()
         with self._views_lock:
@@ -194,10 +247,12 @@ class AuditMixin:
         with self._db() as db:
             return [_entry(row) for row in db.scalars(query)]
 
-    def audit_table(self, actor: Actor, **filters: Any) -> list[dict[str, Any]]:
-        """:meth:`audit_log` as table rows (for CSV export through :mod:`skintrack.report.tables`)."""
+    def audit_table(self, actor: Actor, *, export: bool = True, **filters: Any) -> list[dict[str, Any]]:
+        """:meth:`audit_log` as table rows (for CSV export through :mod:`skintrack.report.tables`); the export
+        is itself logged, unless ``export=False`` (a table shown on screen, whose download the caller logs
+        with :meth:`record_export`)."""
         self.authorize(actor, "read_audit")
-        return [
+        rows = [
             {
                 "id": e.id,
                 "at_utc": e.at.isoformat(sep=" ", timespec="seconds"),
@@ -212,6 +267,15 @@ class AuditMixin:
             }
             for e in self.audit_log(actor, **filters)
         ]
+        if export:
+            self.record_export(actor, None, "audit log table", purpose="audit", detail=audit_filters(filters, len(rows)))
+        return rows
+
+
+def audit_filters(filters: dict[str, Any], lines: int) -> str:
+    """How an exported audit table was chosen, for its own ``export`` line."""
+    chosen = {k: v for k, v in filters.items() if v is not None}
+    return f"{lines} lines; filters {sorted(chosen.items()) if chosen else 'none'}"
 
 
 def _entry(row: AuditRecord) -> AuditEntry:

@@ -169,6 +169,8 @@ class User(Base):
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200), default="")
+    # Sessions signed in before this are over (password reset, account disabled); NULL: none ended.
+    sessions_valid_after: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class InvitationRecord(Base):
@@ -183,6 +185,8 @@ class InvitationRecord(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the username it created
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class AuditRecord(Base):
@@ -235,6 +239,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=60000")  # writers wait for each other instead of failing
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA secure_delete=ON")  # deleted rows (patients, photos' rows) are overwritten
             cursor.close()
 
         @event.listens_for(engine, "begin")

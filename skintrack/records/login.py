@@ -1,11 +1,19 @@
-"""Logging in: passwords with lockout, the clinic's identity provider (OIDC), acting as an account.
+"""Logging in: passwords with throttling, the clinic's identity provider (OIDC), acting as an account.
 
-After :data:`LOCK_AFTER` wrong passwords in a row the account is locked for
-:data:`LOCK_BASE`, doubling with every further wrong password after the lock
-ends, up to :data:`LOCK_MAX`; while locked even the right password is refused
-(:class:`~skintrack.records.AccountLocked`). A successful log-in resets the
-count. The lock lives in the database, so every server process sees it, and is
-logged (logger ``skintrack.records.accounts``) and in the audit log.
+Every guess is claimed in the throttling buckets before the password is checked
+(:mod:`skintrack.records.throttle`): at most :data:`LOCK_AFTER` guesses at one
+user name from one client, then a lock of 1, 2, 4, … minutes (≤ 1 hour) for
+that client; :data:`~skintrack.records.throttle.NAME_LIMIT` guesses from all
+clients together lock the name for everyone for 15 minutes. Counting and
+checking happen under a row lock, so parallel attempts cannot slip past the
+count. An administrator ends any lock at once (``skintrack users unlock NAME``
+on the server needs no log-in, so no guessing can block it).
+
+Every failure gets the same answer, :data:`WRONG_CREDENTIALS`, after the same
+work (one argon2 verification): a wrong password, an unknown user name, a
+disabled account (even with its right password) and a lock in force. The audit
+log (for admins) says which it was; what was typed as a user name is recorded
+only as a keyed hash.
 
 References
 ----------
@@ -15,122 +23,135 @@ NIST SP 800-63B, section 5.2.2 "Rate Limiting (Throttling)".
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 
 from sqlalchemy import func, select
 
 from . import accounts as _accounts
+from . import throttle
 from .accounts import _actor, _hasher, _normal_email, _normal_username, _verify
 from .db import User
 from .errors import AccountLocked, AuthenticationFailed, NotFound
+from .throttle import LOCK_AFTER, LOCK_BASE, LOCK_MAX
 from .views import Actor
 
 __all__ = ["LOCK_AFTER", "LOCK_BASE", "LOCK_MAX", "WRONG_CREDENTIALS", "LoginMixin"]
 
 log = logging.getLogger("skintrack.records.accounts")
 
-#: Wrong passwords in a row before the account is locked.
-LOCK_AFTER = 5
-#: The first lock; each further wrong password after a lock doubles it.
-LOCK_BASE = dt.timedelta(minutes=1)
-LOCK_MAX = dt.timedelta(hours=1)
-WRONG_CREDENTIALS = "Wrong user name or password."
+#: The one answer to every failed log-in (which user names exist, which are locked or disabled, is not said).
+WRONG_CREDENTIALS = (
+    "Wrong user name or password. After several wrong tries log-in pauses for a few minutes; "
+    "an administrator can end the pause."
+)
+#: The client recorded when the caller does not say which one (Python code, tests).
+UNKNOWN_CLIENT = "unknown"
 
 
 def _now() -> dt.datetime:
     return _accounts._now()  # one clock for accounts and log-in (tests move it)
 
 
-def _lock_for(failures: int) -> dt.timedelta:
-    """Lock length after ``failures`` wrong passwords in a row (>= LOCK_AFTER): 1, 2, 4, … minutes, ≤ LOCK_MAX."""
-    doublings = min(failures - LOCK_AFTER, 20)
-    return min(LOCK_BASE * (2**doublings), LOCK_MAX)
+def _lock_for(locks: int) -> dt.timedelta:
+    """Lock length of one user name from one client the ``locks``-th time it locks (0 = first): 1, 2, 4, … min ≤ 1 h."""
+    return throttle.lock_length("name+client", locks)
 
 
 class LoginMixin:
     """Log-in by password or identity provider, re-checking a signed-in account, log-out."""
 
-    def authenticate(self, username: str, password: str) -> Actor:
+    def authenticate(self, username: str, password: str, *, client: str | None = None) -> Actor:
         """Log in with a user name and password; returns the :class:`Actor` to act as.
+
+        Parameters
+        ----------
+        username, password : str
+        client : str, optional
+            Where the attempt comes from (the app passes the browser's address):
+            guesses are throttled per user name and client, per user name and
+            per client (:mod:`skintrack.records.throttle`).
 
         Raises
         ------
         AuthenticationFailed
-            Wrong user name or password (the same message for both), or a disabled account.
-        AccountLocked
-            After :data:`LOCK_AFTER` wrong passwords in a row, until the lock ends — even for the right password.
+            With :data:`WRONG_CREDENTIALS` for every failure: wrong password, unknown
+            user name, a disabled account, or too many guesses (then the subclass
+            :class:`AccountLocked`, whose ``locked_until`` Python callers may read;
+            its message is the same).
         """
         name = _normal_username(username)
-        with self._db() as db:
-            user = db.scalar(select(User).where(User.username == name)) if name else None
-            snapshot = None if user is None else (user.id, user.password_hash, user.locked_until)
+        source = str(client or UNKNOWN_CLIENT)[:200]
         now = _now()
-        if snapshot is None or snapshot[1] is None:
-            _verify(None, password)  # the same work as a real check: no timing hint that the name is unknown
-            with self._db() as db:
-                target = name if snapshot is not None else "(unknown user)"
-                hint = "" if snapshot is not None else f"name sha256 {hashlib.sha256(name.encode()).hexdigest()[:12]}"
-                self._audit(db, None, "login_failed", target=target, detail=hint or "no password (identity provider only)")
-            raise AuthenticationFailed(WRONG_CREDENTIALS)
-        user_id, password_hash, locked_until = snapshot
-        if locked_until is not None and locked_until > now:
-            with self._db() as db:
-                user = db.get(User, user_id)
-                self._audit(db, _actor(user, "password"), "login_failed", patient_id=user.patient_id,
-                            target=user.username, detail="account locked")  # fmt: skip
-            raise AccountLocked(_locked_message(locked_until, now), locked_until)
-        if not _verify(password_hash, password):
-            with self._db() as db:
-                user = db.get(User, user_id, with_for_update=True)
-                user.failed_attempts = (user.failed_attempts or 0) + 1
-                who = _actor(user, "password")
-                self._audit(db, who, "login_failed", patient_id=user.patient_id, target=user.username,
-                            detail=f"wrong password ({user.failed_attempts} in a row)")  # fmt: skip
-                locked = None
-                if user.failed_attempts >= LOCK_AFTER:
-                    locked = user.locked_until = now + _lock_for(user.failed_attempts)
-                    self._audit(db, who, "lockout", patient_id=user.patient_id, target=user.username,
-                                detail=f"{user.failed_attempts} wrong passwords in a row; locked until "
-                                       f"{locked.isoformat(timespec='seconds')} UTC")  # fmt: skip
-                    log.warning("account %s locked until %s UTC after %d wrong passwords in a row",
-                                user.username, locked.isoformat(timespec="seconds"), user.failed_attempts)  # fmt: skip
-            if locked is not None:
-                raise AccountLocked(_locked_message(locked, now), locked)
-            raise AuthenticationFailed(WRONG_CREDENTIALS)
         with self._db() as db:
-            user = db.get(User, user_id, with_for_update=True)
-            if user.disabled_at is not None:
-                self._audit(db, _actor(user, "password"), "login_failed", patient_id=user.patient_id,
-                            target=user.username, detail="account disabled")  # fmt: skip
-                disabled = True
-            else:
-                disabled = False
+            key = self._hash_key(db)
+            user = db.scalar(select(User).where(User.username == name)) if name else None
+            snapshot = None if user is None else (user.id, user.password_hash, user.disabled_at is not None)
+            claim = throttle.claim(db, key, name, source, now)
+        # One argon2 verification on every path: against the account's hash when the guess may be checked,
+        # else against a dummy hash of the same cost (no timing says which case this was).
+        checkable = claim.allowed and snapshot is not None and snapshot[1] is not None
+        right = _verify(snapshot[1] if checkable else None, password)
+        disabled = snapshot is not None and snapshot[2]
+        if right and not disabled:
+            with self._db() as db:
+                throttle.settle(db, claim, right=True, now=now)
+                user = db.get(User, snapshot[0], with_for_update=True)
                 user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
                 if _hasher.check_needs_rehash(user.password_hash):
-                    user.password_hash = _hasher.hash(password)
-                actor = _actor(user, "password")
-                self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username)
-        if disabled:
-            raise AuthenticationFailed("This account is disabled; ask the clinic's administrator.")
-        return actor
+                    user.password_hash = _accounts._hash(password)
+                actor = _actor(user, "password", now)
+                self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
+                            detail=f"client {throttle.keyed(key, 'client', source)[:16]}")  # fmt: skip
+            return actor
+        with self._db() as db:
+            locked = throttle.settle(db, claim, right=False, now=now) if claim.allowed else []
+            user = db.get(User, snapshot[0]) if snapshot is not None else None
+            who = _actor(user, "password") if user is not None else None
+            client_hash = throttle.keyed(key, "client", source)[:16]
+            if not claim.allowed:
+                reason = "refused unchecked: too many wrong guesses, locked"
+            elif user is None:
+                reason = f"unknown user name (hmac {throttle.keyed(key, 'user', name)[:16]})"
+            elif user.password_hash is None:
+                reason = "no password (identity provider only)"
+            elif disabled:
+                reason = "account disabled" + (" (right password)" if right else "")
+            else:
+                reason = "wrong password"
+            if claim.allowed or not _recently_refused(self, claim, now):
+                self._audit(db, who, "login_failed", patient_id=user.patient_id if user else None,
+                            target=user.username if user else "(unknown user)",
+                            detail=f"{reason}; client {client_hash}")  # fmt: skip
+            for rule, until in locked:
+                scope = {"name+client": "from one client", "name": "from every client", "client": "this client, any user name"}[rule]
+                self._audit(db, who, "lockout", patient_id=user.patient_id if user else None,
+                            target=user.username if user else "(unknown user)",
+                            detail=f"too many wrong guesses {scope} (client {client_hash}); locked until "
+                                   f"{until.isoformat(timespec='seconds')} UTC")  # fmt: skip
+                log.warning("log-in locked %s until %s UTC (user %s, client %s)", scope,
+                            until.isoformat(timespec="seconds"), user.username if user else "(unknown)", client_hash)  # fmt: skip
+        until = max([u for _, u in locked] + ([claim.locked_until] if claim.locked_until else []), default=None)
+        if until is not None:
+            raise AccountLocked(WRONG_CREDENTIALS, until)
+        raise AuthenticationFailed(WRONG_CREDENTIALS)
 
     def authenticate_oidc(self, email: str, *, email_verified: bool | None = None) -> Actor:
         """Log in someone the identity provider (Streamlit's ``st.login``) vouched for, by their e-mail.
 
-        The e-mail must belong to an enabled account (its ``email``, or its user
-        name when that is the address). An address the provider says is not
-        verified (``email_verified`` False) is refused.
+        The e-mail must be the ``email`` of an enabled account, and the
+        provider must say it verified it (``email_verified`` true): an address
+        it does not vouch for (false or missing) never logs in, and a user name
+        that looks like the address is not matched (anyone may choose an
+        unverified address at some identity providers).
         """
         address = _normal_email(email)
+        verified = email_verified is True or (isinstance(email_verified, str) and email_verified.lower() == "true")
         with self._db() as db:
             user = None
-            if address and email_verified is not False:
-                user = db.scalar(select(User).where(User.email == address)) or db.scalar(
-                    select(User).where(User.username == address)
-                )
+            if address and verified:
+                user = db.scalar(select(User).where(User.email == address))
             if user is None or user.disabled_at is not None:
-                reason = "unverified e-mail" if email_verified is False else ("account disabled" if user else "no account")
+                reason = "e-mail not verified by the provider" if not verified else ("account disabled" if user else "no account")
                 self._audit(db, _actor(user, "oidc") if user else None, "login_failed",
                             patient_id=user.patient_id if user else None,
                             target=user.username if user else "(unknown user)", detail=f"identity provider: {reason}")  # fmt: skip
@@ -138,9 +159,15 @@ class LoginMixin:
             else:
                 refused = False
                 user.last_login_at = _now()
-                actor = _actor(user, "oidc")
+                actor = _actor(user, "oidc", user.last_login_at)
                 self._audit(db, actor, "login", patient_id=user.patient_id, target=user.username,
                             detail="identity provider")  # fmt: skip
+        if refused and not verified:
+            raise AuthenticationFailed(
+                f"Your identity provider has not confirmed that {address or 'this sign-in'} is your verified e-mail "
+                "address; skintrack signs in only with a verified address. Verify it with the provider, or ask the "
+                "clinic's administrator."
+            )
         if refused:
             raise AuthenticationFailed(
                 f"No enabled skintrack account for {address or 'this sign-in'}; ask the clinic's administrator."
@@ -148,15 +175,23 @@ class LoginMixin:
         return actor
 
     def refresh_actor(self, actor: Actor) -> Actor:
-        """The actor again, as its account stands now: raises :class:`AuthenticationFailed` when the account
-        was disabled or deleted since log-in (the app calls this on every page run)."""
+        """The actor again, as its account stands now (the app calls this on every page run).
+
+        Raises :class:`AuthenticationFailed` when the account was disabled or
+        deleted since log-in, or its password was reset after this session
+        signed in (``actor.signed_in_at``; a session that does not say when it
+        signed in ends too once any reset happened).
+        """
         if not isinstance(actor, Actor) or not actor.username:
             raise AuthenticationFailed("Not logged in.")
         with self._db() as db:
             user = db.scalar(select(User).where(User.username == actor.username))
             if user is None or user.disabled_at is not None:
                 raise AuthenticationFailed("This account is no longer enabled; you have been logged out.")
-            return _actor(user, actor.source)
+            ended = user.sessions_valid_after
+            if ended is not None and (actor.signed_in_at is None or actor.signed_in_at < ended):
+                raise AuthenticationFailed("This account's password was reset; log in again with the new one.")
+            return _actor(user, actor.source, actor.signed_in_at)
 
     def act_as(self, actor: Actor, username: str) -> Actor:
         """The actor of an enabled account, for an admin who acts on its behalf with its (narrower or equal)
@@ -188,9 +223,15 @@ class LoginMixin:
             return sorted(db.scalars(query))
 
 
-def _locked_message(until: dt.datetime, now: dt.datetime) -> str:
-    minutes = max(1, round((until - now).total_seconds() / 60))
-    return (
-        f"Too many wrong passwords: this account is locked for {minutes} minute{'s' if minutes != 1 else ''} "
-        f"(until {until.strftime('%H:%M')} UTC). An administrator can unlock it."
-    )
+def _recently_refused(records, claim, now: dt.datetime) -> bool:
+    """Whether a refusal for the same client was logged in the last minute (refusals while locked are logged at
+    most once a minute per client, so a flood of guesses cannot flood the audit log)."""
+    memo = records.__dict__.setdefault("_refusals_logged", {})
+    bucket = claim.buckets.get("client")
+    last = memo.get(bucket)
+    if last is not None and now - last < dt.timedelta(minutes=1):
+        return True
+    if len(memo) > 10_000:
+        memo.clear()
+    memo[bucket] = now
+    return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -25,17 +24,21 @@ class MaintenanceMixin:
 
         Reports files no row refers to (e.g. after a crash between writing the
         file and committing its row), half-written temporary files, rows whose
-        file is missing, files whose bytes no longer match their name, and
-        files that still carry identifying metadata (stored by a version that
-        kept MPO frames or data after the image, with their EXIF). A photo being
-        added right now is none of these: its file is protected by its pending
-        write until its row commits (see :mod:`skintrack.records.files`).
+        file is missing, files whose bytes no longer match their name (damaged,
+        or another file written over them), files that still carry identifying
+        metadata (stored by a version that kept MPO frames or data after the
+        image, with their EXIF) and, in an encrypted store, files not yet under
+        their keyed name (stored by skintrack 0.3.0 or before the key was set;
+        see :mod:`skintrack.records.store`). A photo being added right now is
+        none of these: its file is protected by its pending write until its row
+        commits (see :mod:`skintrack.records.files`).
 
         With ``repair``, orphan and temporary files are deleted (rows are never
-        deleted: a missing file needs a human), under the files lock, and
+        deleted: a missing file needs a human), under the files lock;
         identifying files are cleaned — same pixels, so the scores stay valid —
-        and stored under their new hash, their rows following. Admins only (the command line's local
-        operator is one).
+        and unkeyed files encrypted under their keyed name, each stored under
+        its new name before its rows follow and its old copy goes. Admins only
+        (the command line's local operator is one).
         """
         self.authorize(actor, "maintain")
         with self._db() as db:
@@ -43,31 +46,38 @@ class MaintenanceMixin:
             in_use, _ = self._files_in_use(db, ignore_abandoned=True)
         referenced = {name for _, name in rows}
         stored = self.store.files()
-        corrupt, identifying = [], []
+        corrupt, identifying, unkeyed = [], [], []
         for name in sorted(stored & referenced):
             try:
                 data = self.store.get(name)
-            except RecordsError:  # an encrypted file that cannot be decrypted: damaged (or the wrong key)
+            except RecordsError:  # cannot be decrypted, or not the bytes its name promises: damaged or replaced
                 corrupt.append(name)
                 continue
-            if hashlib.sha256(data).hexdigest() != name.split(".")[0]:
+            if not self.store.matches(name, data):
                 corrupt.append(name)
                 continue
             try:
                 if without_metadata(data, name) != data:
                     identifying.append(name)
+                    continue  # cleaning stores it under its (keyed) name too
             except ValueError:
                 corrupt.append(name)  # no longer a well-formed photo
+                continue
+            if not self.store.is_keyed(name, data):  # (a plain file under a keyed name never reads: corrupt)
+                unkeyed.append(name)
         report = DoctorReport(
             orphan_files=sorted(stored - in_use),
             temporary_files=sorted(str(p) for p in self.store.temporary_files()),
             missing_files=sorted(photo_id for photo_id, name in rows if name not in stored),
             corrupt_files=corrupt,
             identifying_files=identifying,
+            unkeyed_files=unkeyed,
         )
         if repair:
             if identifying:
-                self._clean_identifying_files(identifying)
+                self._move_files(identifying, without_metadata)
+            if unkeyed:
+                self._move_files(unkeyed, lambda data, name: data)
             with self._db() as db:
                 self._lock_files(db)
                 in_use, abandoned = self._files_in_use(db, ignore_abandoned=True)
@@ -79,34 +89,41 @@ class MaintenanceMixin:
                     db.execute(delete(PendingFile).where(PendingFile.id.in_(abandoned)))
             report.repaired = True
             self._audit_later(actor, "doctor", detail=(
-                f"repaired: {len(report.orphan_files)} orphan and {len(report.temporary_files)} half-written files deleted"
+                f"repaired: {len(report.orphan_files)} orphan and {len(report.temporary_files)} half-written files "
+                f"deleted, {len(identifying)} cleaned of identifying metadata, {len(unkeyed)} moved to keyed names"
             ))  # fmt: skip
         return report
 
-    def _clean_identifying_files(self, names: list[str]) -> None:
-        """Store each file without its identifying metadata and point its rows at the clean copy."""
-        cleaned = {}
-        for name in names:
-            clean = without_metadata(self.store.get(name), name)
-            cleaned[name] = self.store.name_for(clean, "." + name.split(".")[1])
-        claims = self._claim(new for new, _ in cleaned.values())
-        try:
-            for name, (new, _) in cleaned.items():
-                self.store.put(without_metadata(self.store.get(name), name), "." + name.split(".")[1])
-            with self._db() as db:
-                self._lock_files(db)
-                for name, (new, digest) in cleaned.items():
-                    db.execute(
-                        update(PhotoRecord).where(PhotoRecord.file_name == name).values(file_name=new, stored_sha256=digest)
-                    )
-                self._settle_claims(db, claims)
-        except BaseException:
-            self._release(claims)
-            raise
-        with self._cache_lock:
-            self._baseline_cache.clear()
-            self._measured.clear()
-        self._discard_files(cleaned)  # the old copies, unless a photo being added claims one
+    def _move_files(self, names: list[str], transform, *, batch: int = 100) -> None:
+        """Store ``transform(bytes, name)`` of each file under the name the store gives it now, point its rows
+        there, then delete the old copy (unless a photo being added claims it).
+
+        In batches: the new files are claimed (pending writes) and written, then the rows of the batch move in
+        one transaction. A crash leaves the old files and rows as they were plus new files no row uses yet,
+        which the next ``doctor --repair`` deletes: nothing is lost.
+        """
+        for start in range(0, len(names), batch):
+            moved = {}
+            for name in names[start : start + batch]:
+                moved[name] = self.store.name_for(transform(self.store.get(name), name), "." + name.split(".")[1])
+            claims = self._claim(new for new, _ in moved.values())
+            try:
+                for name in moved:  # read again rather than hold a batch of photos in memory
+                    self.store.put(transform(self.store.get(name), name), "." + name.split(".")[1])
+                with self._db() as db:
+                    self._lock_files(db)
+                    for name, (new, digest) in moved.items():
+                        db.execute(
+                            update(PhotoRecord).where(PhotoRecord.file_name == name).values(file_name=new, stored_sha256=digest)
+                        )
+                    self._settle_claims(db, claims)
+            except BaseException:
+                self._release(claims)
+                raise
+            with self._cache_lock:
+                self._baseline_cache.clear()
+                self._measured.clear()
+            self._discard_files(name for name, (new, _) in moved.items() if new != name)
 
     def load_demo(self, actor: Actor, folder: str | os.PathLike) -> PatientView:
         """Load the demo patients from ``sample_images/`` (manifest + photos), unless already there.

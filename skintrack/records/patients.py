@@ -110,10 +110,10 @@ class PatientsMixin:
     def find_patient(self, actor: Actor, code: str) -> PatientView | None:
         """The patient with this code, or ``None`` (for providers; anyone else gets the same
         :class:`PermissionDenied` for a code that does not exist as for another patient's)."""
-        searchable = isinstance(code, str) and len(code) <= MAX_CODE
+        searchable = isinstance(code, str) and len(code) <= 4 * MAX_CODE
         if searchable:
             try:
-                validation.text(code, "The patient code", max_length=MAX_CODE)
+                code = validation.patient_code(code)  # the form codes are stored in
             except InvalidInput:
                 searchable = False  # no stored code can match
         with self._db() as db:
@@ -216,8 +216,7 @@ def area_name(name: Any) -> str:
 
 
 def _code(code: Any) -> str:
-    code = code.strip() if isinstance(code, str) else code
-    return validation.text(code, "The patient code", max_length=MAX_CODE, required=True)
+    return validation.patient_code(code)
 
 
 def _display_name(name: Any) -> str:

@@ -633,11 +633,15 @@ class SessionsMixin:
 
     # ------------------------------------------------------------------ scores
 
-    def scores_table(self, actor: Actor, patient_id: str) -> list[dict[str, Any]]:
-        """One row per scored photo: patient, area, session, metrics and their provenance (an export:
-        providers and admins; logged)."""
+    def scores_table(self, actor: Actor, patient_id: str, *, export: bool = True) -> list[dict[str, Any]]:
+        """One row per scored photo: patient, area, session, metrics and their provenance (providers and
+        admins). Logged as an export; with ``export=False`` (a table shown on screen, whose download the
+        caller logs with :meth:`record_export`) as a read."""
         self.authorize(actor, "export", patient_id)
-        self._note_view(actor, patient_id, action="export", detail="scores table")
+        if export:
+            self.record_export(actor, patient_id, "scores table")
+        else:
+            self._note_view(actor, patient_id)
         patient = self.get_patient(actor, patient_id)
         rows = []
         with self._db() as db:

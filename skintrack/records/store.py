@@ -1,7 +1,7 @@
-"""Content-addressed photo store: each file is named by the sha256 of its bytes.
+"""Content-addressed photo store: each file is named by a hash of its bytes (keyed when encrypted).
 
 Files are written atomically (temporary file, fsync, rename) into
-``<root>/<first two hex digits>/<sha256><suffix>``, so a crash leaves either
+``<root>/<first two hex digits>/<hash><suffix>``, so a crash leaves either
 the whole file or nothing but a ``.tmp-*`` file that
 :meth:`PhotoStore.temporary_files` reports. The same bytes are stored once, however often they are added.
 
@@ -21,9 +21,33 @@ abandoned (:func:`writer_alive`).
 bytes in URL-safe base64, made by :func:`generate_key` or ``skintrack keygen``)
 every file written is sealed with AES-256-GCM: ``MAGIC | 12-byte nonce |
 ciphertext | 16-byte tag``, the file's name as associated data (a file copied
-over another name fails to open). Files are still named by the sha256 of the
-*plain* photo, so duplicates are still stored once and ``doctor`` still checks
-them. Files written before a key was set stay readable as they are.
+over another name fails to open).
+
+**File names.** With a key, a file is named by a *keyed* hash of the plain
+photo, HMAC-SHA-256 under a name key derived from ``SKINTRACK_KEY``
+(:func:`name_key`): the same photo is still stored once, but someone who can
+list the folder (a backup, a shared disk) and holds a photo cannot tell
+whether it is stored here. Without a key the name is the plain sha256: whoever
+can read such a store can read the photos themselves, so a keyed name would
+hide nothing, and the name stays checkable with no secret (``doctor``,
+archives). Either way the database row's ``stored_sha256`` keeps the plain
+sha256 for provenance, and an archive names its photos by it (archives are
+portable between stores with different keys or none).
+
+**Every read is checked against its name** (:meth:`PhotoStore.get`): an
+encrypted file must decrypt (GCM's tag, under this name); a file that is not
+encrypted is served only when its bytes hash to its name (sha256). So a plain
+file written over an encrypted one, or another photo written over a file, is
+refused with :class:`~skintrack.records.RecordsError`, never shown.
+
+**Stores from before keyed names** (skintrack 0.3.0 and older, or files stored
+before the key was set): their files are named by the plain sha256 and stay
+readable as they are (an encrypted one decrypts under its old name, a plain one
+matches its sha256). ``doctor`` lists them as ``unkeyed_files`` and
+``skintrack doctor --repair`` (with the key set) re-writes each one encrypted
+under its keyed name and moves its rows to it, one file at a time, with the same
+crash-safety as every other write (the old file is deleted only after its rows
+point at the new one).
 
 References
 ----------
@@ -36,6 +60,7 @@ import base64
 import binascii
 import errno
 import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -55,6 +80,7 @@ __all__ = [
     "StorageFull",
     "is_stored_name",
     "generate_key",
+    "name_key",
     "without_metadata",
     "writer_alive",
     "writer_id",
@@ -68,6 +94,15 @@ _NONCE = 12
 def generate_key() -> str:
     """A new random key for ``SKINTRACK_KEY``: 32 bytes, URL-safe base64 (44 characters)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def name_key(key: bytes) -> bytes:
+    """The key that names files in an encrypted store, derived from the 32-byte encryption key.
+
+    HMAC-SHA-256(key, "skintrack photo file names/1"): a separate key for a separate use (the
+    encryption key itself never meets the photo's bytes outside AES-GCM).
+    """
+    return hmac.new(key, b"skintrack photo file names/1", hashlib.sha256).digest()
 
 
 def _parse_key(key: str | bytes) -> bytes:
@@ -96,7 +131,7 @@ _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def is_stored_name(file_name: object) -> bool:
-    """True for a name the store could have written: ``<sha256 hex>.jpg`` or ``.png``."""
+    """True for a name the store could have written: ``<64 lowercase hex digits>.jpg`` or ``.png``."""
     return isinstance(file_name, str) and bool(_NAME.match(file_name))
 
 
@@ -164,10 +199,13 @@ class PhotoStore:
             if folder.stat().st_mode & 0o077:
                 os.chmod(folder, 0o700)  # folders an older version made 0755
         self._cipher = None
+        self._name_key: bytes | None = None
         if key:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-            self._cipher = AESGCM(_parse_key(key))
+            raw = _parse_key(key)
+            self._cipher = AESGCM(raw)
+            self._name_key = name_key(raw)
 
     @property
     def encrypted(self) -> bool:
@@ -180,16 +218,29 @@ class PhotoStore:
             raise ValueError(f"{file_name!r} is not the name of a stored photo.")
         return self.root / file_name[:2] / file_name
 
-    @staticmethod
-    def name_for(data: bytes, suffix: str) -> tuple[str, str]:
-        """``(file_name, sha256)`` under which ``data`` is (or would be) stored."""
+    def name_for(self, data: bytes, suffix: str) -> tuple[str, str]:
+        """``(file_name, sha256)`` under which ``data`` is (or would be) stored.
+
+        The name is the keyed hash of ``data`` in an encrypted store, its sha256
+        otherwise; the second value is always the plain sha256 (provenance).
+        """
         if suffix not in STORED_SUFFIXES:
             raise ValueError(f"Photos are stored as {' or '.join(STORED_SUFFIXES)}, not {suffix!r}.")
         digest = hashlib.sha256(data).hexdigest()
-        return f"{digest}{suffix}", digest
+        return f"{self._keyed(data) or digest}{suffix}", digest
+
+    def _keyed(self, data: bytes) -> str | None:
+        if self._name_key is None:
+            return None
+        return hmac.new(self._name_key, data, hashlib.sha256).hexdigest()
+
+    def is_keyed(self, file_name: str, data: bytes) -> bool:
+        """True when ``file_name`` is where this store would put ``data`` now (an old-style name in an
+        encrypted store is not: ``doctor --repair`` moves it)."""
+        return is_stored_name(file_name) and self.name_for(data, "." + file_name.split(".")[1])[0] == file_name
 
     def put(self, data: bytes, suffix: str) -> tuple[str, str]:
-        """Store ``data``; returns ``(file_name, sha256)``. Existing content is not rewritten.
+        """Store ``data``; returns ``(file_name, sha256)``. An intact existing copy is not rewritten.
 
         Raises
         ------
@@ -198,7 +249,7 @@ class PhotoStore:
         """
         file_name, digest = self.name_for(data, suffix)
         target = self.path(file_name)
-        if not target.exists():
+        if not target.exists() or not self.verify(file_name):  # a damaged or replaced copy is written again
             self.check_space(len(data))
             try:
                 atomic_write(target, self._seal(file_name, data), temp_prefix=f".tmp-{writer_id()}-")
@@ -232,7 +283,14 @@ class PhotoStore:
 
     def _open(self, file_name: str, raw: bytes) -> bytes:
         if not raw.startswith(MAGIC):
-            return raw  # stored without a key
+            # Stored without a key: served only when the bytes are the ones the name promises (a plain file
+            # written over an encrypted one, under a keyed name, never matches).
+            if not hmac.compare_digest(hashlib.sha256(raw).hexdigest(), file_name.split(".")[0]):
+                raise RecordsError(
+                    f"The file {file_name} is not the photo stored under that name (written over or damaged); "
+                    "refused. `skintrack doctor` lists such files."
+                )
+            return raw
         if self._cipher is None:
             raise RecordsError("The photos are encrypted: set SKINTRACK_KEY to the key they were stored with.")
         from cryptography.exceptions import InvalidTag
@@ -279,13 +337,18 @@ class PhotoStore:
         return found
 
     def verify(self, file_name: str) -> bool:
-        """True when the file's bytes (decrypted) still hash to its name; False for a damaged file."""
-        digest = file_name.split(".")[0]
+        """True when the file's bytes (decrypted) still hash to its name (keyed, or an old sha256 name);
+        False for a damaged or replaced file."""
         try:
             data = self.get(file_name)
-        except RecordsError:  # cannot be decrypted: damaged (or the wrong key, which every file then shows)
+        except RecordsError:  # cannot be decrypted or does not match: damaged (or the wrong key)
             return False
-        return hashlib.sha256(data).hexdigest() == digest
+        return self.matches(file_name, data)
+
+    def matches(self, file_name: str, data: bytes) -> bool:
+        """Whether ``data`` is the photo ``file_name`` names: its keyed hash (this store's key) or its sha256."""
+        stem = file_name.split(".")[0]
+        return stem == hashlib.sha256(data).hexdigest() or stem == self._keyed(data)
 
 
 def _full_message(root: Path) -> str:

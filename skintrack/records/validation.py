@@ -26,6 +26,7 @@ __all__ = [
     "MAX_VIEW",
     "integer",
     "is_id",
+    "patient_code",
     "settings",
     "text",
 ]
@@ -68,6 +69,38 @@ def text(value: Any, field: str, *, max_length: int, required: bool = False, mul
             raise InvalidInput(f"{field} contains an invalid character (a lone surrogate); remove it.")
     if required and not value.strip():
         raise InvalidInput(f"{field} is required.")
+    return value
+
+
+#: Unicode categories refused in a patient code besides control characters: format characters
+#: (zero-width spaces and joiners, bidi overrides and isolates, soft hyphen), private use,
+#: unassigned code points, line and paragraph separators, and combining marks NFKC leaves
+#: standing alone (the combining grapheme joiner, variation selectors: invisible too).
+_REFUSED_IN_CODES = {"Cf", "Co", "Cn", "Zl", "Zp", "Mn", "Me"}
+
+
+def patient_code(value: Any, field: str = "The patient code") -> str:
+    """A patient code as stored: NFKC-normalised, trimmed, without invisible or direction-changing characters.
+
+    ``"DEMO-001\u200b"`` (a zero-width space) or ``"\u202eDEMO-001"`` (a
+    right-to-left override) would look like ``DEMO-001`` on screen and in
+    print while being another patient. NFKC folds look-alike forms
+    (full-width ``ＤＥＭＯ－００１``, ligatures, non-breaking spaces) into their
+    plain form, so two codes that read the same are the same code; format
+    characters (Unicode category Cf), private-use, unassigned and
+    separator characters other than the plain space are refused with
+    :class:`InvalidInput`, as is anything :func:`text` refuses.
+    """
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).strip()
+    value = text(value, field, max_length=MAX_CODE, required=True)
+    for character in value:
+        category = unicodedata.category(character)
+        if category in _REFUSED_IN_CODES or (category == "Zs" and character != " "):
+            raise InvalidInput(
+                f"{field} contains an invisible or direction-changing character (U+{ord(character):04X}); "
+                "type the code again without it."
+            )
     return value
 
 

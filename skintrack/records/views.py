@@ -15,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "DoctorReport",
     "Invitation",
+    "InvitationView",
     "Measurement",
     "PatientView",
     "PhotoView",
@@ -52,6 +53,10 @@ class Actor:
         How the actor was identified: ``"password"``, ``"oidc"``, ``"invitation"``,
         ``"cli"`` (local operator or ``--user``), ``"system"`` (the app itself, e.g.
         loading the demo) or ``"library"`` (Python code).
+    signed_in_at : datetime, optional
+        When this session signed in (UTC, naive). A password reset or a disabled
+        account ends every session signed in before it
+        (:meth:`~skintrack.records.Records.refresh_actor`).
     """
 
     name: str
@@ -59,6 +64,7 @@ class Actor:
     patient_id: str | None = None
     username: str | None = None
     source: str = "library"
+    signed_in_at: dt.datetime | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -168,10 +174,13 @@ class DoctorReport:
     repaired: bool = False
     # Files still carrying identifying metadata (stored before MPO frames and trailing data were stripped).
     identifying_files: list[str] = field(default_factory=list)
+    # Files of an encrypted store not yet under their keyed name (stored by 0.3.0 or before the key was set).
+    unkeyed_files: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        problems = (self.orphan_files, self.temporary_files, self.missing_files, self.corrupt_files, self.identifying_files)
+        problems = (self.orphan_files, self.temporary_files, self.missing_files, self.corrupt_files,
+                    self.identifying_files, self.unkeyed_files)  # fmt: skip
         return not any(problems)
 
 
@@ -204,6 +213,21 @@ class Invitation:
     code: str
     patient_id: str
     expires_at: dt.datetime  # UTC
+    id: str | None = None  # to revoke it (Records.revoke_invitation)
+
+
+@dataclass
+class InvitationView:
+    """An invitation as the clinic sees it later (the code itself is never stored)."""
+
+    id: str
+    patient_id: str
+    created_at: dt.datetime
+    created_by: str
+    expires_at: dt.datetime
+    status: str  # "open", "used", "expired" or "revoked"
+    used_by: str | None = None
+    revoked_at: dt.datetime | None = None
 
 
 @dataclass

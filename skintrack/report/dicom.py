@@ -44,7 +44,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .._version import __version__
-from ..photo import atomic_write, load_photo
+from ..photo import atomic_write, load_photo, make_private_dirs
 from ..records import Actor, InvalidInput, Records
 from .clinic import load_clinic
 
@@ -201,7 +201,7 @@ def session_datasets(
         ds.SOPClassUID, ds.SOPInstanceUID = VLPhotographicImageStorage, sop_uid
         ds.InstanceCreationDate, ds.InstanceCreationTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
         # Patient
-        ds.PatientName = patient.display_name if include_name else ""
+        ds.PatientName = _person_name(patient.display_name) if include_name else ""
         ds.PatientID = patient.code
         ds.IssuerOfPatientID = institution
         ds.PatientBirthDate = ""
@@ -276,7 +276,19 @@ def session_datasets(
         if not icc:
             ds.ColorSpace = "SRGB"
         datasets.append(ds)
+    records.record_export(actor, patient.id, "DICOM", purpose="clinical",
+                          detail=f"session {session.id}, {len(datasets)} images" + ("; full name" if include_name else ""))  # fmt: skip
     return datasets
+
+
+#: Longest Patient's Name DICOM allows (PS3.5 table 6.2-1: 64 characters per component group).
+MAX_PERSON_NAME = 64
+
+
+def _person_name(name: str) -> str:
+    """A display name as one DICOM PN value: its separators (``^ = \\``) made spaces, at most 64 characters."""
+    plain = " ".join(re.sub(r"[\^=\\]", " ", str(name or "")).split())
+    return plain[:MAX_PERSON_NAME].rstrip()
 
 
 def _file_name(ds, index: int) -> str:
@@ -316,8 +328,7 @@ def export_session_dicom(
         else:
             atomic_write(Path(target), zipped.getvalue())
     else:
-        folder = Path(target)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_private_dirs(Path(target))  # 0700 whatever the umask: the files hold health data
         for name, data in encoded:
             atomic_write(folder / name, data)
     return [name for name, _ in encoded]

@@ -94,7 +94,10 @@ def build_pdf(
         records, actor, patient_id, area_id, audience=audience, sessions=sessions, full_name=full_name,
         overlays=overlays, clinic=clinic, today=today,
     )  # fmt: skip
-    return render(content)
+    pdf = render(content)
+    records.record_export(actor, patient_id, f"PDF report ({audience})", purpose="clinical" if audience == "provider" else "patient",
+                          detail=f"area {area_id}" + ("; full name" if full_name else ""))  # fmt: skip
+    return pdf
 
 
 def render(content: ReportContent) -> bytes:
@@ -111,7 +114,9 @@ def render(content: ReportContent) -> bytes:
     title = "Your skin progress" if plain else "Treatment progress report"
     doc = SimpleDocTemplate(
         buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + HEADER,
-        bottomMargin=MARGIN + FOOTER, title=f"{title} — {content.patient.code} — {content.area.name}",
+        # The document's metadata holds no free text (no area name, code or name): viewers, mail previews and
+        # document stores show and index it without opening the report. The pages say whose report it is.
+        bottomMargin=MARGIN + FOOTER, title=f"{title} — {content.generated_on.isoformat()}",
         author=content.clinic.name, subject=title, creator=f"skintrack {__version__}",
         initialFontName=FONT,  # else every page also references Helvetica (Latin-1 only)
     )  # fmt: skip

@@ -32,7 +32,8 @@ SCORE_COLUMNS = [
 ]  # fmt: skip
 
 
-def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: str | None = None) -> "pd.DataFrame":
+def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: str | None = None, *,
+                 export: bool = True) -> "pd.DataFrame":  # fmt: skip
     """One row per photo and measure of a patient (or of one area), oldest session first.
 
     Columns (:data:`SCORE_COLUMNS`): the session's date, treatment, settings
@@ -51,6 +52,9 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
     measured (blocked by the quality gate, not comparable with the baseline)
     have rows with empty values and the reason in ``status_reason``.
 
+    The audit log gets an ``export`` line; a caller that only shows the table passes ``export=False`` (a read)
+    and logs the download itself (:meth:`~skintrack.records.Records.record_export`).
+
     Raises
     ------
     NotFound, PermissionDenied
@@ -61,7 +65,7 @@ def scores_table(records: "Records", actor: "Actor", patient_id: str, area_id: s
     code = records.get_patient(actor, patient_id).code
     sessions = {s.id: s for s in records.list_sessions(actor, patient_id)}
     areas = [a for a in records.list_areas(actor, patient_id) if area_id is None or a.id == area_id]
-    provenance = {row["photo_id"]: row for row in records.scores_table(actor, patient_id)}
+    provenance = {row["photo_id"]: row for row in records.scores_table(actor, patient_id, export=export)}
     rows = []
     for area in areas:
         progress = area_progress(records, actor, patient_id, area.id)

@@ -7,10 +7,14 @@ Export page, reports) writes it through :func:`write_table` or
 * **Formula injection**: a spreadsheet runs a cell that starts with ``=``,
   ``+``, ``-``, ``@`` (or a tab / carriage return followed by one) as a
   formula, so a patient code ``=HYPERLINK(...)`` or a file named
-  ``=1+2.jpg`` would execute on the clinic's computer. In CSV every *text* cell
-  that starts with one of these characters is prefixed with an apostrophe
-  (OWASP's recommendation); numbers stay numbers. Parquet keeps types and is
-  never evaluated, so its text is written as is.
+  ``=1+2.jpg`` would execute on the clinic's computer. A reader may also split
+  a field on ``;`` or a tab (a spreadsheet set to another separator), so a
+  field ``a;=cmd|...`` becomes a cell ``=cmd|...`` there. In CSV every *text*
+  field gets an apostrophe before every piece that starts like a formula and
+  that a ``,``, ``;``, tab or line break could make a cell of its own
+  (OWASP's recommendation, applied to every separator); numbers stay
+  numbers. Parquet keeps types and is never evaluated, so its text is
+  written as is.
 * **Whole files**: the table is written to a unique temporary file beside the
   target and renamed over it, so an interrupted run never leaves half a table.
 * **Sensible rounding**: measures come out of float32 maths with digits that
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -50,24 +55,36 @@ __all__ = [
 
 #: Characters that make a spreadsheet evaluate a cell (tab and CR can hide one).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Characters a CSV reader may split a field at: the separators spreadsheets offer and line breaks.
+SEPARATORS = ",;\t\r\n"
+# A piece of a field that starts like a formula: at the start or after a separator, any spaces and
+# apostrophes already there (escaped too, so unescaping is exact), then a formula character.
+_RISKY = re.compile(r"(^|[,;\t\r\n])(?=[ ']*[=+\-@\t\r])")
+_ESCAPED = re.compile(r"(^|[,;\t\r\n])'(?=[ ']*[=+\-@\t\r])")
 #: Significant digits kept in float columns (see the module docstring).
 SIGNIFICANT_DIGITS = 4
 
 
 def escape_cell(value: Any) -> Any:
-    """``value`` made safe for a CSV cell: text starting like a formula gets a leading apostrophe.
+    """``value`` made safe for a CSV cell, whatever separator the reader splits at.
 
-    Non-text values (numbers, NaN, None, dates) are returned unchanged.
+    Text gets an apostrophe before every piece that starts like a formula
+    (``=``, ``+``, ``-``, ``@``, tab, CR, after optional spaces): the piece at
+    its start and every piece after a ``,``, ``;``, tab or line break, where a
+    reader using that separator would start a new cell. Apostrophes already
+    there are kept and count as part of the piece, so :func:`unescape_cell`
+    gives back exactly the original. Non-text values (numbers, NaN, None,
+    dates) are returned unchanged.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    if isinstance(value, str):
+        return _RISKY.sub(r"\1'", value)
     return value
 
 
 def unescape_cell(value: Any) -> Any:
     """The inverse of :func:`escape_cell`, for reading back a table this module wrote."""
-    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
-        return value[1:]
+    if isinstance(value, str):
+        return _ESCAPED.sub(r"\1", value)
     return value
 
 
@@ -166,7 +183,7 @@ def write_table(
     """
     table = round_floats(table, significant)
     if output is None:
-        escape_text_cells(table).to_csv(sys.stdout, index=False)
+        sys.stdout.write(escape_text_cells(table).to_csv(index=False))
         return
     output = Path(output)
     fmt = _format(output, format)
@@ -178,7 +195,7 @@ def write_table(
         if fmt == "parquet":
             table.to_parquet(temporary, index=False)
         else:
-            escape_text_cells(table).to_csv(temporary, index=False)
+            temporary.write_text(escape_text_cells(table).to_csv(index=False), encoding="utf-8")
         temporary.replace(output)
     finally:
         temporary.unlink(missing_ok=True)

@@ -6,10 +6,12 @@ consented, non-withdrawn photos only; no name, code, birth year, notes, dates,
 capture time, camera or uploader) and runs two optional steps on each photo's
 pixels, in this order:
 
-1. ``anonymise``: hides who the person is. ``"blur"`` pixelates the face,
-   ``"eye-bar"`` covers eyes and brows (:mod:`skintrack.anonymise`, which finds
-   the face with :func:`skintrack.find_face`; a photo without a face is left as
-   it is), or any callable ``Photo -> HxWx3 uint8`` of the clinic's own.
+1. ``anonymise``: hides who the person is. ``"blur"`` (the default) pixelates
+   every face (:func:`skintrack.anonymise.hide_faces`: faces down to ~40 pixels;
+   a photo in which a face can still be found afterwards is left out, with the
+   reason, in ``left_out``), ``"eye-bar"`` covers eyes and brows, ``"none"``
+   leaves photos as taken, or any callable ``Photo -> HxWx3 uint8`` of the
+   clinic's own (which then replaces skintrack's face hiding).
 2. ``watermark``: the clinic's name in the lower right corner
    (:func:`add_watermark`), so a published photo says where it came from.
 """
@@ -71,7 +73,8 @@ def export_teaching_set(
     *,
     purpose: str = "teaching",
     watermark: str | None = None,
-    anonymise: str | Callable[[Photo], np.ndarray] | None = None,
+    anonymise: str | Callable[[Photo], np.ndarray] | None = "blur",
+    reviewed_text: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Write a de-identified teaching or publication set of one or more patients.
 
@@ -86,9 +89,12 @@ def export_teaching_set(
         Only photos whose consent covers this purpose and that were not withdrawn.
     watermark : str, optional
         Text for the lower right corner of every photo, e.g. the clinic's name.
-    anonymise : {"blur", "eye-bar"} or callable, optional
-        Hides the person's identity before the watermark is added: a name from
-        :data:`skintrack.anonymise.ANONYMISERS` or a ``Photo -> HxWx3 uint8`` callable.
+    anonymise : {"blur", "eye-bar", "none"} or callable
+        Hides the person's identity before the watermark is added (default
+        ``"blur"``; ``None`` means the default too: hiding nothing must be asked
+        for with ``"none"``), or a ``Photo -> HxWx3 uint8`` callable.
+    reviewed_text : sequence of str
+        Setting texts the exporter has reviewed and allows out word for word.
 
     Returns
     -------
@@ -96,17 +102,21 @@ def export_teaching_set(
         As :meth:`Records.export_deidentified`: counts, size and the key from
         pseudonyms back to patient and photo ids (kept by the caller, never written).
     """
-    steps = []
-    if isinstance(anonymise, str):
-        from ..anonymise import ANONYMISERS
+    from ..anonymise import ANONYMISERS
 
-        if anonymise == "none":
-            anonymise = None
-        elif anonymise not in ANONYMISERS:
+    steps = []
+    hide = "blur"
+    if anonymise is None:
+        anonymise = "blur"
+    if isinstance(anonymise, str):
+        if anonymise != "none" and anonymise not in ANONYMISERS:
             raise ValueError(f"anonymise must be one of {', '.join(ANONYMISERS)} or none, not {anonymise!r}")
-        else:
-            anonymise = ANONYMISERS[anonymise]
-    if anonymise is not None:
+        hide = anonymise
+        if anonymise != "none":
+            steps.append(("anonymised", ANONYMISERS[anonymise].__name__))
+        anonymise = None
+    else:
+        hide = "none"  # the clinic's own step replaces skintrack's
         steps.append(("anonymised", getattr(anonymise, "__name__", type(anonymise).__name__)))
     if watermark and watermark.strip():
         steps.append(("watermark", watermark.strip()))
@@ -120,6 +130,6 @@ def export_teaching_set(
         return rgb
 
     return records.export_deidentified(
-        actor, patient_ids, target, purpose=purpose, image_step=step if steps else None,
-        description=dict(steps) or None,
+        actor, patient_ids, target, purpose=purpose, image_step=step if (anonymise is not None or watermark) else None,
+        description=dict(steps) or None, hide_faces=hide, reviewed_text=reviewed_text,
     )  # fmt: skip

@@ -67,18 +67,25 @@ def _report(store, me, patient) -> None:
 
 def _scores(store, me, patient) -> None:
     st.subheader("Scores")
-    table = scores_table(store, me, patient.id)
+    table = scores_table(store, me, patient.id, export=False)  # shown here; a download is the export
     if table.empty:
         st.info("No photos measured yet.")
         return
     st.dataframe(round_floats(table), hide_index=True, column_order=SHOWN_COLUMNS, key="export_table")
     cols = st.columns(2)
     cols[0].download_button("Download CSV", table_bytes(table, "csv"), file_name=f"{safe_file_name(patient.code, 'patient')}-scores.csv",
-                            mime="text/csv", key="download_csv")  # fmt: skip
+                            mime="text/csv", key="download_csv", on_click=_downloaded,
+                            args=(patient.id, "scores table (CSV)"))  # fmt: skip
     cols[1].download_button("Download Parquet", table_bytes(table, "parquet"), file_name=f"{safe_file_name(patient.code, 'patient')}-scores.parquet",
-                            mime="application/vnd.apache.parquet", key="download_parquet")  # fmt: skip
+                            mime="application/vnd.apache.parquet", key="download_parquet", on_click=_downloaded,
+                            args=(patient.id, "scores table (Parquet)"))  # fmt: skip
     st.caption("One row per photo and measure: unit, change against the baseline, noise limit (MDC95), verdict; "
                "the downloads also hold the engine version, settings hash and photo hash needed to reproduce it.")  # fmt: skip
+
+
+def _downloaded(patient_id: str, what: str) -> None:
+    """A download button's callback: the table left the app, so it is an export (who, what, which patient)."""
+    state.records().record_export(state.actor(), patient_id, what)
 
 
 def _teaching(store, me, patient) -> None:

@@ -32,7 +32,7 @@ def _change_password() -> None:
         state.report_error("change_password", error)
         return
     try:
-        state.records().change_password(state.actor(), current, new)
+        state.records().change_password(state.actor(), current, new, client=state.client_address())
     except RecordsError as exc:
         state.report_error("change_password", str(exc))
     else:

@@ -33,6 +33,7 @@ def render(patient) -> None:
                 st.success(f"Give this code to the patient; it works once, until "
                            f"{invitation.expires_at:%d %b %Y %H:%M} UTC. It is not shown again.")  # fmt: skip
                 st.code(invitation.code, language=None)
+        _invitations(me, store, patient.id)
         st.markdown("**Or create the log-in now** (tell them the password in person)")
         with st.form("patient_login_form", clear_on_submit=True):
             cols = st.columns(3)
@@ -54,6 +55,34 @@ def render(patient) -> None:
                 store.disable_user(me, account.username)
                 state.notify(f"Log-in {account.username} disabled.")
                 st.rerun()
+
+
+def _invitations(me, store, patient_id: str) -> None:
+    """The patient's invitation codes (the codes themselves are never stored) and revoking an open one."""
+    invitations = store.list_invitations(me, patient_id)
+    if not invitations:
+        return
+    st.text("\n".join(
+        f"{i.created_at:%d %b %Y %H:%M} UTC by {i.created_by}: {i.status}"
+        + (f" (used by {i.used_by})" if i.used_by else f", valid until {i.expires_at:%d %b %Y %H:%M} UTC"
+           if i.status == "open" else "")
+        for i in invitations[:10]
+    ))  # fmt: skip
+    open_ones = {i.id: i for i in invitations if i.status == "open"}
+    if not open_ones:
+        return
+    cols = st.columns([2, 1])
+    chosen = cols[0].selectbox(
+        "Open invitation", list(open_ones), key="invitation_to_revoke",
+        format_func=lambda i: f"made {open_ones[i].created_at:%d %b %Y %H:%M} UTC by {open_ones[i].created_by}",
+    )  # fmt: skip
+    if cols[1].button("Revoke this invitation", key="revoke_invitation", help="Its code stops working at once."):
+        try:
+            store.revoke_invitation(me, chosen)
+        except RecordsError as exc:
+            st.error(str(exc))
+        else:
+            st.success("Invitation revoked: its code no longer works.")
 
 
 def _create_login(patient_id: str) -> None:
