@@ -23,6 +23,8 @@ accounts                   ``account_created``, ``account_disabled``,
                            ``account_deleted``, ``password_changed``,
                            ``password_reset``, ``invitation_issued``,
                            ``invitation_redeemed``, ``invitation_failed``
+API tokens                 ``token_created``, ``token_revoked`` (a refused token
+                           is a ``login_failed``)
 refusals and maintenance   ``permission_denied``, ``doctor``
 =========================  ====================================================
 """
@@ -55,6 +57,7 @@ AUDIT_ACTIONS = (
     "account_created", "account_disabled", "account_enabled", "account_unlocked", "account_deleted",
     "password_changed", "password_reset", "invitation_issued", "invitation_redeemed", "invitation_failed",
     "permission_denied", "doctor",
+    "token_created", "token_revoked",
 )  # fmt: skip
 
 #: A user reading the same patient again within this many seconds is not logged again.
