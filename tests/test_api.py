@@ -691,3 +691,74 @@ def _non_loopback_address() -> str | None:
     except OSError:
         return None
     return None if address.startswith("127.") else address
+
+
+# --------------------------------------------------------------------------- measuring slots
+
+
+def test_uploads_beyond_the_measuring_slots_wait_their_turn_in_order(monkeypatch):
+    """At most ``slots`` photos are measured at once per process (memory stays bounded); the rest are let in
+    first come, first served."""
+    import threading
+
+    from skintrack.api.app import _FairSlots, measuring_slots
+
+    slots = _FairSlots(2)
+    lock = threading.Lock()
+    inside, most, order = [0], [0], []
+
+    def measure(index):
+        with slots:
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+                order.append(index)
+            time.sleep(0.05)
+            with lock:
+                inside[0] -= 1
+
+    threads = []
+    for index in range(10):
+        threads.append(threading.Thread(target=measure, args=(index,)))
+        threads[-1].start()
+        time.sleep(0.01)  # they arrive in this order
+    for thread in threads:
+        thread.join(10)
+    assert most[0] == 2 and order == list(range(10))
+    monkeypatch.setenv("SKINTRACK_API_MEASURING", "3")
+    assert measuring_slots() == 3
+    monkeypatch.setenv("SKINTRACK_API_MEASURING", "lots")
+    assert measuring_slots() == max(1, os.cpu_count() or 1)
+
+
+def test_the_upload_endpoint_measures_within_the_slots(world, monkeypatch):
+    import threading
+
+    lock = threading.Lock()
+    inside, most = [0], [0]
+    stored = world.records.get_photo(OPERATOR, world.baseline["id"])
+
+    def slow_add_photo(*args, **kwargs):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.3)
+        with lock:
+            inside[0] -= 1
+        return stored
+
+    monkeypatch.setattr(world.records, "add_photo", slow_add_photo)
+    client = TestClient(create_app(world.records, measuring=1))
+    answers = []
+
+    def upload():
+        answers.append(client.post(f"/api/v1/visits/{world.visit['id']}/photos", headers=_auth(world.tokens["dr-ana"]),
+                                   files={"file": ("a.jpg", b"\xff\xd8 any bytes", "image/jpeg")},
+                                   data={"area_id": world.area["id"]}).status_code)  # fmt: skip
+
+    threads = [threading.Thread(target=upload) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert answers == [201, 201, 201] and most[0] == 1

@@ -9,6 +9,7 @@ line). ``skintrack api`` serves it with uvicorn on localhost
 from __future__ import annotations
 
 import os
+import threading
 
 from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
@@ -25,6 +26,13 @@ __all__ = ["API_PREFIX", "MAX_REQUEST_BYTES", "create_app"]
 API_PREFIX = "/api/v1"
 #: Largest request body: the largest photo intake accepts, plus room for the form around it.
 MAX_REQUEST_BYTES = MAX_FILE_BYTES + 1024 * 1024
+
+
+def measuring_slots() -> int:
+    """Photos one server process measures at once (``$SKINTRACK_API_MEASURING``, default: its CPUs). More uploads
+    wait their turn, first come first served: memory stays bounded and the earliest upload is answered first."""
+    value = os.environ.get("SKINTRACK_API_MEASURING", "")
+    return max(1, int(value)) if value.strip().isdigit() else max(1, os.cpu_count() or 1)
 
 DESCRIPTION = """\
 The skintrack records over HTTP: patients, treated areas, visits, photos (upload → scores), progress,
@@ -108,6 +116,34 @@ async def _drain() -> Message:
     return {"type": "http.disconnect"}
 
 
+class _FairSlots:
+    """A semaphore whose waiters get in in the order they came (``threading.Semaphore`` promises no order)."""
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._lock = threading.Lock()
+        self._free = slots
+        self._queue: list[threading.Event] = []
+
+    def __enter__(self):
+        with self._lock:
+            if self._free > 0 and not self._queue:
+                self._free -= 1
+                return self
+            turn = threading.Event()
+            self._queue.append(turn)
+        turn.wait()  # the slot is handed over by __exit__
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            if self._queue:
+                self._queue.pop(0).set()
+            else:
+                self._free += 1
+        return False
+
+
 class PrivateResponses:
     """Health data: no cache keeps a response (``Cache-Control: no-store``), and browsers never guess a type."""
 
@@ -130,7 +166,8 @@ class PrivateResponses:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(records: Records | None = None, *, fhir_names: bool | None = None, max_request_bytes: int = MAX_REQUEST_BYTES) -> FastAPI:
+def create_app(records: Records | None = None, *, fhir_names: bool | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
+               measuring: int | None = None) -> FastAPI:
     """The REST API over ``records`` (default: ``Records()`` from ``$SKINTRACK_DATA`` / ``$SKINTRACK_DB_URL``).
 
     Parameters
@@ -140,6 +177,8 @@ def create_app(records: Records | None = None, *, fhir_names: bool | None = None
         pseudonymous.
     max_request_bytes : int
         Larger request bodies are refused with 413 before they are read.
+    measuring : int, optional
+        Photos measured at once by this process (default: :func:`measuring_slots`).
     """
     app = FastAPI(
         title="skintrack API", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
@@ -147,6 +186,7 @@ def create_app(records: Records | None = None, *, fhir_names: bool | None = None
     )  # fmt: skip
     app.state.records = records if records is not None else Records()
     app.state.fhir_names = bool(fhir_names) if fhir_names is not None else os.environ.get("SKINTRACK_FHIR_NAMES") == "1"
+    app.state.measuring = _FairSlots(measuring or measuring_slots())
     # Uploads stay in memory (the records read them whole anyway): a photo is never spooled to a temporary
     # file outside the data folder.
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, max_request_bytes)

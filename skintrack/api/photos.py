@@ -75,6 +75,7 @@ def list_photos(
 )  # fmt: skip
 def upload_photo(
     visit_id: IdPath,
+    request: Request,
     response: Response,
     records: RecordsDep,
     actor: ActorDep,
@@ -94,7 +95,8 @@ def upload_photo(
         raise PhotoError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
     if not data:
         raise PhotoError("the file is empty")
-    stored = records.add_photo(actor, visit_id, area_id, data, view=view, consent=consent)
+    with request.app.state.measuring:  # at most so many photos measured at once per process (memory, fairness)
+        stored = records.add_photo(actor, visit_id, area_id, data, view=view, consent=consent)
     result = schemas.Photo.of(stored)
     if stored.duplicate:
         response.status_code = 200
