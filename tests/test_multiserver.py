@@ -73,6 +73,36 @@ def _check_files(records) -> None:
     assert names == set(records.store.files())
 
 
+# --------------------------------------------------------------------------- starting together
+
+
+def _open(folder: str, url: str, start, results) -> None:
+    start.wait(60)
+    try:
+        Records(folder, db_url=url).close()
+        results.put("ok")
+    except Exception as exc:  # the failure itself is what the test reports
+        results.put(f"{type(exc).__name__}: {exc}"[:300])
+
+
+def test_servers_starting_at_once_on_a_fresh_database_take_turns_migrating(tmp_path):
+    """Three servers started together on an empty database: one creates the schema, the others wait and use it
+    (without the lock two of them failed creating the same tables)."""
+    for attempt in range(2):
+        _reset_postgres(PG_URL)
+        context = multiprocessing.get_context("spawn")
+        start, results = context.Event(), context.Queue()
+        processes = [context.Process(target=_open, args=(str(tmp_path / f"data-{attempt}-{i}"), PG_URL, start, results))
+                     for i in range(3)]  # fmt: skip
+        for process in processes:
+            process.start()
+        time.sleep(3)  # all three imported and waiting
+        start.set()
+        assert [results.get(timeout=300) for _ in processes] == ["ok"] * 3
+        for process in processes:
+            process.join(60)
+
+
 # --------------------------------------------------------------------------- two processes
 
 
