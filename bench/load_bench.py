@@ -162,6 +162,21 @@ class Servers:
                 pass
         return total
 
+    def api_cpu(self) -> float:
+        """CPU seconds (user + system) the API servers and their workers have used so far."""
+        import psutil
+
+        total = 0.0
+        for process in self.api_processes:
+            try:
+                parent = psutil.Process(process.pid)
+                for member in [parent, *parent.children(recursive=True)]:
+                    times = member.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
     def close(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -203,11 +218,12 @@ def twelve_mp_photos(count: int, sessions: int, folder: Path) -> list[list[bytes
     for session in range(sessions):
         own = []
         for index, base in enumerate(bases):
-            pixels = base.copy()
-            pixels[session, : 8 + index] ^= 1  # a few pixels of the top rows: the session's own file
-            buffer = io.BytesIO()
-            Image.fromarray(pixels).save(buffer, format="JPEG", quality=92)
-            own.append(buffer.getvalue())
+            cached = folder / f"session-{session}-{index}.jpg"
+            if not cached.exists():
+                pixels = base.copy()
+                pixels[session, : 8 + index] ^= 1  # a few pixels of the top rows: the session's own file
+                Image.fromarray(pixels).save(cached, format="JPEG", quality=92)
+            own.append(cached.read_bytes())
         photos.append(own)
     return photos
 
@@ -300,6 +316,8 @@ def main() -> None:
     parser.add_argument("--streamlit-servers", type=int, default=2)
     parser.add_argument("--browser", action="store_true", help="log in on each Streamlit server with Chromium")
     parser.add_argument("--pg-url", default=None, help="a PostgreSQL server to make the run's database on")
+    parser.add_argument("--photo-cache", type=Path, default=Path(tempfile.gettempdir()) / "skintrack-load-photos",
+                        help="where the generated 12 MP photos are kept between runs (synthetic skin, no person)")
     args = parser.parse_args()
 
     from skintrack.records import Actor, Records
@@ -318,7 +336,8 @@ def main() -> None:
                 records.add_user(admin, f"dr-load-{index:03d}", PASSWORD, role="provider")
                 tokens.append(records.create_api_token(admin, f"dr-load-{index:03d}", name="load bench").token)
             started = time.perf_counter()
-            photos = twelve_mp_photos(args.photos, args.sessions, folder)
+            args.photo_cache.mkdir(parents=True, exist_ok=True)
+            photos = twelve_mp_photos(args.photos, args.sessions, args.photo_cache)
             print(f"{args.sessions} x {args.photos} photos of 12 MP made in {time.perf_counter() - started:.0f} s "
                   f"({statistics.mean(len(p) for s in photos for p in s) / 2**20:.1f} MiB each)", flush=True)  # fmt: skip
             servers = Servers(data, database.url, args.api_servers, args.streamlit_servers, args.workers)
@@ -337,6 +356,7 @@ def main() -> None:
             results: list = []
             lock = threading.Lock()
             load_during = []
+            cpu_before = servers.api_cpu()
             started = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(args.sessions) as pool:
                 futures = [pool.submit(provider_session, i, servers.api_urls[i % len(servers.api_urls)], tokens[i],
@@ -347,6 +367,7 @@ def main() -> None:
                 for future in futures:
                     future.result()
             wall = time.perf_counter() - started
+            cpu_per_upload = (servers.api_cpu() - cpu_before) / max(1, len(results))
             stop.set()
             sampler.join()
             times = sorted(r["seconds"] for r in results)
@@ -365,6 +386,10 @@ def main() -> None:
                 "p95_target_s": TARGET_P95,
                 "wall_s": round(wall, 1),
                 "uploads_per_minute": round(60 * len(results) / wall, 1),
+                # Independent of the machine's other load: what one upload costs, and what 2 cores could do with it.
+                "api_cpu_s_per_upload": round(cpu_per_upload, 2),
+                "capacity_uploads_per_minute_on_2_cores": round(60 * 2 / cpu_per_upload, 1) if cpu_per_upload else None,
+                "burst_of_sessions_last_answer_floor_s_on_2_cores": round(args.sessions * cpu_per_upload / 2, 1),
                 "api_rss_idle_mib": round(idle / 2**20),
                 "api_rss_peak_mib": round(peak[0] / 2**20),
                 "api_mib_per_session": round((peak[0] - idle) / 2**20 / args.sessions, 1),

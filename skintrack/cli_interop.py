@@ -181,7 +181,6 @@ def send_dicom(patient_code, session_date, destination, area, full_name, calling
                                   calling_aet=calling_aet, retries=retries, timeout=timeout)  # fmt: skip
         except PacsError as exc:
             raise click.ClickException(str(exc)) from None
-        records.note_export(actor, patient.id, f"DICOM of {day.isoformat()} to {report.destination}: {report.summary()}")
         for instance in report.instances:
             if not instance.stored:
                 failed += 1

@@ -129,6 +129,8 @@ def test_c_store_to_orthanc_arrives_and_is_queryable(visit):
     report = send_session(records, ADMIN, session.id, f"dicom://{ORTHANC_DICOM}", retries=1, backoff=0.1)
     assert report.ok and report.stored == 2 and report.attempts == 1, report.summary()
     assert all(i.status == "stored" for i in report.instances)
+    logged = records.audit_log(ADMIN, action="export")[0]
+    assert logged.patient_code == patient.code and "2 of 2 instances stored on ORTHANC@" in logged.detail
     _check_arrived(records, patient, session)
     again = send_session(records, ADMIN, session.id, f"dicom://{ORTHANC_DICOM}", retries=0)
     assert again.ok

@@ -408,11 +408,15 @@ def send_session(
 ) -> SendReport:
     """Send a session's photos (:func:`skintrack.report.dicom.session_datasets`) to ``destination``.
 
-    An export (providers and admins), logged in the audit log like the DICOM file export.
-    ``options`` go to :func:`send_cstore` / :func:`send_stow` (``retries``, ``backoff``, ``timeout``,
-    ``calling_aet``, ``headers``).
+    An export (providers and admins), written to the audit log with its outcome (``export``: where to, how
+    many instances stored). ``options`` go to :func:`send_cstore` / :func:`send_stow` (``retries``,
+    ``backoff``, ``timeout``, ``calling_aet``, ``headers``).
     """
     from .dicom import session_datasets
 
     datasets = session_datasets(records, actor, session_id, area_id=area_id, include_name=include_name)
-    return send_datasets(datasets, destination, **options)
+    report = send_datasets(datasets, destination, **options)
+    session = records.get_session(actor, session_id)
+    records.note_export(actor, session.patient_id, f"DICOM of {session.date.isoformat()} to {report.destination}: "
+                                                   f"{report.summary()}")  # fmt: skip
+    return report
