@@ -5,7 +5,9 @@
 #   exports SKINTRACK_TEST_ORTHANC_URL   http://skintrack:<password>@127.0.0.1:<http port>  (REST + /dicom-web/)
 #           SKINTRACK_TEST_ORTHANC_DICOM ORTHANC@127.0.0.1:<dicom port>                     (C-STORE, C-FIND)
 #           SKINTRACK_TEST_ORTHANC_DIR   its folder (storage, log, pid); stop with .ci/stop-orthanc.sh
-# Nothing listens beyond loopback; the storage is deleted when it is stopped.
+# Orthanc 1.10 cannot bind to loopback only: its HTTP server answers loopback only (RemoteAccessAllowed false)
+# and with a password; its DICOM server takes associations only from the AE titles SKINTRACK and
+# SKINTRACK-TEST calling from 127.0.0.1. The storage is deleted when it is stopped.
 set -euo pipefail
 orthanc=$(command -v Orthanc || ls /usr/sbin/Orthanc 2>/dev/null || true)
 plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
@@ -33,9 +35,16 @@ cat > "$dir/orthanc.json" <<EOF
   "RemoteAccessAllowed": false,
   "AuthenticationEnabled": true,
   "RegisteredUsers": {"skintrack": "$password"},
-  "DicomAlwaysAllowEcho": true,
-  "DicomAlwaysAllowStore": true,
-  "DicomAlwaysAllowFind": true,
+  "DicomAlwaysAllowEcho": false,
+  "DicomAlwaysAllowStore": false,
+  "DicomAlwaysAllowFind": false,
+  "DicomCheckModalityHost": true,
+  "DicomModalities": {
+    "skintrack": {"AET": "SKINTRACK", "Host": "127.0.0.1", "Port": 104, "AllowStore": true, "AllowFind": true,
+                  "AllowEcho": true, "AllowMove": false, "AllowGet": false},
+    "tests": {"AET": "SKINTRACK-TEST", "Host": "127.0.0.1", "Port": 104, "AllowStore": true, "AllowFind": true,
+              "AllowEcho": true, "AllowMove": false, "AllowGet": false}
+  },
   "DefaultEncoding": "Utf8",
   "OrthancExplorerEnabled": false,
   "WebDavEnabled": false,

@@ -545,6 +545,7 @@ def test_an_unexpected_failure_is_a_500_without_a_traceback(world, monkeypatch, 
     assert any(reference in record.getMessage() for record in caplog.records)  # the server's log has it
 
 
+@pytest.mark.slow
 def test_no_endpoint_answers_500_to_hostile_parameters(world):
     """A small fuzz over the published schema: every operation with hostile path and query values, and every
     operation taking JSON with hostile bodies aimed at real records. Never a 5xx, and nothing changes (the
@@ -609,6 +610,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_skintrack_api_serves_on_localhost_with_uvicorn(tmp_path):
     """`skintrack api` in its own process on a free port: the schema, a token, an upload over real HTTP."""
     data = tmp_path / "data"
