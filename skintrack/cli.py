@@ -662,6 +662,7 @@ def keygen():
 
 from . import cli_exports  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)
 from . import cli_cohort  # noqa: E402,F401  (adds cohort to `main`)
+from . import cli_interop  # noqa: E402,F401  (adds api, tokens, fhir, send-dicom to `main`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -111,7 +111,16 @@ CALLS = {
     "create_demo_accounts": (lambda r, a, w: r.create_demo_accounts(a, w.a.id), "provider"),
     "audit_log": (lambda r, a, w: r.audit_log(a), "provider"),
     "audit_table": (lambda r, a, w: r.audit_table(a), "provider"),
+    "create_api_token": (lambda r, a, w: r.create_api_token(a, "pat-a", name="EMR bridge"), "other_patient"),
+    "list_api_tokens": (lambda r, a, w: r.list_api_tokens(a, "pat-a"), "other_patient"),
+    "revoke_api_token": (lambda r, a, w: r.revoke_api_token(a, _token_of_patient_a(r)), "other_patient"),
+    "note_export": (lambda r, a, w: r.note_export(a, w.a.id, "FHIR bundle"), "patient_a"),
 }
+
+
+def _token_of_patient_a(records) -> str:
+    """The id of a fresh API token of patient A's account (made by an admin)."""
+    return records.create_api_token(ADMIN, "pat-a", name="to revoke").view.id
 
 ANONYMOUS = [None, Actor(""), Actor("someone", role="superuser"), "Dr Ada"]
 
@@ -127,7 +136,7 @@ def test_every_public_method_is_listed():
     assert set(CALLS) <= _public_methods()
     # The exempt ones create actors (log-in) or say whether accounts exist; nothing else.
     assert NO_ACTOR_METHODS == {"authorize", "close", "authenticate", "authenticate_oidc", "redeem_invitation",
-                                "refresh_actor", "has_accounts", "demo_accounts"}  # fmt: skip
+                                "refresh_actor", "has_accounts", "demo_accounts", "authenticate_token"}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))

@@ -30,6 +30,8 @@ accounts                   ``account_created``, ``account_disabled``,
                            ``password_reset``, ``invitation_issued``,
                            ``invitation_redeemed``, ``invitation_failed``,
                            ``invitation_revoked``
+API tokens                 ``token_created``, ``token_revoked`` (a refused token
+                           is a ``login_failed``)
 refusals and maintenance   ``permission_denied``, ``doctor``, ``audit_pruned``
 =========================  ====================================================
 """
@@ -62,6 +64,7 @@ AUDIT_ACTIONS = (
     "account_created", "account_disabled", "account_enabled", "account_unlocked", "account_deleted",
     "password_changed", "password_reset", "invitation_issued", "invitation_redeemed", "invitation_failed",
     "invitation_revoked", "permission_denied", "doctor", "audit_pruned",
+    "token_created", "token_revoked",
 )  # fmt: skip
 
 #: A user reading the same patient again within this many seconds of a logged read shares its line.

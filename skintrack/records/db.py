@@ -297,10 +297,20 @@ def _create_private_file(path: Path) -> None:
         os.unlink(spare)
 
 
+#: PostgreSQL advisory lock held while the schema is created or upgraded (any number; skintrack's own).
+MIGRATION_LOCK = 0x5C1A7AC4
+
+
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest Alembic revision."""
+    """Create or upgrade the schema to the newest Alembic revision.
+
+    Several servers starting at once take turns (a PostgreSQL advisory lock; SQLite's ``BEGIN IMMEDIATE``):
+    the first upgrades, the others then find the schema current.
+    """
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

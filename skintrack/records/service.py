@@ -13,6 +13,8 @@ concern lives in its own module, mixed in here:
 ``archive.py``       export and import of one patient as a zip
 ``deidentify.py``    de-identified teaching / publication sets (consented photos only)
 ``accounts.py``      accounts, passwords, invitations, demo accounts
+``tokens.py``        the REST API's per-account tokens (hashed, revocable)
+``interop.py``       the audit line of a FHIR or PACS export
 ``login.py``         log-in, lockout, the identity provider, log-out
 ``audit.py``         the append-only audit log
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
@@ -63,12 +65,15 @@ from .errors import (
     StorageFull,
 )
 from .files import FilesMixin
+from .interop import InteropMixin
 from .login import LoginMixin
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
 from .sessions import SessionsMixin
 from .store import PhotoStore
+from .tokens import TokensMixin
 from .validation import is_id
+from .versions import check as _check_version
 from .views import (
     ROLES,
     Actor,
@@ -131,7 +136,7 @@ _PHRASES = {
 #: whether accounts exist. Every other public method must call :meth:`Records.authorize`.
 NO_ACTOR_METHODS = frozenset(
     {"authorize", "close", "authenticate", "authenticate_oidc", "redeem_invitation", "refresh_actor",
-     "has_accounts", "demo_accounts"}
+     "has_accounts", "demo_accounts", "authenticate_token"}
 )  # fmt: skip
 
 
@@ -178,7 +183,7 @@ def _checked_method(name: str, method):
 
 class Records(
     PatientsMixin, SessionsMixin, CorrectionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
-    MaintenanceMixin, FilesMixin,
+    MaintenanceMixin, FilesMixin, TokensMixin, InteropMixin,
 ):
     """Patient records in a data folder (or a database URL).
 
@@ -286,7 +291,7 @@ class Records(
         obj = db.get(model, object_id) if is_id(object_id) else None
         if obj is None:
             raise NotFound(f"No {what} with id {object_id!r}.")
-        return obj
+        return _check_version(db, obj)  # under versions.expect(): locked, and refused when changed meanwhile
 
     def _owned(self, db: Session, actor: Actor, action: str, model, object_id: str, what: str):
         """The row ``object_id`` of ``model``, after checking ``actor`` may ``action`` its patient's record.
@@ -303,7 +308,7 @@ class Records(
             self.authorize(actor, action, None)  # refuses with the same words as for another patient's
             raise NotFound(f"No {what} with id {object_id!r}.")  # pragma: no cover - authorize refused
         self.authorize(actor, action, _patient_of(db, obj))
-        return obj
+        return _check_version(db, obj)  # under versions.expect(): locked, and refused when changed meanwhile
 
 
 def _patient_of(db: Session, obj) -> str:

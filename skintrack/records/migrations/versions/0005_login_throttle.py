@@ -13,7 +13,7 @@ revocable invitations and audit retention.
   period may be deleted (``skintrack audit prune``): failed log-ins after
   90 days, everything after 6 years. The database enforces those floors.
 
-Revision ID: 0005_i22
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -23,7 +23,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_i22"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
