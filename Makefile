@@ -1,13 +1,14 @@
 # skintrack: two commands do all set-up on a fresh machine.
 #   make run   - venv, install, demo data (and the simulated demo clinic, once), app on http://localhost:8501
-#   make test  - venv, install, the whole test suite
+#   make test  - venv, install, the test suite without the tests marked slow (under 10 minutes on 2 cores)
+#   make test-slow - the honest long checks (real-photo studies, load and fuzz runs); .ci/run runs both
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 export SKINTRACK_DATA ?= $(CURDIR)/skintrack-data
 
-.PHONY: run test install bench lock demo-images clean
+.PHONY: run test test-slow test-all install bench lock demo-images clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,12 @@ run: install
 		--server.headless true --browser.gatherUsageStats false
 
 test: install
+	$(PY) -m pytest -m "not slow"
+
+test-slow: install
+	$(PY) -m pytest -m slow
+
+test-all: install
 	$(PY) -m pytest
 
 bench: install

@@ -153,7 +153,7 @@ def _change(w, kind: str, options: dict, expected: int):
         url = f"/api/v1/visits/{view.id}"
     else:
         session = records.add_session(OPERATOR, b.id, _day(), "other")
-        view = records.add_photo(OPERATOR, session.id, w.area_b.id, _small_jpeg())
+        view = records.add_photo(OPERATOR, session.id, w.area_b.id, _small_jpeg(next(_counter)))
         url = f"/api/v1/photos/{view.id}"
     headers = {**options.get("headers", {}), "If-Match": f'"{version_of(view)}"'}
     return url, {**options, "headers": headers}, expected
@@ -163,7 +163,9 @@ def _small_jpeg(seed: int | None = None) -> bytes:
     """A small real photo (the demo's, downscaled; a different seed gives different bytes)."""
     image = Image.open(FIRST).convert("RGB").resize((640, 480))
     if seed is not None:
-        image.putpixel((0, 0), (seed % 256, 0, 0))
+        # a 16 px block in a colour of its own: one pixel's change can vanish in the JPEG's quantisation
+        colour = (seed * 37 % 256, seed * 91 % 256, seed // 256 * 53 % 256)
+        image.paste(colour, (0, 0, 16, 16))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
@@ -265,7 +267,7 @@ def test_a_patient_cannot_tell_a_missing_record_from_another_patients(world):
 def test_a_photo_whose_consent_was_withdrawn_is_hidden_from_the_patient(world):
     client, provider, ann = world.client, _auth(world.tokens["dr-ana"]), _auth(world.tokens["ann"])
     session = world.records.add_session(OPERATOR, world.a.id, "2026-07-20", "other")
-    photo = world.records.add_photo(OPERATOR, session.id, world.area["id"], _small_jpeg(7))
+    photo = world.records.add_photo(OPERATOR, session.id, world.area["id"], _small_jpeg(next(_counter)))
     changed = client.patch(f"/api/v1/photos/{photo.id}", json={"withdrawn": True},
                            headers={**provider, "If-Match": f'"{version_of(photo)}"'})  # fmt: skip
     assert changed.status_code == 200 and changed.json()["consent_withdrawn"]
@@ -312,9 +314,32 @@ def test_an_upload_never_touches_a_temporary_folder(world, tmp_path, monkeypatch
     session = world.records.add_session(OPERATOR, world.b.id, _day(), "other")
     big = FIRST.read_bytes() + b"\0" * (3 * 2**20)  # > the 1 MiB multipart spool threshold
     response = world.client.post(f"/api/v1/visits/{session.id}/photos", headers=_auth(world.tokens["dr-ana"]),
-                                 files={"file": ("big.jpg", big, "image/jpeg")}, data={"area_id": world.area_b.id})  # fmt: skip
+                                 files={"file": ("big.jpg", big, "image/jpeg")},
+                                 data={"area_id": world.area_b.id, "confirm_duplicate": "true"})  # the demo's photo again
     assert response.status_code == 201, response.text
     assert list(spool.iterdir()) == []
+
+
+def test_the_same_photo_in_another_visit_waits_for_the_clients_confirmation(world):
+    """Issue 21 item 3 through the API: a photo already filed under another visit is refused (422, saying
+    where it is, nothing stored) until the client confirms it with ``confirm_duplicate``."""
+    provider = _auth(world.tokens["dr-ana"])
+    photo = _small_jpeg(next(_counter))
+    first = world.records.add_session(OPERATOR, world.b.id, _day(), "other")
+    second = world.records.add_session(OPERATOR, world.b.id, _day(), "other")
+    form = {"area_id": world.area_b.id}
+    assert world.client.post(f"/api/v1/visits/{first.id}/photos", headers=provider,
+                             files={"file": ("a.jpg", photo, "image/jpeg")}, data=form).status_code == 201
+    before = len(world.records.list_photos(OPERATOR, world.b.id))
+    refused = world.client.post(f"/api/v1/visits/{second.id}/photos", headers=provider,
+                                files={"file": ("a.jpg", photo, "image/jpeg")}, data=form)
+    assert refused.status_code == 422 and "already in the record" in refused.json()["detail"]
+    assert len(world.records.list_photos(OPERATOR, world.b.id)) == before
+    confirmed = world.client.post(f"/api/v1/visits/{second.id}/photos", headers=provider,
+                                  files={"file": ("a.jpg", photo, "image/jpeg")},
+                                  data={**form, "confirm_duplicate": "true"})  # fmt: skip
+    assert confirmed.status_code == 201, confirmed.text
+    assert len(world.records.list_photos(OPERATOR, world.b.id)) == before + 1
 
 
 def test_exports_say_what_the_engine_says(world):

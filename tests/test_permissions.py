@@ -115,7 +115,18 @@ CALLS = {
     "list_api_tokens": (lambda r, a, w: r.list_api_tokens(a, "pat-a"), "other_patient"),
     "revoke_api_token": (lambda r, a, w: r.revoke_api_token(a, _token_of_patient_a(r)), "other_patient"),
     "note_export": (lambda r, a, w: r.note_export(a, w.a.id, "FHIR bundle"), "patient_a"),
+    "record_export": (lambda r, a, w: r.record_export(a, w.a.id, "PDF report"), "other_patient"),
+    "prune_audit": (lambda r, a, w: r.prune_audit(a), "provider"),
+    "list_invitations": (lambda r, a, w: r.list_invitations(a, w.a.id), "patient_a"),
+    "revoke_invitations": (lambda r, a, w: r.revoke_invitations(a, w.a.id), "patient_a"),
+    "revoke_invitation": (lambda r, a, w: r.revoke_invitation(a, _invitation_of_patient_a(r, w)), "patient_a"),
 }
+
+
+def _invitation_of_patient_a(records, world) -> str:
+    """The id of a fresh invitation for patient A (made by an admin)."""
+    records.invite_patient(ADMIN, world.a.id)
+    return records.list_invitations(ADMIN, world.a.id)[0].id
 
 
 def _token_of_patient_a(records) -> str:

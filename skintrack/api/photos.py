@@ -83,6 +83,10 @@ def upload_photo(
     area_id: Annotated[str, Form(max_length=64, description="The treated area it shows.")],
     view: Annotated[str, Form(max_length=64)] = "front",
     consent: Annotated[schemas.ConsentLevel, Form()] = "record",
+    confirm_duplicate: Annotated[bool, Form(description="File it although the same photo is already under "
+                                                        "another visit or patient (refused with 422 otherwise).")] = False,
+    confirm_capture_date: Annotated[bool, Form(description="File it although its capture date is more than 7 days "
+                                                           "from the visit's (refused with 422 otherwise).")] = False,
 ):
     """Store and measure a photo of an area at this visit; answers with its scores.
 
@@ -96,7 +100,8 @@ def upload_photo(
     if not data:
         raise PhotoError("the file is empty")
     with request.app.state.measuring:  # at most so many photos measured at once per process (memory, fairness)
-        stored = records.add_photo(actor, visit_id, area_id, data, view=view, consent=consent)
+        stored = records.add_photo(actor, visit_id, area_id, data, view=view, consent=consent,
+                                   allow_duplicate=confirm_duplicate, allow_date_mismatch=confirm_capture_date)
     result = schemas.Photo.of(stored)
     if stored.duplicate:
         response.status_code = 200
