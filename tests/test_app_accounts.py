@@ -110,7 +110,8 @@ def test_a_patient_sees_only_their_own_progress(clinic, monkeypatch):
     assert not at.exception
     assert at.header[0].value == "Your skin progress"
     assert len(_elements(at, "vega_lite_chart")) == 5  # one per measure a patient sees
-    assert len(_elements(at, "bidi_component")) == 1  # their before/after slider
+    # their before/after slider, and the charts' legend (a component of its own since issue 21)
+    assert sorted(e.key for e in _elements(at, "bidi_component")) == ["portal_legend", "portal_slider"]
     shown = _everything_shown(at)
     assert "Demo patient" in shown or "Demo" in shown
     for secret in ("P-SECRET", "Zelda", "private note", other_id, "Patients", "New session", "Export"):

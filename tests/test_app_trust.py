@@ -290,7 +290,15 @@ def test_8_the_sidebar_names_the_selected_patient_as_text(data, monkeypatch):
     patient = data.add_patient(T, "P-SIDE", "<i>Side</i> [bar](x)")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=240).run()
     log_in(at, "dr-test")
-    assert "Patient: none selected" in [t.value for t in at.sidebar.text]
+    # the sidebar names the patient the page chose (the only one here), never another or none
+    shown = at.selectbox(key="patient_select").value
+    assert shown == patient.id
+    assert "Patient: P-SIDE — <i>Side</i> [bar](x)" in [t.value for t in at.sidebar.text]
+    other = data.add_patient(T, "P-OTHER", "Other")
+    at.run()
+    assert "Patient: P-SIDE — <i>Side</i> [bar](x)" in [t.value for t in at.sidebar.text]  # a new patient changes nothing
+    at.selectbox(key="patient_select").select(other.id).run()
+    assert "Patient: P-OTHER — Other" in [t.value for t in at.sidebar.text]
     at.selectbox(key="patient_select").select(patient.id).run()
     assert "Patient: P-SIDE — <i>Side</i> [bar](x)" in [t.value for t in at.sidebar.text]  # st.text: never markup
 
