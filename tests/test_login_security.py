@@ -171,18 +171,21 @@ def test_every_failure_takes_as_long_as_a_wrong_password(records, clock):  # noq
         _attempt(records, "bea", f"wrong {attempt}", client="attacker")
     assert _attempt(records, "bea", PASSWORD, client="attacker") == "locked"
 
-    def median_seconds(username, password, client):
-        times = []
-        for _ in range(5):
+    # Interleaved rounds (one attempt of each case per round): a change in the machine's load during the
+    # measurement falls on every case alike instead of on whichever case ran then.
+    cases = {"wrong": ("bea", "not it", "elsewhere"),  # one more client's wrong guesses (5: no lock yet)
+             "locked": ("bea", PASSWORD, "attacker"), "unknown": ("nobody-here", "x" * 12, "elsewhere"),
+             "disabled": ("off", PASSWORD, "elsewhere")}  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(5):
+        for name, (username, password, client) in cases.items():
             started = time.perf_counter()
             _attempt(records, username, password, client=client)
-            times.append(time.perf_counter() - started)
-        return statistics.median(times)
-
-    wrong = median_seconds("bea", "not it", "elsewhere")  # one more client's wrong guesses (5: no lock yet)
-    for case in (("bea", PASSWORD, "attacker"), ("nobody-here", "x" * 12, "elsewhere"), ("off", PASSWORD, "elsewhere")):
-        other = median_seconds(*case)
-        assert 0.6 * wrong < other < 1.6 * wrong, (case, other, wrong)
+            times[name].append(time.perf_counter() - started)
+    wrong = statistics.median(times["wrong"])
+    for name in ("locked", "unknown", "disabled"):
+        other = statistics.median(times[name])
+        assert 0.6 * wrong < other < 1.6 * wrong, (name, other, wrong)
 
 
 def test_one_guess_each_time_the_lock_ends_does_not_keep_the_owner_out(records, clock):  # noqa: F811
