@@ -138,7 +138,8 @@ def test_an_amounts_band_is_taken_at_the_mean_of_the_pair_not_its_larger_value()
         assert judged.mdc95 == pytest.approx(at_mean.mdc95) and judged.limit == pytest.approx(at_mean.limit), metric
         assert mdc95(metric, conditions, level=before) < judged.mdc95 < mdc95(metric, conditions, level=after), metric
         # The order of the pair does not matter.
-        assert verdict(metric, before - after, conditions, before=after, after=before).mdc95 == pytest.approx(judged.mdc95)
+        swapped = verdict(metric, before - after, conditions, before=after, after=before)
+        assert swapped.mdc95 == pytest.approx(judged.mdc95)
 
 
 def test_a_clinics_precise_table_never_makes_one_spot_a_change(tmp_path, monkeypatch):

@@ -21,8 +21,11 @@ def two_areas(tmp_path_factory):
     cheek = records.add_area(DOCTOR, person.id, "left cheek")
     forehead = records.add_area(DOCTOR, person.id, "forehead")
     photos = {cheek.id: [], forehead.id: []}
-    for date, cheek_photo, forehead_photo in (("2026-05-04", "2026-05-04_left-cheek.jpg", "2026-05-07_left-cheek.jpg"),
-                                              ("2026-06-01", "2026-06-01_left-cheek.jpg", "2026-06-29_left-cheek.jpg")):  # fmt: skip
+    visits = (
+        ("2026-05-04", "2026-05-04_left-cheek.jpg", "2026-05-07_left-cheek.jpg"),
+        ("2026-06-01", "2026-06-01_left-cheek.jpg", "2026-06-29_left-cheek.jpg"),
+    )
+    for date, cheek_photo, forehead_photo in visits:
         visit = records.add_session(DOCTOR, person.id, date, "micro-needling")
         photos[cheek.id].append(records.add_photo(DOCTOR, visit.id, cheek.id, SAMPLES / cheek_photo).id)
         photos[forehead.id].append(records.add_photo(DOCTOR, visit.id, forehead.id, SAMPLES / forehead_photo).id)

@@ -238,8 +238,10 @@ def test_a_sessions_export_holds_only_that_sessions_photos(two_visits, tmp_path)
         assert len(datasets) == 1
         (ds,) = datasets
         assert ds.StudyDate == visit.date.strftime("%Y%m%d") and ds.AcquisitionContextSequence is not None
-        assert np.array_equal(ds.pixel_array, np.asarray(Image.open(io.BytesIO(records.photo_bytes(DOCTOR, photo.id))).convert("RGB")))
+        stored = Image.open(io.BytesIO(records.photo_bytes(DOCTOR, photo.id))).convert("RGB")
+        assert np.array_equal(ds.pixel_array, np.asarray(stored))
         exported[visit.id] = ds.SOPInstanceUID
         # Asking for the area gives the same single photo.
-        assert [d.SOPInstanceUID for d in session_datasets(records, DOCTOR, visit.id, area_id=cheek.id)] == [ds.SOPInstanceUID]
+        by_area = session_datasets(records, DOCTOR, visit.id, area_id=cheek.id)
+        assert [d.SOPInstanceUID for d in by_area] == [ds.SOPInstanceUID]
     assert len(set(exported.values())) == 2  # each visit its own image
