@@ -329,3 +329,66 @@ def test_two_records_objects_share_the_lock(tmp_path, clock):
             (first if attempt % 2 else second).authenticate("bea", f"wrong {attempt}")
     with pytest.raises(AccountLocked):
         first.authenticate("bea", PASSWORD)
+
+
+def test_a_provider_cannot_manage_another_providers_account_and_an_admin_can(records, patient, clock):  # noqa: F811
+    """Providers manage patients' log-ins only: another provider's account (a colleague, not an admin) is
+    out of their reach for every change; an administrator makes each of them."""
+    records.add_user(ADMIN, "bea", PASSWORD, role="provider")
+    records.add_user(ADMIN, "cal", PASSWORD, role="provider")
+    bea = records.authenticate("bea", PASSWORD)
+    for attempt in range(5):
+        with pytest.raises(AuthenticationFailed):
+            records.authenticate("cal", f"wrong {attempt}")
+    for forbidden in (
+        lambda: records.reset_password(bea, "cal", NEW_PASSWORD),
+        lambda: records.disable_user(bea, "cal"),
+        lambda: records.enable_user(bea, "cal"),
+        lambda: records.unlock_user(bea, "cal"),
+        lambda: records.get_user(bea, "cal"),
+        lambda: records.reset_password(PROVIDER, "cal", NEW_PASSWORD),
+        lambda: records.disable_user(PROVIDER, "cal"),
+    ):
+        with pytest.raises(PermissionDenied):
+            forbidden()
+    view = records.get_user(ADMIN, "cal")
+    assert view.status == "locked" and not view.disabled  # nothing was changed by the refused calls
+    with pytest.raises(AuthenticationFailed):
+        records.authenticate("cal", NEW_PASSWORD)
+    assert not records.audit_log(ADMIN, action="password_reset")
+    assert not records.audit_log(ADMIN, action="account_disabled")
+    # An administrator can do each of them.
+    assert records.unlock_user(ADMIN, "cal").status == "active"
+    records.reset_password(ADMIN, "cal", NEW_PASSWORD)
+    assert records.authenticate("cal", NEW_PASSWORD).username == "cal"
+    assert records.disable_user(ADMIN, "cal").disabled
+    assert not records.enable_user(ADMIN, "cal").disabled
+
+
+def test_unlock_forgets_the_wrong_guesses_so_the_next_one_does_not_lock_again(records, patient, clock):  # noqa: F811
+    """After an administrator's unlock the owner has a full set of guesses again: the wrong guesses before
+    the unlock (locked or not yet) are forgotten, and the next lock is the first one's length again."""
+    records.add_user(ADMIN, "bea", PASSWORD, role="provider")
+    for attempt in range(4):  # one short of a lock
+        with pytest.raises(AuthenticationFailed):
+            records.authenticate("bea", f"wrong {attempt}")
+    assert records.get_user(ADMIN, "bea").failed_attempts > 0
+    view = records.unlock_user(ADMIN, "bea")
+    assert view.failed_attempts == 0 and view.status == "active" and view.locked_until is None
+    for attempt in range(4):  # four more wrong guesses are still not a lock
+        with pytest.raises(AuthenticationFailed) as info:
+            records.authenticate("bea", f"again {attempt}")
+        assert not isinstance(info.value, AccountLocked)
+    with pytest.raises(AccountLocked) as first:
+        records.authenticate("bea", "again 4")
+    first_lock = first.value.locked_until - clock.now
+    records.unlock_user(ADMIN, "bea")
+    for attempt in range(4):  # unlocked after a lock: again a full set of guesses, not one
+        with pytest.raises(AuthenticationFailed) as info:
+            records.authenticate("bea", f"third {attempt}")
+        assert not isinstance(info.value, AccountLocked)
+    with pytest.raises(AccountLocked) as second:
+        records.authenticate("bea", "third 4")
+    assert second.value.locked_until - clock.now == first_lock  # the lock history went with the unlock
+    assert records.unlock_user(ADMIN, "bea").failed_attempts == 0
+    assert records.authenticate("bea", PASSWORD).username == "bea"

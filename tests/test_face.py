@@ -159,3 +159,28 @@ def test_face_provenance_is_json(portrait):
 def test_models_ship_inside_the_package():
     pyproject = (REPO / "pyproject.toml").read_text()
     assert "data/models/*" in pyproject
+
+
+@pytest.mark.parametrize("upscale", [1, 4])
+def test_the_lash_line_and_lip_border_are_never_measured_as_skin(portrait, face, upscale):
+    """Lashes, lid margins and the vermilion border are not skin: a band a few per cent of the pupil distance
+    wide around each eye's and the lips' landmark outline is in no zone, at the photo's resolution and above."""
+    from skintrack.face import LEFT_EYE, LIPS, RIGHT_EYE, zone_masks
+
+    height, width = portrait.rgb.shape[:2]
+    shape = (height * upscale, width * upscale)
+    zones = zone_masks(face, shape)
+    measured = np.zeros(shape, bool)
+    for mask in zones.values():
+        measured |= mask
+    band = max(1, int(round(0.025 * face.interpupillary_px * upscale)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    for part in (RIGHT_EYE, LEFT_EYE, LIPS):
+        outline = np.zeros(shape, np.uint8)
+        cv2.fillPoly(outline, [np.round(face.landmarks[list(part)] * upscale).astype(np.int32)], 1)
+        border = cv2.dilate(outline, kernel).astype(bool) & ~outline.astype(bool)
+        assert border.sum() > 0
+        kept = int((border & measured).sum())
+        assert kept == 0, f"{kept} px of the border around landmarks {part[:3]}… are in a zone"
+    # The zones themselves are still there around the eyes and the mouth.
+    assert zones["right_periorbital"].any() and zones["left_periorbital"].any() and zones["perioral"].any()

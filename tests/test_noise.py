@@ -125,3 +125,39 @@ def test_thin_evidence_is_flagged():
     for metric in METRIC_NAMES:
         noise = band(metric, Conditions("none", 0.6))
         assert noise.thin == (noise.df < 10)
+
+
+def test_an_amounts_band_is_taken_at_the_mean_of_the_pair_not_its_larger_value():
+    """The relative part of an amount's band applies to the pair's mean level: a pair 2 → 10 is judged at 6,
+    narrower than at 10 (the larger value) and wider than at 2."""
+    conditions = Conditions("none", 0.9)
+    for metric in ("red_area_pct", "spot_area_pct", "spot_count", "line_density"):
+        before, after = 4.0 * RELATIVE_FLOOR[metric], 20.0 * RELATIVE_FLOOR[metric]
+        judged = verdict(metric, after - before, conditions, before=before, after=after)
+        at_mean = verdict(metric, after - before, conditions, level=(before + after) / 2)
+        assert judged.mdc95 == pytest.approx(at_mean.mdc95) and judged.limit == pytest.approx(at_mean.limit), metric
+        assert mdc95(metric, conditions, level=before) < judged.mdc95 < mdc95(metric, conditions, level=after), metric
+        # The order of the pair does not matter.
+        swapped = verdict(metric, before - after, conditions, before=after, after=before)
+        assert swapped.mdc95 == pytest.approx(judged.mdc95)
+
+
+def test_a_clinics_precise_table_never_makes_one_spot_a_change(tmp_path, monkeypatch):
+    """However repeatable a clinic's own count is, a change of one spot is not beyond noise (the count's
+    resolution floor holds with any table, not only the shipped one)."""
+    table = json.loads(json.dumps(shipped_table()))
+    for by_class in table["bands"].values():
+        for rows in by_class.values():
+            rows["spot_count"].update(sd=0.0, cv=0.001, df=500, upper_factor=1.01)
+    own = tmp_path / "clinic_noise.json"
+    own.write_text(json.dumps(table))
+    monkeypatch.setenv(TABLE_ENV, str(own))
+    for conditions in (GOOD_CHART, Conditions("none", 0.6)):
+        assert not band("spot_count", conditions).thin
+        assert mdc95("spot_count", conditions, level=3.0) >= 1.0
+        one = verdict("spot_count", 1.0, conditions, before=3.0, after=4.0)
+        assert one.wording == "within noise" and not one.beyond
+        assert one.limit >= one.mdc95 >= 1.0  # the upper limit is never below the band
+        assert within_noise("spot_count", -1.0, conditions, level=3.0)
+        # The precise table still counts: two spots are beyond its (tiny) band.
+        assert verdict("spot_count", 2.0, conditions, before=3.0, after=5.0).beyond

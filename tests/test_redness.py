@@ -58,3 +58,21 @@ def test_threshold_is_above_normal_skin_by_at_least_the_minimum():
     a[50:100, 50:100] += 10.0
     result = measure_redness(a, skin, threshold, redness_map(a))
     assert result.red_area_pct == pytest.approx(100 * 2500 / 40000, rel=0.1)
+
+
+def test_red_outside_the_skin_mask_is_not_red_skin():
+    """A red patch off the skin (lips, a red garment, the background) adds nothing to the red area; the same
+    patch on skin does."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(12.0, 0.5, (200, 300)).astype(np.float32)
+    skin = np.zeros(a.shape, bool)
+    skin[:, :200] = True
+    threshold = red_threshold(redness_map(a), skin)
+    a[60:120, 230:290] += 25.0  # red, but not skin
+    off_skin = measure_redness(a, skin, threshold, redness_map(a))
+    assert off_skin.red_area_pct == 0.0 and not off_skin.red_mask.any()
+    a[60:120, 100:160] += 25.0  # the same patch on skin
+    on_skin = measure_redness(a, skin, threshold, redness_map(a))
+    assert on_skin.red_area_pct > 0.0
+    assert not (on_skin.red_mask & ~skin).any()
+    assert on_skin.red_mask[60:120, 100:160].mean() > 0.9

@@ -210,3 +210,38 @@ def test_the_output_folder_is_private_whatever_the_umask(session_records, tmp_pa
     for folder in (target, target.parent):
         assert folder.stat().st_mode & 0o777 == 0o700, oct(folder.stat().st_mode)
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in target.iterdir())
+
+
+@pytest.fixture(scope="module")
+def two_visits(tmp_path_factory):
+    """One area photographed at two visits (one photo each)."""
+    records = Records(tmp_path_factory.mktemp("dicom-two-visits"))
+    person = records.add_patient(DOCTOR, "P-2V")
+    cheek = records.add_area(DOCTOR, person.id, "left cheek")
+    visits = []
+    for date, name in (("2026-05-04", "2026-05-04_left-cheek.jpg"), ("2026-06-01", "2026-06-01_left-cheek.jpg")):
+        visit = records.add_session(DOCTOR, person.id, date, "laser")
+        photo = records.add_photo(DOCTOR, visit.id, cheek.id, SAMPLES / name)
+        visits.append((visit, photo))
+    yield records, cheek, visits
+    records.close()
+
+
+def test_a_sessions_export_holds_only_that_sessions_photos(two_visits, tmp_path):
+    """Exporting one visit writes that visit's photos only, never those of the patient's other visits."""
+    records, cheek, visits = two_visits
+    exported = {}
+    for visit, photo in visits:
+        folder = tmp_path / visit.id
+        names = export_session_dicom(records, DOCTOR, visit.id, folder)
+        datasets = [pydicom.dcmread(folder / name) for name in names]
+        assert len(datasets) == 1
+        (ds,) = datasets
+        assert ds.StudyDate == visit.date.strftime("%Y%m%d") and ds.AcquisitionContextSequence is not None
+        stored = Image.open(io.BytesIO(records.photo_bytes(DOCTOR, photo.id))).convert("RGB")
+        assert np.array_equal(ds.pixel_array, np.asarray(stored))
+        exported[visit.id] = ds.SOPInstanceUID
+        # Asking for the area gives the same single photo.
+        by_area = session_datasets(records, DOCTOR, visit.id, area_id=cheek.id)
+        assert [d.SOPInstanceUID for d in by_area] == [ds.SOPInstanceUID]
+    assert len(set(exported.values())) == 2  # each visit its own image

@@ -64,3 +64,21 @@ def test_local_background_follows_a_gradient_and_bridges_big_spots():
     result = detect_spots(darkness, skin, threshold=4.0)
     assert result.spot_count == 1.0
     assert result.mask.sum() == pytest.approx(big.sum(), rel=0.1)
+
+
+def test_a_spot_cut_by_the_skins_edge_is_not_counted():
+    """A dark blob the skin mask's outer edge cuts through has unknown surroundings: it is not a spot, while
+    the same blob wholly on skin is."""
+    height, width = 240, 360
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    L = np.full((height, width), 62.0, np.float32)
+    inside = (xs - 100) ** 2 + (ys - 120) ** 2 < 14**2
+    cut = (xs - 240) ** 2 + (ys - 120) ** 2 < 14**2
+    L[inside | cut] -= 12.0
+    whole_skin = np.ones_like(L, bool)
+    skin = xs < 240  # the skin ends through the middle of the second blob (background beyond it)
+    both = detect_spots(local_darkness(L, whole_skin, window=101), whole_skin, threshold=4.0)
+    assert both.spot_count == 2.0  # on skin all round, both blobs are spots
+    found = detect_spots(local_darkness(L, skin, window=101), skin, threshold=4.0)
+    assert found.spot_count == 1.0
+    assert found.mask[inside].mean() > 0.8 and not (found.mask & cut).any()
