@@ -17,7 +17,7 @@ import skintrack
 
 from .conftest import REAL_PHOTOS, real_photo
 
-pytestmark = pytest.mark.skipif(not REAL_PHOTOS.exists(), reason="../shared/real_photos not available")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not REAL_PHOTOS.exists(), reason="../shared/real_photos not available")]
 
 EXTERNAL = REAL_PHOTOS / "external"
 PIGMENTED = ("NEV", "MEL", "SEK")  # naevi, melanomas, seborrhoeic keratoses

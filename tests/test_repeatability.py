@@ -27,6 +27,8 @@ from skintrack.repeatability import (
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.slow  # the repeatability studies and real repeat pairs: `make test-slow` (and CI)
+
 
 @pytest.fixture(scope="module")
 def study():
