@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import io
 import json
 import os
@@ -218,13 +219,22 @@ def twelve_mp_photos(count: int, sessions: int, folder: Path) -> list[list[bytes
     for session in range(sessions):
         own = []
         for index, base in enumerate(bases):
-            cached = folder / f"session-{session}-{index}.jpg"
+            cached = folder / f"session-{session}-{index}-v2.jpg"
             if not cached.exists():
                 pixels = base.copy()
-                pixels[session, : 8 + index] ^= 1  # a few pixels of the top rows: the session's own file
+                # Two 16-px blocks in the corner whose greys spell the session: a different file for every
+                # session (the photos of one session differ anyway). Flipping one bit of a few pixels, as
+                # before, is quantised away by JPEG: sessions got byte-identical files, which the records
+                # rightly refused as duplicates (HTTP 422).
+                pixels[:16, :16] = session % 256
+                pixels[:16, 16:32] = session // 256 % 256
                 Image.fromarray(pixels).save(cached, format="JPEG", quality=92)
             own.append(cached.read_bytes())
+        if len({hashlib.sha256(photo).digest() for photo in own}) != len(own):
+            raise RuntimeError("the generated photos of a session are not all different files")
         photos.append(own)
+    if len({hashlib.sha256(photo).digest() for own in photos for photo in own}) != count * sessions:
+        raise RuntimeError("the generated photos are not all different files")
     return photos
 
 
@@ -401,10 +411,13 @@ def main() -> None:
             records.close()
             print(json.dumps(figures, indent=1))
             print(f"load after: {_load()}")
-            verdict = "met" if p95 <= TARGET_P95 else "NOT met"
-            lost = not (figures["rows_match_uploads"] and figures["doctor_healthy"] and figures["uploads_answered_ok"] == len(results))
+            refused = len(results) - figures["uploads_answered_ok"]
+            # A refused upload is answered fast: the latency target counts only when every upload was stored.
+            verdict = "met" if p95 <= TARGET_P95 and not refused else "NOT met"
+            lost = not (figures["rows_match_uploads"] and figures["doctor_healthy"])
             print(f"p95 upload -> scores {p95:.2f} s (target <= {TARGET_P95} s: {verdict}); "
-                  f"{'rows or files LOST or DUPLICATED' if lost else 'nothing lost or duplicated'}")  # fmt: skip
+                  + (f"{refused} of {len(results)} uploads REFUSED; " if refused else "")
+                  + f"{'rows or files LOST or DUPLICATED' if lost else 'nothing lost or duplicated'}")  # fmt: skip
             if servers is not None:
                 servers.close()
                 servers = None
