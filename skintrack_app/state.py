@@ -34,6 +34,7 @@ _ACTIVITY = "last_activity"  # time.time() of the last run the user caused
 _SIGNED_OUT = "signed_out_reason"
 _OIDC_REFUSED = "oidc_refused"
 _NOTICES = "notices"
+_LAST_NOTICES = "last_notices"  # what show_notices last showed, and when
 _FORM_ERRORS = "form_errors"
 
 #: Minutes without a click after which the user is signed out (``SKINTRACK_IDLE_MINUTES``).
@@ -113,7 +114,7 @@ def idle_expired() -> bool:
 
 
 def _start_session(actor: Actor) -> None:
-    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
+    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _LAST_NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
                 _PENDING, _MUST_CHOOSE):
         st.session_state.pop(key, None)
     # When it signed in: a password reset or a disabled account ends every session signed in before it.
@@ -404,10 +405,13 @@ def repeated_submit(form: str, generation: int, values: tuple) -> bool:
     """True when a submission of ``form`` (drawn as ``generation``, holding ``values``) is the second click of
     a double click (see above)."""
     current = st.session_state.get(_GENERATIONS, {}).get(form, {})
-    if generation != current.get("generation", 0):
-        return True
     recent = time.monotonic() - current.get("at", -1e9) <= DOUBLE_CLICK_SECONDS
-    return recent and all(value in ("", None) for value in values)
+    repeated = generation != current.get("generation", 0) or (recent and all(value in ("", None) for value in values))
+    if repeated:
+        # The second click's run replaces the first one's page, and with it the first click's "created"
+        # message (already taken from the queue): show it again, or the provider is left wondering.
+        _requeue_recent_notices()
+    return repeated
 
 
 def clear_fields(keys, defaults: dict | None = None) -> None:
@@ -543,8 +547,20 @@ def notify(message: str) -> None:
 def show_notices() -> None:
     from .text import md
 
-    for message in st.session_state.pop(_NOTICES, []):
+    messages = st.session_state.pop(_NOTICES, [])
+    if messages:
+        st.session_state[_LAST_NOTICES] = {"messages": list(messages), "at": time.monotonic()}
+    for message in messages:
         st.success(md(message))
+
+
+def _requeue_recent_notices() -> None:
+    """Queue again the notices shown within the double-click window (see repeated_submit)."""
+    last = st.session_state.get(_LAST_NOTICES) or {}
+    if time.monotonic() - last.get("at", -1e9) > DOUBLE_CLICK_SECONDS:
+        return
+    queued = st.session_state.setdefault(_NOTICES, [])
+    queued.extend(message for message in last.get("messages", []) if message not in queued)
 
 
 # --------------------------------------------------------------------------- forms with passwords

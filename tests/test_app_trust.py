@@ -374,6 +374,20 @@ def test_13_birth_year_and_last_visit_are_sensible(data):
     assert "None" not in table.astype(str).to_csv()
 
 
+def test_9_a_double_clicks_second_run_still_says_the_patient_was_created(data):
+    # CI (phone): the second click of a double click replaced the first click's page, and with it
+    # "Patient … created" (already taken from the queue): the provider saw an empty form and no word.
+    at = _page("patients", None).run()
+    at.text_input(key="new_patient_code").input("P-TWICE")
+    at.button(key="create_patient").click().run()
+    assert any("created and selected" in s.value for s in at.success)
+    at.button(key="create_patient").click().run()  # the second click, with the emptied form
+    assert not at.error and any("created and selected" in s.value for s in at.success)
+    assert [p.code for p in data.list_patients(T)] == ["P-TWICE"]
+    at.text_input(key="patient_search").input("").run()  # any later run: the message has been said
+    assert not any("created and selected" in s.value for s in at.success)
+
+
 def test_13_a_refused_file_says_why_on_the_page(data):
     patient = data.add_patient(T, "P-REFUSED")
     data.add_area(T, patient.id, "left cheek")
