@@ -1,6 +1,9 @@
 """Score whole folders of photos: on one machine (a process pool) or on a Dask cluster.
 
-:func:`score_folder` scores every photo under a folder, one row per photo;
+Every photo goes through :mod:`skintrack.compare`, the pipeline the records and the
+app use, so a photo gives the same numbers whichever door it came in by.
+:func:`score_folder` scores every photo under a folder, one row per photo (each
+measured as a baseline, or against one baseline photo);
 :func:`score_course` follows the course convention ``PATIENT/AREA/YYYY-MM-DD/*.jpg``
 (normalise → align to the area's baseline → score with the baseline's
 thresholds) and returns a tidy table with the change against baseline and
@@ -21,6 +24,7 @@ cluster whose workers read them from the shared path.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -44,6 +48,7 @@ __all__ = ["PHOTO_SUFFIXES", "find_photos", "score_course", "score_folder", "sco
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".bmp"}
 COLUMNS = [
     "path", "sha256", *METRIC_NAMES, "quality", "engine_version", "settings_hash", "skin_pixels", "nan_reasons", "error",
+    "status",
 ]  # fmt: skip
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: How long to try to reach a Dask scheduler before giving up with ConnectionError.
@@ -154,47 +159,141 @@ def _exit_when_closed(sentinel: int) -> None:
     os._exit(1)
 
 
-def score_one(path: str, reference: Mapping[str, float] | None = None, config: Mapping | None = None) -> dict[str, Any]:
-    """Score one photo file into a table row; never raises (the error goes in the row)."""
+def score_one(path: str, reference: Any = None, config: Any = None) -> dict[str, Any]:
+    """Measure one photo file into a table row through the pipeline; never raises (the error goes in the row).
+
+    Without ``reference`` the photo is measured as a baseline
+    (:func:`skintrack.compare.measure_baseline`: measuring copy, quality gate, normalised from
+    its neutral reference, scored with its own thresholds) — the numbers the records and the app
+    give for an area's first photo. With ``reference`` (a baseline photo: path, :class:`Photo`,
+    or a measured baseline from ``measure_baseline``) the photo is measured against it with
+    :func:`skintrack.compare.compare` (the baseline itself gets its baseline row), so a photo
+    that cannot be compared (blocked by the quality gate, another skin) gets no numbers and its
+    ``status`` and ``error`` say why.
+    """
+    from .compare import CompareConfig
     from .photo import load_photo
-    from .quality import check_quality
-    from .scoring import ScoreConfig, score
 
     row: dict[str, Any] = {"path": str(path), "sha256": None}
     try:
+        cfg = CompareConfig.of(config)
+        if not isinstance(reference, _BaselineFile):
+            reference = _reference(reference, cfg)
         photo = load_photo(path)
         row["sha256"] = photo.sha256  # of the file's bytes, hashed while reading them
-        issues = check_quality(photo)
-        result = score(photo, reference=dict(reference) if reference else None, config=config)
-        row.update(result.metrics)
-        row.update(
-            quality=";".join(f"{i.code}:{i.severity}" for i in issues),
-            engine_version=result.provenance["engine_version"],
-            settings_hash=result.provenance["settings_hash"],
-            skin_pixels=result.provenance["skin_pixels"],
-            nan_reasons="; ".join(f"{k}: {v}" for k, v in sorted(result.provenance["errors"].items())) or None,
-            error=None,
-        )
+        row.update(_row(_measure(photo, reference, cfg)))
     except Exception as exc:  # one bad file must not stop the batch
         row["sha256"] = row["sha256"] or file_sha256(path)
         row.update({name: math.nan for name in METRIC_NAMES})
-        cfg = ScoreConfig(**dict(config)) if config else ScoreConfig()
-        row.update(quality="", engine_version=__version__, settings_hash=cfg.settings_hash, skin_pixels=0, nan_reasons=None)
-        row["error"] = f"{type(exc).__name__}: {exc}"
+        row.update(quality="", engine_version=__version__, settings_hash=_settings_hash(config), skin_pixels=0,
+                   nan_reasons=None, error=f"{type(exc).__name__}: {exc}", status="error")  # fmt: skip
     return row
 
 
-def _reference_thresholds(reference) -> dict[str, float] | None:
+def _settings_hash(config: Any) -> str | None:
+    """The pipeline's settings hash (:attr:`skintrack.compare.CompareConfig.settings_hash`, the one the records
+    store) for ``config``; None when ``config`` itself is malformed."""
+    from .compare import CompareConfig
+
+    try:
+        return CompareConfig.of(config).settings_hash
+    except Exception:
+        return None
+
+
+def _measure(photo, reference, cfg):
+    """``photo`` measured alone, or against the baseline ``reference`` (the baseline itself as the baseline)."""
+    from .compare import compare, measure_baseline
+
+    if reference is None:
+        return measure_baseline(photo, config=cfg)
+    baseline = _baseline(reference, cfg)
+    if photo.sha256 == baseline.provenance.get("photo_sha256"):
+        return baseline
+    return compare(baseline, photo)
+
+
+#: The measured baseline of this process's current batch, by (its photo's sha256, settings hash): each
+#: worker measures a batch's baseline once, not once per photo.
+_BASELINES: dict[tuple[str, str], Any] = {}
+
+
+def _baseline(reference, cfg):
+    """The measured baseline (a :class:`~skintrack.compare.Comparison`, scored or not) for ``reference``
+    (as prepared by :func:`_reference`)."""
+    from .compare import Comparison, measure_baseline
     from .photo import load_photo
-    from .scoring import Score, score
+
+    if isinstance(reference, Comparison):
+        return reference
+    path, sha = (reference.path, reference.sha256) if isinstance(reference, _BaselineFile) else (None, reference.sha256)
+    key = (sha, cfg.settings_hash)
+    if key not in _BASELINES:
+        photo = load_photo(path) if path is not None else reference
+        if photo.sha256 != sha:
+            raise ValueError(f"The baseline {path} changed while the batch ran; score again.")
+        _BASELINES.clear()  # one batch's baseline at a time
+        _BASELINES[key] = measure_baseline(photo, config=cfg)
+    return _BASELINES[key]
+
+
+@dataclasses.dataclass(frozen=True)
+class _BaselineFile:
+    """A baseline photo file every worker reads (and checks by its hash)."""
+
+    path: str
+    sha256: str
+
+
+def _row(result) -> dict[str, Any]:
+    """The :data:`COLUMNS` of one measured photo (a :class:`~skintrack.compare.Comparison`)."""
+    provenance = result.score.provenance if result.score is not None else {}
+    metrics = result.score.metrics if result.score is not None else {name: math.nan for name in METRIC_NAMES}
+    return {
+        **metrics,
+        "quality": ";".join(f"{i.code}:{i.severity}" for i in result.quality),
+        "engine_version": result.provenance.get("engine_version"),
+        "settings_hash": result.provenance.get("settings_hash"),
+        "skin_pixels": provenance.get("skin_pixels", 0),
+        "nan_reasons": "; ".join(f"{k}: {v}" for k, v in sorted(provenance.get("errors", {}).items())) or None,
+        "error": None if result.scored else result.reason,
+        "status": result.status,
+    }
+
+
+def _reference(reference, cfg):
+    """What each worker needs to measure against the baseline ``reference``: its file (read by the workers),
+    its photo, or its measurement (maps left out: comparing against it does not need them)."""
+    from .compare import Comparison
+    from .photo import Photo
+    from .scoring import Score
 
     if reference is None:
         return None
-    if isinstance(reference, Score):
-        return dict(reference.thresholds)
-    if isinstance(reference, Mapping):
-        return {k: float(v) for k, v in reference.items()}
-    return dict(score(load_photo(reference)).thresholds)
+    if isinstance(reference, (str, os.PathLike)):
+        sha = file_sha256(reference)
+        if sha is None:
+            raise FileNotFoundError(f"Cannot read the baseline photo {reference}.")
+        return _BaselineFile(str(reference), sha)
+    if isinstance(reference, Photo):
+        return reference
+    if isinstance(reference, Comparison):
+        if reference.role != "baseline":
+            raise ValueError("reference must be a baseline's measurement (from measure_baseline), not a follow-up's.")
+        if reference.provenance.get("settings_hash") != cfg.settings_hash:
+            raise ValueError("The baseline was measured with other settings than config; measure it again with these.")
+        if reference.score is None:
+            return reference
+        light = dataclasses.replace(reference.score, maps={}, image=None)
+        return dataclasses.replace(reference, score=light, baseline_score=light, normalized=None,
+                                   _baseline=dataclasses.replace(reference.baseline, score=light))  # fmt: skip
+    if isinstance(reference, (Score, Mapping)):
+        raise TypeError(
+            "reference is a baseline photo (path or Photo) or its measure_baseline() result. Since engine 0.3.1 "
+            "every photo is measured through skintrack.compare (normalised to the baseline, aligned onto it and "
+            "scored with its yardstick), which needs the baseline photo, not only its thresholds."
+        )
+    raise TypeError(f"reference must be a path, a Photo or a measure_baseline() result, not {type(reference).__name__}.")
 
 
 def _map(function, items: list, workers: int | None, scheduler: str | None, progress: bool, desc: str) -> list:
@@ -273,28 +372,28 @@ class _ScoreTask:
         return score_one(path, self.reference, self.config)
 
 
-def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", config: Mapping | None = None):
+def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", config: Any = None):
     """What a resumed ``skintrack score`` keeps from its earlier table, matched by content (sha256).
 
     Parameters
     ----------
     photos : the photo files of this run
     previous : the earlier table (:func:`score_folder`'s columns)
-    config : the engine settings of this run (:class:`~skintrack.ScoreConfig` overrides)
+    config : the settings of this run (see :meth:`skintrack.compare.CompareConfig.of`)
 
     Returns
     -------
     kept : pandas.DataFrame
         One earlier row per photo of this run whose bytes were already scored without error with
-        these settings, under the photo's **current** path (a renamed or copied photo keeps its row).
+        these settings (the same pipeline settings hash), under the photo's **current** path (a renamed or copied photo keeps its row).
     skip : dict
         ``sha256 -> settings_hash`` of those photos, for :func:`score_folder`'s ``skip``.
     """
     import pandas as pd
 
-    from .scoring import ScoreConfig
+    from .compare import CompareConfig
 
-    settings_hash = (ScoreConfig(**dict(config)) if config else ScoreConfig()).settings_hash
+    settings_hash = CompareConfig.of(config).settings_hash
     done = previous[previous["error"].isna() & (previous["settings_hash"] == settings_hash)]
     by_hash = {sha: row for sha, row in zip(done["sha256"], done.to_dict("records"))}
     kept = []
@@ -314,18 +413,29 @@ def score_folder(
     workers: int | None = None,
     progress: bool = True,
     scheduler: str | None = None,
-    config: Mapping | None = None,
+    config: Any = None,
     skip: Mapping[str, str] | None = None,
 ) -> "pd.DataFrame":
-    """Score every photo under ``path``; one row per photo.
+    """Measure every photo under ``path`` through the pipeline the records and the app use; one row per photo.
+
+    Without ``reference`` every photo is measured as a baseline
+    (:func:`skintrack.compare.measure_baseline`: a measuring copy of
+    :data:`~skintrack.compare.MEASURE_SIZE` px, the quality gate, colours normalised from its
+    neutral reference, scored with its own thresholds). With ``reference`` the baseline photo
+    is measured once and every other photo with :func:`skintrack.compare.compare` against it
+    (normalised to it, aligned onto it, scored with its yardstick on the overlap); a photo that
+    cannot be compared (blocked by the quality gate, another skin, no alignment) gets NaN
+    measures with the reason in ``error``. A photo gives the same numbers here as in the app.
 
     Parameters
     ----------
     path : folder, file, or several
     pattern : str
         Glob under each folder (default: everything, recursively).
-    reference : Score, thresholds mapping or path of a baseline photo, optional
-        Thresholds to measure every photo with (the baseline's yardstick).
+    reference : path of a baseline photo, Photo, or its measure_baseline() result, optional
+        The baseline every photo is compared with (its workers read a path). A ``Score`` or a
+        thresholds mapping is refused (TypeError) since engine 0.3.1: comparing needs the
+        baseline photo, not only its thresholds.
     workers : int, optional
         Processes on this machine (default: one per CPU); 1 scores in-process.
     progress : bool
@@ -334,27 +444,36 @@ def score_folder(
         Address of a ``dask.distributed`` scheduler, e.g. ``tcp://10.0.0.5:8786``;
         its workers must see the same paths. ``ConnectionError`` when it cannot
         be reached within ``DASK_CONNECT_TIMEOUT_S`` seconds (nothing is scored).
-    config : mapping, optional
-        Engine settings overrides (:class:`skintrack.ScoreConfig`).
+    config : CompareConfig, ScoreConfig or mapping, optional
+        The pipeline's settings (see :meth:`skintrack.compare.CompareConfig.of`; a mapping's keys
+        other than CompareConfig's are ScoreConfig overrides).
     skip : mapping sha256 -> settings_hash, optional
-        Photos already scored with these settings (for resuming); left out.
+        Photos already scored with these settings (for resuming; the pipeline's settings hash,
+        :attr:`~skintrack.compare.CompareConfig.settings_hash`); left out.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``path``, ``sha256``, the nine measures, ``quality`` (issue
-        codes), ``engine_version``, ``settings_hash``, ``skin_pixels``,
-        ``nan_reasons`` (why a measure is NaN, e.g. no skin found) and ``error``
-        (the file could not be scored at all).
-    """
-    from .scoring import ScoreConfig
+        codes), ``engine_version``, ``settings_hash`` (the pipeline's, as the records
+        store it), ``skin_pixels``, ``nan_reasons`` (why a measure is NaN, e.g. no skin
+        found), ``error`` (why the photo has no measures: it could not be read, was
+        blocked or is not comparable) and ``status`` (scored / blocked /
+        not_comparable / error).
 
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``reference`` or ``config`` that cannot be used (nothing is scored).
+    """
+    from .compare import CompareConfig
+
+    cfg = CompareConfig.of(config)
     paths = find_photos([path] if isinstance(path, (str, os.PathLike)) else path, pattern)
-    settings_hash = (ScoreConfig(**dict(config)) if config else ScoreConfig()).settings_hash
     if skip:
-        paths = [p for p in paths if skip.get(file_sha256(p)) != settings_hash]
-    thresholds = _reference_thresholds(reference)
-    rows = _map(_ScoreTask(thresholds, dict(config) if config else None), [str(p) for p in paths], workers, scheduler, progress, "scoring")
+        paths = [p for p in paths if skip.get(file_sha256(p)) != cfg.settings_hash]
+    task = _ScoreTask(_reference(reference, cfg), cfg)
+    rows = _map(task, [str(p) for p in paths], workers, scheduler, progress, "scoring")
     import pandas as pd
 
     return pd.DataFrame(rows, columns=COLUMNS)

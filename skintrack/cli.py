@@ -169,7 +169,7 @@ def _read_table(path: Path):
             f"{path} exists but cannot be read as a skintrack table ({type(exc).__name__}); "
             "use --force to replace it or choose another --output."
         ) from None
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in COLUMNS if c not in table.columns and c != "status"]  # tables before 0.3.1 had no status
     if missing:
         raise click.ClickException(
             f"{path} is not a `skintrack score` table (no {', '.join(missing[:3])} column); "
@@ -236,10 +236,14 @@ def _run_batch(function, *args, **kwargs):
 @click.option("--workers", "-w", type=click.IntRange(1), default=None, help="Processes on this machine (default: one per CPU).")
 @click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786.")
 @click.option("--pattern", default="**/*", show_default=True, help="Glob for photos inside folders.")
-@click.option("--reference", type=click.Path(path_type=Path, exists=True), default=None, help="Baseline photo whose thresholds every photo is measured with.")
+@click.option("--reference", type=click.Path(path_type=Path, exists=True), default=None, help="Baseline photo every photo is compared with (normalised to it, aligned onto it, scored with its yardstick).")
 @click.option("--force", is_flag=True, help="Score again photos already in the output.")
 def score_command(paths, output, workers, scheduler, pattern, reference, force):
-    """Score photos (files or folders) into a table: path, sha256, the measures, error.
+    """Score photos (files or folders) into a table: path, sha256, the measures, error, status.
+
+    Each photo is measured as the app measures it: as a baseline (normalised from its
+    neutral reference, with its own thresholds), or with --reference against that
+    baseline photo (aligned onto it; a photo that cannot be compared gets the reason).
 
     Re-running with the same output skips photos already scored with the same
     settings (by hash) unless --force. Exit status: 0 when every photo was

@@ -28,10 +28,12 @@ Region of interest
 ------------------
 ``roi`` is drawn on the **baseline** (a follow-up is aligned onto it first):
 ``None`` (all the skin, or the named face zone), an ``HxW`` boolean mask of the
-baseline's frame at any resolution, a rectangle ``(x, y, w, h)`` in the
-baseline photo's own pixels, or a polygon ``[(x, y), ...]`` in fractions of
-the baseline's frame (0-1, resolution-free: what a provider draws). Its hash
-(:func:`roi_hash`) is recorded in the provenance.
+baseline's frame at any resolution, a :class:`skintrack.roi.Region` (what a
+provider draws, resolution-free; the records pass the area's), a rectangle
+``(x, y, w, h)`` in the baseline photo's own pixels, or a polygon
+``[(x, y), ...]`` in fractions of the baseline's frame (0-1). It becomes pixels
+in one place, :func:`skintrack.roi.rasterise`. Its hash (:func:`roi_hash`) is
+recorded in the provenance.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Mapping, Sequence
 
-import cv2
 import numpy as np
 
 from ._version import __version__
@@ -58,7 +59,7 @@ from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
 from .photo import Photo, load_photo
 from .quality import Issue, QualityConfig, check_quality
-from .roi import roi_hash
+from .roi import rasterise, roi_hash
 from .roi import roi_kind as _roi_kind
 from .scoring import Score, ScoreConfig, _config as _score_config, score
 
@@ -199,35 +200,10 @@ def measuring_copy(photo: Photo, size: int = MEASURE_SIZE) -> Photo:
 
 
 def roi_mask(roi: Any, source_size: tuple[int, int], measured_size: tuple[int, int]) -> np.ndarray | None:
-    """The region of interest as a boolean mask of the measured baseline (``measured_size`` = (w, h)).
-
-    ``source_size`` is the baseline photo's own size, which a rectangle's pixels refer to.
-    """
-    if roi is None:
-        return None
-    width, height = measured_size
-    if isinstance(roi, np.ndarray):
-        if roi.ndim != 2 or roi.size == 0:
-            raise ValueError("roi mask must be a 2-D boolean array.")
-        return cv2.resize(roi.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
-    kind, values = _roi_kind(roi)
-    mask = np.zeros((height, width), np.uint8)
-    if kind == "rectangle":
-        x, y, w, h = values
-        if w <= 0 or h <= 0:
-            raise ValueError("roi rectangle needs a positive width and height.")
-        sx, sy = width / source_size[0], height / source_size[1]
-        x0, y0 = max(0, int(round(x * sx))), max(0, int(round(y * sy)))
-        x1, y1 = min(width, int(round((x + w) * sx))), min(height, int(round((y + h) * sy)))
-        mask[y0:y1, x0:x1] = 1
-    else:
-        points = np.array(values, np.float64)
-        if points.min() < 0.0 or points.max() > 1.0:
-            raise ValueError("roi polygon points are fractions of the frame, between 0 and 1.")
-        cv2.fillPoly(mask, [np.round(points * [width, height]).astype(np.int32)], 1)
-    if not mask.any():
-        raise ValueError("The region of interest covers no pixel of the photo.")
-    return mask.astype(bool)
+    """The region of interest as a boolean mask of the measured baseline (``measured_size`` = (w, h));
+    ``source_size`` is the baseline photo's own size, which a rectangle's pixels refer to
+    (:func:`skintrack.roi.rasterise`)."""
+    return rasterise(roi, (measured_size[1], measured_size[0]), source_size)
 
 
 # --------------------------------------------------------------------------- results

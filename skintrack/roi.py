@@ -13,10 +13,13 @@ rasterised at the baseline's size, selects the same skin in every follow-up:
 A region must enclose at least :data:`MIN_AREA` of the photo (a slip of the
 finger is not a treated area) and have at most :data:`MAX_POINTS` points.
 
-Whatever the region given to :func:`skintrack.score` or :func:`skintrack.compare`
-(``None`` for all the skin, an ``HxW`` boolean mask, a rectangle ``(x, y, w, h)``
-in the photo's own pixels, or a polygon ``[(x, y), ...]`` in fractions of the
-frame), :func:`roi_hash` identifies it in the provenance, so a number can be
+Whatever the region given to :func:`skintrack.score`, :func:`skintrack.compare` or
+the records (``None`` for all the skin, an ``HxW`` boolean mask, a :class:`Region`
+or its dict, a rectangle ``(x, y, w, h)`` in the photo's own pixels, or a polygon
+``[(x, y), ...]`` in fractions of the frame), :func:`rasterise` is the one place
+it becomes pixels: a shape is turned into a :class:`Region` (:meth:`Region.of`)
+and filled by :meth:`Region.mask` at the size the photo is measured at, a mask is
+resampled. :func:`roi_hash` identifies it in the provenance, so a number can be
 traced to the exact region it was measured over.
 """
 
@@ -31,7 +34,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-__all__ = ["MAX_POINTS", "MIN_AREA", "SHAPES", "Region", "RegionError", "roi_hash", "roi_kind"]
+__all__ = ["MAX_POINTS", "MIN_AREA", "SHAPES", "Region", "RegionError", "rasterise", "roi_hash", "roi_kind"]
 
 SHAPES = ("rectangle", "polygon")
 #: Smallest region accepted, as a share of the photo (0.2 %).
@@ -99,6 +102,35 @@ class Region:
                               f"{100 * MIN_AREA:.1f} % (the treated skin).")  # fmt: skip
         return region
 
+    @classmethod
+    def of(cls, roi: Any, source_size: tuple[int, int]) -> "Region":
+        """The region ``roi`` describes on a photo of ``source_size`` = (width, height) px.
+
+        ``roi`` is a :class:`Region`, its dict (checked as :meth:`from_dict` does: what a provider
+        drew), a rectangle ``(x, y, w, h)`` in the photo's own pixels (clipped to the photo), or a
+        polygon ``[(x, y), ...]`` in fractions (0-1) of its frame.
+
+        Raises
+        ------
+        ValueError
+            For anything else, a rectangle without width or height, or a polygon outside the frame.
+        """
+        if isinstance(roi, Region):
+            return roi
+        if isinstance(roi, dict):
+            return cls.from_dict(roi)
+        kind, values = roi_kind(roi)
+        if kind == "rectangle":
+            x, y, w, h = values
+            if w <= 0 or h <= 0:
+                raise ValueError("roi rectangle needs a positive width and height.")
+            width, height = source_size
+            clip = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
+            return cls("rectangle", ((clip(x / width), clip(y / height)), (clip((x + w) / width), clip((y + h) / height))))
+        if min(min(p) for p in values) < 0.0 or max(max(p) for p in values) > 1.0:
+            raise ValueError("roi polygon points are fractions of the frame, between 0 and 1.")
+        return cls("polygon", tuple((x, y) for x, y in values))
+
     def to_dict(self) -> dict[str, Any]:
         return {"shape": self.shape, "points": [list(p) for p in self.points]}
 
@@ -127,7 +159,8 @@ class Region:
         return np.array([(x * width, y * height) for x, y in self.corners], dtype=np.float64)
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
-        """The region as a boolean mask of ``shape`` = (rows, columns)."""
+        """The region as a boolean mask of ``shape`` = (rows, columns): its corners, scaled to that size and
+        rounded to pixels, filled with their outline (the one rasteriser of every region)."""
         rows, columns = shape[:2]
         mask = np.zeros((rows, columns), np.uint8)
         corners = np.round(self.outline((columns, rows))).astype(np.int32)
@@ -144,14 +177,46 @@ class Region:
         return out
 
 
+def rasterise(roi: Any, shape: tuple[int, int], source_size: tuple[int, int]) -> np.ndarray | None:
+    """The region of interest ``roi`` as a boolean mask of ``shape`` = (rows, columns), the size the photo is
+    measured at; ``source_size`` = (width, height) is the photo's own size, which a rectangle's pixels refer to.
+
+    None stays None (no region); a mask (any resolution) is resampled (nearest); any shape is filled by
+    :meth:`Region.mask` (see :meth:`Region.of`).
+
+    Raises
+    ------
+    ValueError
+        For a malformed region, or one that covers no pixel of the photo.
+    """
+    if roi is None:
+        return None
+    rows, columns = shape[:2]
+    if isinstance(roi, np.ndarray):
+        if roi.ndim != 2 or roi.size == 0:
+            raise ValueError("roi mask must be a 2-D boolean array.")
+        return cv2.resize(roi.astype(np.uint8), (columns, rows), interpolation=cv2.INTER_NEAREST).astype(bool)
+    mask = Region.of(roi, source_size).mask((rows, columns))
+    if not mask.any():
+        raise ValueError("The region of interest covers no pixel of the photo.")
+    return mask
+
+
 def roi_kind(roi: Any) -> tuple[str, list]:
     """``("rectangle", [x, y, w, h])`` or ``("polygon", [[x, y], ...])``, numbers rounded to 1e-6.
+
+    A :class:`Region` (or its dict) is the polygon of its corners (fractions of the frame), as the records
+    hand it on.
 
     Raises
     ------
     ValueError
         For anything else (masks are handled by :func:`roi_hash` itself).
     """
+    if isinstance(roi, dict):
+        roi = Region.from_dict(roi)
+    if isinstance(roi, Region):
+        roi = [list(point) for point in roi.corners]
     if isinstance(roi, Sequence) and len(roi) == 4 and all(isinstance(v, (int, float, np.number)) for v in roi):
         return "rectangle", [round(float(v), 6) for v in roi]
     if isinstance(roi, Sequence) and len(roi) >= 3 and all(isinstance(p, Sequence) and len(p) == 2 for p in roi):

@@ -35,7 +35,7 @@ import numpy as np
 from ._version import __version__
 from .colour import rgb_to_lab
 from .metrics import METRIC_NAMES
-from .roi import roi_hash
+from .roi import Region, rasterise, roi_hash, roi_kind
 from .imaging import dilate, erode, fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold
@@ -220,25 +220,17 @@ def _draw_outline(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, i
 
 
 def _roi_mask(roi: Any, working_shape: tuple[int, int], original_size: tuple[int, int]) -> tuple[np.ndarray, str]:
-    height, width = working_shape
-    if roi is None:
+    """The region of interest at the working size (:func:`skintrack.roi.rasterise`) and its description."""
+    mask = rasterise(roi, working_shape, original_size)
+    if mask is None:
         return np.ones(working_shape, bool), "automatic skin mask"
     if isinstance(roi, np.ndarray):
-        if roi.ndim != 2:
-            raise ValueError("roi mask must be a 2-D boolean array.")
-        mask = cv2.resize(roi.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
         return mask, f"mask {roi.shape[1]}x{roi.shape[0]}"
-    if isinstance(roi, Sequence) and len(roi) == 4:
-        x, y, w, h = (float(v) for v in roi)
-        if w <= 0 or h <= 0:
-            raise ValueError("roi rectangle needs a positive width and height.")
-        sx, sy = width / original_size[0], height / original_size[1]
-        mask = np.zeros(working_shape, bool)
-        x0, y0 = max(0, int(round(x * sx))), max(0, int(round(y * sy)))
-        x1, y1 = min(width, int(round((x + w) * sx))), min(height, int(round((y + h) * sy)))
-        mask[y0:y1, x0:x1] = True
+    region = Region.of(roi, original_size)
+    if region.shape == "rectangle" and not isinstance(roi, (Region, dict)):
+        x, y, w, h = roi_kind(roi)[1]
         return mask, f"rectangle x={x:g} y={y:g} w={w:g} h={h:g}"
-    raise ValueError("roi must be None, an HxW boolean mask or an (x, y, w, h) rectangle.")
+    return mask, f"outlined {region.shape} {region.digest}"
 
 
 def _config(config: ScoreConfig | Mapping[str, Any] | None) -> ScoreConfig:
@@ -454,7 +446,7 @@ def _tone(ctx: _Context) -> _Part:
 def score(
     photo: Photo | np.ndarray,
     *,
-    roi: np.ndarray | Sequence[float] | None = None,
+    roi: Any = None,
     zone: str | None = None,
     face: Face | None | str = "auto",
     reference: Score | Mapping[str, float] | None = None,
@@ -466,10 +458,12 @@ def score(
     ----------
     photo : Photo or ndarray
         A :class:`~skintrack.Photo` or an ``HxWx3`` uint8 RGB array.
-    roi : None, ndarray or (x, y, w, h)
+    roi : None, ndarray, Region, (x, y, w, h) or [(x, y), ...]
         Region to measure: ``None`` for the automatic skin mask alone, an HxW
-        boolean mask (any resolution; it is resampled, e.g. ``face.zones["left_cheek"]``)
-        or a rectangle in the photo's pixel coordinates. It is intersected with the skin mask.
+        boolean mask (any resolution; it is resampled, e.g. ``face.zones["left_cheek"]``),
+        a :class:`skintrack.roi.Region` (or its dict), a rectangle in the photo's pixel
+        coordinates or a polygon in fractions (0-1) of its frame; rasterised at the working
+        size by :func:`skintrack.roi.rasterise`. It is intersected with the skin mask.
     zone : str, optional
         Measure one face zone (one of :data:`skintrack.face.ZONES`, e.g. ``"left_cheek"``:
         the patient's left). When the photo shows no face, the face was found with low

@@ -135,6 +135,43 @@ def test_reference_thresholds_are_used(course):
     against = score_folder(course / "P-001", reference=baseline, workers=1, progress=False)
     assert own["red_area_pct"].iloc[0] == against["red_area_pct"].iloc[0]  # the baseline itself
     assert not np.allclose(own["red_area_pct"].iloc[1:], against["red_area_pct"].iloc[1:])
+    assert (against["status"] == "scored").all() and (own["status"] == "scored").all()
+
+
+def test_score_folder_measures_through_compare(course):
+    """No reference: each photo as measure_baseline measures it; a reference: compare() against it (the
+    baseline photo itself gets its baseline row), with the pipeline's settings hash."""
+    from skintrack.compare import DEFAULT_CONFIG, compare, measure_baseline
+
+    photos = sorted((course / "P-001").rglob("*.jpg"))
+    own = score_folder(photos, workers=1, progress=False)
+    against = score_folder(photos, reference=photos[0], workers=1, progress=False)
+    first = measure_baseline(photos[0])
+    for i, photo in enumerate(photos):
+        alone = measure_baseline(photo).score.metrics
+        later = first.score.metrics if i == 0 else compare(first, photo).score.metrics
+        for name in METRIC_NAMES:
+            assert own[name].iloc[i] == alone[name] and against[name].iloc[i] == later[name], (photo, name)
+    assert (own["settings_hash"] == DEFAULT_CONFIG.settings_hash).all()
+    # the measured baseline itself is a reference too, with the same numbers
+    pd.testing.assert_frame_equal(against, score_folder(photos, reference=first, workers=2, progress=False))
+
+
+def test_another_skin_against_the_reference_is_refused_with_the_reason(course):
+    baseline = course / "P-001" / "left-cheek" / "2026-05-04" / "photo.jpg"
+    other = course / "P-002" / "forehead" / "2026-03-10" / "photo.jpg"
+    row = score_folder([other], reference=baseline, workers=1, progress=False).iloc[0]
+    assert row["status"] == "not_comparable" and "Not comparable" in row["error"]
+    assert all(math.isnan(row[name]) for name in METRIC_NAMES)
+
+
+def test_a_thresholds_reference_is_refused_with_what_to_pass_instead(course):
+    from skintrack.compare import measure_baseline
+
+    thresholds = measure_baseline(course / "P-001" / "left-cheek" / "2026-05-04" / "photo.jpg").score
+    for reference in (thresholds, thresholds.thresholds):
+        with pytest.raises(TypeError, match="baseline photo"):
+            score_folder(course / "P-001", reference=reference, workers=1, progress=False)
 
 
 def test_course_is_measured_against_each_area_baseline(course):
@@ -221,10 +258,10 @@ def test_cli_smoke(course, tmp_path):
 
 def test_score_folder_leaves_out_the_photos_in_its_skip_list(course):
     from skintrack.batch import file_sha256
-    from skintrack.scoring import ScoreConfig
+    from skintrack.compare import CompareConfig
 
     photos = sorted(course.glob("P-001/**/*.jpg"))
-    skip = {file_sha256(photos[0]): ScoreConfig().settings_hash, file_sha256(photos[1]): "other-settings"}
+    skip = {file_sha256(photos[0]): CompareConfig().settings_hash, file_sha256(photos[1]): "other-settings"}
     table = score_folder(photos, workers=1, progress=False, skip=skip)
     assert list(table["path"]) == [str(p) for p in photos[1:]]  # other settings: scored again
 

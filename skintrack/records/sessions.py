@@ -181,7 +181,7 @@ class SessionsMixin:
             target = self._filing_target(db, actor, session_id, area_id, expected)
             area = db.get(Area, area_id)
             session_date = target["session_date"]
-            zone, region = zone_of(area.name), _area_region(area)
+            zone, region = zone_of(area.name), area_region(area)
         validation.text(actor.name, "The user name", max_length=MAX_NAME, required=True)
         data = _read_source(source) if not isinstance(source, Photo) else None
         photo = load_photo(data if data is not None else source)
@@ -387,7 +387,7 @@ class SessionsMixin:
         Returns whether the area has a baseline. Same numbers either way; only sooner."""
         with self._db() as db:
             area = self._owned(db, actor, "read", Area, area_id, "area")
-            zone, region = zone_of(area.name), _area_region(area)
+            zone, region = zone_of(area.name), area_region(area)
         baseline = self._current_baseline(area_id)
         if baseline is None:
             return False
@@ -491,7 +491,7 @@ class SessionsMixin:
         photo = self._measuring_copy(load_photo(self.store.get(view.file_name)))
         is_baseline = baseline is None or baseline["id"] == view.id
         with self._db() as db:
-            region = _area_region(db.get(Area, view.area_id))
+            region = area_region(db.get(Area, view.area_id))
         outcome = self._process(photo, None if is_baseline else baseline, zone_of(view.area), region)
         if is_baseline and outcome.scored:
             self._keep_baseline(view.file_name, outcome.baseline)
@@ -515,7 +515,7 @@ class SessionsMixin:
             return None
         with self._db() as db:
             area = db.get(Area, area_id)
-            zone, region = zone_of(area.name), _area_region(area)
+            zone, region = zone_of(area.name), area_region(area)
         measured = self._measured_baseline(baseline["file_name"], zone, region)
         return measured.photo if isinstance(measured, Baseline) else None
 
@@ -712,7 +712,7 @@ class SessionsMixin:
             self._measured.clear()
         # The current baseline first among the photos of its day; earlier photos are tried first.
         records = sorted(records, key=lambda r: (r.session.date, r.id != area.baseline_photo_id))
-        zone, region = zone_of(area.name), _area_region(area)
+        zone, region = zone_of(area.name), area_region(area)
         baseline_info = None
         drawn_on = (area.roi or {}).get("photo_id") if region is not None else None
         area.baseline_photo_id = None
@@ -816,7 +816,9 @@ def _kept_as_is(photo: Photo) -> bool:
 
 def area_region(area: Area) -> Region | None:
     """The area's region of interest, when it was drawn on the area's current baseline (else None:
-    a region drawn on an earlier baseline is kept for the provider to redraw, but not used)."""
+    a region drawn on an earlier baseline is kept for the provider to redraw, but not used); what
+    :func:`skintrack.compare` takes as ``roi`` (None: the whole photo, or the face zone the area is
+    named after)."""
     roi = area.roi
     if not roi or not area.baseline_photo_id or roi.get("photo_id") != area.baseline_photo_id:
         return None
@@ -824,13 +826,6 @@ def area_region(area: Area) -> Region | None:
         return Region.from_dict(roi)
     except RegionError:
         return None
-
-
-def _area_region(area: Area) -> list[list[float]] | None:
-    """The area's region of interest as :func:`skintrack.compare` takes it: a polygon in fractions of
-    the baseline's frame (None: the whole photo, or the face zone the area is named after)."""
-    region = area_region(area)
-    return None if region is None else [list(point) for point in region.corners]
 
 
 def _measured_part(provenance: dict | None, region: Region | None) -> dict:
