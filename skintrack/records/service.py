@@ -111,12 +111,16 @@ __all__ = [
     "StorageFull",
 ]
 
-#: What each role may do. A patient may only "read" their own record (checked against the
-#: patient id) and look after their own account.
-PATIENT_ACTIONS = frozenset({"read", "own_account"})
+#: What each role may do. A patient may only "read" their own record and get its report in the
+#: patient's words ("patient_report"; both checked against the patient id) and look after their
+#: own account. "export" (any report, archive, table) is for providers and up.
+PATIENT_ACTIONS = frozenset({"read", "own_account", "patient_report"})
 PROVIDER_ACTIONS = frozenset(
-    {"read", "own_account", "list", "create", "update", "delete", "export", "manage_patient_accounts"}
-)
+    {"read", "own_account", "patient_report", "list", "create", "update", "delete", "export",
+     "manage_patient_accounts"}
+)  # fmt: skip
+#: What a patient may do only to their own record.
+_OWN_RECORD_ONLY = frozenset({"read", "patient_report"})
 ADMIN_ACTIONS = PROVIDER_ACTIONS | {"manage_accounts", "read_audit", "maintain"}
 _PHRASES = {
     "read": "read this record",
@@ -126,6 +130,7 @@ _PHRASES = {
     "update": "change this record",
     "delete": "delete this record",
     "export": "export this record",
+    "patient_report": "get this patient's report",
     "manage_patient_accounts": "manage patients' accounts",
     "manage_accounts": "manage accounts",
     "read_audit": "read the audit log",
@@ -247,11 +252,12 @@ class Records(
         Parameters
         ----------
         action : str
-            ``read``, ``list``, ``create``, ``update``, ``delete``, ``export``,
+            ``read``, ``list``, ``create``, ``update``, ``delete``, ``export``, ``patient_report``,
             ``manage_patient_accounts``, ``own_account`` (providers and up, or as listed
             in ``PATIENT_ACTIONS``) or ``manage_accounts``, ``read_audit``, ``maintain`` (admins).
         patient_id : str, optional
-            The patient whose record is touched; a patient may only ``read`` their own.
+            The patient whose record is touched; a patient may only ``read`` their own, and get
+            only their own ``patient_report``.
         """
         if action not in ADMIN_ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -262,7 +268,7 @@ class Records(
             self._deny(actor, action, patient_id, "An identified user is required.")
         allowed = {"admin": ADMIN_ACTIONS, "provider": PROVIDER_ACTIONS, "patient": PATIENT_ACTIONS}[actor.role]
         if action not in allowed or (
-            actor.role == "patient" and action == "read" and not (patient_id and patient_id == actor.patient_id)
+            actor.role == "patient" and action in _OWN_RECORD_ONLY and not (patient_id and patient_id == actor.patient_id)
         ):
             self._deny(actor, action, patient_id, f"{actor.name} ({actor.role}) may not {_PHRASES[action]}.")
         if action == "read" and patient_id:
