@@ -39,12 +39,12 @@ import contextvars
 import functools
 import os
 import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from cachetools import LRUCache
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -215,8 +215,9 @@ class Records(
         migrate(self.engine)
         self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._baseline_cache: OrderedDict[tuple, Any] = OrderedDict()  # (file, zone, roi hash) -> compare.Baseline
-        self._measured: OrderedDict[str, Measurement] = OrderedDict()
+        # Least recently used first out; both only under _cache_lock (cachetools' caches are not thread-safe).
+        self._baseline_cache: LRUCache[tuple, Any] = LRUCache(maxsize=4)  # (file, zone, roi hash) -> compare.Baseline
+        self._measured: LRUCache[str, Measurement] = LRUCache(maxsize=16)  # photo id -> its measurement
         self._cache_lock = threading.Lock()
         self._baseline_locks: dict[str, threading.Lock] = {}
         self._area_locks: dict[str, threading.RLock] = {}

@@ -346,9 +346,6 @@ class SessionsMixin:
         key = (file_name, baseline.zone, roi_hash(baseline.roi))
         with self._cache_lock:
             self._baseline_cache[key] = baseline
-            self._baseline_cache.move_to_end(key)
-            while len(self._baseline_cache) > 4:
-                self._baseline_cache.popitem(last=False)
 
     def _measured_baseline(self, file_name: str, zone: str | None, region: Any = None) -> Baseline | Comparison:
         """The area's baseline as measured, with what every follow-up needs from it analysed (its
@@ -362,8 +359,6 @@ class SessionsMixin:
         with lock:
             with self._cache_lock:
                 baseline = self._baseline_cache.get(key)
-                if baseline is not None:
-                    self._baseline_cache.move_to_end(key)
             if baseline is None:
                 measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
                 if not measured.scored:
@@ -502,9 +497,6 @@ class SessionsMixin:
     def _remember(self, photo_id: str, measured: "Measurement") -> None:
         with self._cache_lock:
             self._measured[photo_id] = measured
-            self._measured.move_to_end(photo_id)
-            while len(self._measured) > 16:
-                self._measured.popitem(last=False)
 
     def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
         """The area's baseline photo, normalised (what follow-ups are aligned to)."""
