@@ -53,7 +53,7 @@ lock:
 # Regenerate sample_images/ from the seeded generator (the JPEGs are committed).
 demo-images: install
 	$(PY) -m skintrack demo sample_images
-	$(PY) -m skintrack.demo_face sample_images/demo-002
+	$(PY) tools/demo_face.py sample_images/demo-002
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

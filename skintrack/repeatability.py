@@ -57,6 +57,7 @@ from ._version import __version__
 from .batch import PHOTO_SUFFIXES, _map
 from .compare import DEFAULT_CONFIG, compare, measure_baseline
 from .colour import rgb_to_lab, srgb8_to_linear
+from .jsonsafe import finite
 from .metrics import METRIC_NAMES
 from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS
 from .normalize import apply_gains
@@ -313,7 +314,7 @@ def _pair_task(task: tuple[tuple[str, Path, Path], bool]) -> PairResult:
     (key, first, second), matched = task
 
     def plain(metrics):
-        return {k: (float(v) if math.isfinite(v) else None) for k, v in metrics.items()}
+        return {k: finite(v) for k, v in metrics.items()}
 
     base = measure_baseline(first)
     later = load_photo(second)

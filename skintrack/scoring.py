@@ -35,6 +35,7 @@ import numpy as np
 from ._version import __version__
 from .colour import rgb_to_lab
 from .metrics import METRIC_NAMES
+from .jsonsafe import finite
 from .roi import Region, rasterise, roi_hash, roi_kind
 from .imaging import dilate, erode, fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
@@ -186,8 +187,8 @@ class Score:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable metrics, thresholds and provenance (no maps)."""
         return {
-            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
-            "thresholds": {k: _json_float(v) for k, v in self.thresholds.items()},
+            "metrics": {k: finite(v) for k, v in self.metrics.items()},
+            "thresholds": {k: finite(v) for k, v in self.thresholds.items()},
             "provenance": self.provenance,
         }
 
@@ -207,10 +208,6 @@ class Score:
             "errors": "; ".join(f"{k}: {v}" for k, v in prov.get("errors", {}).items()) or None,
         }
         return row
-
-
-def _json_float(value: float) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def _draw_outline(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int]) -> None:

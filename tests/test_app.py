@@ -204,3 +204,17 @@ def test_pages_without_a_patient_explain_what_to_do(tmp_path, monkeypatch):
     for page in ("new_session", "compare", "progress_page", "export"):
         at = _page(page, None).run()
         assert not at.exception and "Patients page" in at.info[0].value
+
+
+def test_the_app_reaches_records_only_through_the_service_layer():
+    """Issue 23, item 5: no page imports the ORM (``skintrack.records.db``) or SQLAlchemy; it goes through
+    :class:`~skintrack.records.Records` and what :mod:`skintrack.records` exports."""
+    import ast
+
+    offenders = []
+    for path in [REPO / "app.py", *sorted((REPO / "skintrack_app").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(("sqlalchemy", "skintrack.records.db"))]
+    assert not offenders

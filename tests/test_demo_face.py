@@ -1,4 +1,4 @@
-"""The second demo patient, a simulated course on a real face (skintrack/demo_face.py), tracked by zone."""
+"""The second demo patient, a simulated course on a real face (tools/demo_face.py), tracked by zone."""
 
 from __future__ import annotations
 

@@ -203,6 +203,23 @@ def test_a_patient_sees_only_their_own_record(world):
     me.username and world.records.get_user(me, "pat-a")  # their own account
 
 
+def test_which_report_a_patient_may_get_is_decided_by_authorize(world):
+    """Issue 23, item 5: the report's role rule lives in the one permission check, which logs every refusal."""
+    from skintrack.report.content import check_access
+
+    me, r = world.actors["patient_a"], world.records
+    r.authorize(me, "patient_report", world.a.id)  # their own report, in their words
+    r.authorize(PROVIDER, "patient_report", world.a.id)
+    for action, patient_id in (("patient_report", world.b.id), ("patient_report", None), ("export", world.a.id)):
+        with pytest.raises(PermissionDenied):
+            r.authorize(me, action, patient_id)
+    with pytest.raises(PermissionDenied, match=r"may not export"):
+        check_access(r, me, world.a.id, "provider")  # the provider's report, even of their own record
+    check_access(r, me, world.a.id, "patient")
+    refusals = [e for e in r.audit_log(ADMIN, action="permission_denied") if e.target == "export"]
+    assert refusals and refusals[0].patient_id == world.a.id
+
+
 def test_a_missing_record_and_another_patients_get_the_same_refusal(world):
     """Issue 12, item 16: a patient cannot tell which codes, ids or photos exist."""
     me, r = world.actors["patient_a"], world.records

@@ -532,3 +532,24 @@ def test_demo_patient_loads_through_the_service_layer(tmp_path):
     photos = records.list_photos(DOCTOR, demo.id)
     assert len(photos) == len(SAMPLE_FILES) and all(p.status == "scored" for p in photos)
     assert records.load_demo(DOCTOR, SAMPLES).id == demo.id  # idempotent
+
+
+def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
+    """Issue 23, item 4: the records keep the 4 baselines and 16 measurements last used (a library LRU)."""
+    from types import SimpleNamespace
+
+    from skintrack.roi import roi_hash
+
+    records = Records(tmp_path / "data")
+    try:
+        for i in range(4):
+            records._keep_baseline(f"f{i}.jpg", SimpleNamespace(zone=None, roi=None))
+        with records._cache_lock:
+            assert records._baseline_cache.get(("f0.jpg", None, roi_hash(None))) is not None  # used: kept
+        records._keep_baseline("f4.jpg", SimpleNamespace(zone=None, roi=None))
+        assert {key[0] for key in records._baseline_cache} == {"f0.jpg", "f2.jpg", "f3.jpg", "f4.jpg"}
+        for i in range(20):
+            records._remember(f"photo-{i}", object())
+        assert set(records._measured) == {f"photo-{i}" for i in range(4, 20)}
+    finally:
+        records.close()

@@ -14,11 +14,11 @@ A patient's token sees its own photos except those whose consent was withdrawn
 from __future__ import annotations
 
 import io
-import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
+from ..jsonsafe import finite
 from ..photo import MAX_FILE_BYTES, PhotoError
 from ..records import PermissionDenied
 from . import schemas
@@ -42,10 +42,6 @@ def _photo(records, actor, photo_id: str):
     if not _visible(actor, view):
         raise PermissionDenied(f"{actor.name} (patient) may not read this record.")
     return view
-
-
-def _f(value) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 # --------------------------------------------------------------------------- photos
@@ -177,11 +173,11 @@ def photo_scores(photo_id: IdPath, records: RecordsDep, actor: ActorDep):
         point = next((p for p in metric.points if p.photo_id == view.id), None)
         baseline = metric.baseline if point is not None else None
         scores.append(schemas.Score(
-            metric=name, label=info.label, unit=info.unit, better=info.better, value=_f(view.scores.get(name)),
-            baseline_value=_f(baseline.value) if baseline is not None else None,
-            change=_f(point.change) if point is not None else None,
-            change_pct=_f(point.change_pct) if point is not None else None,
-            mdc95=_f(point.mdc95) if point is not None else None,
+            metric=name, label=info.label, unit=info.unit, better=info.better, value=finite(view.scores.get(name)),
+            baseline_value=finite(baseline.value) if baseline is not None else None,
+            change=finite(point.change) if point is not None else None,
+            change_pct=finite(point.change_pct) if point is not None else None,
+            mdc95=finite(point.mdc95) if point is not None else None,
             noise=(point.noise or None) if point is not None else None,
             verdict=point.label if point is not None else None,
         ))  # fmt: skip
@@ -204,10 +200,10 @@ def area_progress_(patient_id: IdPath, area_id: IdPath, records: RecordsDep, act
             metric.points = [p for p in metric.points if p.photo_id not in hidden]
     metrics = {
         name: schemas.MetricSeries(
-            metric=name, label=m.label, unit=m.unit, better=m.better, mdc95=_f(m.mdc95), summary=m.summary,
+            metric=name, label=m.label, unit=m.unit, better=m.better, mdc95=finite(m.mdc95), summary=m.summary,
             points=[schemas.ProgressPoint(
-                session_id=p.session_id, photo_id=p.photo_id, date=p.date, treatment=p.treatment, value=_f(p.value),
-                change=_f(p.change), change_pct=_f(p.change_pct), mdc95=_f(p.mdc95), noise=p.noise, verdict=p.label,
+                session_id=p.session_id, photo_id=p.photo_id, date=p.date, treatment=p.treatment, value=finite(p.value),
+                change=finite(p.change), change_pct=finite(p.change_pct), mdc95=finite(p.mdc95), noise=p.noise, verdict=p.label,
                 days_since_treatment=p.days_since_treatment) for p in m.points],
         )
         for name, m in progress.metrics.items()

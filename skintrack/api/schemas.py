@@ -9,11 +9,11 @@ every record that can be changed carries its ``version`` (also sent as the
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..jsonsafe import finite
 from ..records import AreaView, PatientView, PhotoView, SessionView
 from ..records.versions import version_of
 
@@ -165,10 +165,6 @@ class VisitChange(Strict):
 # --------------------------------------------------------------------------- photos
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
 class Photo(BaseModel):
     id: str
     session_id: str
@@ -204,7 +200,7 @@ class Photo(BaseModel):
             treatment=view.treatment, view=view.view, width=view.width, height=view.height,
             captured_at=view.captured_at, camera=view.camera, status=view.status, status_reason=view.status_reason,
             is_baseline=view.is_baseline, consent=view.consent, consent_withdrawn=view.consent_withdrawn,
-            scores={name: _finite(value) for name, value in view.scores.items()},
+            scores={name: finite(value) for name, value in view.scores.items()},
             engine_version=view.engine_version, settings_hash=view.settings_hash, sha256=view.original_sha256,
             quality=view.quality, normalization=view.normalization, alignment=view.alignment,
             duplicate=view.duplicate, file=f"{prefix}/photos/{view.id}/file", version=version_of(view),

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from ..jsonsafe import plain
 from .adherence import Protocol, protocols as with_overrides
 from .dictionary import data_dictionary
 
@@ -100,12 +101,8 @@ def write_cohort(table: "pd.DataFrame", output: str | os.PathLike) -> Path:
 
     write_table(table, output, significant=None)
     path = dictionary_path(output)
-    dictionary = {**data_dictionary(), "provenance": _jsonable(table.attrs)}
+    dictionary = {**data_dictionary(), "provenance": plain(table.attrs)}
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(dictionary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, path)
     return path
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=str))

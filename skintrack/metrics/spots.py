@@ -48,7 +48,9 @@ Metrics
 ``spot_count``
     number of spots.
 ``spot_area_pct``
-    ``100 · |spots| / |skin|`` (% of ROI skin).
+    ``100 · |spots| / |skin|`` (% of ROI skin, edge margin included: the caller,
+    :mod:`skintrack.scoring`, divides ``mask`` by the skin it measured; ``skin``
+    here is that skin minus its edge margin).
 ``spot_contrast``
     mean ``D`` over spot pixels, in ΔL* (positive = darker). It falls as spots
     fade even when their area does not; 0.0 when there is no spot.
@@ -83,7 +85,6 @@ __all__ = ["SpotResult", "detect_spots", "local_darkness", "spot_threshold"]
 @dataclass
 class SpotResult:
     spot_count: float
-    spot_area_pct: float
     spot_contrast: float
     mask: np.ndarray
     sizes_px: list[float] = field(default_factory=list)  #: area of each spot, px (largest first)
@@ -188,7 +189,6 @@ def detect_spots(
     """
     candidates = (darkness > 0.5 * threshold) & skin
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
-    n_skin = max(int(skin.sum()), 1)
     if outer_edge is None:
         # Small holes in the skin (a hair across a spot, a glint) do not make an edge.
         outside = remove_small(~skin, max(min_area, int(0.002 * skin.size)))
@@ -243,10 +243,9 @@ def detect_spots(
             n_spots += int(valid.sum())
             sizes.extend(float(a) for a in area[valid])
     if n_spots == 0:
-        return SpotResult(0.0, 0.0, 0.0, mask)
+        return SpotResult(0.0, 0.0, mask)
     return SpotResult(
         spot_count=float(n_spots),
-        spot_area_pct=100.0 * float(mask.sum()) / n_skin,
         spot_contrast=float(darkness[mask].mean()),
         mask=mask,
         sizes_px=sorted(sizes, reverse=True),

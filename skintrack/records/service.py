@@ -39,12 +39,12 @@ import contextvars
 import functools
 import os
 import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from cachetools import LRUCache
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,12 +111,16 @@ __all__ = [
     "StorageFull",
 ]
 
-#: What each role may do. A patient may only "read" their own record (checked against the
-#: patient id) and look after their own account.
-PATIENT_ACTIONS = frozenset({"read", "own_account"})
+#: What each role may do. A patient may only "read" their own record and get its report in the
+#: patient's words ("patient_report"; both checked against the patient id) and look after their
+#: own account. "export" (any report, archive, table) is for providers and up.
+PATIENT_ACTIONS = frozenset({"read", "own_account", "patient_report"})
 PROVIDER_ACTIONS = frozenset(
-    {"read", "own_account", "list", "create", "update", "delete", "export", "manage_patient_accounts"}
-)
+    {"read", "own_account", "patient_report", "list", "create", "update", "delete", "export",
+     "manage_patient_accounts"}
+)  # fmt: skip
+#: What a patient may do only to their own record.
+_OWN_RECORD_ONLY = frozenset({"read", "patient_report"})
 ADMIN_ACTIONS = PROVIDER_ACTIONS | {"manage_accounts", "read_audit", "maintain"}
 _PHRASES = {
     "read": "read this record",
@@ -126,6 +130,7 @@ _PHRASES = {
     "update": "change this record",
     "delete": "delete this record",
     "export": "export this record",
+    "patient_report": "get this patient's report",
     "manage_patient_accounts": "manage patients' accounts",
     "manage_accounts": "manage accounts",
     "read_audit": "read the audit log",
@@ -210,8 +215,9 @@ class Records(
         migrate(self.engine)
         self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._baseline_cache: OrderedDict[tuple, Any] = OrderedDict()  # (file, zone, roi hash) -> compare.Baseline
-        self._measured: OrderedDict[str, Measurement] = OrderedDict()
+        # Least recently used first out; both only under _cache_lock (cachetools' caches are not thread-safe).
+        self._baseline_cache: LRUCache[tuple, Any] = LRUCache(maxsize=4)  # (file, zone, roi hash) -> compare.Baseline
+        self._measured: LRUCache[str, Measurement] = LRUCache(maxsize=16)  # photo id -> its measurement
         self._cache_lock = threading.Lock()
         self._baseline_locks: dict[str, threading.Lock] = {}
         self._area_locks: dict[str, threading.RLock] = {}
@@ -247,11 +253,12 @@ class Records(
         Parameters
         ----------
         action : str
-            ``read``, ``list``, ``create``, ``update``, ``delete``, ``export``,
+            ``read``, ``list``, ``create``, ``update``, ``delete``, ``export``, ``patient_report``,
             ``manage_patient_accounts``, ``own_account`` (providers and up, or as listed
             in ``PATIENT_ACTIONS``) or ``manage_accounts``, ``read_audit``, ``maintain`` (admins).
         patient_id : str, optional
-            The patient whose record is touched; a patient may only ``read`` their own.
+            The patient whose record is touched; a patient may only ``read`` their own, and get
+            only their own ``patient_report``.
         """
         if action not in ADMIN_ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -262,7 +269,7 @@ class Records(
             self._deny(actor, action, patient_id, "An identified user is required.")
         allowed = {"admin": ADMIN_ACTIONS, "provider": PROVIDER_ACTIONS, "patient": PATIENT_ACTIONS}[actor.role]
         if action not in allowed or (
-            actor.role == "patient" and action == "read" and not (patient_id and patient_id == actor.patient_id)
+            actor.role == "patient" and action in _OWN_RECORD_ONLY and not (patient_id and patient_id == actor.patient_id)
         ):
             self._deny(actor, action, patient_id, f"{actor.name} ({actor.role}) may not {_PHRASES[action]}.")
         if action == "read" and patient_id:

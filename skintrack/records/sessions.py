@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import math
 import threading
 from typing import Any
@@ -28,6 +27,7 @@ from ..align import prepare_reference
 from ..compare import (
     DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash, zone_of,
 )  # fmt: skip
+from ..jsonsafe import finite, plain
 from ..metrics import METRIC_NAMES
 from ..normalize import find_neutral_references
 from ..photo import Photo, _read_source, clean_bytes, load_photo
@@ -346,9 +346,6 @@ class SessionsMixin:
         key = (file_name, baseline.zone, roi_hash(baseline.roi))
         with self._cache_lock:
             self._baseline_cache[key] = baseline
-            self._baseline_cache.move_to_end(key)
-            while len(self._baseline_cache) > 4:
-                self._baseline_cache.popitem(last=False)
 
     def _measured_baseline(self, file_name: str, zone: str | None, region: Any = None) -> Baseline | Comparison:
         """The area's baseline as measured, with what every follow-up needs from it analysed (its
@@ -362,8 +359,6 @@ class SessionsMixin:
         with lock:
             with self._cache_lock:
                 baseline = self._baseline_cache.get(key)
-                if baseline is not None:
-                    self._baseline_cache.move_to_end(key)
             if baseline is None:
                 measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
                 if not measured.scored:
@@ -439,9 +434,9 @@ class SessionsMixin:
                 status=outcome.status,
                 status_reason=_status_reason(outcome),
                 normalization=_normalization_record(outcome),
-                alignment=_jsonable(outcome.alignment.summary() if outcome.alignment is not None else {}),
+                alignment=plain(outcome.alignment.summary() if outcome.alignment is not None else {}),
                 quality=issues,
-                thresholds=_jsonable(result.thresholds) if result is not None else {},
+                thresholds=plain(result.thresholds) if result is not None else {},
                 consent=consent,
                 created_by=actor.name,
             )
@@ -502,9 +497,6 @@ class SessionsMixin:
     def _remember(self, photo_id: str, measured: "Measurement") -> None:
         with self._cache_lock:
             self._measured[photo_id] = measured
-            self._measured.move_to_end(photo_id)
-            while len(self._measured) > 16:
-                self._measured.popitem(last=False)
 
     def baseline_photo(self, actor: Actor, area_id: str) -> Photo | None:
         """The area's baseline photo, normalised (what follow-ups are aligned to)."""
@@ -726,13 +718,13 @@ class SessionsMixin:
             db.flush()
             record.status, record.status_reason = outcome.status, _status_reason(outcome)
             record.normalization = _normalization_record(outcome)
-            record.alignment = _jsonable(outcome.alignment.summary() if outcome.alignment is not None else {})
+            record.alignment = plain(outcome.alignment.summary() if outcome.alignment is not None else {})
             record.quality = [issue.to_dict() for issue in outcome.quality]
             record.thresholds = {}
             if outcome.score is not None:
                 _add_scores(db, record, outcome.score)
             if baseline_info is None and outcome.scored:
-                record.thresholds = _jsonable(outcome.score.thresholds)
+                record.thresholds = plain(outcome.score.thresholds)
                 area.baseline_photo_id = record.id
                 self._keep_baseline(record.file_name, outcome.baseline)
                 region = used
@@ -855,7 +847,7 @@ def _normalization_record(outcome: Comparison) -> dict:
     """What the light correction did, plus the engine that decided (a photo without scores needs it
     too: :meth:`SessionsMixin.rescore` measures again what an older engine blocked or refused)."""
     engine = {"version": outcome.provenance.get("engine_version"), "settings_hash": outcome.provenance.get("settings_hash")}
-    return _jsonable({**outcome.normalization, "engine": engine})
+    return plain({**outcome.normalization, "engine": engine})
 
 
 def _measured_with(record: PhotoRecord) -> tuple[str | None, str | None]:
@@ -871,13 +863,13 @@ def _measurement(view: PhotoView, outcome: Comparison) -> Measurement:
 
 
 def _add_scores(db: Session, record: PhotoRecord, result) -> None:
-    provenance = _jsonable(result.provenance)
+    provenance = plain(result.provenance)
     for name, value in result.metrics.items():
         db.add(
             MetricScore(
                 photo_id=record.id,
                 metric=name,
-                value=None if not math.isfinite(value) else float(value),
+                value=finite(value),
                 engine_version=provenance["engine_version"],
                 settings_hash=provenance["settings_hash"],
                 provenance=provenance,
@@ -912,11 +904,6 @@ def _parse_datetime(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(dt.timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types only (NaN becomes None)."""
-    return json.loads(json.dumps(value, default=str).replace("NaN", "null"))
 
 
 def _patient_of_record(db: Session, record: PhotoRecord) -> str:

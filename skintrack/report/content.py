@@ -17,7 +17,7 @@ import numpy as np
 
 from .._version import __version__
 from ..progress import AreaProgress, area_progress
-from ..records import Actor, AreaView, InvalidInput, PatientView, PermissionDenied, PhotoView, Records, SessionView
+from ..records import Actor, AreaView, InvalidInput, PatientView, PhotoView, Records, SessionView
 from ..roi import Region, RegionError
 from ..scoring import OVERLAYS
 from .clinic import Clinic, load_clinic
@@ -78,12 +78,7 @@ def check_access(records: Records, actor: Actor, patient_id: str, audience: str)
     """A patient may only get their own report, in the patient's words; providers may export any."""
     if audience not in AUDIENCES:
         raise InvalidInput(f"audience must be one of {', '.join(AUDIENCES)}.")
-    if getattr(actor, "role", None) == "patient":
-        if audience != "patient":
-            raise PermissionDenied("A patient can only get the patient report.")
-        records.authorize(actor, "read", patient_id)
-    else:
-        records.authorize(actor, "export", patient_id)
+    records.authorize(actor, "patient_report" if audience == "patient" else "export", patient_id)
 
 
 def gather(

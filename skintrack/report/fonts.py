@@ -1,18 +1,16 @@
-"""Fonts for reports and watermarks: DejaVu Sans, as shipped inside matplotlib's wheel.
+"""Fonts for reports and watermarks: DejaVu Sans 2.35, shipped in ``skintrack/data/fonts``.
 
 Reports must print any patient's or clinic's name ("Zoë Ødegård-Łukasz",
 "Дмитрий", "Ŝtefan") and the measures' symbols (Δ, °, ≥). The PDF core fonts
 (Helvetica, Times) only cover Latin-1, and reportlab's bundled Bitstream Vera
 lacks letters such as Ł. DejaVu Sans covers Latin, Greek and Cyrillic in full.
 It is licensed under the Bitstream Vera / DejaVu licence (free to use, embed
-and redistribute; ``matplotlib/mpl-data/fonts/ttf/LICENSE_DEJAVU``) and ships
-inside the matplotlib wheel from PyPI, so nothing is downloaded at run time.
-The files are located without importing matplotlib.
+and redistribute with the notice: ``skintrack/data/fonts/LICENSE_DEJAVU``,
+shipped beside the files), so nothing is downloaded or installed for it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -28,19 +26,18 @@ _LOCK = threading.Lock()
 
 
 class FontsMissing(RuntimeError):
-    """The DejaVu fonts could not be found (matplotlib is not installed)."""
+    """The DejaVu fonts are missing from the installed package (a broken install)."""
+
+
+#: Where the fonts (and their licence) are.
+FONT_DIR = Path(__file__).resolve().parents[1] / "data" / "fonts"
 
 
 @lru_cache(maxsize=None)
 def _font_dir() -> Path:
-    spec = importlib.util.find_spec("matplotlib")  # finds the package without running its __init__
-    if spec is None or not spec.submodule_search_locations:
-        raise FontsMissing("Reports need the DejaVu fonts shipped with matplotlib: pip install matplotlib.")
-    for location in spec.submodule_search_locations:
-        folder = Path(location) / "mpl-data" / "fonts" / "ttf"
-        if (folder / _FILES[FONT]).is_file():
-            return folder
-    raise FontsMissing("matplotlib is installed but its DejaVu fonts are missing (mpl-data/fonts/ttf).")
+    if not all((FONT_DIR / file).is_file() for file in _FILES.values()):
+        raise FontsMissing(f"The report fonts are missing from {FONT_DIR}: reinstall skintrack.")
+    return FONT_DIR
 
 
 def font_path(name: str = FONT) -> Path:

@@ -19,6 +19,7 @@ from skintrack.cohort import (
 )  # fmt: skip
 from skintrack.cohort.adherence import Protocol
 from skintrack.cohort.demo import is_simulated
+from skintrack.jsonsafe import plain
 from skintrack.metrics import METRICS
 from skintrack.report import round_floats, table_bytes
 from skintrack.wording import explain, title
@@ -217,7 +218,7 @@ def _downloads(table: pd.DataFrame, estimates: pd.DataFrame) -> None:
                             mime="text/csv", key="outcomes_download_csv")  # fmt: skip
     cols[1].download_button("Table (Parquet)", table_bytes(table, "parquet", significant=None), file_name="cohort.parquet",
                             mime="application/vnd.apache.parquet", key="outcomes_download_parquet")  # fmt: skip
-    dictionary = {**data_dictionary(), "provenance": json.loads(json.dumps(table.attrs, default=str))}
+    dictionary = {**data_dictionary(), "provenance": plain(table.attrs)}
     cols[2].download_button("Data dictionary (JSON)", json.dumps(dictionary, indent=2, ensure_ascii=False),
                             file_name="cohort.dictionary.json", mime="application/json", key="outcomes_download_dictionary")  # fmt: skip
     cols[3].download_button("Estimates (CSV)", table_bytes(estimates, "csv"), file_name="cohort-estimates.csv",

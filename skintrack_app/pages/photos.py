@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from skintrack.records import RecordsError
-from skintrack.records.db import CONSENT_LEVELS
+from skintrack.records import CONSENT_LEVELS, RecordsError
 
 from .. import forms, state, views
 from ..text import md
