@@ -5,7 +5,8 @@ Starts (all on loopback, all torn down at the end):
 * a throw-away PostgreSQL (``.ci/start-postgres.sh``) unless ``--pg-url`` names a server, in which case a
   fresh database is created on it for the run and dropped afterwards;
 * ``--api-servers`` (2) ``skintrack api`` processes and ``--streamlit-servers`` (2) Streamlit app servers,
-  all on that one database and one shared data folder;
+  all on that one database and one shared data folder; the API servers run as the deployment guide's unit
+  runs them (its allocator settings) and share the machine's CPUs out (``SKINTRACK_API_MEASURING``);
 * ``--sessions`` (20) provider sessions, each with its own account and API token, its own patient and visits,
   spread over the API servers; each uploads ``--photos`` (3) 12 MP JPEGs (4032 x 3024; a baseline and
   follow-ups that differ in framing, light and skin), waiting ``--think`` seconds (± 50 %) before each upload
@@ -105,6 +106,23 @@ class Database:
 # --------------------------------------------------------------------------- the servers
 
 
+def unit_environment() -> dict[str, str]:
+    """The ``Environment=`` settings of the deployment guide's API unit (docs/deploy/systemd/skintrack-api.service)."""
+    unit = ROOT / "docs" / "deploy" / "systemd" / "skintrack-api.service"
+    settings = {}
+    for line in unit.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Environment="):
+            settings.update(item.split("=", 1) for item in line[len("Environment="):].split())
+    return settings
+
+
+def measuring_slots(api_processes: int) -> int:
+    """Photos each API process measures at once so that together they use each CPU once."""
+    from skintrack.api.server import default_measuring_slots
+
+    return default_measuring_slots(api_processes)
+
+
 class Servers:
     """API and Streamlit servers on one database and data folder; their processes for memory sampling."""
 
@@ -114,13 +132,16 @@ class Servers:
         self.api_urls: list[str] = []
         self.app_urls: list[str] = []
         env = {**os.environ, "SKINTRACK_DATA": str(data), "SKINTRACK_DB_URL": db_url, "SKINTRACK_NO_DEMO": "1"}
+        # The API servers run as the deployment guide runs them: the systemd unit's allocator settings, and the
+        # machine's CPUs shared out among all API processes on it (as the guide says to set for several servers).
+        self.api_env = {**env, **unit_environment(), "SKINTRACK_API_MEASURING": str(measuring_slots(api_servers * workers))}
         self.logs = data.parent / "logs"
         self.logs.mkdir(exist_ok=True)
         for index in range(api_servers):
             port = _free_port()
             log = open(self.logs / f"api-{index}.log", "wb")
             process = subprocess.Popen([sys.executable, "-m", "skintrack", "api", "--port", str(port), "--workers", str(workers)],
-                                       env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+                                       env=self.api_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             self.processes.append(process)
             self.api_processes.append(process)
             self.api_urls.append(f"http://127.0.0.1:{port}")
@@ -388,6 +409,8 @@ def main() -> None:
                 "photo": "4032 x 3024 JPEG q92",
                 "api_servers": args.api_servers,
                 "workers_per_api_server": args.workers,
+                "measuring_slots_per_api_process": int(servers.api_env["SKINTRACK_API_MEASURING"]),
+                "api_allocator": {k: v for k, v in servers.api_env.items() if k.startswith("MALLOC_")},
                 "streamlit_servers": args.streamlit_servers,
                 "think_seconds": args.think,
                 "upload_to_scores_p50_s": round(statistics.median(times), 2),

@@ -758,6 +758,28 @@ def test_uploads_beyond_the_measuring_slots_wait_their_turn_in_order(monkeypatch
     assert measuring_slots() == max(1, os.cpu_count() or 1)
 
 
+def test_skintrack_api_shares_the_cpus_among_its_workers(monkeypatch, tmp_path):
+    """`skintrack api --workers N` measures at most one photo per CPU on the machine, not per process (two
+    workers on two cores measured four photos at once and every upload waited on the others); a value set
+    by the operator is kept."""
+    import uvicorn
+
+    from skintrack.api import server
+
+    assert server.default_measuring_slots(2, cpus=2) == 1
+    assert server.default_measuring_slots(1, cpus=8) == 8 and server.default_measuring_slots(16, cpus=4) == 1
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.update(k, slots=os.environ["SKINTRACK_API_MEASURING"]))
+    monkeypatch.delenv("SKINTRACK_API_MEASURING", raising=False)
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))  # serve() sets what is unset: undone after the test
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    server.serve(workers=2)
+    assert seen["workers"] == 2 and seen["slots"] == "2"
+    monkeypatch.setenv("SKINTRACK_API_MEASURING", "3")
+    server.serve(workers=2)
+    assert seen["slots"] == "3"
+
+
 def test_the_upload_endpoint_measures_within_the_slots(world, monkeypatch):
     import threading
 

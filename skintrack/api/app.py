@@ -29,8 +29,9 @@ MAX_REQUEST_BYTES = MAX_FILE_BYTES + 1024 * 1024
 
 
 def measuring_slots() -> int:
-    """Photos one server process measures at once (``$SKINTRACK_API_MEASURING``, default: its CPUs). More uploads
-    wait their turn, first come first served: memory stays bounded and the earliest upload is answered first."""
+    """Photos one server process measures at once (``$SKINTRACK_API_MEASURING``, default: its CPUs; ``skintrack
+    api --workers N`` shares the CPUs out among its N processes). More uploads wait their turn, first come first
+    served: memory stays bounded and the earliest upload is answered first."""
     value = os.environ.get("SKINTRACK_API_MEASURING", "")
     return max(1, int(value)) if value.strip().isdigit() else max(1, os.cpu_count() or 1)
 
