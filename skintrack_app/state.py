@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -391,6 +392,15 @@ def set_pending_confirmations(items: list[dict[str, Any]]) -> None:
 # first click's page was drawn anew sends the emptied form: within a few seconds of a change, an empty
 # submission is ignored too.) A form sent again on purpose, e.g. the same visit once more, is drawn anew
 # first, so it is handled (and refused with the reason).
+#
+# But when the second click arrives while the first click's run is still in its callbacks, Streamlit starts
+# the run again and the session-state changes the first callback made are lost (the database's are not):
+# the generation, the emptied fields, the new selection, the "created" message — the callback is stopped at
+# its next Streamlit call after the database write (seen in Chromium: the same code sent twice with
+# generation 0, then "… already exists" and the previous patient still selected). So a
+# change carried out is also remembered outside the session state, per browser session, for the
+# double-click window (:func:`carried_out`): a second submission with the same values (or the emptied
+# form) within it is not carried out again but re-applies the first one's effects on the session.
 
 _GENERATIONS = "form_generations"
 DOUBLE_CLICK_SECONDS = 3.0
@@ -404,14 +414,60 @@ def form_generation(form: str) -> int:
 def repeated_submit(form: str, generation: int, values: tuple) -> bool:
     """True when a submission of ``form`` (drawn as ``generation``, holding ``values``) is the second click of
     a double click (see above)."""
+    emptied = all(value in ("", None) for value in values)
+    change = _recent_change(form)
+    if change is not None and (emptied or tuple(values) == change[0]):
+        change[2]()  # the first click's effects on the session, which its interrupted run may have lost
+        return True
     current = st.session_state.get(_GENERATIONS, {}).get(form, {})
     recent = time.monotonic() - current.get("at", -1e9) <= DOUBLE_CLICK_SECONDS
-    repeated = generation != current.get("generation", 0) or (recent and all(value in ("", None) for value in values))
+    repeated = generation != current.get("generation", 0) or (recent and emptied)
     if repeated:
         # The second click's run replaces the first one's page, and with it the first click's "created"
         # message (already taken from the queue): show it again, or the provider is left wondering.
         _requeue_recent_notices()
     return repeated
+
+
+#: (browser session, form) -> (values carried out, when, their effects on the session, the selection they
+#: replaced): see above.
+_CARRIED_OUT: dict[tuple[str, str], tuple[tuple, float, Callable[[], None], Any]] = {}
+_CARRIED_OUT_LOCK = threading.Lock()
+
+
+def _browser_session() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else ""
+
+
+def _recent_change(form: str) -> tuple[tuple, float, Callable[[], None], Any] | None:
+    """The change of ``form`` this browser session carried out within the double-click window, if any."""
+    now = time.monotonic()
+    with _CARRIED_OUT_LOCK:
+        for key in [k for k, change in _CARRIED_OUT.items() if now - change[1] > DOUBLE_CLICK_SECONDS]:
+            del _CARRIED_OUT[key]
+        return _CARRIED_OUT.get((_browser_session(), form))
+
+
+def carried_out(form: str, values: tuple, effects: Callable[[], None], *, replaces: Any = None) -> None:
+    """``form``'s change, made with ``values``, was carried out: start its next generation and apply
+    ``effects`` on the session (empty the form, select what was made, say so); a double click's second
+    submission applies them again instead of repeating the change (see above). ``replaces``: the selection
+    the effects replace (a stale select box sending it back is not a choice: :func:`patient_chosen`)."""
+    # Remembered first, before any call into Streamlit: the second click's rerun request stops this
+    # callback at its next Streamlit call (seen in Chromium: the patient stored, nothing after it done).
+    with _CARRIED_OUT_LOCK:
+        _CARRIED_OUT[(_browser_session(), form)] = (tuple(values), time.monotonic(), effects, replaces)
+    submitted(form)
+    effects()
+
+
+def forget_recent_changes() -> None:
+    """Forget the changes carried out within the double-click window (tests: "a few seconds later")."""
+    with _CARRIED_OUT_LOCK:
+        _CARRIED_OUT.clear()
 
 
 def clear_fields(keys, defaults: dict | None = None) -> None:
@@ -465,7 +521,16 @@ def keep_valid(widget_key: str, default: Any, options: list) -> None:
 
 
 def patient_chosen() -> None:
-    """``on_change`` of the patient select box."""
+    """``on_change`` of the patient select box.
+
+    A double click on "Create patient" sends with its second click the select box as the browser still
+    showed it, the patient selected before: within the double-click window, going back to exactly that
+    patient is not a choice (the new patient stays selected)."""
+    change = _recent_change("new_patient_form")
+    if change is not None and st.session_state.get("patient_select") == change[3]:
+        change[2]()
+        st.session_state["patient_select"] = selected_patient_id()
+        return
     select_patient(st.session_state.get("patient_select"))
 
 
@@ -541,7 +606,9 @@ def set_upload_results(results: list[dict[str, Any]]) -> None:
 
 def notify(message: str) -> None:
     """A success message to show after the next rerun (st.rerun would wipe it otherwise)."""
-    st.session_state.setdefault(_NOTICES, []).append(message)
+    queued = st.session_state.setdefault(_NOTICES, [])
+    if message not in queued:  # a double click's effects applied twice say it once
+        queued.append(message)
 
 
 def show_notices() -> None:

@@ -17,6 +17,17 @@ REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", REPO.parent / "shared
 
 
 @pytest.fixture(autouse=True)
+def _forget_the_apps_recent_changes():
+    """The app remembers a form's change for a double click's second click, per browser session and for a
+    few seconds (``skintrack_app.state.carried_out``); AppTest sessions of different tests must not see
+    each other's."""
+    yield
+    state = sys.modules.get("skintrack_app.state")
+    if state is not None:
+        state.forget_recent_changes()
+
+
+@pytest.fixture(autouse=True)
 def _restore_main_module():
     """Streamlit's AppTest installs the app script as ``__main__`` and leaves it there;
     put pytest's back so later tests that start processes (Dask's LocalCluster) are not affected."""

@@ -24,7 +24,7 @@ from skintrack.records import Actor, Records
 from skintrack_app.text import WORD_JOINER, md, safe_file_name
 
 from .conftest import REPO
-from .test_app import _page, _staff, uploader
+from .test_app import _page, _staff, after_a_while, uploader
 
 SAMPLES = REPO / "sample_images"
 ME = Actor("Dr Test")
@@ -183,6 +183,7 @@ def test_messages_that_quote_user_text_are_escaped(tmp_path, monkeypatch):
     at.button(key="create_patient").click().run()
     _assert_only_escaped(at, HOSTILE["code"], HOSTILE["name"])  # "Patient … created."
     assert any(md(HOSTILE["code"]) in s.value for s in at.success)
+    after_a_while()  # typed again, not a double click
     at.text_input(key="new_patient_code").input(HOSTILE["code"])
     at.button(key="create_patient").click().run()  # the same code again: "… already exists."
     _assert_only_escaped(at, HOSTILE["code"])
@@ -202,6 +203,7 @@ def test_upload_names_and_session_fields_are_escaped(tmp_path, monkeypatch):
     at.text_area(key="session_notes").input(HOSTILE["session_notes"])
     at.button(key="create_session").click().run()
     _assert_only_escaped(at, HOSTILE["provider"], HOSTILE["session_notes"])
+    after_a_while()  # typed again, not a double click
     at.button(key="open_new_visit").click().run()  # the same visit again: an error quoting nothing raw
     at.date_input(key="session_date").set_value(dt.date(2026, 5, 4))
     at.text_input(key="session_provider").input(HOSTILE["provider"])

@@ -388,6 +388,29 @@ def test_9_a_double_clicks_second_run_still_says_the_patient_was_created(data):
     assert not any("created and selected" in s.value for s in at.success)
 
 
+def test_9_a_second_click_after_the_first_clicks_run_was_stopped_neither_repeats_nor_loses_it(data):
+    # Chromium: the second click's rerun request stops the first click's callback at its next Streamlit
+    # call after the patient is stored; its session-state changes (generation, emptied form, selection,
+    # message) are lost, and the second click arrives with the same code. It said "… already exists" and
+    # left the previous patient selected.
+    other = data.add_patient(T, "P-BEFORE")
+    at = _page("patients", None).run()
+    assert at.selectbox(key="patient_select").value == other.id
+    at.text_input(key="new_patient_code").input("P-STOPPED")
+    at.button(key="create_patient").click().run()
+    created = data.find_patient(T, "P-STOPPED")
+    for key in ("form_generations", "notices", "last_notices"):  # what the stopped callback had not done
+        if key in at.session_state:
+            del at.session_state[key]
+    at.session_state["selected_patient_id"] = other.id
+    at.text_input(key="new_patient_code").input("P-STOPPED")
+    at.button(key="create_patient").click().run()  # the second click, with the code as typed
+    assert not at.error and any("created and selected" in s.value for s in at.success)
+    assert at.selectbox(key="patient_select").value == created.id
+    assert at.text_input(key="new_patient_code").value == ""
+    assert [p.code for p in data.list_patients(T)].count("P-STOPPED") == 1
+
+
 def test_13_a_refused_file_says_why_on_the_page(data):
     patient = data.add_patient(T, "P-REFUSED")
     data.add_area(T, patient.id, "left cheek")

@@ -116,11 +116,14 @@ def _create_visit(patient_id: str, generation: int) -> None:
     except RecordsError as exc:
         state.report_error("new_session_form", str(exc))
         return
-    state.report_error("new_session_form", None)
-    state.submitted(f"new_session_form:{patient_id}")
-    state.set_current_session(session.id)  # the visit box shows the new visit
-    state.close_new_visit()
-    state.notify(f"Session of {session.date.isoformat()} ({session.treatment}) created: now add its photos.")
+
+    def effects() -> None:
+        state.report_error("new_session_form", None)
+        state.set_current_session(session.id)  # the visit box shows the new visit
+        state.close_new_visit()
+        state.notify(f"Session of {session.date.isoformat()} ({session.treatment}) created: now add its photos.")
+
+    state.carried_out(f"new_session_form:{patient_id}", (date,), effects)
 
 
 def _choose_visit(sessions, shown: dict | None):

@@ -96,6 +96,7 @@ def _create_patient(generation: int) -> None:
     me = state.callback_actor()
     if me is None or state.repeated_submit("new_patient_form", generation, (code,)):
         return
+    selected_before = state.selected_patient_id()
     try:
         created = state.records().add_patient(
             me, code, name or None,
@@ -106,12 +107,15 @@ def _create_patient(generation: int) -> None:
     except RecordsError as exc:
         state.report_error("new_patient_form", str(exc))  # the form keeps what was typed
         return
-    state.report_error("new_patient_form", None)
-    state.submitted("new_patient_form")
-    state.clear_fields(_NEW_PATIENT_FIELDS, {"new_patient_birth_year": None, "new_patient_fitzpatrick": "—"})
-    state.select_patient(created.id)  # the select box follows in this run
-    st.session_state["patient_search"] = ""  # so the new patient is listed
-    state.notify(f"Patient {created.code} created and selected.")  # shown as text by state.show_notices
+
+    def effects() -> None:
+        state.report_error("new_patient_form", None)
+        state.clear_fields(_NEW_PATIENT_FIELDS, {"new_patient_birth_year": None, "new_patient_fitzpatrick": "—"})
+        state.select_patient(created.id)  # the select box follows in this run
+        st.session_state["patient_search"] = ""  # so the new patient is listed
+        state.notify(f"Patient {created.code} created and selected.")  # shown as text by state.show_notices
+
+    state.carried_out("new_patient_form", (code,), effects, replaces=selected_before)
 
 
 def _edit_patient(store, me, patient) -> None:
@@ -176,10 +180,13 @@ def _add_area(patient_id: str, generation: int) -> None:
     except RecordsError as exc:
         state.report_error("new_area_form", str(exc))
         return
-    state.report_error("new_area_form", None)
-    state.submitted(f"new_area_form:{patient_id}")
-    state.clear_fields(("new_area_name",))
-    state.notify(f"Area {area.name} added.")
+
+    def effects() -> None:
+        state.report_error("new_area_form", None)
+        state.clear_fields(("new_area_name",))
+        state.notify(f"Area {area.name} added.")
+
+    state.carried_out(f"new_area_form:{patient_id}", values, effects)
 
 
 def _delete_patient(store, me, patient) -> None:
