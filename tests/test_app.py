@@ -107,6 +107,7 @@ def test_app_opens_on_patients_with_the_demo_patient(demo_dir, monkeypatch):
     assert "Not a medical device" in at.sidebar.caption[0].value
 
 
+@pytest.mark.slow  # the app's first start loads and measures the 31 demo photos (about half a minute)
 def test_empty_data_folder_gets_the_demo_patient(tmp_path, monkeypatch):
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path / "fresh"))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from skintrack import __version__
@@ -37,9 +38,11 @@ def test_python_dash_m_entry_point():
     assert __version__ in out.stdout
 
 
-def test_records_commands(tmp_path):
+def test_records_commands(demo_folder, tmp_path):
     runner = CliRunner()
-    data = str(tmp_path / "data")
+    # The demo patients as loaded once per run (loading measures 31 photos; loading itself is tested in
+    # test_records and, from an empty folder through this command, in the slow test below).
+    data = str(copy_of_demo(demo_folder, tmp_path / "data"))
     result = runner.invoke(main, ["load-demo", "--data", data])
     assert result.exit_code == 0, result.output
     assert "DEMO-001" in result.output
@@ -59,6 +62,18 @@ def test_records_commands(tmp_path):
     result = runner.invoke(main, ["rescore", "--data", data])
     assert result.exit_code == 0 and "0 photos" in result.output
     assert runner.invoke(main, ["archive", "export", "NOPE", archive, "--data", data]).exit_code != 0
+
+
+@pytest.mark.slow  # loads and measures the 31 demo photos
+def test_load_demo_fills_an_empty_folder(tmp_path):
+    from skintrack.records import Actor, Records
+
+    result = CliRunner().invoke(main, ["load-demo", "--data", str(tmp_path / "data")])
+    assert result.exit_code == 0 and "DEMO-001" in result.output, result.output
+    records = Records(tmp_path / "data")
+    demo = records.find_patient(Actor("check", role="admin"), "DEMO-001")
+    assert all(p.status == "scored" for p in records.list_photos(Actor("check", role="admin"), demo.id))
+    records.close()
 
 
 def test_demo_in_the_course_layout(tmp_path):

@@ -24,13 +24,16 @@ from skintrack import PhotoError
 from skintrack.records import Actor, InvalidInput, NotFound, PermissionDenied, Records
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_demo
 
 DOCTOR = Actor("Dr Ada")
 ADMIN = Actor("Ada Admin", role="admin")
 SAMPLES = REPO / "sample_images"
 SAMPLE_FILES = [s["file"] for s in json.loads((SAMPLES / "manifest.json").read_text())["sessions"]]
 PG_URL = os.environ.get("SKINTRACK_TEST_PG_URL")
+#: The PostgreSQL variant of a test runs with the long checks (`make test-slow`, CI starts the server):
+#: with a server it is a second run of every records test (about 2 minutes of `make test`).
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.slow)
 
 
 def _reset_postgres(url: str) -> None:
@@ -41,7 +44,7 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def records(request, tmp_path):
     if request.param == "postgresql":
         if not PG_URL:
@@ -525,13 +528,15 @@ def test_patients_are_searchable_and_editable(records, patient):
     assert records.add_area(DOCTOR, person.id, "Left  Cheek").id == records.list_areas(DOCTOR, person.id)[0].id
 
 
-def test_demo_patient_loads_through_the_service_layer(tmp_path):
-    records = Records(tmp_path / "demo")
-    demo = records.load_demo(DOCTOR, SAMPLES)
-    assert demo.code == "DEMO-001" and demo.session_count == len(SAMPLE_FILES)
+def test_demo_patient_loads_through_the_service_layer(demo_folder, tmp_path):
+    # demo_folder is Records.load_demo on an empty folder (made once per run: loading measures 31 photos).
+    records = Records(copy_of_demo(demo_folder, tmp_path / "demo"))
+    demo = records.find_patient(DOCTOR, "DEMO-001")
+    assert demo.session_count == len(SAMPLE_FILES)
     photos = records.list_photos(DOCTOR, demo.id)
     assert len(photos) == len(SAMPLE_FILES) and all(p.status == "scored" for p in photos)
     assert records.load_demo(DOCTOR, SAMPLES).id == demo.id  # idempotent
+    assert len(records.list_photos(DOCTOR, demo.id)) == len(SAMPLE_FILES)
 
 
 def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):

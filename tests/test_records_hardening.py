@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from skintrack.records import Actor, InvalidInput, NotFound, StorageFull
 
 from .conftest import REPO
-from .test_records import ADMIN, DOCTOR, SAMPLE_FILES, SAMPLES, _row_counts, patient, records  # noqa: F401 (fixtures)
+from .test_records import ADMIN, POSTGRESQL, DOCTOR, SAMPLE_FILES, SAMPLES, _row_counts, patient, records  # noqa: F401 (fixtures)
 
 NUL = "\x00"
 SURROGATE = "\ud800"
@@ -258,7 +258,7 @@ def _database_at_0001(request, tmp_path):
     return engine, url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def old_database(request, tmp_path):
     engine, url = _database_at_0001(request, tmp_path)
     yield engine, url

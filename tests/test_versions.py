@@ -20,6 +20,7 @@ from .conftest import REPO
 DOCTOR = Actor("Dr Ada")
 PHOTO = REPO / "sample_images" / "2026-05-04_left-cheek.jpg"
 PG_URL = os.environ.get("SKINTRACK_TEST_PG_URL")
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.slow)  # with the long checks, as in test_records
 
 
 def _reset_postgres(url: str) -> None:
@@ -30,7 +31,7 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def database(request, tmp_path):
     """(data folder, database URL or None) for two handles to share."""
     if request.param == "postgresql":
