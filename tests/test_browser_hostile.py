@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO / "tools"))
 import app_driver  # noqa: E402
 
 pytestmark = [
+    pytest.mark.slow,  # a real browser: run by `make test-slow` (and CI), as every browser test
     pytest.mark.browser,
     pytest.mark.skipif(not Path(app_driver.CHROMIUM).exists(), reason="Debian chromium not installed"),
 ]
