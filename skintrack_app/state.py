@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import streamlit as st
 
@@ -35,7 +35,6 @@ _ACTIVITY = "last_activity"  # time.time() of the last run the user caused
 _SIGNED_OUT = "signed_out_reason"
 _OIDC_REFUSED = "oidc_refused"
 _NOTICES = "notices"
-_LAST_NOTICES = "last_notices"  # what show_notices last showed, and when
 _FORM_ERRORS = "form_errors"
 
 #: Minutes without a click after which the user is signed out (``SKINTRACK_IDLE_MINUTES``).
@@ -115,7 +114,7 @@ def idle_expired() -> bool:
 
 
 def _start_session(actor: Actor) -> None:
-    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _LAST_NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
+    for key in (_PATIENT, _SESSION, _UPLOADS, _SIGNED_OUT, _OIDC_REFUSED, _NOTICES, _CONFIRM, _NEW_VISIT, _SHOWN,
                 _PENDING, _MUST_CHOOSE):
         st.session_state.pop(key, None)
     # When it signed in: a password reset or a disabled account ends every session signed in before it.
@@ -416,22 +415,24 @@ def repeated_submit(form: str, generation: int, values: tuple) -> bool:
     a double click (see above)."""
     emptied = all(value in ("", None) for value in values)
     change = _recent_change(form)
-    if change is not None and (emptied or tuple(values) == change[0]):
-        change[2]()  # the first click's effects on the session, which its interrupted run may have lost
+    if change is not None and (emptied or tuple(values) == change.values):
+        change.effects()  # the first click's effects on the session, which its interrupted run may have lost
         return True
     current = st.session_state.get(_GENERATIONS, {}).get(form, {})
     recent = time.monotonic() - current.get("at", -1e9) <= DOUBLE_CLICK_SECONDS
-    repeated = generation != current.get("generation", 0) or (recent and emptied)
-    if repeated:
-        # The second click's run replaces the first one's page, and with it the first click's "created"
-        # message (already taken from the queue): show it again, or the provider is left wondering.
-        _requeue_recent_notices()
-    return repeated
+    return generation != current.get("generation", 0) or (recent and emptied)
 
 
-#: (browser session, form) -> (values carried out, when, their effects on the session, the selection they
-#: replaced): see above.
-_CARRIED_OUT: dict[tuple[str, str], tuple[tuple, float, Callable[[], None], Any]] = {}
+class _Change(NamedTuple):
+    """A form's change carried out (see above)."""
+
+    values: tuple  # what the form held
+    at: float  # time.monotonic() when it was carried out
+    effects: Callable[[], None]  # its effects on the session, applied again by a double click's second click
+    replaces: Any  # the selection the effects replaced
+
+
+_CARRIED_OUT: dict[tuple[str, str], _Change] = {}  # (browser session, form) -> its last change
 _CARRIED_OUT_LOCK = threading.Lock()
 
 
@@ -442,11 +443,11 @@ def _browser_session() -> str:
     return context.session_id if context is not None else ""
 
 
-def _recent_change(form: str) -> tuple[tuple, float, Callable[[], None], Any] | None:
+def _recent_change(form: str) -> _Change | None:
     """The change of ``form`` this browser session carried out within the double-click window, if any."""
     now = time.monotonic()
     with _CARRIED_OUT_LOCK:
-        for key in [k for k, change in _CARRIED_OUT.items() if now - change[1] > DOUBLE_CLICK_SECONDS]:
+        for key in [k for k, change in _CARRIED_OUT.items() if now - change.at > DOUBLE_CLICK_SECONDS]:
             del _CARRIED_OUT[key]
         return _CARRIED_OUT.get((_browser_session(), form))
 
@@ -459,7 +460,7 @@ def carried_out(form: str, values: tuple, effects: Callable[[], None], *, replac
     # Remembered first, before any call into Streamlit: the second click's rerun request stops this
     # callback at its next Streamlit call (seen in Chromium: the patient stored, nothing after it done).
     with _CARRIED_OUT_LOCK:
-        _CARRIED_OUT[(_browser_session(), form)] = (tuple(values), time.monotonic(), effects, replaces)
+        _CARRIED_OUT[(_browser_session(), form)] = _Change(tuple(values), time.monotonic(), effects, replaces)
     submitted(form)
     effects()
 
@@ -527,8 +528,8 @@ def patient_chosen() -> None:
     showed it, the patient selected before: within the double-click window, going back to exactly that
     patient is not a choice (the new patient stays selected)."""
     change = _recent_change("new_patient_form")
-    if change is not None and st.session_state.get("patient_select") == change[3]:
-        change[2]()
+    if change is not None and st.session_state.get("patient_select") == change.replaces:
+        change.effects()
         st.session_state["patient_select"] = selected_patient_id()
         return
     select_patient(st.session_state.get("patient_select"))
@@ -614,20 +615,8 @@ def notify(message: str) -> None:
 def show_notices() -> None:
     from .text import md
 
-    messages = st.session_state.pop(_NOTICES, [])
-    if messages:
-        st.session_state[_LAST_NOTICES] = {"messages": list(messages), "at": time.monotonic()}
-    for message in messages:
+    for message in st.session_state.pop(_NOTICES, []):
         st.success(md(message))
-
-
-def _requeue_recent_notices() -> None:
-    """Queue again the notices shown within the double-click window (see repeated_submit)."""
-    last = st.session_state.get(_LAST_NOTICES) or {}
-    if time.monotonic() - last.get("at", -1e9) > DOUBLE_CLICK_SECONDS:
-        return
-    queued = st.session_state.setdefault(_NOTICES, [])
-    queued.extend(message for message in last.get("messages", []) if message not in queued)
 
 
 # --------------------------------------------------------------------------- forms with passwords
