@@ -108,18 +108,25 @@ def test_servers_starting_at_once_on_a_fresh_database_take_turns_migrating(tmp_p
 
 def _writer(data: str, url: str, name: str, shared: dict, own_patient: str, own_area: str, own_sessions: list,
             start, results) -> None:  # fmt: skip
-    """One server process: the shared area's photos (the other process sends the same ones) and its own."""
-    records = Records(data, db_url=url)
-    me = Actor(f"Dr {name}")
-    start.wait(60)
-    outcome = {"shared": [], "own": []}
-    for index, session_id in enumerate(shared["sessions"]):
-        view = records.add_photo(me, session_id, shared["area"], _photo(index))
-        outcome["shared"].append((view.id, view.duplicate))
-    for index, session_id in enumerate(own_sessions):
-        view = records.add_photo(me, session_id, own_area, _photo(index, variant=1 + index))
-        outcome["own"].append((view.id, view.duplicate))
-    records.close()
+    """One server process: the shared area's photos (the other process sends the same ones) and its own (files
+    no other process sends: the same file under two patients is refused as a duplicate). A failure is reported
+    at once instead of leaving the test waiting for this process's result."""
+    try:
+        records = Records(data, db_url=url)
+        me = Actor(f"Dr {name}")
+        start.wait(60)
+        outcome = {"shared": [], "own": []}
+        for index, session_id in enumerate(shared["sessions"]):
+            view = records.add_photo(me, session_id, shared["area"], _photo(index))
+            outcome["shared"].append((view.id, view.duplicate))
+        first_variant = 1 if name == "one" else 101
+        for index, session_id in enumerate(own_sessions):
+            view = records.add_photo(me, session_id, own_area, _photo(index, variant=first_variant + index))
+            outcome["own"].append((view.id, view.duplicate))
+        records.close()
+    except Exception as exc:  # the failure itself is what the test reports
+        results.put((name, f"{type(exc).__name__}: {exc}"[:400]))
+        raise
     results.put((name, outcome))
 
 
@@ -146,7 +153,8 @@ def test_two_processes_writing_to_one_database_and_photo_folder(tmp_path):
     outcomes = dict(results.get(timeout=900) for _ in processes)
     for process in processes:
         process.join(60)
-        assert process.exitcode == 0
+    assert all(isinstance(outcome, dict) for outcome in outcomes.values()), outcomes
+    assert [process.exitcode for process in processes] == [0, 0]
     # The same photo sent to the same visit by both: one row, which both were told about.
     for (first, dup_one), (second, dup_two) in zip(outcomes["one"]["shared"], outcomes["two"]["shared"]):
         assert first == second and (dup_one or dup_two)
