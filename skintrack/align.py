@@ -48,7 +48,7 @@ import numpy as np
 
 from .photo import Photo, load_photo
 
-__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference"]
+__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "reference_analysis", "remember_reference_analysis"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,18 @@ def prepare_reference(photo: Photo | np.ndarray, config: AlignConfig | None = No
     :func:`align` onto it with the same ``config`` only analyses the moving photo. Remembered per
     Photo object and settings."""
     _prepare(load_photo(photo), config or AlignConfig())
+
+
+def reference_analysis(photo: Photo, config: AlignConfig) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
+    """What :func:`prepare_reference` works out: ``(matching-scale RGB, its grey copy, AKAZE keypoints,
+    descriptors)``."""
+    return _prepare(photo, config)
+
+
+def remember_reference_analysis(photo: Photo, config: AlignConfig, analysis: tuple) -> None:
+    """Remember ``analysis`` (as :func:`reference_analysis` returns it) for ``photo`` with ``config``: the
+    analysis done earlier of the same pixels, e.g. a stored baseline's."""
+    _PREPARED.setdefault(photo, {})[(config.match_size, config.akaze_threshold)] = tuple(analysis)
 
 
 def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:

@@ -50,7 +50,7 @@ from .imaging import dilate, erode, sample
 from .photo import Photo, load_photo
 from .skin import skin_mask
 
-__all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize"]
+__all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize", "remember_neutral_references"]
 
 #: Kinds of neutral reference, in order of preference.
 METHODS = ("chart", "grey_card", "backdrop")
@@ -120,6 +120,13 @@ def find_neutral_references(photo: Photo | np.ndarray, config: NormalizeConfig |
     if cfg not in cached:
         cached[cfg] = _find_neutral_references(photo, cfg)
     return cached[cfg]
+
+
+def remember_neutral_references(photo: Photo, config: NormalizeConfig, found: dict[str, NeutralReference]) -> None:
+    """Remember ``found`` as what :func:`find_neutral_references` finds in ``photo`` with ``config``
+    (references found earlier in the same pixels, e.g. a stored baseline's: see
+    :mod:`skintrack.records.baseline_files`)."""
+    _FOUND.setdefault(photo, {})[config] = found
 
 
 def _find_neutral_references(photo: Photo, cfg: NormalizeConfig) -> dict[str, NeutralReference]:

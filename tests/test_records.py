@@ -540,7 +540,8 @@ def test_demo_patient_loads_through_the_service_layer(demo_folder, tmp_path):
 
 
 def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
-    """Issue 23, item 4: the records keep the 4 baselines and 16 measurements last used (a library LRU)."""
+    """Issue 23, item 4: the records keep the 4 baselines and 16 measurements last used in memory (a library LRU;
+    the baselines kept on disk are tests/test_baseline_files.py)."""
     from types import SimpleNamespace
 
     from skintrack.roi import roi_hash
@@ -548,10 +549,10 @@ def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
     records = Records(tmp_path / "data")
     try:
         for i in range(4):
-            records._keep_baseline(f"f{i}.jpg", SimpleNamespace(zone=None, roi=None))
+            records._keep_baseline(f"f{i}.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
         with records._cache_lock:
             assert records._baseline_cache.get(("f0.jpg", None, roi_hash(None))) is not None  # used: kept
-        records._keep_baseline("f4.jpg", SimpleNamespace(zone=None, roi=None))
+        records._keep_baseline("f4.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
         assert {key[0] for key in records._baseline_cache} == {"f0.jpg", "f2.jpg", "f3.jpg", "f4.jpg"}
         for i in range(20):
             records._remember(f"photo-{i}", object())

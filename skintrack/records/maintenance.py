@@ -85,6 +85,7 @@ class MaintenanceMixin:
                     self.store.delete(name)
                 for path in self.store.temporary_files():
                     path.unlink(missing_ok=True)
+                self.baselines.prune(keep=in_use)  # measured baselines of photos no longer stored
                 if abandoned:
                     db.execute(delete(PendingFile).where(PendingFile.id.in_(abandoned)))
             report.repaired = True

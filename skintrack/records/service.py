@@ -52,6 +52,7 @@ from ..photo import make_private_dirs
 from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin
+from .baseline_files import BaselineFiles
 from .corrections import CorrectionsMixin
 from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
@@ -215,6 +216,7 @@ class Records(
         migrate(self.engine)
         self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.baselines = BaselineFiles(self.data_dir / "cache" / "baselines", self.store)  # measured baselines, on disk
         # Least recently used first out; both only under _cache_lock (cachetools' caches are not thread-safe).
         self._baseline_cache: LRUCache[tuple, Any] = LRUCache(maxsize=4)  # (file, zone, roi hash) -> compare.Baseline
         self._measured: LRUCache[str, Measurement] = LRUCache(maxsize=16)  # photo id -> its measurement

@@ -342,10 +342,14 @@ class SessionsMixin:
         """The photo at :data:`MEASURE_SIZE` (or as is when smaller), metadata kept."""
         return measuring_copy(photo, DEFAULT_CONFIG.measure_size)
 
-    def _keep_baseline(self, file_name: str, baseline: Baseline) -> None:
+    def _keep_baseline(self, file_name: str, baseline: Baseline, *, on_disk: bool = True) -> None:
+        """Keep a measured baseline in memory and (``on_disk``, unless it is there) in the data folder, where
+        the next follow-up finds it whichever process measures it (:mod:`~skintrack.records.baseline_files`)."""
         key = (file_name, baseline.zone, roi_hash(baseline.roi))
         with self._cache_lock:
             self._baseline_cache[key] = baseline
+        if on_disk and not self.baselines.has(file_name, baseline.zone, baseline.roi, baseline.config):
+            self.baselines.save(file_name, baseline)
 
     def _measured_baseline(self, file_name: str, zone: str | None, region: Any = None) -> Baseline | Comparison:
         """The area's baseline as measured, with what every follow-up needs from it analysed (its
@@ -359,6 +363,11 @@ class SessionsMixin:
         with lock:
             with self._cache_lock:
                 baseline = self._baseline_cache.get(key)
+            if baseline is None:
+                # Measured before, maybe by another process or server: the same numbers, without the work.
+                baseline = self.baselines.load(file_name, zone, region, DEFAULT_CONFIG)
+                if baseline is not None:
+                    self._keep_baseline(file_name, baseline, on_disk=False)
             if baseline is None:
                 measured = measure_baseline(self._measuring_copy(load_photo(self.store.get(file_name))), zone=zone, roi=region)
                 if not measured.scored:
@@ -726,7 +735,7 @@ class SessionsMixin:
             if baseline_info is None and outcome.scored:
                 record.thresholds = plain(outcome.score.thresholds)
                 area.baseline_photo_id = record.id
-                self._keep_baseline(record.file_name, outcome.baseline)
+                self._keep_baseline(record.file_name, outcome.baseline, on_disk=False)  # not inside the transaction
                 region = used
                 baseline_info = {
                     "id": record.id,

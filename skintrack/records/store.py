@@ -200,6 +200,8 @@ class PhotoStore:
                 os.chmod(folder, 0o700)  # folders an older version made 0755
         self._cipher = None
         self._name_key: bytes | None = None
+        #: Called with a file's name after it is deleted: whoever keeps data derived from a photo registers here.
+        self.on_delete: list = []
         if key:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -303,6 +305,31 @@ class PhotoStore:
                 f"Cannot decrypt {file_name}: SKINTRACK_KEY is not the key it was stored with, or the file was damaged."
             ) from None
 
+    def seal_derived(self, name: str, data: bytes) -> bytes:
+        """``data`` worked out from a stored photo (e.g. a measured baseline), sealed like a photo when the
+        store is encrypted (its ``name`` as associated data, apart from photo names); as is otherwise."""
+        if self._cipher is None:
+            return data
+        nonce = secrets.token_bytes(_NONCE)
+        return MAGIC + nonce + self._cipher.encrypt(nonce, data, b"derived:" + name.encode())
+
+    def open_derived(self, name: str, raw: bytes) -> bytes:
+        """What :meth:`seal_derived` sealed. :class:`RecordsError` when it cannot be opened with this
+        store's key (another key, none, damaged, or a plain file in an encrypted store)."""
+        if self._cipher is None:
+            if raw.startswith(MAGIC):
+                raise RecordsError(f"{name} is encrypted and this store has no key.")
+            return raw
+        if not raw.startswith(MAGIC):
+            raise RecordsError(f"{name} is not encrypted although this store is.")
+        from cryptography.exceptions import InvalidTag
+
+        nonce = raw[len(MAGIC) : len(MAGIC) + _NONCE]
+        try:
+            return self._cipher.decrypt(nonce, raw[len(MAGIC) + _NONCE :], b"derived:" + name.encode())
+        except InvalidTag:
+            raise RecordsError(f"Cannot open {name} with this key (another key, or damaged).") from None
+
     def exists(self, file_name: str) -> bool:
         return is_stored_name(file_name) and self.path(file_name).exists()
 
@@ -313,6 +340,8 @@ class PhotoStore:
             self.path(file_name).unlink()
         except FileNotFoundError:
             pass
+        for forget in self.on_delete:  # what was worked out from the photo goes with it (e.g. its measured baseline)
+            forget(file_name)
 
     def files(self) -> set[str]:
         """Names of all stored photos (temporary and foreign files excluded)."""
