@@ -310,6 +310,7 @@ def check_records(records, admin, results: list) -> dict:
         "score_rows_match": scores == 9 * scored,
         "audit_upload_lines": uploads,
         "areas_with_baseline": baselines,
+        "baselines_kept_on_disk": len(list(records.baselines.root.glob("*/*.npz"))),
         "doctor_healthy": doctor.healthy,
         "files_missing_or_corrupt": len(doctor.missing_files) + len(doctor.corrupt_files),
     }
@@ -415,6 +416,8 @@ def main() -> None:
                 "think_seconds": args.think,
                 "upload_to_scores_p50_s": round(statistics.median(times), 2),
                 "upload_to_scores_p95_s": round(p95, 2),
+                "baseline_upload_median_s": round(statistics.median(r["seconds"] for r in results if r["photo"] == 0), 2),
+                "follow_up_upload_median_s": round(statistics.median(r["seconds"] for r in results if r["photo"] > 0), 2),
                 "upload_to_scores_max_s": round(times[-1], 2),
                 "p95_target_s": TARGET_P95,
                 "wall_s": round(wall, 1),
