@@ -107,6 +107,34 @@ def test_twelve_parallel_guesses_get_at_most_five_checked(records, counted_check
         assert _attempt(records, "bea", PASSWORD) == "locked"
 
 
+def test_a_right_password_settled_while_other_guesses_are_checked_makes_no_room_for_more(records):  # noqa: F811
+    """The interleaving that let 7 of 12 parallel guesses be checked when the machine was busy: five claimed,
+    the right one settled first (it used to clear the count), then a sixth claimed."""
+    now = dt.datetime(2026, 12, 7, 1, 0)
+    with records._db() as db:
+        key = records._hash_key(db)
+    claims = []
+    for _ in range(throttle.LOCK_AFTER):
+        with records._db() as db:
+            claims.append(throttle.claim(db, key, "bea", "10.0.0.9", now))
+    assert all(claim.allowed for claim in claims)
+    with records._db() as db:
+        throttle.settle(db, claims[0], right=True, now=now)
+    with records._db() as db:
+        assert not throttle.claim(db, key, "bea", "10.0.0.9", now).allowed  # the four still being checked count
+    for claim in claims[1:]:
+        with records._db() as db:
+            throttle.settle(db, claim, right=False, now=now)
+    # A right password with nothing else being checked clears the count, as before.
+    later = now + dt.timedelta(hours=2)
+    with records._db() as db:
+        claim = throttle.claim(db, key, "bea", "10.0.0.9", later)
+    assert claim.allowed
+    with records._db() as db:
+        throttle.settle(db, claim, right=True, now=later)
+        assert throttle.name_lock(db, key, "bea", later) == (0, None)
+
+
 def test_parallel_wrong_guesses_lock_after_exactly_five_from_processes_sharing_the_database(tmp_path):
     """Two Records objects (as two server processes) and 16 threads: five guesses are checked, then locked."""
     if records_pg_url():
@@ -222,6 +250,7 @@ def test_the_command_line_unlocks_whatever_the_guessing(tmp_path, clock):
 # --------------------------------------------------------------------------- item 6: bounded hashing, rate limits
 
 
+@pytest.mark.slow  # a long concurrency check: make test-slow (CI runs it)
 def test_thirty_two_parallel_log_ins_hash_at_most_a_few_at_a_time(records, counted_checks):  # noqa: F811
     """Each argon2 check takes 64 MiB: 32 parallel unknown names ran 28 checks at once on 0.3.0 (+1.4 GB,
     bench/login_bench.py); now at most MAX_CONCURRENT_HASHES."""

@@ -17,7 +17,9 @@ A claim counts as a wrong guess until the password turns out right, so twelve
 parallel attempts can never have more than :data:`LOCK_AFTER` of them checked.
 A right password clears its user name's buckets (the client's bucket only gives
 back that one claim, so logging into one's own account between guesses at
-others does not reset it). When a bucket locks, its count starts again: after
+others does not reset it) — unless other guesses in the bucket are still being
+checked (``pending``): then the right guess and those keep counting, so a right
+password among parallel guesses makes no room for more of them. When a bucket locks, its count starts again: after
 the lock a client has :data:`LOCK_AFTER` fresh guesses, not one, so a single
 wrong guess each time a lock ends cannot keep an account locked for ever; the
 growing lock is per client, so someone guessing from one place does not lock
@@ -85,7 +87,8 @@ class LoginThrottle(Base):
     bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the user name, or "*"
     client: Mapped[str] = mapped_column(String(64))  # keyed hash of the client, or "*"
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # guesses counted: wrong ones and those being checked
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of which still being checked
     locks: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
@@ -190,7 +193,7 @@ def claim(db: Session, key: bytes, username: str, client: str, now: dt.datetime)
         if row.last_failure_at is not None and now - row.last_failure_at > FORGET_AFTER and (
             row.locked_until is None or row.locked_until <= now
         ):
-            row.failures, row.locks, row.locked_until = 0, 0, None
+            row.failures, row.locks, row.locked_until, row.pending = 0, 0, None, 0
         if row.locked_until is not None and row.locked_until > now:
             locked.append(row.locked_until)
         elif row.failures >= _RULES[rule].limit:  # full of guesses still being checked
@@ -199,6 +202,7 @@ def claim(db: Session, key: bytes, username: str, client: str, now: dt.datetime)
         return Claim(False, keys, max(locked))
     for row in rows.values():
         row.failures += 1
+        row.pending = (row.pending or 0) + 1
         row.last_failure_at = now
         if row.locked_until is not None and row.locked_until <= now:
             row.locked_until = None
@@ -219,9 +223,15 @@ def settle(db: Session, result: Claim, *, right: bool, now: dt.datetime) -> list
     for rule, row in rows.items():
         if row is None:
             continue
+        row.pending = max(0, (row.pending or 0) - 1)
         if right:
             if rule == "client":
                 row.failures = max(0, row.failures - 1)
+            elif row.pending:
+                # Other guesses of the same burst are still being checked: they, and this one, keep counting
+                # until they are settled (else a right password among twelve parallel guesses would make
+                # room for more of them to be checked).
+                row.failures = min(row.failures, row.pending + 1)
             else:
                 row.failures, row.locks, row.locked_until = 0, 0, None
             continue
