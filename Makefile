@@ -24,8 +24,11 @@ run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost \
 		--server.headless true --browser.gatherUsageStats false
 
+# Two processes, one per core; a test file stays in one process (its module fixtures are made once).
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: install
 	$(PY) -m pytest -m slow

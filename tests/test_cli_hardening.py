@@ -122,6 +122,7 @@ def _worker_folder(folder: Path, photos: int) -> Path:
     return folder
 
 
+@pytest.mark.slow  # kills processes: make test-slow (CI runs it)
 def test_killing_score_by_sigkill_ends_its_workers(tmp_path):
     folder = _worker_folder(tmp_path / "photos", 60)
     run = subprocess.Popen(
@@ -245,6 +246,7 @@ def test_import_and_archive_export_stop_cleanly_on_a_full_disk(hostile_course, t
 # --------------------------------------------------------------------------- item 12: two imports at once
 
 
+@pytest.mark.slow  # a long concurrency check: make test-slow (CI runs it)
 def test_two_imports_of_one_course_at_once_store_each_visit_once(hostile_course, tmp_path):
     data = tmp_path / "data"
     Records(data).close()  # the schema first, so both runs start on an upgraded database

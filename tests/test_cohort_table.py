@@ -234,8 +234,11 @@ def test_the_table_builds_on_a_dask_cluster(cohort):
     pd.testing.assert_frame_equal(remote, table)
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(cohort):
+def test_an_unreachable_scheduler_is_a_clear_error(cohort, monkeypatch):
+    import skintrack.batch
+
     records, _ = cohort
+    monkeypatch.setattr(skintrack.batch, "DASK_CONNECT_TIMEOUT_S", 1)  # nobody listens: no need to wait 10 s
     with pytest.raises(ConnectionError, match="Cannot reach the Dask scheduler"):
         build_cohort_table(records, STAFF, scheduler="tcp://127.0.0.1:9")
 

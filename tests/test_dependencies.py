@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO
 
 BLOCKED = ("pandas", "tqdm", "scipy", "matplotlib", "skimage")
@@ -28,6 +30,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # a fresh interpreter with the extras hidden: make test-slow (CI runs it)
 def test_the_engine_runs_without_the_extras_packages():
     photos = sorted(str(p) for p in (REPO / "sample_images").glob("*_left-cheek.jpg"))
     code = ENGINE.format(blocked=BLOCKED, first=photos[0], second=photos[1])

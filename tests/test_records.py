@@ -240,6 +240,7 @@ def test_only_the_patient_may_read_their_own_record(records, patient):
 # --------------------------------------------------------------------------- reliability
 
 
+@pytest.mark.slow  # a long concurrency check: make test-slow (CI runs it)
 def test_eight_threads_adding_photos_to_one_patient(records, patient):
     person, area = patient
     sessions = [_session(records, person.id, f"2026-0{month}-01") for month in range(1, 9)]
@@ -276,6 +277,7 @@ def test_eight_threads_adding_photos_to_one_patient(records, patient):
     assert errors == [] and len(records.list_photos(DOCTOR, person.id)) == 8
 
 
+@pytest.mark.slow  # a long concurrency check: make test-slow (CI runs it)
 def test_a_follow_up_overtaken_by_every_new_baseline_still_lands(records, patient):
     """Each time the follow-up is measured, a photo of an earlier session arrives and becomes the
     area's new baseline. Measuring again against it is right, but must end: after the first retry
@@ -357,6 +359,7 @@ records.add_photo(Actor("Dr Ada"), session_id, area_id, photo)
 """
 
 
+@pytest.mark.slow  # kills processes: make test-slow (CI runs it)
 @pytest.mark.parametrize("stage", ["before_commit", "while_writing"])
 def test_killed_mid_add_photo_leaves_no_half_record_and_doctor_repairs(tmp_path, stage):
     data = tmp_path / "data"
