@@ -96,7 +96,11 @@ def test_bookmark_double_clicks_patient_named_everywhere_and_a_refused_file_says
         field.fill("P-DBL")
         page.get_by_label("Display name").first.fill(NAME)
         page.get_by_role("button", name="Create patient").dblclick()
-        page.get_by_text("Patient P-DBL created").wait_for()
+        try:
+            page.get_by_text("Patient P-DBL created").wait_for()
+        except Exception:
+            page.screenshot(path=str(tmp_path / "2-double-click-failed.png"), full_page=True)  # what the page said
+            raise
         app_driver.wait_idle(page)
         records = _records(data)
         patients = [p for p in records.list_patients(CHECK) if p.code == "P-DBL"]
