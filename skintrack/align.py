@@ -48,7 +48,7 @@ import numpy as np
 
 from .photo import Photo, load_photo
 
-__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "reference_analysis", "remember_reference_analysis"]
+__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
 
 
 @dataclass(frozen=True)
@@ -169,21 +169,18 @@ def _prepare(photo: Photo, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray, tu
     return prepared
 
 
-def prepare_reference(photo: Photo | np.ndarray, config: AlignConfig | None = None) -> None:
+def prepare_reference(
+    photo: Photo | np.ndarray, config: AlignConfig | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
     """Analyse a reference photo ahead of time (matching-scale copy, AKAZE features), so that
     :func:`align` onto it with the same ``config`` only analyses the moving photo. Remembered per
-    Photo object and settings."""
-    _prepare(load_photo(photo), config or AlignConfig())
-
-
-def reference_analysis(photo: Photo, config: AlignConfig) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray | None]:
-    """What :func:`prepare_reference` works out: ``(matching-scale RGB, its grey copy, AKAZE keypoints,
-    descriptors)``."""
-    return _prepare(photo, config)
+    Photo object and settings. Returns the analysis: ``(matching-scale RGB, its grey copy, AKAZE
+    keypoints, descriptors)``."""
+    return _prepare(load_photo(photo), config or AlignConfig())
 
 
 def remember_reference_analysis(photo: Photo, config: AlignConfig, analysis: tuple) -> None:
-    """Remember ``analysis`` (as :func:`reference_analysis` returns it) for ``photo`` with ``config``: the
+    """Remember ``analysis`` (as :func:`prepare_reference` returns it) for ``photo`` with ``config``: the
     analysis done earlier of the same pixels, e.g. a stored baseline's."""
     _PREPARED.setdefault(photo, {})[(config.match_size, config.akaze_threshold)] = tuple(analysis)
 

@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from .._version import __version__
-from ..align import reference_analysis, remember_reference_analysis
+from ..align import prepare_reference, remember_reference_analysis
 from ..compare import Baseline, CompareConfig
 from ..normalize import NeutralReference, find_neutral_references, remember_neutral_references
 from ..photo import Photo, atomic_write, make_private_dirs
@@ -118,7 +118,7 @@ def baseline_to_bytes(baseline: Baseline) -> bytes:
     something in it cannot be kept exactly (then it is simply not kept)."""
     cfg = baseline.config
     references = find_neutral_references(baseline.photo, cfg.normalize)
-    small, grey, keypoints, descriptors = reference_analysis(baseline.photo, cfg.align)
+    small, grey, keypoints, descriptors = prepare_reference(baseline.photo, cfg.align)
     packer = _Arrays()
     header = {
         "format": _FORMAT,
@@ -223,8 +223,6 @@ class BaselineFiles:
         except Exception as exc:  # noqa: BLE001 - any unusable file is measured again and rewritten
             log.warning("stored baseline %s ignored and deleted: %s", path, exc)
             path.unlink(missing_ok=True)  # so that the baseline measured now is kept in its place
-            return None
-        if baseline.zone != zone:
             return None
         try:
             os.utime(path)  # recently used: kept longest
