@@ -454,8 +454,7 @@ def compare(
         reasons = [f"Not comparable with the baseline: {alignment.reason}."]
         return Comparison("not_comparable", reasons, photo=corrected, normalized=corrected, alignment=alignment, **common)
     aligned = alignment.photo()
-    region = alignment.coverage if base.roi_mask is None else alignment.coverage & base.roi_mask
-    result = _score_area(aligned, base.zone, cfg, roi=region, reference=base.thresholds)
+    result = _score_area(aligned, base.zone, cfg, roi=base.roi_mask, measurable=alignment.coverage, reference=base.thresholds)
     conditions = Conditions.of(corrected.metadata.get("normalization"), alignment.quality)
     changes = {name: result.metrics[name] - base.score.metrics[name] for name in METRIC_NAMES}
     return Comparison(

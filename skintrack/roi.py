@@ -8,7 +8,7 @@ rasterised at the baseline's size, selects the same skin in every follow-up:
 
 >>> region = Region.from_dict({"shape": "rectangle", "points": [[0.2, 0.3], [0.6, 0.7]]})
 >>> mask = region.mask((1536, 2048))      # boolean, rows x columns of the baseline as measured
->>> score(aligned_follow_up, roi=mask & alignment.coverage)   # doctest: +SKIP
+>>> score(aligned_follow_up, roi=mask, measurable=alignment.coverage)   # doctest: +SKIP
 
 A region must enclose at least :data:`MIN_AREA` of the photo (a slip of the
 finger is not a treated area) and have at most :data:`MAX_POINTS` points.

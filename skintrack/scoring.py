@@ -6,14 +6,19 @@ Pipeline (all at a fixed working resolution, default long side 1024 px, so a
 1. resample the photo (area averaging) and convert to CIELAB in float;
 2. find the face (:func:`skintrack.find_face`), if there is one;
 3. skin mask (:mod:`skintrack.skin`, the face only when there is one) intersected
-   with the ROI or the named face ``zone``;
+   with the named face ``zone`` and the pixels holding image data (``measurable``):
+   the skin *measured*;
 4. the scale in millimetres per pixel: the reference's (baseline's) scale when
    there is one, else from a colour chart found by :func:`skintrack.normalize`
    (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed
    from the skin region (``skin_region_mm`` across); spot sizes are set in
    millimetres with it;
-5. each metric family (:mod:`skintrack.metrics`) on the ROI skin, with the
-   thresholds of the **reference** (baseline) score when one is given;
+5. each metric family (:mod:`skintrack.metrics`) on the skin measured, with the
+   thresholds of the **reference** (baseline) score when one is given, else this
+   photo's own from all the skin measured; the figures are then kept inside the
+   region of interest (``roi``): a spot or line counts when it lies in the region,
+   so a region gives the same spots as the whole photo, kept inside it, and never
+   changes a threshold (a region full of spots would otherwise raise its own);
 6. a family that fails gives NaN with the reason in ``provenance["errors"]``;
    so does a zone of a low-confidence face or a zone partly outside the photo.
 """
@@ -39,7 +44,7 @@ from .jsonsafe import finite
 from .roi import Region, rasterise, roi_hash, roi_kind
 from .imaging import dilate, erode, fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
-from .metrics.spots import detect_spots, local_darkness, spot_threshold
+from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
 from .face import ZONES, Face, FaceConfig, find_face
@@ -269,9 +274,12 @@ class _Context:
     L: np.ndarray
     a: np.ndarray
     b: np.ndarray
-    skin: np.ndarray  # ROI skin
-    inner: np.ndarray  # ROI skin minus the edge margin
-    filled: np.ndarray  # L* with non-skin filled smoothly (no edge step for filters)
+    skin: np.ndarray  # the skin the figures are about: measured skin inside the region of interest
+    inner: np.ndarray  # ... minus the edge margin of the measured skin
+    measured: np.ndarray  # all the skin measured (zone, image data; no region): maps and thresholds
+    measured_inner: np.ndarray  # ... minus its edge margin
+    region: np.ndarray | None  # the region of interest (None: all the skin measured)
+    filled: np.ndarray  # L* with the unmeasured pixels filled smoothly (no edge step for filters)
     outer_edge: np.ndarray  # rim of the measured area (small holes such as hairs are not rims)
     reference: dict[str, float] | None
     mm_per_px: float  # millimetres per working pixel
@@ -319,7 +327,7 @@ def _redness(ctx: _Context) -> _Part:
     part, cfg = _Part(), ctx.cfg
     try:
         a_map = redness_map(ctx.a, cfg.red_sigma)
-        threshold = ctx.threshold("red_a", lambda: red_threshold(a_map, ctx.skin, cfg.red_min_delta, cfg.red_k))
+        threshold = ctx.threshold("red_a", lambda: red_threshold(a_map, ctx.measured, cfg.red_min_delta, cfg.red_k))
         red = measure_redness(ctx.a, ctx.skin, threshold, a_map)
         part.thresholds["red_a"] = threshold
         part.metrics.update(redness=red.redness, red_area_pct=red.red_area_pct)
@@ -333,7 +341,7 @@ def _darkness(ctx: _Context) -> _Part:
     part = _Part()
     try:
         sigma, _, _, window = ctx.spot_sizes_px
-        part.maps["darkness"] = local_darkness(ctx.L, ctx.skin, window, sigma, filled_L=ctx.filled)
+        part.maps["darkness"] = local_darkness(ctx.L, ctx.measured, window, sigma, filled_L=ctx.filled)
     except Exception as exc:
         part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
     return part
@@ -346,12 +354,12 @@ def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | No
         return part
     try:
         threshold = ctx.threshold(
-            "spot_delta_L", lambda: spot_threshold(darkness, ctx.inner, cfg.spot_min_delta, cfg.spot_k)
+            "spot_delta_L", lambda: spot_threshold(darkness, ctx.measured_inner, cfg.spot_min_delta, cfg.spot_k)
         )
         _, min_area, min_width, _ = ctx.spot_sizes_px
-        spots = detect_spots(
+        every_spot = detect_spots(
             darkness,
-            ctx.inner,
+            ctx.measured_inner,
             threshold,
             min_area,
             cfg.spot_max_elongation,
@@ -359,6 +367,9 @@ def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | No
             min_width=min_width,
             line_strength=strength,
         )
+        # Texture leaves out every spot measured, also those outside the region.
+        part.maps["every_spot"] = every_spot.mask
+        spots = every_spot if ctx.region is None else spots_inside(every_spot, darkness, ctx.region)
         part.thresholds["spot_delta_L"] = threshold
         part.metrics.update(
             spot_count=spots.spot_count,
@@ -392,15 +403,16 @@ def _texture(ctx: _Context, spots_mask: np.ndarray, strength: np.ndarray | None,
     lines_mask = np.zeros(ctx.skin.shape, bool)
     if strength is not None:
         try:
-            line_region = ctx.inner & ~dilate(spots_mask, 3)
+            line_region = ctx.measured_inner & ~dilate(spots_mask, 3)
             threshold = ctx.threshold(
                 "line_delta_L", lambda: line_threshold(strength, line_region, cfg.line_min_delta, cfg.line_k)
             )
             lines = detect_lines(strength, line_region, threshold, cfg.line_min_length)
             lines_mask = lines.mask
+            counted = lines.mask if ctx.region is None else lines.mask & ctx.region
             part.thresholds["line_delta_L"] = threshold
-            part.metrics["line_density"] = 100.0 * float(lines.mask.sum()) / ctx.n_skin
-            part.maps["lines"] = lines.mask
+            part.metrics["line_density"] = 100.0 * float(counted.sum()) / ctx.n_skin
+            part.maps["lines"] = counted
         except Exception as exc:
             part.fail(("line_density",), exc)
     if band is not None:
@@ -425,7 +437,7 @@ def _measure(ctx: _Context) -> list[_Part]:
         darkness, redness, tone = _darkness(ctx), _redness(ctx), _tone(ctx)
     strength = filters.maps.get("line_strength")
     spots = _spots(ctx, darkness.maps.get("darkness"), strength)
-    texture = _texture(ctx, spots.maps["spots"], strength, filters.maps.pop("texture_band", None))
+    texture = _texture(ctx, spots.maps.pop("every_spot", spots.maps["spots"]), strength, filters.maps.pop("texture_band", None))
     return [darkness, spots, filters, texture, redness, tone]
 
 
@@ -448,6 +460,7 @@ def score(
     face: Face | None | str = "auto",
     reference: Score | Mapping[str, float] | None = None,
     config: ScoreConfig | Mapping[str, Any] | None = None,
+    measurable: np.ndarray | None = None,
 ) -> Score:
     """Measure redness, spots, texture and tone on one photo.
 
@@ -460,7 +473,11 @@ def score(
         boolean mask (any resolution; it is resampled, e.g. ``face.zones["left_cheek"]``),
         a :class:`skintrack.roi.Region` (or its dict), a rectangle in the photo's pixel
         coordinates or a polygon in fractions (0-1) of its frame; rasterised at the working
-        size by :func:`skintrack.roi.rasterise`. It is intersected with the skin mask.
+        size by :func:`skintrack.roi.rasterise`. The figures are about the skin inside it,
+        but it is not a frame of its own: spots, lines and (without a ``reference``) the
+        thresholds are found on all the skin measured and then kept inside the region
+        (a spot or line counts when its centre lies in it), so a region gives the same
+        spots as the whole photo kept inside the region.
     zone : str, optional
         Measure one face zone (one of :data:`skintrack.face.ZONES`, e.g. ``"left_cheek"``:
         the patient's left). When the photo shows no face, the face was found with low
@@ -477,6 +494,10 @@ def score(
         pixel that sets the spot sizes.
     config : ScoreConfig or mapping, optional
         Engine settings; a mapping overrides individual defaults.
+    measurable : ndarray, optional
+        HxW boolean mask (any resolution) of the pixels that hold image data, e.g. an
+        aligned follow-up's :attr:`skintrack.Alignment.coverage`: nothing outside it is
+        measured, and its rim is an edge like the photo's own.
 
     Returns
     -------
@@ -524,6 +545,7 @@ def score(
             raise ValueError('face must be a Face, None or "auto".')
         face = find_face(photo, cfg.face) if cfg.find_faces else None
     roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
+    measured_area = np.ones(working_shape, bool) if measurable is None else rasterise(measurable, working_shape, photo.size)
     zone_problem = None
     if zone is not None:
         if face is None:
@@ -531,13 +553,16 @@ def score(
         elif zone in face.zone_issues:
             zone_problem = f"zone {zone!r}: {face.zone_issues[zone]}"
         else:
-            roi_mask = roi_mask & face.zone_mask(zone, working_shape)
+            measured_area = measured_area & face.zone_mask(zone, working_shape)
             roi_description = f"zone {zone}" if roi is None else f"zone {zone} and {roi_description}"
     # Only a confident face decides what skin is; a doubtful one is reported (zones NaN) but not used.
     trusted = face if face is not None and face.confident else None
     masks = skin_mask(lab, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
-    skin = masks.skin & roi_mask
-    inner = erode(skin, cfg.edge_margin)
+    measured = masks.skin & measured_area
+    measured_inner = erode(measured, cfg.edge_margin)
+    region = None if roi is None else roi_mask
+    skin = measured if region is None else measured & region
+    inner = measured_inner if region is None else measured_inner & region
     n_skin = int(skin.sum())
     scale = _scale(photo, face, masks.skin, working_shape, reference_thresholds, cfg)
 
@@ -555,11 +580,12 @@ def score(
             errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})"
     else:
         # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
-        area = (masks.skin | masks.hair | masks.glare) & roi_mask
+        area = (masks.skin | masks.hair | masks.glare) & measured_area
         outer_edge = ~erode(area, cfg.edge_margin + 1)
         context = _Context(
-            cfg, L, a, b, skin, inner, fill_outside(L, skin), outer_edge, reference_thresholds, scale["mm_per_working_px"]
-        )
+            cfg, L, a, b, skin, inner, measured, measured_inner, region, fill_outside(L, measured), outer_edge,
+            reference_thresholds, scale["mm_per_working_px"],
+        )  # fmt: skip
         for part in _measure(context):
             metrics.update(part.metrics)
             thresholds.update(part.thresholds)
@@ -591,7 +617,8 @@ def score(
         "roi": roi_description,
         "roi_sha256": roi_hash(roi),
         "zone": zone,
-        "roi_pixels": int(roi_mask.sum()),
+        "roi_pixels": int((roi_mask & measured_area).sum()),
+        "measurable": None if measurable is None else f"mask {measurable.shape[1]}x{measurable.shape[0]}",
         "skin_pixels": n_skin,
         "skin_fraction": round(float(skin.mean()), 4),
         "face": face.summary() if face is not None else None,

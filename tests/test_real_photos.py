@@ -292,3 +292,79 @@ def test_redness_on_a_face_is_measured_on_the_face():
         before = skintrack.score(portrait, zone=zone, face=face).metrics["redness"]
         after = skintrack.score(changed_photo, zone=zone, face=face).metrics["redness"]
         assert after - before == pytest.approx(4.0, abs=0.5), zone
+
+
+# --------------------------------------------------------------------------- regions of interest (issue 19)
+
+REGION_PHOTOS = ("PAT_1089_375_677.png", "PAT_289_1399_481.png", "PAT_417_828_723.png", "PAT_680_1289_182.png",
+                 "PAT_93_361_203.png", "PAT_759_1433_973.png")  # fmt: skip
+
+
+def _spot_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, centroids (x, y) per label) of a spot mask: each spot is one 8-connected component."""
+    _, labels, _, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return labels, centroids
+
+
+def _kept_inside(whole: skintrack.Score, rect_working: tuple[int, int, int, int]) -> tuple[int, np.ndarray]:
+    """The whole photo's spots whose centre lies in the rectangle: (count, their pixels inside it)."""
+    x, y, w, h = rect_working
+    inside = np.zeros(whole.maps["spots"].shape, bool)
+    inside[y : y + h, x : x + w] = True
+    labels, centroids = _spot_components(whole.maps["spots"])
+    keep = [i for i in range(1, len(centroids)) if inside[int(round(centroids[i][1])), int(round(centroids[i][0]))]]
+    return len(keep), np.isin(labels, keep) & inside
+
+
+def _rect_around_spots(whole: skintrack.Score, n: int = 5) -> tuple[int, int, int, int]:
+    """A rectangle (working px) drawn tightly around the ``n`` spots nearest the photo's centre, as a provider
+    outlines a patch of dark spots."""
+    labels, centroids = _spot_components(whole.maps["spots"])
+    height, width = labels.shape
+    order = sorted(range(1, len(centroids)), key=lambda i: np.hypot(*(centroids[i] - (width / 2, height / 2))))
+    ys, xs = np.nonzero(np.isin(labels, order[:n]))
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+@pytest.mark.parametrize("name", REGION_PHOTOS)
+def test_a_region_gives_the_whole_photos_spots_kept_inside_it(name):
+    """Issue 19: a rectangle drawn over five dark spots measured 0 spots (the region set its own background,
+    threshold and edge). Measuring inside a region is now measuring the whole photo and keeping what lies inside:
+    the same spots, the same thresholds, the same figures."""
+    photo = skintrack.load_photo(real_photo(name))
+    whole = skintrack.score(photo)
+    assert whole.metrics["spot_count"] >= 5
+    rects = [_rect_around_spots(whole)]
+    height, width = whole.maps["skin"].shape
+    rects += [(0, 0, width // 2, height // 2), (width // 4, height // 3, width // 2, height // 2)]
+    for x, y, w, h in rects:
+        roi = np.zeros((height, width), bool)  # at the working size: exactly these pixels
+        roi[y : y + h, x : x + w] = True
+        inside = skintrack.score(photo, roi=roi)
+        count, pixels = _kept_inside(whole, (x, y, w, h))
+        assert inside.thresholds == whole.thresholds  # a region never changes a threshold
+        assert inside.metrics["spot_count"] == count
+        assert np.array_equal(inside.maps["spots"], pixels)
+        skin = int(inside.maps["skin"].sum())
+        assert inside.metrics["spot_area_pct"] == pytest.approx(100.0 * pixels.sum() / skin)
+    assert _kept_inside(whole, rects[0])[0] >= 5  # the provider's patch keeps its five spots
+
+
+def test_a_region_over_dark_spots_is_no_false_improvement_through_compare():
+    """The app's path (measure_baseline and compare with a region): the same photo again is no change, and the
+    baseline with a region counts the spots the whole photo shows there."""
+    from skintrack.compare import compare, measure_baseline
+
+    path = real_photo(REGION_PHOTOS[0])
+    whole = measure_baseline(path).score
+    x, y, w, h = _rect_around_spots(whole)
+    height, width = whole.maps["skin"].shape
+    region = [(x / width, y / height), ((x + w) / width, y / height), ((x + w) / width, (y + h) / height),
+              (x / width, (y + h) / height)]  # fmt: skip
+    first = measure_baseline(path, roi=region)
+    assert first.score.thresholds == whole.thresholds
+    assert first.score.metrics["spot_count"] >= 5
+    again = compare(first, path)
+    assert again.status == "scored", again.reasons
+    assert again.score.metrics["spot_count"] == first.score.metrics["spot_count"]
+    assert abs(again.changes["spot_area_pct"]) <= 0.1 * first.score.metrics["spot_area_pct"]

@@ -146,6 +146,35 @@ def test_roi_rectangle_and_mask(baseline_photo, baseline_score):
             score(baseline_photo.rgb, roi=bad)
 
 
+def test_a_region_keeps_the_whole_photos_spots_lines_and_thresholds(baseline_photo, baseline_score):
+    """A region restricts the figures, never the measurement: the thresholds are the whole photo's, the spots
+    and lines are the whole photo's that lie in it (issue 19: a region over a patch of spots raised its own
+    threshold and lost them). Real photos: tests/test_real_photos.py."""
+    import cv2
+
+    whole = baseline_score
+    labels_count, labels, _, centroids = cv2.connectedComponentsWithStats(whole.maps["spots"].astype(np.uint8), connectivity=8)
+    assert labels_count > 4
+    height, width = whole.maps["skin"].shape
+    region = np.zeros((height, width), bool)
+    region[: height // 2, : width // 2] = True  # the upper-left quarter, drawn at the working size
+    inside = score(baseline_photo.rgb, roi=region)
+    assert inside.thresholds == whole.thresholds
+    kept = [i for i in range(1, labels_count) if region[int(round(centroids[i][1])), int(round(centroids[i][0]))]]
+    assert 0 < len(kept) < labels_count - 1
+    assert inside.metrics["spot_count"] == len(kept)
+    assert np.array_equal(inside.maps["spots"], np.isin(labels, kept) & region)
+    assert np.array_equal(inside.maps["lines"], whole.maps["lines"] & region)
+    assert np.array_equal(inside.maps["red"], whole.maps["red"] & region)
+    assert np.array_equal(inside.maps["skin"], whole.maps["skin"] & region)
+    # Pixels without image data (an aligned follow-up's uncovered part) are not measured at all.
+    measurable = np.ones((height, width), bool)
+    measurable[:, width // 2 :] = False
+    half = score(baseline_photo.rgb, measurable=measurable)
+    assert not (half.maps["skin"] & ~measurable).any()
+    assert half.provenance["measurable"] == f"mask {width}x{height}"
+
+
 def test_config_overrides_and_rejects_unknown_settings(baseline_photo):
     assert score(baseline_photo.rgb, config={"working_size": 800}).provenance["working_size"] == [800, 600]
     with pytest.raises(ValueError, match="Unknown score settings"):
