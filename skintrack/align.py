@@ -20,7 +20,10 @@ the baseline ("reference") geometry:
 5. the result is checked: the enhanced correlation coefficient of the two
    photos after warping (on the overlap), the number and share of inliers,
    the overlap (fraction of the reference covered) and a plausible scale
-   (0.5-2x). ``quality`` in [0, 1] combines them; ``ok`` is False with a reason
+   (0.5-2x) of the *framing*: the scale change with both photos brought to the
+   same long side, so a 448 px baseline and a 12 MP follow-up of the same skin
+   (or the reverse) are one framing, not a 9x zoom; the change in pixels is kept
+   as ``pixel_scale``. ``quality`` in [0, 1] combines them; ``ok`` is False with a reason
    when registration failed, so callers refuse to compare rather than compare
    garbage. Never raises for unrelated photos.
 
@@ -89,7 +92,9 @@ class Alignment:
     reason : str
         Why ``ok`` is False (or "aligned").
     diagnostics : dict
-        Inliers, matches, correlation, model, scale and rotation.
+        Inliers, matches, correlation, model, ``scale`` (of the framing: how much more of the
+        skin the follow-up shows across, both photos at the same long side; >1 taken from
+        farther away), ``pixel_scale`` (reference pixels per follow-up pixel) and rotation.
     image : ndarray
         The moving photo warped onto the reference geometry (full resolution,
         the reference's shape); uncovered pixels are black. Computed on first use.
@@ -106,11 +111,22 @@ class Alignment:
     margin_px: int = DEFAULT_CONFIG.coverage_margin_px
 
     @cached_property
+    def _source(self) -> tuple[np.ndarray, np.ndarray]:
+        """The moving pixels to warp and the matrix from them: a follow-up with more than twice the baseline's
+        pixels across the same skin is first reduced by area averaging (its reduced-scale decode for a large
+        JPEG), so the warp neither aliases its fine texture nor decodes 100 MP to fill a small frame."""
+        pixel_scale = float(np.sqrt(abs(np.linalg.det(self.matrix[:2, :2] / self.matrix[2, 2]))))
+        if pixel_scale >= 0.5:
+            return self.moving.rgb, self.matrix
+        rgb = self.moving.resized(max(16, int(np.ceil(max(self.moving.size) * pixel_scale * 1.5))))
+        to_moving = np.diag([self.moving.size[0] / rgb.shape[1], self.moving.size[1] / rgb.shape[0], 1.0])
+        return rgb, self.matrix @ to_moving
+
+    @cached_property
     def image(self) -> np.ndarray:
         width, height = self.reference_size
-        return cv2.warpPerspective(
-            self.moving.rgb, self.matrix, (width, height), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_CONSTANT
-        )
+        rgb, matrix = self._source
+        return cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_CONSTANT)
 
     @cached_property
     def coverage(self) -> np.ndarray:
@@ -120,11 +136,12 @@ class Alignment:
         interpolation mixes them with the black fill.
         """
         width, height = self.reference_size
-        mw, mh = self.moving.size
+        rgb, matrix = self._source
+        mh, mw = rgb.shape[:2]
         inner = np.zeros((mh, mw), np.uint8)
         m = self.margin_px
         inner[m:-m, m:-m] = 255
-        return cv2.warpPerspective(inner, self.matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
+        return cv2.warpPerspective(inner, matrix, (width, height), flags=cv2.INTER_NEAREST) > 0
 
     def photo(self) -> Photo:
         """The aligned image as a Photo, carrying the moving photo's metadata and this alignment."""
@@ -300,9 +317,13 @@ def _judge(small, scale_reference, scale_moving, correlation, overlap, quality, 
     matrix = np.linalg.inv(scale_reference) @ small @ scale_moving
     matrix /= matrix[2, 2]
     linear = matrix[:2, :2]
-    scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    pixel_scale = float(np.sqrt(abs(np.linalg.det(linear))))
+    # The framing's scale: at the matching size both photos have the same long side, so the resolution
+    # each was taken at drops out (a 448 px baseline and a 12 MP follow-up of the same skin: 1x, not 0.11x).
+    scale = float(np.sqrt(abs(np.linalg.det(small[:2, :2] / small[2, 2]))))
     rotation = float(np.degrees(np.arctan2(linear[1, 0], linear[0, 0])))
-    diagnostics = {**diagnostics, "correlation": round(correlation, 4), "scale": round(scale, 4), "rotation_deg": round(rotation, 3)}
+    diagnostics = {**diagnostics, "correlation": round(correlation, 4), "scale": round(scale, 4),
+                   "pixel_scale": round(pixel_scale, 4), "rotation_deg": round(rotation, 3)}  # fmt: skip
     if not cfg.min_scale <= scale <= cfg.max_scale:
         ok, reason = False, f"implausible scale change ({scale:.2f}x)"
     elif overlap < cfg.min_overlap:

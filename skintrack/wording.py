@@ -187,12 +187,12 @@ def light_words(normalization: dict | None) -> str:
 def retake_advice(alignment: dict | None) -> str:
     """Why a follow-up could not be compared with the baseline, and what to do, in plain words.
 
-    ``alignment`` is the stored :meth:`skintrack.Alignment.summary` (reason and diagnostics).
+    ``alignment`` is the stored :meth:`skintrack.Alignment.summary`: its reason and, beside it, the
+    diagnostics it was judged by (``scale`` is the framing's scale change, >1 farther away).
     """
     alignment = alignment or {}
     reason = str(alignment.get("reason") or "")
-    diagnostics = alignment.get("diagnostics") or {}
-    scale = diagnostics.get("scale")
+    scale = alignment.get("scale")
     if "scale" in reason and isinstance(scale, (int, float)) and scale > 0:
         why = ("it was taken much closer than the baseline" if scale < 1 else "it was taken much farther away than the baseline")
     elif "overlap" in reason:

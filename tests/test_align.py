@@ -41,7 +41,7 @@ def test_follow_ups_align_within_one_pixel(scene, baseline_photo, rotation, scal
 def test_aligned_follow_up_is_measured_where_the_baseline_was(scene, baseline_photo, baseline_score):
     follow_up = render(scene, SkinState(), Capture(seed=6, rotation_deg=7, scale=1.1, shift=(60, -40)))
     result = align(follow_up.encoded, baseline_photo.encoded)
-    aligned = score(result.photo(), roi=result.coverage, reference=baseline_score)
+    aligned = score(result.photo(), measurable=result.coverage, reference=baseline_score)
     assert aligned.metrics["spot_count"] == baseline_score.metrics["spot_count"]
     assert aligned.metrics["redness"] == pytest.approx(baseline_score.metrics["redness"], abs=0.3)
     assert result.photo().metadata["alignment"]["ok"] is True
@@ -110,3 +110,80 @@ def test_an_implausible_scale_change_is_refused_even_when_the_fit_is_good(baseli
     assert result.diagnostics["scale"] > 2.0
     assert result.quality >= 0.5 and result.overlap >= 0.5  # nothing else would refuse it
     assert not result.ok and "scale" in result.reason
+    # What the provider is told reads the stored summary: the distance, not "angle, distance or light".
+    from skintrack.wording import retake_advice
+
+    assert "much farther away than the baseline" in retake_advice(result.summary())
+
+
+def _phone_photo(rgb: np.ndarray, size: tuple[int, int] = (4032, 3024), rotation: float = 4.0) -> bytes:
+    """``rgb`` (a square close-up) as a phone would frame it at ``size``: the skin filling the frame's height,
+    turned a little, on a grey surround; JPEG bytes."""
+    import cv2
+
+    width, height = size
+    side = height
+    big = cv2.resize(rgb, (side, side), interpolation=cv2.INTER_CUBIC)
+    turn = cv2.getRotationMatrix2D((side / 2, side / 2), rotation, 1.0)
+    big = cv2.warpAffine(big, turn, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    frame = np.full((height, width, 3), 120, np.uint8)
+    x = (width - side) // 2
+    frame[:, x : x + side] = big
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return encoded.tobytes()
+
+
+@pytest.fixture(scope="module")
+def close_up_448():
+    return load_photo(real_photo("PAT_1428_1489_38.png"))
+
+
+def test_a_448_px_baseline_and_a_12_mp_follow_up_of_the_same_skin_are_one_framing(close_up_448):
+    """Issue 20: the scale check compared raw pixels, so a 12 MP phone photo of the same skin as a 448 px
+    baseline was "an implausible scale change (0.20x)". The framing's scale is judged (both photos at the
+    same long side); the pixels' scale is kept beside it."""
+    follow_up = load_photo(_phone_photo(close_up_448.rgb))
+    assert follow_up.size == (4032, 3024)
+    result = align(follow_up, close_up_448)
+    assert result.ok, result.reason
+    assert result.diagnostics["scale"] == pytest.approx(4032 / 3024, rel=0.03)  # the skin fills 3/4 of the long side
+    assert result.diagnostics["pixel_scale"] == pytest.approx(448 / 3024, rel=0.03)
+    assert abs(result.diagnostics["rotation_deg"]) == pytest.approx(4.0, abs=0.3)
+    assert result.image.shape == close_up_448.rgb.shape
+    # The warp starts from a reduced copy (no aliasing, no full decode) and still lands on the baseline.
+    assert result._source[0].shape[0] < 3024
+    grey = lambda rgb: rgb.astype(np.float32).mean(axis=2)  # noqa: E731
+    inside = result.coverage
+    assert inside.mean() > 0.9
+    assert np.corrcoef(grey(result.image)[inside], grey(close_up_448.rgb)[inside])[0, 1] > 0.95
+    # ... and the reverse: a 12 MP baseline, a 448 px follow-up.
+    reverse = align(close_up_448, follow_up)
+    assert reverse.ok, reverse.reason
+    assert reverse.diagnostics["scale"] == pytest.approx(3024 / 4032, rel=0.03)
+
+
+def test_a_framing_twice_as_wide_is_refused_whatever_the_resolutions(close_up_448):
+    """The framing limit still holds across resolutions: the same skin in the middle third of a 12 MP frame."""
+    import cv2
+
+    frame = np.full((3024, 4032, 3), 120, np.uint8)
+    small = cv2.resize(close_up_448.rgb, (1200, 1200), interpolation=cv2.INTER_CUBIC)
+    frame[912:2112, 1416:2616] = small
+    result = align(frame, close_up_448)
+    assert result.diagnostics["scale"] > 2.0
+    assert not result.ok and "scale" in result.reason
+
+
+@pytest.mark.slow  # a 100 MP JPEG takes seconds to write
+def test_a_100_mp_follow_up_of_a_448_px_baseline_is_compared(close_up_448):
+    """The far end of phone and camera resolutions, through compare() (measuring copies, reduced-scale decode)."""
+    from skintrack.compare import compare, measure_baseline
+
+    huge = _phone_photo(close_up_448.rgb, size=(11552, 8664), rotation=-3.0)
+    follow_up = load_photo(huge)
+    assert follow_up.size[0] * follow_up.size[1] >= 100_000_000
+    result = compare(measure_baseline(close_up_448), follow_up)
+    assert result.status == "scored", result.reasons
+    assert result.alignment.diagnostics["scale"] == pytest.approx(11552 / 8664, rel=0.03)
+    assert abs(result.changes["redness"]) < 1.0

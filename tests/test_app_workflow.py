@@ -184,6 +184,36 @@ def test_7_a_photo_that_cannot_be_compared_says_what_to_do_and_shows_the_ghost_t
     assert any("ghost" in caption for caption in _image_captions(at))  # the ghost is shown right there
 
 
+def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
+    """The retake advice reads the stored alignment (issue 20: it read a key the record does not keep, so a
+    photo taken from three times the distance was told "a different angle, distance or light")."""
+    import cv2
+    import numpy as np
+
+    from skintrack import load_photo
+
+    patient = data.add_patient(T, "P-FAR")
+    area = data.add_area(T, patient.id, "cheek")
+    first = data.add_session(T, patient.id, "2026-05-04", "other")
+    data.add_session(T, patient.id, "2026-06-04", "other")
+    data.add_photo(T, first.id, area.id, BASELINE)
+    rgb = load_photo(BASELINE).rgb
+    height, width = rgb.shape[:2]
+    small = cv2.resize(rgb, (int(width * 0.4), int(height * 0.4)), interpolation=cv2.INTER_AREA)
+    far = np.full_like(rgb, 128)
+    y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
+    far[y : y + small.shape[0], x : x + small.shape[1]] = small
+    far_jpeg = cv2.imencode(".jpg", cv2.cvtColor(far, cv2.COLOR_RGB2BGR))[1].tobytes()
+    at = _page("new_session", patient.id).run()
+    uploader(at).set_value([("far.jpg", far_jpeg, "image/jpeg")])
+    at.button(key="add_photos").click().run()
+    photo = [p for p in data.list_photos(T, patient.id) if not p.is_baseline][0]
+    assert photo.status == "not_comparable" and photo.alignment["scale"] > 2.0
+    text = " ".join(e.value for e in at.error)
+    assert "much farther away than the baseline" in text
+    assert "different angle, distance or light" not in text
+
+
 def _image_captions(at) -> list[str]:
     captions = []
     for kind in ("imgs", "image"):

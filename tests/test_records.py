@@ -144,6 +144,26 @@ def test_follow_up_of_another_area_is_refused_not_compared(records, patient):
     assert view.scores == {}
 
 
+def test_a_12_mp_follow_up_of_a_448_px_baseline_is_compared(records, patient):
+    """Issue 20: a phone's 12 MP follow-up of the same skin as a 448 px baseline was refused as an implausible
+    scale change; the records (the app's and the API's door) compare it, and keep both scales it was judged by."""
+    from skintrack import load_photo
+
+    from .conftest import real_photo
+    from .test_align import _phone_photo
+
+    person, area = patient
+    close_up = real_photo("PAT_1428_1489_38.png")
+    records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, close_up)
+    phone = _phone_photo(load_photo(close_up).rgb)
+    view = records.add_photo(DOCTOR, _session(records, person.id, "2026-06-01").id, area.id, phone)
+    assert view.status == "scored", view.status_reason
+    assert view.alignment["ok"] is True
+    assert view.alignment["scale"] == pytest.approx(4032 / 3024, rel=0.03)
+    assert view.alignment["pixel_scale"] < 0.5  # compared in pixels, this was "implausible" (0.29x: measuring copies)
+    assert math.isfinite(view.scores["redness"])
+
+
 def test_photo_the_quality_gate_blocks_is_kept_with_the_reason(records, patient):
     person, area = patient
     dark = SkinScene(seed=3).render(SkinState(), Capture(seed=1, exposure=0.08))

@@ -84,5 +84,8 @@ def test_light_and_retake_words_have_no_jargon():
     advice = retake_advice({"reason": "no consistent transform (3 consistent points); ECC did not converge"})
     assert "ECC" not in advice and "transform" not in advice
     assert "same distance and angle" in advice and "same light" in advice and "ghost" in advice
-    closer = retake_advice({"reason": "implausible scale change (2.60x)", "diagnostics": {"scale": 2.6}})
-    assert "farther" in closer or "closer" in closer
+    # The words read the figures the stored summary keeps beside its reason (Alignment.summary()).
+    farther = retake_advice({"reason": "implausible scale change (2.60x)", "scale": 2.6, "ok": False})
+    assert "much farther away than the baseline" in farther and "angle, distance or light" not in farther
+    closer = retake_advice({"reason": "implausible scale change (0.30x)", "scale": 0.3, "ok": False})
+    assert "much closer than the baseline" in closer
