@@ -97,6 +97,26 @@ def working(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 DEMO_LOADER_NAME = "Dr Demo"  # who loaded the demo patients in :func:`demo_folder`
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(folder)`` once per run, also when the suite runs in several processes (pytest-xdist): the
+    first worker to need it builds it under a lock, the others wait and use it. Only for templates that
+    tests copy (:func:`copy_of_demo`) and never open in place."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by every worker of this run
+    folder = base / name / "data"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / name / "complete").exists():
+            shutil.rmtree(base / name, ignore_errors=True)  # a worker that died half-way
+            folder.parent.mkdir(parents=True)
+            build(folder)
+            (base / name / "complete").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_folder(tmp_path_factory) -> Path:
     """A data folder with both demo patients (sample_images/) loaded by ``Dr Demo``, made once per run.
@@ -106,11 +126,12 @@ def demo_folder(tmp_path_factory) -> Path:
     """
     from skintrack.records import Actor, Records
 
-    folder = tmp_path_factory.mktemp("demo-template") / "data"
-    records = Records(folder)
-    records.load_demo(Actor(DEMO_LOADER_NAME), REPO / "sample_images")
-    records.close()
-    return folder
+    def build(folder: Path) -> None:
+        records = Records(folder)
+        records.load_demo(Actor(DEMO_LOADER_NAME), REPO / "sample_images")
+        records.close()
+
+    return built_once(tmp_path_factory, "demo-template", build)
 
 
 def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
@@ -158,9 +179,10 @@ def cohort_folder(tmp_path_factory) -> Path:
     from skintrack.cohort.demo import GROUPS, load_demo_cohort
     from skintrack.records import Actor, Records
 
-    folder = tmp_path_factory.mktemp("cohort-template") / "data"
-    records = Records(folder)
-    load_demo_cohort(records, Actor(DEMO_LOADER_NAME, role="admin"), n_patients=10, visits=3,
-                     groups=(GROUPS[1], GROUPS[2]), workers=2)  # fmt: skip
-    records.close()
-    return folder
+    def build(folder: Path) -> None:
+        records = Records(folder)
+        load_demo_cohort(records, Actor(DEMO_LOADER_NAME, role="admin"), n_patients=10, visits=3,
+                         groups=(GROUPS[1], GROUPS[2]), workers=2)  # fmt: skip
+        records.close()
+
+    return built_once(tmp_path_factory, "cohort-template", build)
