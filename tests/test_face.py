@@ -137,10 +137,14 @@ def test_a_low_confidence_face_gives_nan_zones_with_the_reason(portrait):
 def test_score_by_zone(portrait, face):
     cheek = score(portrait, roi=face.zones["left_cheek"])
     by_name = score(portrait, zone="left_cheek")
-    # The full-resolution mask resampled, or the zone drawn at the working resolution: the same area.
+    # The full-resolution mask resampled, or the zone drawn at the working resolution: the same area, so the
+    # same means over it. (Not the same texture: a zone is measured as an area of its own, with an edge margin
+    # at its outline, while a region is kept inside the whole face's measurement; see test_scoring.)
     assert cheek.provenance["skin_pixels"] == pytest.approx(by_name.provenance["skin_pixels"], rel=0.05)
-    for name in ("redness", "ita", "texture_roughness"):
+    for name in ("redness", "ita"):
         assert cheek.metrics[name] == pytest.approx(by_name.metrics[name], rel=0.03), name
+    assert cheek.thresholds == score(portrait).thresholds  # a region: the face's thresholds
+    assert by_name.thresholds != cheek.thresholds  # a zone: its own
     assert by_name.provenance["zone"] == "left_cheek"
     assert by_name.provenance["scale"]["source"].startswith("face")
     assert cheek.provenance["skin_pixels"] < score(portrait).provenance["skin_pixels"]
