@@ -144,8 +144,8 @@ def test_follow_up_of_another_area_is_refused_not_compared(records, patient):
     assert view.scores == {}
 
 
-def test_a_12_mp_follow_up_of_a_448_px_baseline_is_compared(records, patient):
-    """Issue 20: a phone's 12 MP follow-up of the same skin as a 448 px baseline was refused as an implausible
+def test_a_phone_follow_up_of_a_448_px_baseline_is_compared(records, patient):
+    """Issue 20: a phone's full-resolution follow-up of the same skin as a 448 px baseline was refused as an implausible
     scale change; the records (the app's and the API's door) compare it, and keep both scales it was judged by."""
     from skintrack import load_photo
 
@@ -155,12 +155,12 @@ def test_a_12_mp_follow_up_of_a_448_px_baseline_is_compared(records, patient):
     person, area = patient
     close_up = real_photo("PAT_1428_1489_38.png")
     records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, close_up)
-    phone = _phone_photo(load_photo(close_up).rgb)
+    phone = _phone_photo(load_photo(close_up).rgb, size=(2016, 1512))  # (12 MP: tests/test_align.py)
     view = records.add_photo(DOCTOR, _session(records, person.id, "2026-06-01").id, area.id, phone)
     assert view.status == "scored", view.status_reason
     assert view.alignment["ok"] is True
-    assert view.alignment["scale"] == pytest.approx(4032 / 3024, rel=0.03)
-    assert view.alignment["pixel_scale"] < 0.5  # compared in pixels, this was "implausible" (0.29x: measuring copies)
+    assert view.alignment["scale"] == pytest.approx(2016 / 1512, rel=0.03)
+    assert view.alignment["pixel_scale"] < 0.5  # compared in pixels, this was "implausible" (0.30x)
     assert math.isfinite(view.scores["redness"])
 
 
