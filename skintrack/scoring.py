@@ -564,6 +564,7 @@ def score(
     skin = measured if region is None else measured & region
     inner = measured_inner if region is None else measured_inner & region
     n_skin = int(skin.sum())
+    area_cover = _area_cover(masks, measured_area if region is None else measured_area & region)
     scale = _scale(photo, face, masks.skin, working_shape, reference_thresholds, cfg)
 
     metrics = {name: float("nan") for name in METRIC_NAMES}
@@ -576,8 +577,11 @@ def score(
         for name in METRIC_NAMES:
             errors[name] = zone_problem
     elif n_skin < cfg.min_skin_pixels or int(inner.sum()) < cfg.min_skin_pixels // 4:
+        covered = ", ".join(f"{what[:-4]} {pct:g} %" for what, pct in area_cover.items() if what != "skin_pct" and pct >= 1)
         for name in METRIC_NAMES:
-            errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})"
+            errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})" + (
+                f"; of the area: {covered}" if covered else ""
+            )
     else:
         # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
         area = (masks.skin | masks.hair | masks.glare) & measured_area
@@ -621,6 +625,7 @@ def score(
         "measurable": None if measurable is None else f"mask {measurable.shape[1]}x{measurable.shape[0]}",
         "skin_pixels": n_skin,
         "skin_fraction": round(float(skin.mean()), 4),
+        "area_cover": area_cover,
         "face": face.summary() if face is not None else None,
         "scale": {k: v for k, v in scale.items() if k != "mm_per_working_px"},
         "spot_sizes_mm2": spot_sizes,
@@ -634,6 +639,23 @@ def score(
         if key in photo.metadata:
             provenance[key] = photo.metadata[key]
     return Score(metrics=metrics, thresholds=thresholds, provenance=provenance, maps=maps, image=rgb)
+
+
+def _area_cover(masks, area: np.ndarray) -> dict[str, float]:
+    """What covers the area to measure (zone, region, image data), in % of it: the skin measured, and what
+    kept the rest from being skin (hair, shadow or dark non-skin, shine, other colours). Kept in the
+    provenance so a provider can be told why a zone could not be measured ("covered by hair")."""
+    n = max(int(area.sum()), 1)
+
+    def pct(mask: np.ndarray) -> float:
+        return round(100.0 * float((mask & area).sum()) / n, 1)
+
+    return {
+        "skin_pct": pct(masks.skin),
+        "hair_pct": pct(masks.hair & ~masks.skin),
+        "shadow_pct": pct(masks.dark & ~masks.skin & ~masks.hair),
+        "shine_pct": pct(masks.glare & ~masks.skin),
+    }
 
 
 def _scale(

@@ -16,6 +16,8 @@ only puts the engine's numbers and verdicts into words:
   degrees, never by a percentage;
 * :func:`light_words`, :func:`retake_advice` — what the light correction did
   and what to do when a photo cannot be compared, without jargon;
+* :func:`unmeasured_words` — why a photo's measures are missing (no face, a zone
+  covered by hair or in shadow, outside the photo), from its stored provenance;
 * :func:`pair_processing`, :func:`course_processing` — what was done to the
   photos being compared, or to all of a course's photos, read from their
   stored provenance (``normalization["method"]``, the alignment): a photo
@@ -43,6 +45,8 @@ __all__ = [
     "pct_applies",
     "retake_advice",
     "title",
+    "partly_measured_words",
+    "unmeasured_words",
     "verdict_words",
 ]
 
@@ -201,6 +205,69 @@ def retake_advice(alignment: dict | None) -> str:
         why = "skintrack could not find the same skin features as in the baseline (different angle, distance or light)"
     return (f"This photo cannot be compared with the baseline: {why}. Retake it from the same distance and angle, "
             "in the same light, lining the skin up with the baseline's outline (the ghost shown here).")  # fmt: skip
+
+
+def unmeasured_words(provenance: dict | None) -> str:
+    """Why a photo's measures are missing, and what to do, in plain words ("" when every measure was made).
+
+    Read from the score's stored provenance: its ``errors`` (the engine's reason per missing measure), the
+    ``zone`` and ``area_cover`` (what covered the area to measure: skin, hair, shadow, shine, in %). The
+    largest cover that is not skin is named ("The forehead is covered by hair (62 % of it)").
+    """
+    provenance = provenance or {}
+    errors = {k: str(v) for k, v in (provenance.get("errors") or {}).items()}
+    if not errors:
+        return ""
+    zone = provenance.get("zone")
+    roi = str(provenance.get("roi") or "")
+    where = zone.replace("_", " ") if zone else ("outlined region" if "outlined" in roi else "photo")
+    reasons = set(errors.values())
+    if any("no face found" in r for r in reasons):
+        return (f"No face was found in this photo, so the {where} could not be outlined: photograph the whole "
+                "face, looking at the camera.")  # fmt: skip
+    if any("low confidence" in r for r in reasons):
+        return (f"The face was not seen clearly enough to outline the {where} (turned away, covered or blurred): "
+                "retake it facing the camera.")  # fmt: skip
+    if any("outside the photo" in r for r in reasons):
+        outside = next(r for r in reasons if "outside the photo" in r).split(":")[-1].strip()
+        return f"Part of the {where} is not in the photo ({outside.split(' of ')[0]} of it): frame the whole face."
+    if any("edge-on" in r for r in reasons):
+        return f"The face is turned too far to see the {where}: retake it facing the camera."
+    if any("skin pixels" in r for r in reasons):
+        cover = provenance.get("area_cover") or {}
+        causes = {
+            "hair_pct": ("covered by hair", "move the hair away from the skin"),
+            "shadow_pct": ("in shadow", "light the skin evenly, from the front"),
+            "shine_pct": ("shiny", "use diffuse light or a cross-polarised flash"),
+        }
+        found = [(float(cover.get(key) or 0.0), key) for key in causes]
+        pct, key = max(found)
+        if pct >= 25:
+            what, fix = causes[key]
+            return f"The {where} is {what} ({pct:.0f} % of it), so too little skin could be measured: {fix}, and retake it."
+        return f"Too little skin could be measured in the {where}: frame more of the skin, in even light."
+    if len(errors) < len(METRICS):
+        names = ", ".join(METRICS[name].label.lower() for name in METRICS if name in errors)
+        return f"Some measures could not be computed on this photo: {names}."
+    return "The measures could not be computed on this photo."
+
+
+def partly_measured_words(provenance: dict | None) -> str:
+    """What kept part of a measured area from being measured ("Hair covers 63 % of the forehead: the measures
+    are of the skin around it (35 %)."), from the score's stored ``area_cover``; "" when at least three
+    quarters of it was skin or the measures are missing (see :func:`unmeasured_words`)."""
+    provenance = provenance or {}
+    cover = provenance.get("area_cover") or {}
+    if provenance.get("errors") or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
+        return ""
+    zone = provenance.get("zone")
+    where = zone.replace("_", " ") if zone else ("outlined region" if "outlined" in str(provenance.get("roi")) else "photo")
+    names = {"hair_pct": "Hair covers", "shadow_pct": "Shadow covers", "shine_pct": "Shine covers"}
+    pct, key = max((float(cover.get(key) or 0.0), key) for key in names)
+    if pct < 10:
+        return ""
+    return (f"{names[key]} {pct:.0f} % of the {where}: the measures are of the skin there "
+            f"({float(cover['skin_pct']):.0f} % of it).")
 
 
 def _significant(value: float, digits: int) -> str:

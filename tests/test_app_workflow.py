@@ -214,6 +214,28 @@ def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
     assert "different angle, distance or light" not in text
 
 
+def test_7c_a_forehead_under_a_fringe_is_said_to_be_covered_by_hair(data):
+    """Issue 19: the provider is told why a zone's measures are missing, from the stored provenance."""
+    import cv2
+
+    from skintrack import find_face, load_photo
+
+    from .test_face import _with_fringe
+
+    portrait = load_photo(SAMPLES / "demo-002" / "2026-03-02_full-face.jpg")  # the demo's second patient
+    fringe = _with_fringe(portrait, find_face(portrait))
+    png = cv2.imencode(".png", cv2.cvtColor(fringe, cv2.COLOR_RGB2BGR))[1].tobytes()
+    patient = data.add_patient(T, "P-FRINGE")
+    data.add_area(T, patient.id, "forehead")
+    data.add_session(T, patient.id, "2026-05-04", "other")
+    at = _page("new_session", patient.id).run()
+    uploader(at).set_value([("fringe.png", png, "image/png")])
+    at.button(key="add_photos").click().run()
+    photo = data.list_photos(T, patient.id)[0]
+    assert photo.unmeasured.startswith("The forehead is covered by hair")
+    assert md(photo.unmeasured) in [w.value for w in at.warning]  # shown as text (escaped), from the record
+
+
 def _image_captions(at) -> list[str]:
     captions = []
     for kind in ("imgs", "image"):

@@ -188,3 +188,40 @@ def test_the_lash_line_and_lip_border_are_never_measured_as_skin(portrait, face,
         assert kept == 0, f"{kept} px of the border around landmarks {part[:3]}… are in a zone"
     # The zones themselves are still there around the eyes and the mouth.
     assert zones["right_periorbital"].any() and zones["left_periorbital"].any() and zones["perioral"].any()
+
+
+def _with_fringe(portrait, face) -> np.ndarray:
+    """The portrait with a fringe of dark brown strands combed down over the whole forehead zone."""
+    import cv2
+
+    rgb = portrait.rgb.copy()
+    ys, xs = np.nonzero(face.zones["forehead"])
+    rng = np.random.default_rng(1)
+    strands = np.zeros(rgb.shape[:2], np.uint8)
+    for _ in range(400):
+        x = rng.uniform(xs.min() - 10, xs.max() + 10)
+        cv2.line(strands, (int(x), int(ys.min() - 30)), (int(x + rng.normal(0, 6)), int(ys.max() + rng.uniform(-5, 5))), 255, 2)
+    hair = strands > 0
+    rgb[hair] = (np.array([45, 30, 22]) * rng.uniform(0.7, 1.3, (int(hair.sum()), 1))).clip(0, 255).astype(np.uint8)
+    return rgb
+
+
+def test_a_forehead_under_a_fringe_says_it_is_covered_by_hair(portrait, face):
+    """Issue 19: a zone with no skin came back NaN without a reason a provider understands. The score keeps
+    what covered the zone (``area_cover``), its reason names it, and the words say what to do."""
+    from skintrack.wording import partly_measured_words, unmeasured_words
+
+    result = score(_with_fringe(portrait, face), zone="forehead")
+    assert all(math.isnan(v) for v in result.metrics.values())
+    cover = result.provenance["area_cover"]
+    assert cover["hair_pct"] >= 90 and cover["skin_pct"] <= 5
+    assert all("hair" in reason for reason in result.provenance["errors"].values())
+    assert unmeasured_words(result.provenance).startswith("The forehead is covered by hair")
+    # The cheeks below are measured as before.
+    assert math.isfinite(score(_with_fringe(portrait, face), zone="left_cheek").metrics["redness"])
+    # The demo's second patient: a fringe over most of the forehead, the skin beside it measured and said so.
+    demo = load_photo(REPO / "sample_images" / "demo-002" / "2026-03-02_full-face.jpg")
+    partly = score(demo, zone="forehead")
+    assert math.isfinite(partly.metrics["redness"])
+    assert partly.provenance["area_cover"]["hair_pct"] > 50
+    assert partly_measured_words(partly.provenance).startswith("Hair covers")

@@ -89,3 +89,35 @@ def test_light_and_retake_words_have_no_jargon():
     assert "much farther away than the baseline" in farther and "angle, distance or light" not in farther
     closer = retake_advice({"reason": "implausible scale change (0.30x)", "scale": 0.3, "ok": False})
     assert "much closer than the baseline" in closer
+
+
+def test_missing_measures_are_explained_from_the_stored_provenance():
+    """Issue 19: a zone with no skin came back NaN with "only 0 skin pixels in the ROI" and nothing for the
+    provider. The words come from the score's provenance: its reasons and what covered the area."""
+    from skintrack.wording import partly_measured_words, unmeasured_words
+
+    all_missing = lambda reason: {name: reason for name in METRICS}  # noqa: E731
+    hair = {"zone": "forehead", "errors": all_missing("only 0 skin pixels in the ROI (need 2000); of the area: hair 98 %"),
+            "area_cover": {"skin_pct": 0.0, "hair_pct": 98.0, "shadow_pct": 1.0, "shine_pct": 0.0}}  # fmt: skip
+    assert unmeasured_words(hair) == (
+        "The forehead is covered by hair (98 % of it), so too little skin could be measured: move the hair away "
+        "from the skin, and retake it."
+    )
+    shade = {**hair, "zone": "left_cheek", "area_cover": {"skin_pct": 5.0, "hair_pct": 0.0, "shadow_pct": 90.0}}
+    assert "left cheek is in shadow (90 % of it)" in unmeasured_words(shade) and "light the skin evenly" in unmeasured_words(shade)
+    little = {**hair, "zone": None, "roi": "outlined rectangle 1a2b", "area_cover": {"skin_pct": 4.0}}
+    assert unmeasured_words(little).startswith("Too little skin could be measured in the outlined region")
+    assert "No face was found" in unmeasured_words({"zone": "chin", "errors": all_missing("no face found in the photo, so the zone 'chin' cannot be measured")})
+    low = {"zone": "nose", "errors": all_missing("zone 'nose': face found with low confidence (0.41 < 0.60); zones are not measured")}
+    assert "not seen clearly enough to outline the nose" in unmeasured_words(low)
+    out = {"zone": "chin", "errors": all_missing("zone 'chin': 40 % of the zone is outside the photo")}
+    assert unmeasured_words(out) == "Part of the chin is not in the photo (40 % of it): frame the whole face."
+    some = {"errors": {"texture_roughness": "ValueError: boom", "line_density": "ValueError: boom"}}
+    assert unmeasured_words(some) == "Some measures could not be computed on this photo: roughness, fine lines."
+    assert "ValueError" not in unmeasured_words(some)
+    assert unmeasured_words({"errors": {}}) == "" and unmeasured_words(None) == ""
+    # Measured, but a fringe covers most of the forehead: said, with the share measured.
+    fringe = {"zone": "forehead", "errors": {}, "area_cover": {"skin_pct": 36.0, "hair_pct": 63.0, "shadow_pct": 0.0}}
+    assert partly_measured_words(fringe) == "Hair covers 63 % of the forehead: the measures are of the skin there (36 % of it)."
+    assert partly_measured_words({**fringe, "area_cover": {"skin_pct": 90.0, "hair_pct": 9.0}}) == ""
+    assert partly_measured_words(hair) == ""  # nothing measured: unmeasured_words says why

@@ -32,6 +32,7 @@ from ..metrics import METRIC_NAMES
 from ..normalize import find_neutral_references
 from ..photo import Photo, _read_source, clean_bytes, load_photo
 from ..roi import Region, RegionError
+from ..wording import partly_measured_words, unmeasured_words
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
 from .errors import CaptureDateMismatch, DuplicatePhoto, InvalidInput, NotFound, RecordsError, StaleSelection
@@ -630,6 +631,8 @@ class SessionsMixin:
             baseline_photo_id=area.baseline_photo_id,
             region=region.digest if (region := area_region(area)) is not None else None,
             measured=_measured_part(scores[0].provenance if scores else None, region),
+            unmeasured=unmeasured_words(scores[0].provenance) if any(s.value is None for s in scores) else "",
+            partly_measured=partly_measured_words(scores[0].provenance) if scores else "",
         )
 
     # ------------------------------------------------------------------ scores

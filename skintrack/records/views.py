@@ -146,6 +146,11 @@ class PhotoView:
     #: (baseline's frame) inside the region measured, "skin_pct": share of the photo measured as skin}``;
     #: empty for a photo without scores.
     measured: dict = field(default_factory=dict)
+    #: Why some or all of its measures are missing, in plain words, from its scores' provenance
+    #: (:func:`skintrack.wording.unmeasured_words`: no face, a zone covered by hair or in shadow...), or
+    #: what kept part of the area from being measured (:func:`skintrack.wording.partly_measured_words`).
+    unmeasured: str = ""
+    partly_measured: str = ""
 
     @property
     def measurement_key(self) -> tuple:

@@ -410,6 +410,10 @@ def _show_result(store, me, result: dict) -> None:
                 st.image(ghost, caption="Fit: this photo over the baseline (ghost overlay)", width="stretch")
     if photo.scores:
         _score_tiles(store, me, photo)
+        if photo.unmeasured:
+            st.warning(md(photo.unmeasured))
+        elif photo.partly_measured:
+            st.caption(md(photo.partly_measured))
     if photo.status != "scored":
         retake = st.file_uploader("Retake", type=PHOTO_TYPES, key=f"retake_{photo.id}")
         if retake is not None and st.button("Replace with the retake", key=f"replace_{photo.id}"):

@@ -59,6 +59,8 @@ def _photo(store, me, photo, sessions, areas) -> None:
             st.markdown(f"**{md(photo.area)}** — {STATUS_WORDS.get(photo.status, md(photo.status))}"
                         + (" · baseline" if photo.is_baseline else "")
                         + (" · consent withdrawn" if photo.consent_withdrawn else ""))  # fmt: skip
+            if photo.unmeasured:
+                st.caption(md(photo.unmeasured))
             with st.expander("Consent"):
                 _consent(store, me, photo)
             with st.expander("Move to another visit or area"):
