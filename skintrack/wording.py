@@ -188,21 +188,33 @@ def light_words(normalization: dict | None) -> str:
     return f"Colours corrected from {source} in the photo{sure}, so sessions compare under the same light."
 
 
-def retake_advice(alignment: dict | None) -> str:
+def retake_advice(alignment: dict | None, quality: list | None = None) -> str:
     """Why a follow-up could not be compared with the baseline, and what to do, in plain words.
 
     ``alignment`` is the stored :meth:`skintrack.Alignment.summary`: its reason and, beside it, the
-    diagnostics it was judged by (``scale`` is the framing's scale change, >1 farther away).
+    diagnostics it was judged by (``scale`` is the framing's scale change, >1 farther away; ``overlap`` the
+    share of the baseline covered). ``quality`` is the photo's stored quality issues
+    (:func:`skintrack.check_quality`, as dicts): when the fit failed on a photo that is out of focus or far
+    too dark or bright, that is named as the likely reason.
     """
     alignment = alignment or {}
     reason = str(alignment.get("reason") or "")
     scale = alignment.get("scale")
+    codes = {str(issue.get("code")) for issue in (quality or []) if isinstance(issue, dict)}
     if "scale" in reason and isinstance(scale, (int, float)) and scale > 0:
         why = ("it was taken much closer than the baseline" if scale < 1 else "it was taken much farther away than the baseline")
     elif "overlap" in reason:
-        why = "it shows mostly different skin than the baseline (the framing moved)"
+        overlap = alignment.get("overlap")
+        share = f" (only {100 * overlap:.0f} % of it)" if isinstance(overlap, (int, float)) and math.isfinite(overlap) else ""
+        why = f"it shows mostly different skin than the baseline{share}: the framing moved"
+    elif "blurred" in codes:
+        why = "it is out of focus, so the skin's fine features could not be matched with the baseline's"
+    elif codes & {"underexposed", "overexposed", "clipped"}:
+        light = "dark" if "underexposed" in codes else "bright"
+        why = f"it is much too {light}, so the skin's features could not be matched with the baseline's"
     else:
-        why = "skintrack could not find the same skin features as in the baseline (different angle, distance or light)"
+        why = ("skintrack could not find the same skin features as in the baseline: it may show other skin (check "
+               "that it was filed under the right area), or was taken from a different angle, distance or light")  # fmt: skip
     return (f"This photo cannot be compared with the baseline: {why}. Retake it from the same distance and angle, "
             "in the same light, lining the skin up with the baseline's outline (the ghost shown here).")  # fmt: skip
 

@@ -89,6 +89,16 @@ def test_light_and_retake_words_have_no_jargon():
     assert "much farther away than the baseline" in farther and "angle, distance or light" not in farther
     closer = retake_advice({"reason": "implausible scale change (0.30x)", "scale": 0.3, "ok": False})
     assert "much closer than the baseline" in closer
+    moved = retake_advice({"reason": "the photos overlap only 15% (need 50%)", "overlap": 0.15, "ok": False})
+    assert "mostly different skin than the baseline (only 15 % of it)" in moved
+    # A failed fit on a photo the quality gate found out of focus, or far too bright: that is the likely reason.
+    poor = {"reason": "poor fit (quality 0.12, correlation 0.20)", "ok": False}
+    blurred = retake_advice(poor, [{"code": "blurred", "severity": "warn", "message": "..."}])
+    assert "out of focus" in blurred and "other skin" not in blurred
+    assert "much too bright" in retake_advice(poor, [{"code": "overexposed", "severity": "warn"}])
+    assert "much too dark" in retake_advice(poor, [{"code": "underexposed", "severity": "warn"}])
+    # Otherwise other skin is named as a possibility: the provider checks where it was filed.
+    assert "may show other skin" in retake_advice(poor, [{"code": "low_resolution", "severity": "warn"}])
 
 
 def test_missing_measures_are_explained_from_the_stored_provenance():

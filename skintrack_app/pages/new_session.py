@@ -394,7 +394,7 @@ def _show_result(store, me, result: dict) -> None:
         if photo.is_baseline:
             st.info("This is the baseline of this area: later photos are measured against it.")
         elif photo.status == "not_comparable":
-            st.error(retake_advice(photo.alignment))
+            st.error(retake_advice(photo.alignment, photo.quality))
         elif photo.status == "blocked" and not any(i.get("severity") == "block" for i in issues):
             st.error(md(photo.status_reason))  # blocked for a reason the checks above did not show
         elif isinstance(photo.alignment.get("quality"), (int, float)):
