@@ -166,15 +166,8 @@ def test_6_a_photo_is_never_compared_with_itself(data):
 
 
 def test_7_a_photo_that_cannot_be_compared_says_what_to_do_and_shows_the_ghost_there(data):
-    patient = data.add_patient(T, "P-RETAKE")
-    area = data.add_area(T, patient.id, "cheek")
-    first = data.add_session(T, patient.id, "2026-05-04", "other")
-    data.add_session(T, patient.id, "2026-06-04", "other")
-    data.add_photo(T, first.id, area.id, BASELINE)
     elsewhere = SkinScene(seed=99).render(SkinState(), Capture(seed=3, rotation_deg=35.0, scale=0.55)).encoded
-    at = _page("new_session", patient.id).run()
-    uploader(at).set_value([("elsewhere.jpg", elsewhere, "image/jpeg")])
-    at.button(key="add_photos").click().run()
+    patient, at = _added_on_the_page(data, "P-RETAKE", "cheek", [("elsewhere.jpg", elsewhere, "image/jpeg")], baseline=BASELINE)
     photo = [p for p in data.list_photos(T, patient.id) if not p.is_baseline][0]
     assert photo.status == "not_comparable"
     text = " ".join(e.value for e in at.error)
@@ -182,6 +175,21 @@ def test_7_a_photo_that_cannot_be_compared_says_what_to_do_and_shows_the_ghost_t
     for jargon in ("ECC", "transform", "consistent points", "see the ghost on Compare"):
         assert jargon not in text
     assert any("ghost" in caption for caption in _image_captions(at))  # the ghost is shown right there
+
+
+def _added_on_the_page(data, code: str, area: str, files: list, baseline: bytes | None = None):
+    """A patient with one area (and its ``baseline`` photo at a first visit, if given) and a visit; ``files``
+    (name, bytes, type) uploaded on New session and added. Returns (patient, the page)."""
+    patient = data.add_patient(T, code)
+    area_view = data.add_area(T, patient.id, area)
+    first = data.add_session(T, patient.id, "2026-05-04", "other")
+    if baseline is not None:
+        data.add_photo(T, first.id, area_view.id, baseline)
+        data.add_session(T, patient.id, "2026-06-04", "other")
+    at = _page("new_session", patient.id).run()
+    uploader(at).set_value(files)
+    at.button(key="add_photos").click().run()
+    return patient, at
 
 
 def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
@@ -192,11 +200,6 @@ def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
 
     from skintrack import load_photo
 
-    patient = data.add_patient(T, "P-FAR")
-    area = data.add_area(T, patient.id, "cheek")
-    first = data.add_session(T, patient.id, "2026-05-04", "other")
-    data.add_session(T, patient.id, "2026-06-04", "other")
-    data.add_photo(T, first.id, area.id, BASELINE)
     rgb = load_photo(BASELINE).rgb
     height, width = rgb.shape[:2]
     small = cv2.resize(rgb, (int(width * 0.4), int(height * 0.4)), interpolation=cv2.INTER_AREA)
@@ -204,9 +207,7 @@ def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
     y, x = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
     far[y : y + small.shape[0], x : x + small.shape[1]] = small
     far_jpeg = cv2.imencode(".jpg", cv2.cvtColor(far, cv2.COLOR_RGB2BGR))[1].tobytes()
-    at = _page("new_session", patient.id).run()
-    uploader(at).set_value([("far.jpg", far_jpeg, "image/jpeg")])
-    at.button(key="add_photos").click().run()
+    patient, at = _added_on_the_page(data, "P-FAR", "cheek", [("far.jpg", far_jpeg, "image/jpeg")], baseline=BASELINE)
     photo = [p for p in data.list_photos(T, patient.id) if not p.is_baseline][0]
     assert photo.status == "not_comparable" and photo.alignment["scale"] > 2.0
     text = " ".join(e.value for e in at.error)
@@ -225,12 +226,7 @@ def test_7c_a_forehead_under_a_fringe_is_said_to_be_covered_by_hair(data):
     portrait = load_photo(SAMPLES / "demo-002" / "2026-03-02_full-face.jpg")  # the demo's second patient
     fringe = _with_fringe(portrait, find_face(portrait))
     png = cv2.imencode(".png", cv2.cvtColor(fringe, cv2.COLOR_RGB2BGR))[1].tobytes()
-    patient = data.add_patient(T, "P-FRINGE")
-    data.add_area(T, patient.id, "forehead")
-    data.add_session(T, patient.id, "2026-05-04", "other")
-    at = _page("new_session", patient.id).run()
-    uploader(at).set_value([("fringe.png", png, "image/png")])
-    at.button(key="add_photos").click().run()
+    patient, at = _added_on_the_page(data, "P-FRINGE", "forehead", [("fringe.png", png, "image/png")])
     photo = data.list_photos(T, patient.id)[0]
     assert photo.unmeasured.startswith("The forehead is covered by hair")
     assert md(photo.unmeasured) in [w.value for w in at.warning]  # shown as text (escaped), from the record
