@@ -163,7 +163,10 @@ def _choose_visit(sessions, shown: dict | None):
 
 
 def _correct_visit(store, me, session) -> None:
-    with st.expander("Correct or delete this visit"):
+    # Keyed and tracked: a rerun (the delete button asking to confirm) draws it as the provider left it,
+    # open, even when the elements above it changed meanwhile (it used to be drawn again closed at times,
+    # hiding the confirmation).
+    with st.expander("Correct or delete this visit", key=f"correct_visit_{session.id}", on_change="rerun"):
         known = {key for key, *_ in SETTING_FIELDS}
         kept = {k: v for k, v in session.settings.items() if k not in known and k != "other"}
         with st.form(f"edit_session_form_{session.id}"):

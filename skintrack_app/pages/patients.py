@@ -149,7 +149,7 @@ def _areas(store, me, patient) -> None:
     state.show_error("new_area_form")
     if not areas:
         return
-    with st.expander("Rename or delete an area"):
+    with st.expander("Rename or delete an area", key=f"edit_areas_{patient.id}", on_change="rerun"):  # see new_session
         names = {a.id: a.name for a in areas}
         state.keep_valid("edit_area_choice", areas[0].id, list(names))
         area_id = st.selectbox("Area", list(names), format_func=names.get, key="edit_area_choice")
@@ -190,7 +190,7 @@ def _add_area(patient_id: str, generation: int) -> None:
 
 
 def _delete_patient(store, me, patient) -> None:
-    with st.expander("Delete this patient"):
+    with st.expander("Delete this patient", key=f"delete_patient_box_{patient.id}", on_change="rerun"):  # see new_session
         st.caption("Deletes the patient with every visit, photo, measurement and their log-in. The audit log keeps "
                    "a line. To confirm, type the patient code.")  # fmt: skip
         typed = st.text_input("Patient code", key=f"delete_patient_code_{patient.id}")
