@@ -545,6 +545,10 @@ def score(
             raise ValueError('face must be a Face, None or "auto".')
         face = find_face(photo, cfg.face) if cfg.find_faces else None
     roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
+    if measurable is not None:
+        measurable = np.asarray(measurable)
+        if measurable.ndim != 2 or measurable.size == 0:
+            raise ValueError("measurable must be an HxW boolean mask (the pixels that hold image data).")
     measured_area = np.ones(working_shape, bool) if measurable is None else rasterise(measurable, working_shape, photo.size)
     zone_problem = None
     if zone is not None:

@@ -173,6 +173,9 @@ def test_a_region_keeps_the_whole_photos_spots_lines_and_thresholds(baseline_pho
     half = score(baseline_photo.rgb, measurable=measurable)
     assert not (half.maps["skin"] & ~measurable).any()
     assert half.provenance["measurable"] == f"mask {width}x{height}"
+    for bad in (np.zeros((3, 3, 3), bool), "all", np.zeros((0, 0), bool)):
+        with pytest.raises(ValueError, match="measurable must be an HxW boolean mask"):
+            score(baseline_photo.rgb, measurable=bad)
 
 
 def test_config_overrides_and_rejects_unknown_settings(baseline_photo):
