@@ -219,6 +219,14 @@ def retake_advice(alignment: dict | None, quality: list | None = None) -> str:
             "in the same light, lining the skin up with the baseline's outline (the ghost shown here).")  # fmt: skip
 
 
+def _measured_area(provenance: dict) -> str:
+    """What a score measured, as a provider names it: the face zone, the outlined region or the photo."""
+    zone = provenance.get("zone")
+    if zone:
+        return str(zone).replace("_", " ")
+    return "outlined region" if "outlined" in str(provenance.get("roi") or "") else "photo"
+
+
 def unmeasured_words(provenance: dict | None) -> str:
     """Why a photo's measures are missing, and what to do, in plain words ("" when every measure was made).
 
@@ -230,9 +238,7 @@ def unmeasured_words(provenance: dict | None) -> str:
     errors = {k: str(v) for k, v in (provenance.get("errors") or {}).items()}
     if not errors:
         return ""
-    zone = provenance.get("zone")
-    roi = str(provenance.get("roi") or "")
-    where = zone.replace("_", " ") if zone else ("outlined region" if "outlined" in roi else "photo")
+    where = _measured_area(provenance)
     reasons = set(errors.values())
     if any("no face found" in r for r in reasons):
         return (f"No face was found in this photo, so the {where} could not be outlined: photograph the whole "
@@ -272,8 +278,7 @@ def partly_measured_words(provenance: dict | None) -> str:
     cover = provenance.get("area_cover") or {}
     if provenance.get("errors") or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
         return ""
-    zone = provenance.get("zone")
-    where = zone.replace("_", " ") if zone else ("outlined region" if "outlined" in str(provenance.get("roi")) else "photo")
+    where = _measured_area(provenance)
     names = {"hair_pct": "Hair covers", "shadow_pct": "Shadow covers", "shine_pct": "Shine covers"}
     pct, key = max((float(cover.get(key) or 0.0), key) for key in names)
     if pct < 10:
