@@ -52,7 +52,8 @@ import numpy as np
 from ._version import __version__
 from .align import AlignConfig, Alignment, align
 from .chart import CHART_EDITION, REFERENCE_LAB_D50
-from .face import ZONES, find_face
+from .analysis import photo_face
+from .face import ZONES
 from .metrics import METRIC_NAMES
 from .noise import Conditions, NoiseVerdict
 from .noise import verdicts as noise_verdicts
@@ -454,7 +455,7 @@ def compare(
         reasons = [f"Not comparable with the baseline: {alignment.reason}."]
         return Comparison("not_comparable", reasons, photo=corrected, normalized=corrected, alignment=alignment, **common)
     aligned = alignment.photo()
-    result = _score_area(aligned, base.zone, cfg, roi=base.roi_mask, measurable=alignment.coverage, reference=base.thresholds)
+    result = _score_area(aligned, base.zone, cfg, roi=base.roi_mask, measurable=alignment.coverage, reference=base.score)
     conditions = Conditions.of(corrected.metadata.get("normalization"), alignment.quality)
     changes = {name: result.metrics[name] - base.score.metrics[name] for name in METRIC_NAMES}
     return Comparison(
@@ -485,14 +486,14 @@ def _as_baseline(baseline, config, zone, roi) -> Baseline | Comparison:
 
 def _score_area(photo: Photo, zone: str | None, cfg: CompareConfig, **kwargs) -> Score:
     """Score the named face zone when the photo shows a face (the zone follows the face found in this
-    very photo), else the whole photo (a close-up of that area); provenance gets the pipeline's hash."""
+    very photo), else the whole photo (a close-up of that area); provenance gets the pipeline's hash
+    (``settings_hash``, beside the scoring settings' own ``score_settings_hash``)."""
     face: Any = "auto"
     if zone is not None:
-        face = find_face(photo, cfg.score.face) if cfg.score.find_faces else None
+        face = photo_face(photo, cfg.score.face) if cfg.score.find_faces else None
         if face is None:
             zone = None
     result = score(photo, zone=zone, face=face, config=cfg.score, **kwargs)
-    result.provenance["score_settings_hash"] = result.provenance["settings_hash"]
     result.provenance["settings_hash"] = cfg.settings_hash
     result.provenance["pipeline"] = {k: v for k, v in cfg.as_dict().items() if k != "score"}
     return result

@@ -45,10 +45,10 @@ import cv2
 import numpy as np
 
 from .chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
-from .colour import linear_to_srgb8, luminance, rgb_to_lab, srgb8_to_linear
+from .colour import linear_to_srgb8, luminance, srgb8_to_linear
 from .imaging import dilate, erode, sample
+from .analysis import photo_skin, working_lab, working_rgb
 from .photo import Photo, load_photo
-from .skin import skin_mask
 
 __all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize", "remember_neutral_references"]
 
@@ -130,7 +130,7 @@ def remember_neutral_references(photo: Photo, config: NormalizeConfig, found: di
 
 
 def _find_neutral_references(photo: Photo, cfg: NormalizeConfig) -> dict[str, NeutralReference]:
-    rgb = photo.resized(cfg.working_size)
+    rgb = working_rgb(photo, cfg.working_size)
     linear = srgb8_to_linear(rgb)
     height, width = rgb.shape[:2]
     area = height * width
@@ -151,8 +151,8 @@ def _find_neutral_references(photo: Photo, cfg: NormalizeConfig) -> dict[str, Ne
             details={"residual": round(chart.residual, 4), "pitch_px": round(chart.pitch_px * scale_to_full, 2)},
         )
 
-    lab = rgb_to_lab(rgb)
-    masks = skin_mask(lab)
+    lab = working_lab(photo, cfg.working_size)
+    masks = photo_skin(photo, cfg.working_size)
     # Split the neutral area at strong lightness edges (a card on a backdrop).
     L = cv2.GaussianBlur(lab[..., 0], (0, 0), 1.0)
     edges = cv2.magnitude(cv2.Sobel(L, cv2.CV_32F, 1, 0), cv2.Sobel(L, cv2.CV_32F, 0, 1)) > cfg.edge_delta_L

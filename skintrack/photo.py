@@ -127,13 +127,14 @@ class Photo:
     normalised, aligned) are new ``Photo`` objects made with :meth:`derive`.
     """
 
-    __slots__ = ("_rgb", "_encoded", "_preview", "metadata", "__weakref__")
+    __slots__ = ("_rgb", "_encoded", "_preview", "metadata", "_memo", "__weakref__")
 
     def __init__(self, rgb: np.ndarray, metadata: dict[str, Any] | None = None):
         rgb = _check_rgb_array(rgb)
         self._rgb: np.ndarray | None = _readonly(rgb)
         self._encoded: bytes | None = None
         self._preview: np.ndarray | None = None
+        self._memo: dict[Any, Any] = {}
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.metadata.setdefault("original_size", [rgb.shape[1], rgb.shape[0]])
 
@@ -144,6 +145,7 @@ class Photo:
         photo._rgb = None
         photo._encoded = encoded
         photo._preview = _readonly(preview)
+        photo._memo = {}
         photo.metadata = metadata
         return photo
 
@@ -199,15 +201,26 @@ class Photo:
         """The same pixels (not decoded, not copied) with updated metadata."""
         photo = Photo.__new__(Photo)
         photo._rgb, photo._encoded, photo._preview = self._rgb, self._encoded, self._preview
+        photo._memo = self._memo  # the same pixels: what was computed from them still holds
         photo.metadata = {**self.metadata, **metadata_updates}
         return photo
 
+    @property
+    def memo(self) -> dict[Any, Any]:
+        """What has been computed from these pixels, by key (see :mod:`skintrack.analysis`).
+
+        Shared with :meth:`with_metadata` copies (same pixels), never with :meth:`derive`d
+        photos (other pixels); not pickled.
+        """
+        return self._memo
+
     def __getstate__(self):
-        return {name: getattr(self, name) for name in self.__slots__ if name != "__weakref__"}
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("__weakref__", "_memo")}
 
     def __setstate__(self, state):
         for name, value in state.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_memo", {})
 
     def __repr__(self) -> str:
         width, height = self.size

@@ -49,8 +49,7 @@ import numpy as np
 from .colour import rgb_to_lab
 from .imaging import erode
 from .photo import Photo, load_photo
-from .face import find_face
-from .skin import skin_mask
+from .analysis import photo_face, photo_skin, working_lab, working_rgb
 
 __all__ = ["Issue", "QualityConfig", "check_quality", "sharpness"]
 
@@ -115,11 +114,10 @@ def check_quality(photo: Photo | np.ndarray, config: QualityConfig | None = None
     """
     cfg = config or DEFAULT_CONFIG
     photo = load_photo(photo)
-    rgb = photo.resized(cfg.working_size)
-    lab = rgb_to_lab(rgb)
+    rgb, lab = working_rgb(photo, cfg.working_size), working_lab(photo, cfg.working_size)
     # With a face in frame only the face is skin (glare and exposure are judged on it, not on the wall).
-    face = find_face(photo)
-    masks = skin_mask(lab, face=face if face is not None and face.confident else None)
+    face = photo_face(photo)
+    masks = photo_skin(photo, cfg.working_size, face=face if face is not None and face.confident else None)
     skin = masks.skin
     issues: list[Issue | None] = []
     long_side = max(photo.metadata.get("source_size") or photo.size)

@@ -1,26 +1,32 @@
 """``skintrack.score``: every measure of one photo, with its maps and provenance.
 
 Pipeline (all at a fixed working resolution, default long side 1024 px, so a
-12 MP photo and its 0.5x copy are measured alike):
+12 MP photo and its 0.5x copy are measured alike). Each step is one function or
+small class below, in this order, so :func:`score` reads as the list:
 
-1. resample the photo (area averaging) and convert to CIELAB in float;
-2. find the face (:func:`skintrack.find_face`), if there is one;
-3. skin mask (:mod:`skintrack.skin`, the face only when there is one) intersected
-   with the named face ``zone`` and the pixels holding image data (``measurable``):
-   the skin *measured*;
-4. the scale in millimetres per pixel: the reference's (baseline's) scale when
-   there is one, else from a colour chart found by :func:`skintrack.normalize`
-   (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed
-   from the skin region (``skin_region_mm`` across); spot sizes are set in
-   millimetres with it;
-5. each metric family (:mod:`skintrack.metrics`) on the skin measured, with the
-   thresholds of the **reference** (baseline) score when one is given, else this
-   photo's own from all the skin measured; the figures are then kept inside the
-   region of interest (``roi``): a spot or line counts when it lies in the region,
-   so a region gives the same spots as the whole photo, kept inside it, and never
-   changes a threshold (a region full of spots would otherwise raise its own);
-6. a family that fails gives NaN with the reason in ``provenance["errors"]``;
-   so does a zone of a low-confidence face or a zone partly outside the photo.
+1. ``_Yardstick.of``: what the **reference** (baseline) score hands on, its
+   thresholds and its scale (:attr:`Score.mm_per_px`), or nothing;
+2. ``_the_face``: the face (:func:`skintrack.find_face`), if there is one;
+3. the photo at the working size and its CIELAB values (:mod:`skintrack.analysis`:
+   computed once per photo and shared with the quality gate and the light correction);
+4. ``_Area.of``: the area to measure at the working size: the pixels holding image
+   data (``measurable``), the named face ``zone`` and the region of interest (``roi``);
+5. ``_Skin.of``: the skin mask (:mod:`skintrack.skin`, the face only when there is one)
+   in that area: the skin *measured*, and the skin inside the region;
+6. ``_scale``: millimetres per pixel: the reference's (baseline's) scale when there
+   is one, else from a colour chart found by :func:`skintrack.normalize`
+   (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed from
+   the skin region (``skin_region_mm`` across); spot sizes are set in millimetres with it;
+7. ``_measure``: each metric family (:mod:`skintrack.metrics`) on the skin measured,
+   with the thresholds of the reference when one is given, else this photo's own from
+   all the skin measured; the figures are then kept inside the region of interest: a
+   spot or line counts when it lies in the region, so a region gives the same spots
+   as the whole photo, kept inside it, and never changes a threshold (a region full of
+   spots would otherwise raise its own);
+8. ``_Found``: a family that fails gives NaN with the reason in ``provenance["errors"]``;
+   so does a zone of a low-confidence face, a zone partly outside the photo, or too
+   little skin (nothing is measured then);
+9. ``_provenance``: how the figures came about.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import cv2
 import numpy as np
 
 from ._version import __version__
-from .colour import rgb_to_lab
+from .analysis import photo_face, photo_skin, working_lab, working_rgb
 from .metrics import METRIC_NAMES
 from .jsonsafe import finite
 from .roi import Region, rasterise, roi_hash, roi_kind
@@ -47,9 +53,9 @@ from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
-from .face import ZONES, Face, FaceConfig, find_face
+from .face import ZONES, Face, FaceConfig
 from .photo import Photo, load_photo
-from .skin import SkinConfig, skin_mask
+from .skin import SkinConfig
 
 __all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]
 
@@ -125,14 +131,21 @@ class Score:
         The thresholds used; pass this score as ``reference=`` to measure later
         sessions with the same yardstick.
     provenance : dict
-        Engine version, settings and their hash, photo hash, ROI and skin pixel
-        counts, working resolution, where the thresholds came from, errors.
+        Engine version, settings and their hash (``score_settings_hash``: of this
+        :class:`ScoreConfig`; a score measured by :func:`skintrack.compare` also carries
+        ``settings_hash``, the hash of the whole pipeline's :class:`~skintrack.CompareConfig`),
+        photo hash, ROI and skin pixel counts, working resolution, where the thresholds
+        came from, errors.
     maps : dict[str, ndarray]
         Working-resolution maps: ``skin`` (bool), ``redness`` (a*, float),
         ``red`` (bool), ``darkness`` (ΔL*), ``spots`` (bool), ``line_strength``
         (ΔL*), ``lines`` (bool), ``ita`` (degrees).
     image : ndarray
         The working-resolution RGB image the maps belong to.
+    mm_per_px : float
+        Millimetres per *working* pixel: the scale spot sizes were set with (``provenance["scale"]``
+        says where it came from and gives it per full-resolution pixel). Like the thresholds, a
+        later session measured with this score as ``reference=`` uses it. NaN when nothing was measured.
     """
 
     metrics: dict[str, float]
@@ -140,6 +153,7 @@ class Score:
     provenance: dict[str, Any]
     maps: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     image: np.ndarray | None = field(repr=False, default=None)
+    mm_per_px: float = math.nan
 
     def overlay(self, name: str, alpha: float = 0.55) -> np.ndarray:
         """The working image with one map drawn on it (``HxWx3`` uint8 RGB).
@@ -182,7 +196,7 @@ class Score:
         """
         from .noise import Conditions, mdc95, shipped_table
 
-        own = self.provenance.get("score_settings_hash", self.provenance.get("settings_hash"))
+        own = self.provenance.get("score_settings_hash")
         if own != shipped_table().get("score_settings_hash"):
             return {}
         alignment = self.provenance.get("alignment") or {}
@@ -194,6 +208,7 @@ class Score:
         return {
             "metrics": {k: finite(v) for k, v in self.metrics.items()},
             "thresholds": {k: finite(v) for k, v in self.thresholds.items()},
+            "mm_per_px": finite(self.mm_per_px),
             "provenance": self.provenance,
         }
 
@@ -205,6 +220,7 @@ class Score:
             **self.metrics,
             "engine_version": prov.get("engine_version"),
             "settings_hash": prov.get("settings_hash"),
+            "score_settings_hash": prov.get("score_settings_hash"),
             "working_width": prov.get("working_size", [None, None])[0],
             "working_height": prov.get("working_size", [None, None])[1],
             "roi_pixels": prov.get("roi_pixels"),
@@ -488,10 +504,10 @@ def score(
         measures without one, a :class:`~skintrack.face.Face` from :func:`skintrack.find_face`
         on this photo is used as is. With a face only the face is skin.
     reference : Score or mapping, optional
-        The baseline score of the same area (or its ``thresholds``). Every
-        threshold that decides "red", "spot" or "line" is taken from it, so a
-        real change between sessions shows as a change; so is the scale in mm per
-        pixel that sets the spot sizes.
+        The baseline score of the same area, or its ``thresholds`` (a mapping, which may
+        add ``"mm_per_px"``: the baseline's :attr:`Score.mm_per_px`). Every threshold
+        that decides "red", "spot" or "line" is taken from it, so a real change between
+        sessions shows as a change; so is the scale in mm per pixel that sets the spot sizes.
     config : ScoreConfig or mapping, optional
         Engine settings; a mapping overrides individual defaults.
     measurable : ndarray, optional
@@ -515,134 +531,225 @@ def score(
     photo = load_photo(photo)
     if zone is not None and zone not in ZONES:
         raise ValueError(f"Unknown zone {zone!r}; choose one of {', '.join(ZONES)}.")
-    rgb = photo.resized(cfg.working_size)
-    lab = rgb_to_lab(rgb)
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    working_shape = L.shape
+    yardstick = _Yardstick.of(reference, cfg)
+    face = _the_face(photo, face, cfg)
+    rgb, lab = working_rgb(photo, cfg.working_size), working_lab(photo, cfg.working_size)
+    area = _Area.of(photo, lab.shape[:2], roi=roi, zone=zone, face=face, measurable=measurable)
+    # Only a confident face decides what skin is; a doubtful one is reported (zones NaN) but not used.
+    trusted = face if face is not None and face.confident else None
+    masks = photo_skin(photo, cfg.working_size, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
+    skin = _Skin.of(masks, area, cfg)
+    scale = _scale(photo, face, masks.skin, lab.shape[:2], yardstick.mm_per_working_px, cfg)
+    refusal = area.problem or skin.too_little(cfg)
+    found = _Found.refused(refusal) if refusal else _Found.of(_measure(_context(cfg, lab, masks, area, skin, yardstick, scale)))
+    found.maps = {"skin": skin.skin, **found.maps}
+    found.fill_gaps(lab.shape[:2])
+    provenance = _provenance(photo, cfg, lab.shape[:2], area, skin, face, scale, yardstick, found)
+    return Score(
+        metrics=found.metrics, thresholds=found.thresholds, provenance=provenance, maps=found.maps, image=rgb,
+        mm_per_px=scale["mm_per_working_px"] if not refusal else math.nan,
+    )  # fmt: skip
 
-    thresholds_from = "this photo"
-    reference_thresholds: dict[str, float] | None = None
-    reference_sha = None
-    if reference is not None:
+
+# --------------------------------------------------------------------------- the steps of score()
+
+
+@dataclass
+class _Yardstick:
+    """What a later session takes from its baseline: the thresholds and the scale (None: this photo's own)."""
+
+    thresholds: dict[str, float] | None = None
+    mm_per_working_px: float | None = None
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, reference: Score | Mapping[str, float] | None, cfg: ScoreConfig) -> "_Yardstick":
+        if reference is None:
+            return cls()
         if isinstance(reference, Score):
-            ref_hash = reference.provenance.get("score_settings_hash", reference.provenance.get("settings_hash"))
-            if ref_hash and ref_hash != cfg.settings_hash:
+            own = reference.provenance.get("score_settings_hash")
+            if own and own != cfg.settings_hash:
                 raise ValueError(
                     "The reference score was measured with different settings "
-                    f"({ref_hash} vs {cfg.settings_hash}); rescore the baseline with these settings first."
+                    f"({own} vs {cfg.settings_hash}); rescore the baseline with these settings first."
                 )
-            reference_thresholds = dict(reference.thresholds)
-            reference_sha = reference.provenance.get("photo_sha256")
+            given, mm, sha = dict(reference.thresholds), reference.mm_per_px, reference.provenance.get("photo_sha256")
         else:
-            reference_thresholds = {k: float(v) for k, v in reference.items()}
-        missing = [name for name in THRESHOLD_NAMES if name not in reference_thresholds]
+            given, mm, sha = {k: float(v) for k, v in reference.items()}, None, None
+            mm = given.pop("mm_per_px", None)
+        mm = given.pop("spot_mm_per_px", mm)  # where thresholds stored before the field existed kept the scale
+        missing = [name for name in THRESHOLD_NAMES if name not in given]
         if missing:
             raise ValueError(f"The reference lacks thresholds: {', '.join(missing)}.")
-        thresholds_from = "reference"
+        finite_mm = mm is not None and math.isfinite(mm)
+        return cls({name: given[name] for name in THRESHOLD_NAMES}, float(mm) if finite_mm else None, sha)
 
+    @property
+    def source(self) -> str:
+        return "this photo" if self.thresholds is None else "reference"
+
+
+def _the_face(photo: Photo, face: Face | None | str, cfg: ScoreConfig) -> Face | None:
     if isinstance(face, str):
         if face != "auto":
             raise ValueError('face must be a Face, None or "auto".')
-        face = find_face(photo, cfg.face) if cfg.find_faces else None
-    roi_mask, roi_description = _roi_mask(roi, working_shape, photo.size)
-    if measurable is not None:
-        measurable = np.asarray(measurable)
-        if measurable.ndim != 2 or measurable.size == 0:
-            raise ValueError("measurable must be an HxW boolean mask (the pixels that hold image data).")
-    measured_area = np.ones(working_shape, bool) if measurable is None else rasterise(measurable, working_shape, photo.size)
-    zone_problem = None
-    if zone is not None:
-        if face is None:
-            zone_problem = f"no face found in the photo, so the zone {zone!r} cannot be measured"
-        elif zone in face.zone_issues:
-            zone_problem = f"zone {zone!r}: {face.zone_issues[zone]}"
-        else:
-            measured_area = measured_area & face.zone_mask(zone, working_shape)
-            roi_description = f"zone {zone}" if roi is None else f"zone {zone} and {roi_description}"
-    # Only a confident face decides what skin is; a doubtful one is reported (zones NaN) but not used.
-    trusted = face if face is not None and face.confident else None
-    masks = skin_mask(lab, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
-    measured = masks.skin & measured_area
-    measured_inner = erode(measured, cfg.edge_margin)
-    region = None if roi is None else roi_mask
-    skin = measured if region is None else measured & region
-    inner = measured_inner if region is None else measured_inner & region
-    n_skin = int(skin.sum())
-    area_cover = _area_cover(masks, measured_area if region is None else measured_area & region)
-    scale = _scale(photo, face, masks.skin, working_shape, reference_thresholds, cfg)
+        return photo_face(photo, cfg.face) if cfg.find_faces else None
+    return face
 
-    metrics = {name: float("nan") for name in METRIC_NAMES}
-    thresholds: dict[str, float] = {name: float("nan") for name in THRESHOLD_NAMES}
-    errors: dict[str, str] = {}
-    maps: dict[str, np.ndarray] = {"skin": skin}
+
+@dataclass
+class _Area:
+    """Where to measure, at the working size, before the skin mask."""
+
+    image_data: np.ndarray  # pixels with image data, inside the zone when there is one
+    roi_mask: np.ndarray  # the region of interest (all True without one)
+    region: np.ndarray | None  # the same, None when there is no region of interest
+    description: str
+    zone: str | None
+    problem: str | None  # why nothing can be measured here (a zone without a usable face)
+    measurable_shape: tuple[int, int] | None
+    roi_sha256: str | None
+
+    @classmethod
+    def of(cls, photo: Photo, shape: tuple[int, int], *, roi, zone, face, measurable) -> "_Area":
+        roi_mask, description = _roi_mask(roi, shape, photo.size)
+        if measurable is not None:
+            measurable = np.asarray(measurable)
+            if measurable.ndim != 2 or measurable.size == 0:
+                raise ValueError("measurable must be an HxW boolean mask (the pixels that hold image data).")
+        image_data = np.ones(shape, bool) if measurable is None else rasterise(measurable, shape, photo.size)
+        problem = None
+        if zone is not None:
+            if face is None:
+                problem = f"no face found in the photo, so the zone {zone!r} cannot be measured"
+            elif zone in face.zone_issues:
+                problem = f"zone {zone!r}: {face.zone_issues[zone]}"
+            else:
+                image_data = image_data & face.zone_mask(zone, shape)
+                description = f"zone {zone}" if roi is None else f"zone {zone} and {description}"
+        region = None if roi is None else roi_mask
+        shape_given = None if measurable is None else measurable.shape
+        return cls(image_data, roi_mask, region, description, zone, problem, shape_given, roi_hash(roi))
+
+    @property
+    def of_interest(self) -> np.ndarray:
+        """The area the figures are about: the measured area inside the region of interest."""
+        return self.image_data if self.region is None else self.image_data & self.region
+
+
+@dataclass
+class _Skin:
+    """The skin measured (maps and thresholds) and the skin the figures are about (inside the region)."""
+
+    measured: np.ndarray
+    measured_inner: np.ndarray  # ... minus the edge margin
+    skin: np.ndarray
+    inner: np.ndarray
+    cover: dict[str, float]  # what covers the area of interest, in %
+
+    @classmethod
+    def of(cls, masks, area: _Area, cfg: ScoreConfig) -> "_Skin":
+        measured = masks.skin & area.image_data
+        measured_inner = erode(measured, cfg.edge_margin)
+        skin = measured if area.region is None else measured & area.region
+        inner = measured_inner if area.region is None else measured_inner & area.region
+        return cls(measured, measured_inner, skin, inner, _area_cover(masks, area.of_interest))
+
+    def too_little(self, cfg: ScoreConfig) -> str | None:
+        n_skin = int(self.skin.sum())
+        if n_skin >= cfg.min_skin_pixels and int(self.inner.sum()) >= cfg.min_skin_pixels // 4:
+            return None
+        covered = ", ".join(f"{what[:-4]} {pct:g} %" for what, pct in self.cover.items() if what != "skin_pct" and pct >= 1)
+        return f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})" + (f"; of the area: {covered}" if covered else "")
+
+
+def _context(cfg, lab, masks, area: _Area, skin: _Skin, yardstick: _Yardstick, scale) -> _Context:
+    # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
+    closed = (masks.skin | masks.hair | masks.glare) & area.image_data
+    L = lab[..., 0]
+    return _Context(
+        cfg, L, lab[..., 1], lab[..., 2], skin.skin, skin.inner, skin.measured, skin.measured_inner, area.region,
+        fill_outside(L, skin.measured), ~erode(closed, cfg.edge_margin + 1), yardstick.thresholds,
+        scale["mm_per_working_px"],
+    )  # fmt: skip
+
+
+@dataclass
+class _Found:
+    """The families' results put together: metrics, thresholds, maps, reasons for NaN."""
+
+    metrics: dict[str, float]
+    thresholds: dict[str, float]
+    maps: dict[str, np.ndarray]
+    errors: dict[str, str]
     sizes_px: list[float] | None = None
 
-    if zone_problem is not None:
-        for name in METRIC_NAMES:
-            errors[name] = zone_problem
-    elif n_skin < cfg.min_skin_pixels or int(inner.sum()) < cfg.min_skin_pixels // 4:
-        covered = ", ".join(f"{what[:-4]} {pct:g} %" for what, pct in area_cover.items() if what != "skin_pct" and pct >= 1)
-        for name in METRIC_NAMES:
-            errors[name] = f"only {n_skin} skin pixels in the ROI (need {cfg.min_skin_pixels})" + (
-                f"; of the area: {covered}" if covered else ""
-            )
-    else:
-        # The measured area with its small holes (hairs, glints) closed: its rim is the outer edge.
-        area = (masks.skin | masks.hair | masks.glare) & measured_area
-        outer_edge = ~erode(area, cfg.edge_margin + 1)
-        context = _Context(
-            cfg, L, a, b, skin, inner, measured, measured_inner, region, fill_outside(L, measured), outer_edge,
-            reference_thresholds, scale["mm_per_working_px"],
-        )  # fmt: skip
-        for part in _measure(context):
-            metrics.update(part.metrics)
-            thresholds.update(part.thresholds)
-            maps.update(part.maps)
-            errors.update(part.errors)
+    @classmethod
+    def refused(cls, reason: str) -> "_Found":
+        nan = float("nan")
+        return cls({name: nan for name in METRIC_NAMES}, {name: nan for name in THRESHOLD_NAMES}, {},
+                   {name: reason for name in METRIC_NAMES})  # fmt: skip
+
+    @classmethod
+    def of(cls, parts: list[_Part]) -> "_Found":
+        found = cls.refused("")
+        found.errors = {}
+        for part in parts:
+            found.metrics.update(part.metrics)
+            found.thresholds.update(part.thresholds)
+            found.maps.update(part.maps)
+            found.errors.update(part.errors)
             if part.sizes_px is not None:
-                sizes_px = part.sizes_px
-        thresholds["spot_mm_per_px"] = scale["mm_per_working_px"]
+                found.sizes_px = part.sizes_px
+        return found
 
-    for name, value in metrics.items():
-        if not math.isfinite(value) and name not in errors:
-            errors[name] = "not computable on this photo"
-    for optional in ("redness", "darkness", "line_strength", "ita"):
-        maps.setdefault(optional, np.zeros(working_shape, np.float32))
-    for optional in ("red", "spots", "lines"):
-        maps.setdefault(optional, np.zeros(working_shape, bool))
+    def fill_gaps(self, shape: tuple[int, int]) -> None:
+        """A reason for every NaN, and every map (empty where nothing was measured)."""
+        for name, value in self.metrics.items():
+            if not math.isfinite(value) and name not in self.errors:
+                self.errors[name] = "not computable on this photo"
+        for optional in ("redness", "darkness", "line_strength", "ita"):
+            self.maps.setdefault(optional, np.zeros(shape, np.float32))
+        for optional in ("red", "spots", "lines"):
+            self.maps.setdefault(optional, np.zeros(shape, bool))
 
+
+def _provenance(photo: Photo, cfg: ScoreConfig, shape, area: _Area, skin: _Skin, face, scale, yardstick: _Yardstick,
+                found: _Found) -> dict[str, Any]:  # fmt: skip
+    """How the figures came about (see :attr:`Score.provenance`)."""
     spot_sizes = None
-    if sizes_px is not None and scale["source"] != "skin region (assumed)":
-        spot_sizes = [round(area_px * scale["mm_per_working_px"] ** 2, 3) for area_px in sizes_px]
+    if found.sizes_px is not None and scale["source"] != "skin region (assumed)":
+        spot_sizes = [round(area_px * scale["mm_per_working_px"] ** 2, 3) for area_px in found.sizes_px]
+    n_skin = int(skin.skin.sum())
     provenance: dict[str, Any] = {
         "engine_version": __version__,
         "settings": cfg.as_dict(),
-        "settings_hash": cfg.settings_hash,
+        "score_settings_hash": cfg.settings_hash,
         "photo_sha256": photo.sha256,
         "photo_format": photo.metadata.get("format"),
         "original_size": list(photo.size),
-        "working_size": [int(working_shape[1]), int(working_shape[0])],
-        "roi": roi_description,
-        "roi_sha256": roi_hash(roi),
-        "zone": zone,
-        "roi_pixels": int((roi_mask & measured_area).sum()),
-        "measurable": None if measurable is None else f"mask {measurable.shape[1]}x{measurable.shape[0]}",
+        "working_size": [int(shape[1]), int(shape[0])],
+        "roi": area.description,
+        "roi_sha256": area.roi_sha256,
+        "zone": area.zone,
+        "roi_pixels": int((area.roi_mask & area.image_data).sum()),
+        "measurable": None if area.measurable_shape is None else f"mask {area.measurable_shape[1]}x{area.measurable_shape[0]}",
         "skin_pixels": n_skin,
-        "skin_fraction": round(float(skin.mean()), 4),
-        "area_cover": area_cover,
+        "skin_fraction": round(float(skin.skin.mean()), 4),
+        "area_cover": skin.cover,
         "face": face.summary() if face is not None else None,
         "scale": {k: v for k, v in scale.items() if k != "mm_per_working_px"},
         "spot_sizes_mm2": spot_sizes,
-        "thresholds_from": thresholds_from,
-        "reference_sha256": reference_sha,
+        "thresholds_from": yardstick.source,
+        "reference_sha256": yardstick.sha256,
         "colour": "CIELAB (D65, 2°) from sRGB, float32",
         "libraries": {"numpy": np.__version__, "opencv": cv2.__version__},
-        "errors": errors,
+        "errors": found.errors,
     }
     for key in ("normalization", "alignment"):
         if key in photo.metadata:
             provenance[key] = photo.metadata[key]
-    return Score(metrics=metrics, thresholds=thresholds, provenance=provenance, maps=maps, image=rgb)
+    return provenance
 
 
 def _area_cover(masks, area: np.ndarray) -> dict[str, float]:
@@ -667,17 +774,17 @@ def _scale(
     face: Face | None,
     skin: np.ndarray,
     working_shape: tuple[int, int],
-    reference: Mapping[str, float] | None,
+    baseline_mm_per_working_px: float | None,
     cfg: ScoreConfig,
 ) -> dict[str, Any]:
-    """Millimetres per pixel and where the figure comes from (chart, face, baseline, assumed)."""
+    """Millimetres per pixel and where the figure comes from (baseline, chart, face, assumed)."""
     to_working = photo.size[0] / working_shape[1]  # full-resolution px per working px
-    if reference and math.isfinite(reference.get("spot_mm_per_px", math.nan)):
+    if baseline_mm_per_working_px is not None:
         # The baseline's yardstick, like its thresholds: a follow-up is measured at the same scale.
         return {
-            "mm_per_px": round(float(reference["spot_mm_per_px"]) / to_working, 6),
+            "mm_per_px": round(baseline_mm_per_working_px / to_working, 6),
             "source": "baseline",
-            "mm_per_working_px": float(reference["spot_mm_per_px"]),
+            "mm_per_working_px": baseline_mm_per_working_px,
         }
     chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
     if chart:
@@ -712,6 +819,6 @@ def score_zones(
     """
     cfg = _config(config)
     photo = load_photo(photo)
-    face = find_face(photo, cfg.face) if cfg.find_faces else None
+    face = photo_face(photo, cfg.face) if cfg.find_faces else None
     references = references or {}
     return {name: score(photo, zone=name, face=face, reference=references.get(name), config=cfg) for name in zones}

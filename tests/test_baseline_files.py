@@ -66,6 +66,7 @@ def test_a_kept_baseline_measures_a_follow_up_exactly_as_a_fresh_one():
         assert kept.zone == fresh.zone and kept.roi is roi
         assert np.array_equal(kept.photo.rgb, fresh.photo.rgb) and kept.photo.metadata == fresh.photo.metadata
         assert kept.score.provenance == fresh.score.provenance
+        assert kept.score.mm_per_px == fresh.score.mm_per_px > 0  # the yardstick's scale comes with it
         assert (kept.roi_mask is None) == (fresh.roi_mask is None)
         _same(compare(fresh, _jpeg(after)), compare(kept, _jpeg(after)))
 

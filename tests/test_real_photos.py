@@ -252,7 +252,7 @@ def test_painted_dark_spots_are_found_and_spots_elsewhere_do_not_change():
         assert spotted.metrics["spot_count"] == base.metrics["spot_count"] + 3
         # Detection is local: farther than one background window from the painted spots, the spots
         # found are exactly as they were.
-        window = spotted.provenance["settings"]["spot_window_mm"] / spotted.thresholds["spot_mm_per_px"]
+        window = spotted.provenance["settings"]["spot_window_mm"] / spotted.mm_per_px
         touched = _at(field > 0.01, painted.shape).astype(np.uint8)
         far = cv2.distanceTransform(1 - touched, cv2.DIST_L2, 5) > window
         assert far.mean() > 0.1

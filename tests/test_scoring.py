@@ -66,7 +66,10 @@ def test_provenance_records_what_is_needed_to_reproduce(baseline_photo, baseline
     prov = baseline_score.provenance
     assert prov["engine_version"] == skintrack.__version__
     assert prov["settings"] == ScoreConfig().as_dict()
-    assert prov["settings_hash"] == ScoreConfig().settings_hash
+    # One meaning per field: a bare score() carries its ScoreConfig's hash; only compare() adds the
+    # pipeline's ``settings_hash`` (test_compare checks that one).
+    assert prov["score_settings_hash"] == ScoreConfig().settings_hash and "settings_hash" not in prov
+    assert baseline_score.mm_per_px > 0 and "spot_mm_per_px" not in baseline_score.thresholds
     assert len(prov["photo_sha256"]) == 64
     assert prov["working_size"] == [1024, 768]
     assert prov["original_size"] == [1600, 1200]
@@ -75,7 +78,7 @@ def test_provenance_records_what_is_needed_to_reproduce(baseline_photo, baseline
     assert prov["errors"] == {}
     json.dumps(baseline_score.to_dict())  # JSON-safe
     row = baseline_score.to_row()
-    assert set(METRIC_NAMES) <= set(row) and row["settings_hash"] == prov["settings_hash"]
+    assert set(METRIC_NAMES) <= set(row) and row["score_settings_hash"] == prov["score_settings_hash"]
 
 
 def test_same_input_gives_identical_numbers(baseline_photo, baseline_score):
@@ -95,6 +98,26 @@ def test_reference_hands_on_its_thresholds(scene, baseline_score):
         score(render(scene).rgb, reference=baseline_score, config={"red_min_delta": 6.0})
     with pytest.raises(ValueError, match="lacks thresholds"):
         score(render(scene).rgb, reference={"red_a": 15.0})
+
+
+def test_reference_hands_on_its_scale_as_its_own_field(scene, baseline_score):
+    """The baseline's mm per pixel travels as Score.mm_per_px, not among the thresholds; a mapping may
+    carry it as "mm_per_px" (or "spot_mm_per_px", where engines before 0.4.1 kept it)."""
+    rgb = render(scene).rgb
+    h, w = rgb.shape[:2]
+    closer = np.ascontiguousarray(rgb[h // 6 : 5 * h // 6, w // 6 : 5 * w // 6])  # less skin: another assumed scale
+    own = score(closer)
+    assert own.provenance["scale"]["source"] == "skin region (assumed)"
+    assert not math.isclose(own.mm_per_px, baseline_score.mm_per_px, rel_tol=0.02)
+    thresholds = dict(baseline_score.thresholds)
+    for reference in (baseline_score, {**thresholds, "mm_per_px": baseline_score.mm_per_px},
+                      {**thresholds, "spot_mm_per_px": baseline_score.mm_per_px}):  # fmt: skip
+        measured = score(closer, reference=reference)
+        assert measured.provenance["scale"]["source"] == "baseline"
+        assert measured.mm_per_px == baseline_score.mm_per_px
+        assert measured.thresholds == thresholds  # the scale is not a threshold
+    only_thresholds = score(closer, reference=thresholds)
+    assert only_thresholds.mm_per_px == own.mm_per_px and only_thresholds.provenance["scale"] == own.provenance["scale"]
 
 
 #: Floors low enough that every threshold comes from the ``median + k·SD`` branch (the floors of the

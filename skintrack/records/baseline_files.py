@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 #: Size budget of the folder, MB: about 28 MB per baseline measured at the default 2048 px.
 DEFAULT_BUDGET_MB = 2048
-_FORMAT = 1  # of the file; another format is ignored (measured again)
+_FORMAT = 2  # of the file (2: the score's mm_per_px kept); another format is ignored (measured again)
 
 
 def variant_name(zone: str | None, region: Any, config: CompareConfig) -> str:
@@ -132,6 +132,7 @@ def baseline_to_bytes(baseline: Baseline) -> bytes:
             "provenance": packer.encode(baseline.score.provenance),
             "maps": packer.encode(dict(baseline.score.maps)),
             "image": packer.encode(baseline.score.image),
+            "mm_per_px": packer.encode(baseline.score.mm_per_px),
         },
         "roi_mask": packer.encode(baseline.roi_mask),
         "references": {name: packer.encode(dataclasses.asdict(found)) for name, found in references.items()},
@@ -163,7 +164,7 @@ def baseline_from_bytes(data: bytes, *, region: Any, config: CompareConfig) -> B
     score = Score(
         metrics=unpacker.decode(kept["metrics"]), thresholds=unpacker.decode(kept["thresholds"]),
         provenance=unpacker.decode(kept["provenance"]), maps=unpacker.decode(kept["maps"]),
-        image=unpacker.decode(kept["image"]),
+        image=unpacker.decode(kept["image"]), mm_per_px=unpacker.decode(kept["mm_per_px"]),
     )  # fmt: skip
     references = {name: NeutralReference(**unpacker.decode(found)) for name, found in header["references"].items()}
     remember_neutral_references(photo, config.normalize, references)
