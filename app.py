@@ -87,9 +87,9 @@ def _name_the_patient() -> None:
     """Whose record the clinical pages show, in the sidebar (as text, never markup)."""
     if me.role == "patient":
         return
-    from skintrack_app import views
+    from skintrack_app import widgets
 
-    patient = views.selected_patient()
+    patient = widgets.selected_patient()
     whose_record.text(f"Patient: {patient.code} — {patient.display_name}" if patient else "Patient: none selected")
 
 

@@ -27,7 +27,7 @@ LIMIT = 1.5e9
 
 _DECODE = """
 import sys
-from skintrack.photo import PhotoError, load_photo
+from skintrack.intake.photo import PhotoError, load_photo
 try:
     photo = load_photo(sys.argv[1])
     print("decoded", "x".join(map(str, photo.rgb.shape)))
@@ -37,7 +37,7 @@ except PhotoError as exc:
 
 _ADD = """
 import sys, tempfile
-from skintrack.photo import PhotoError
+from skintrack.intake.photo import PhotoError
 from skintrack.records import Actor, Records
 me = Actor("bench")
 records = Records(tempfile.mkdtemp())

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ._version import __version__
-from .metrics import METRIC_NAMES
+from .measure.metrics import METRIC_NAMES
 
 if TYPE_CHECKING:  # pandas is imported when a table is built: worker processes start faster
     import pandas as pd
@@ -110,7 +110,7 @@ _ALLOCATOR_TUNED = False
 
 
 def _worker_init() -> None:
-    from .scoring import set_single_threaded
+    from .measure.scoring import set_single_threaded
 
     set_single_threaded(True)
     tune_allocator()
@@ -163,16 +163,16 @@ def score_one(path: str, reference: Any = None, config: Any = None) -> dict[str,
     """Measure one photo file into a table row through the pipeline; never raises (the error goes in the row).
 
     Without ``reference`` the photo is measured as a baseline
-    (:func:`skintrack.compare.measure_baseline`: measuring copy, quality gate, normalised from
+    (:func:`skintrack.comparison.compare.measure_baseline`: measuring copy, quality gate, normalised from
     its neutral reference, scored with its own thresholds) — the numbers the records and the app
     give for an area's first photo. With ``reference`` (a baseline photo: path, :class:`Photo`,
     or a measured baseline from ``measure_baseline``) the photo is measured against it with
-    :func:`skintrack.compare.compare` (the baseline itself gets its baseline row), so a photo
+    :func:`skintrack.comparison.compare.compare` (the baseline itself gets its baseline row), so a photo
     that cannot be compared (blocked by the quality gate, another skin) gets no numbers and its
     ``status`` and ``error`` say why.
     """
-    from .compare import CompareConfig
-    from .photo import load_photo
+    from .comparison.compare import CompareConfig
+    from .intake.photo import load_photo
 
     row: dict[str, Any] = {"path": str(path), "sha256": None}
     try:
@@ -191,9 +191,9 @@ def score_one(path: str, reference: Any = None, config: Any = None) -> dict[str,
 
 
 def _settings_hash(config: Any) -> str | None:
-    """The pipeline's settings hash (:attr:`skintrack.compare.CompareConfig.settings_hash`, the one the records
+    """The pipeline's settings hash (:attr:`skintrack.comparison.compare.CompareConfig.settings_hash`, the one the records
     store) for ``config``; None when ``config`` itself is malformed."""
-    from .compare import CompareConfig
+    from .comparison.compare import CompareConfig
 
     try:
         return CompareConfig.of(config).settings_hash
@@ -203,7 +203,7 @@ def _settings_hash(config: Any) -> str | None:
 
 def _measure(photo, reference, cfg):
     """``photo`` measured alone, or against the baseline ``reference`` (the baseline itself as the baseline)."""
-    from .compare import compare, measure_baseline
+    from .comparison.compare import compare, measure_baseline
 
     if reference is None:
         return measure_baseline(photo, config=cfg)
@@ -219,10 +219,10 @@ _BASELINES: dict[tuple[str, str], Any] = {}
 
 
 def _baseline(reference, cfg):
-    """The measured baseline (a :class:`~skintrack.compare.Comparison`, scored or not) for ``reference``
+    """The measured baseline (a :class:`~skintrack.comparison.compare.Comparison`, scored or not) for ``reference``
     (as prepared by :func:`_reference`)."""
-    from .compare import Comparison, measure_baseline
-    from .photo import load_photo
+    from .comparison.compare import Comparison, measure_baseline
+    from .intake.photo import load_photo
 
     if isinstance(reference, Comparison):
         return reference
@@ -246,7 +246,7 @@ class _BaselineFile:
 
 
 def _row(result) -> dict[str, Any]:
-    """The :data:`COLUMNS` of one measured photo (a :class:`~skintrack.compare.Comparison`)."""
+    """The :data:`COLUMNS` of one measured photo (a :class:`~skintrack.comparison.compare.Comparison`)."""
     provenance = result.score.provenance if result.score is not None else {}
     metrics = result.score.metrics if result.score is not None else {name: math.nan for name in METRIC_NAMES}
     return {
@@ -264,9 +264,9 @@ def _row(result) -> dict[str, Any]:
 def _reference(reference, cfg):
     """What each worker needs to measure against the baseline ``reference``: its file (read by the workers),
     its photo, or its measurement (maps left out: comparing against it does not need them)."""
-    from .compare import Comparison
-    from .photo import Photo
-    from .scoring import Score
+    from .comparison.compare import Comparison
+    from .intake.photo import Photo
+    from .measure.scoring import Score
 
     if reference is None:
         return None
@@ -317,7 +317,7 @@ def _map(function, items: list, workers: int | None, scheduler: str | None, prog
                 return client.gather(futures)
         workers = workers or os.cpu_count() or 1
         if workers <= 1 or len(items) <= 1:
-            from .scoring import _THREADED, set_single_threaded
+            from .measure.scoring import _THREADED, set_single_threaded
 
             was_threaded = _THREADED
             set_single_threaded(True)  # the same work per photo as in a pool's worker
@@ -379,7 +379,7 @@ def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", c
     ----------
     photos : the photo files of this run
     previous : the earlier table (:func:`score_folder`'s columns)
-    config : the settings of this run (see :meth:`skintrack.compare.CompareConfig.of`)
+    config : the settings of this run (see :meth:`skintrack.comparison.compare.CompareConfig.of`)
 
     Returns
     -------
@@ -391,7 +391,7 @@ def resume_plan(photos: Iterable[str | os.PathLike], previous: "pd.DataFrame", c
     """
     import pandas as pd
 
-    from .compare import CompareConfig
+    from .comparison.compare import CompareConfig
 
     settings_hash = CompareConfig.of(config).settings_hash
     done = previous[previous["error"].isna() & (previous["settings_hash"] == settings_hash)]
@@ -419,10 +419,10 @@ def score_folder(
     """Measure every photo under ``path`` through the pipeline the records and the app use; one row per photo.
 
     Without ``reference`` every photo is measured as a baseline
-    (:func:`skintrack.compare.measure_baseline`: a measuring copy of
-    :data:`~skintrack.compare.MEASURE_SIZE` px, the quality gate, colours normalised from its
+    (:func:`skintrack.comparison.compare.measure_baseline`: a measuring copy of
+    :data:`~skintrack.comparison.compare.MEASURE_SIZE` px, the quality gate, colours normalised from its
     neutral reference, scored with its own thresholds). With ``reference`` the baseline photo
-    is measured once and every other photo with :func:`skintrack.compare.compare` against it
+    is measured once and every other photo with :func:`skintrack.comparison.compare.compare` against it
     (normalised to it, aligned onto it, scored with its yardstick on the overlap); a photo that
     cannot be compared (blocked by the quality gate, another skin, no alignment) gets NaN
     measures with the reason in ``error``. A photo gives the same numbers here as in the app.
@@ -445,11 +445,11 @@ def score_folder(
         its workers must see the same paths. ``ConnectionError`` when it cannot
         be reached within ``DASK_CONNECT_TIMEOUT_S`` seconds (nothing is scored).
     config : CompareConfig, ScoreConfig or mapping, optional
-        The pipeline's settings (see :meth:`skintrack.compare.CompareConfig.of`; a mapping's keys
+        The pipeline's settings (see :meth:`skintrack.comparison.compare.CompareConfig.of`; a mapping's keys
         other than CompareConfig's are ScoreConfig overrides).
     skip : mapping sha256 -> settings_hash, optional
         Photos already scored with these settings (for resuming; the pipeline's settings hash,
-        :attr:`~skintrack.compare.CompareConfig.settings_hash`); left out.
+        :attr:`~skintrack.comparison.compare.CompareConfig.settings_hash`); left out.
 
     Returns
     -------
@@ -466,7 +466,7 @@ def score_folder(
     TypeError, ValueError
         For a ``reference`` or ``config`` that cannot be used (nothing is scored).
     """
-    from .compare import CompareConfig
+    from .comparison.compare import CompareConfig
 
     cfg = CompareConfig.of(config)
     paths = find_photos([path] if isinstance(path, (str, os.PathLike)) else path, pattern)
@@ -509,10 +509,10 @@ def course_layout(root: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def _score_area(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One area of one patient through :func:`skintrack.compare.compare`: the earliest photo that can be
+    """One area of one patient through :func:`skintrack.comparison.compare.compare`: the earliest photo that can be
     measured is the baseline, the rest are measured against it (as the records do)."""
-    from .compare import compare, measure_baseline, zone_of
-    from .photo import load_photo
+    from .comparison.compare import compare, measure_baseline, zone_of
+    from .intake.photo import load_photo
 
     rows = []
     baseline = None
@@ -564,7 +564,7 @@ def score_course(
 ) -> "pd.DataFrame":
     """Score a course folder (``PATIENT/AREA/YYYY-MM-DD/*.jpg``) area by area.
 
-    Each photo goes through :func:`skintrack.compare.compare`, the pipeline the
+    Each photo goes through :func:`skintrack.comparison.compare.compare`, the pipeline the
     records use: within each area the earliest photo that passes the quality gate
     is the baseline (an area named after a face zone, e.g. ``left-cheek``, is
     measured over that zone when the photo shows a face); every later photo is
@@ -583,7 +583,7 @@ def score_course(
         ``normalization``, ``alignment_quality``, ``quality`` (the gate's issue codes),
         ``engine_version``, ``settings_hash`` and ``error`` (the reason when not scored).
     """
-    from .metrics import METRICS
+    from .measure.metrics import METRICS
 
     items = course_layout(path)
     groups: dict[tuple[str, str], list] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .photo import PhotoError, load_photo
+from .intake.photo import PhotoError, load_photo
 
 
 #: Exit code when some photos could not be scored (their rows carry the error).
@@ -317,7 +317,7 @@ def course_command(path, output, workers, scheduler):
 def import_command(path, data_dir, db_url, user):
     """Load a course folder PATIENT/AREA/YYYY-MM-DD/*.jpg into the records database."""
     from .batch import course_layout
-    from .photo import PhotoError
+    from .intake.photo import PhotoError
     from .records import RecordsError, StorageFull
 
     try:

@@ -60,7 +60,7 @@ def _writable(output: Path, suffixes: tuple[str, ...]) -> None:
 @user_option
 def report_command(patient_code, area, output, audience, full_name, every_session, overlays, clinic_name, logo, data_dir, db_url, user):
     """Write the PDF report of one patient's treated area."""
-    from .photo import atomic_write
+    from .private_files import atomic_write
     from .records import RecordsError
     from .report.clinic import Clinic, ClinicError, load_clinic
     from .report.fonts import FontsMissing
@@ -127,7 +127,7 @@ def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, hi
     """Write a de-identified teaching or publication set: consented photos and their numbers, no identity."""
     from .records import RecordsError
     from .report.clinic import ClinicError, load_clinic
-    from .report.teaching import export_teaching_set
+    from .privacy.teaching import export_teaching_set
 
     _writable(output, (".zip",))
     records = _records(data_dir, db_url)

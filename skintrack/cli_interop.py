@@ -117,7 +117,7 @@ def tokens_revoke(token_id, data_dir, db_url, user):
 @user_option
 def fhir_command(patient_code, output, area, names, photos, transaction, data_dir, db_url, user):
     """Write a patient's course as a FHIR R4 Bundle: Patient, Procedure, Media, Observation, Consent."""
-    from .photo import atomic_write
+    from .private_files import atomic_write
     from .report.fhir import patient_bundle
 
     _writable(output, (".json",))

@@ -2,7 +2,7 @@
 
 For each metric: the time series of the area's scored photos, the change
 against the baseline (absolute and %), whether it is beyond measurement noise
-for the neutral reference and alignment each photo had (:func:`skintrack.noise.verdict`:
+for the neutral reference and alignment each photo had (:func:`skintrack.comparison.noise.verdict`:
 "within noise", "could be noise" where the evidence for those conditions is
 thin, or beyond), direction-aware wording ("improved" when redness falls,
 "worse" when it rises), and the best and worst session.
@@ -37,9 +37,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .metrics import METRICS, METRIC_NAMES
-from .noise import Conditions, mdc95
-from .noise import verdict as noise_verdict
+from .measure.metrics import METRICS, METRIC_NAMES
+from .comparison.noise import Conditions, mdc95
+from .comparison.noise import verdict as noise_verdict
 from .records import Actor, InvalidInput, Records
 from .wording import change_sentence
 
@@ -222,7 +222,7 @@ def pair_conditions(before: Any, after: Any) -> Conditions:
 
 
 def compare_pair(before: Any, after: Any, conditions: Conditions | None = None) -> dict[str, PairChange]:
-    """Every measure between two scored photos, with the same noise verdicts (:func:`skintrack.noise.verdict`)
+    """Every measure between two scored photos, with the same noise verdicts (:func:`skintrack.comparison.noise.verdict`)
     and direction-aware labels as :func:`area_progress`.
 
     ``before`` and ``after`` are stored photos (:class:`~skintrack.records.PhotoView`: their

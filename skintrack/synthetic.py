@@ -43,8 +43,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .chart import CHART_PATCH_PITCH_MM, REFERENCE_SRGB8
-from .colour import lab_to_linear, linear_to_srgb_float
+from .comparison.colour_chart import CHART_PATCH_PITCH_MM, REFERENCE_SRGB8
+from .measure.colour import lab_to_linear, linear_to_srgb_float
 
 __all__ = [
     "Capture",
@@ -482,7 +482,7 @@ class SkinScene:
         if self.card_box:
             ref[..., 0] = np.where(card > 0, card * GREY_CARD_L + (1 - card) * ref[..., 0], ref[..., 0])
         if self.chart_box:
-            from .colour import rgb_to_lab
+            from .measure.colour import rgb_to_lab
 
             x0, y0, x1, y1 = self.chart_box
             pitch = self.chart_pitch_px

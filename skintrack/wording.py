@@ -6,7 +6,7 @@ variation, an improvement or expected redness comes from
 only puts the engine's numbers and verdicts into words:
 
 * :func:`explain` — one line per measure: what it shows and its unit
-  (from :data:`skintrack.metrics.METRICS`);
+  (from :data:`skintrack.measure.metrics.METRICS`);
 * :func:`title` — the measure's name with its unit, never doubled
   ("Skin tone (ITA°)", not "Skin tone (ITA°) (°)");
 * :func:`format_value`, :func:`format_pct` — numbers as people read them:
@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .metrics import METRICS
+from .measure.metrics import METRICS
 
 __all__ = [
     "NOISE_WORDS",

@@ -36,7 +36,7 @@ import numpy as np
 import streamlit as st
 
 from skintrack import photo_to_bytes
-from skintrack.photo import resize_long_side
+from skintrack.intake.photo import resize_long_side
 
 __all__ = ["before_after", "chart_legend", "close_sidebar_on_narrow_screens", "data_url", "guided_camera", "region_editor"]
 

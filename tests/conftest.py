@@ -160,7 +160,7 @@ def demo_records(demo_folder, tmp_path_factory):
 def real_pair_results(real_photos_dir):
     """The real repeat pairs (untreated skin photographed twice) through the pipeline, once per run,
     with two worker processes as the shipped table was made (``--workers 2``; half the time)."""
-    from skintrack.repeatability import measure_pairs, real_pairs
+    from skintrack.comparison.repeatability import measure_pairs, real_pairs
 
     return measure_pairs(real_pairs(real_photos_dir), workers=2)
 

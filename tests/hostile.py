@@ -71,7 +71,7 @@ def tiff_float_bomb(width: int, height: int, rows_per_strip: int = 64) -> bytes:
 
 PEAK_SCRIPT = """
 import json, sys
-from skintrack.photo import PhotoError, load_photo
+from skintrack.intake.photo import PhotoError, load_photo
 results = {}
 for path in sys.argv[1:]:
     try:

@@ -14,14 +14,7 @@ from sqlalchemy import text
 
 import skintrack.records.accounts as accounts
 import skintrack.records.login as login
-from skintrack.records import (
-    AccountLocked,
-    Actor,
-    AuthenticationFailed,
-    InvalidInput,
-    PermissionDenied,
-    Records,
-)
+from skintrack.records import AccountLocked, Actor, AuthenticationFailed, InvalidInput, PermissionDenied, Records
 
 from .test_records import records  # noqa: F401 - the SQLite / PostgreSQL fixture
 

@@ -1,4 +1,4 @@
-"""Registration of follow-ups to the baseline (skintrack/align.py)."""
+"""Registration of follow-ups to the baseline (skintrack/comparison/align.py)."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ def test_a_framing_twice_as_wide_is_refused_whatever_the_resolutions(close_up_44
 @pytest.mark.slow  # a 100 MP JPEG takes seconds to write
 def test_a_100_mp_follow_up_of_a_448_px_baseline_is_compared(close_up_448):
     """The far end of phone and camera resolutions, through compare() (measuring copies, reduced-scale decode)."""
-    from skintrack.compare import compare, measure_baseline
+    from skintrack.comparison.compare import compare, measure_baseline
 
     huge = _phone_photo(close_up_448.rgb, size=(11552, 8664), rotation=-3.0)
     follow_up = load_photo(huge)

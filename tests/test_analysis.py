@@ -1,4 +1,4 @@
-"""One photo's analysis is computed once (skintrack.analysis): the gate, the light correction and
+"""One photo's analysis is computed once (skintrack.measure.analysis): the gate, the light correction and
 score() share the working pixels, CIELAB, face and skin mask of the same pixels, and only those."""
 
 import pickle
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import skintrack
-from skintrack import analysis
-from skintrack.compare import measure_baseline
-from skintrack.photo import Photo, load_photo
-from skintrack.quality import check_quality
-from skintrack.skin import skin_mask
+from skintrack.measure import analysis
+from skintrack.comparison.compare import measure_baseline
+from skintrack.intake.photo import Photo, load_photo
+from skintrack.comparison.quality import check_quality
+from skintrack.measure.skin import skin_mask
 
 from .conftest import render
 
@@ -21,7 +21,7 @@ from .conftest import render
 def counted(monkeypatch):
     """How often any engine module converted to CIELAB, looked for a face or built a skin mask."""
     calls = {"lab": 0, "face": 0, "skin": 0}
-    real = {"lab": skintrack.colour.rgb_to_lab, "face": skintrack.face.find_face, "skin": skintrack.skin.skin_mask}
+    real = {"lab": skintrack.measure.colour.rgb_to_lab, "face": skintrack.measure.face.find_face, "skin": skintrack.measure.skin.skin_mask}
 
     def counting(kind):
         def call(*args, **kwargs):
@@ -83,13 +83,13 @@ def test_what_is_remembered_is_read_only_and_what_direct_calls_give(scene):
         lab[0, 0, 0] = 0.0
     with pytest.raises(ValueError):
         masks.skin[0, 0] = False
-    direct = skin_mask(skintrack.colour.rgb_to_lab(photo.resized(512)))
-    assert np.array_equal(masks.skin, direct.skin) and np.array_equal(lab, skintrack.colour.rgb_to_lab(photo.resized(512)))
+    direct = skin_mask(skintrack.measure.colour.rgb_to_lab(photo.resized(512)))
+    assert np.array_equal(masks.skin, direct.skin) and np.array_equal(lab, skintrack.measure.colour.rgb_to_lab(photo.resized(512)))
 
 
 def test_a_face_found_elsewhere_is_not_remembered_with_this_photos_skin(scene, counted):
     photo = load_photo(render(scene).rgb)
-    stranger = object.__new__(skintrack.face.Face)  # not this photo's face: nothing ties it to these pixels
+    stranger = object.__new__(skintrack.measure.face.Face)  # not this photo's face: nothing ties it to these pixels
     assert analysis.photo_face(photo) is analysis.photo_face(photo)
     assert counted["face"] == 1 and counted["skin"] == 0
     with pytest.raises(Exception):

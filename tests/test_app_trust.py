@@ -331,7 +331,7 @@ def test_11_a_visits_needle_depth_is_corrected_checked_and_audited(data):
 
 
 def test_12_the_progress_legend_uses_the_markers_colours(data):
-    from skintrack_app.views import VERDICT_COLOURS
+    from skintrack_app.widgets import VERDICT_COLOURS
 
     from .test_app_workflow import _vega_specs
 

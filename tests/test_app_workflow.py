@@ -348,12 +348,12 @@ def test_11_overlays_follow_a_new_baseline(data):
     def script(photo_id):
         import streamlit as st
 
-        from skintrack_app import state, views
+        from skintrack_app import state, widgets
 
         if state.begin_run() is None:
             state.sign_in("dr-test", "app-test-password")
             state.begin_run()
-        result = views.measurement(photo_id, state.records().get_photo(state.actor(), photo_id).settings_hash)
+        result = widgets.measurement(photo_id, state.records().get_photo(state.actor(), photo_id).settings_hash)
         st.text(f"aligned={result.alignment is not None}")
 
     at = AppTest.from_function(script, args=(photos[1].id,), default_timeout=TIMEOUT).run()

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skintrack.compare import DEFAULT_CONFIG, compare, measure_baseline
+from skintrack.comparison.compare import DEFAULT_CONFIG, compare, measure_baseline
 from skintrack.records import Actor, Records
 from skintrack.records import sessions as sessions_module
 from skintrack.records.baseline_files import baseline_from_bytes, baseline_to_bytes
 from skintrack.records.store import MAGIC, generate_key
-from skintrack.roi import Region
+from skintrack.measure.roi import Region
 
 from .conftest import REPO
 
-align_module = importlib.import_module("skintrack.align")  # (skintrack.align is also the function)
-normalize_module = importlib.import_module("skintrack.normalize")
+align_module = importlib.import_module("skintrack.comparison.align")
+normalize_module = importlib.import_module("skintrack.comparison.normalize")
 ADMIN = Actor("op (local operator)", role="admin", source="cli")
 SERIES = sorted((REPO / "sample_images").glob("*_left-cheek.jpg"))
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from skintrack import __version__
 from skintrack.batch import course_layout, score_course, score_folder, tune_allocator
 from skintrack.cli import EXIT_SOME_FAILED, main
-from skintrack.metrics import METRIC_NAMES
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
 from skintrack.synthetic import WARM, Capture, SkinScene, SkinState
 
@@ -141,7 +141,7 @@ def test_reference_thresholds_are_used(course):
 def test_score_folder_measures_through_compare(course):
     """No reference: each photo as measure_baseline measures it; a reference: compare() against it (the
     baseline photo itself gets its baseline row), with the pipeline's settings hash."""
-    from skintrack.compare import DEFAULT_CONFIG, compare, measure_baseline
+    from skintrack.comparison.compare import DEFAULT_CONFIG, compare, measure_baseline
 
     photos = sorted((course / "P-001").rglob("*.jpg"))
     own = score_folder(photos, workers=1, progress=False)
@@ -166,7 +166,7 @@ def test_another_skin_against_the_reference_is_refused_with_the_reason(course):
 
 
 def test_a_thresholds_reference_is_refused_with_what_to_pass_instead(course):
-    from skintrack.compare import measure_baseline
+    from skintrack.comparison.compare import measure_baseline
 
     thresholds = measure_baseline(course / "P-001" / "left-cheek" / "2026-05-04" / "photo.jpg").score
     for reference in (thresholds, thresholds.thresholds):
@@ -258,7 +258,7 @@ def test_cli_smoke(course, tmp_path):
 
 def test_score_folder_leaves_out_the_photos_in_its_skip_list(course):
     from skintrack.batch import file_sha256
-    from skintrack.compare import CompareConfig
+    from skintrack.comparison.compare import CompareConfig
 
     photos = sorted(course.glob("P-001/**/*.jpg"))
     skip = {file_sha256(photos[0]): CompareConfig().settings_hash, file_sha256(photos[1]): "other-settings"}

@@ -8,7 +8,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from skintrack.cli import main
-from skintrack.metrics import METRIC_NAMES
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
 
 from .conftest import copy_of_demo

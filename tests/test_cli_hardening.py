@@ -231,7 +231,7 @@ def test_import_and_archive_export_stop_cleanly_on_a_full_disk(hostile_course, t
     assert result.exit_code == EXIT_DISK_FULL and "disk" in result.output and "Traceback" not in result.output
     monkeypatch.undo()
     assert runner.invoke(main, ["import", str(hostile_course), "--data", str(data)]).exit_code == 0
-    import skintrack.photo as photo_module
+    import skintrack.intake.photo as photo_module
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -172,7 +172,7 @@ def test_groups_are_named_from_the_table():
 
 
 def test_realistic_scenario_takes_its_noise_from_the_engine_table():
-    from skintrack.noise import Conditions, mdc95
+    from skintrack.comparison.noise import Conditions, mdc95
 
     assert REALISTIC.visit_sd == pytest.approx(mdc95("redness", Conditions("grey_card", 0.9)) / 1.96, abs=1e-3)
     assert np.isfinite(REALISTIC.visit_sd) and REALISTIC.visit_sd > 0

@@ -14,14 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skintrack.cohort import (
-    PROTOCOLS, build_cohort_table, data_dictionary, fit_cohort, patient_rows, write_cohort,
-)  # fmt: skip
+from skintrack.cohort import PROTOCOLS, build_cohort_table, data_dictionary, fit_cohort, patient_rows, write_cohort  # fmt: skip
 from skintrack.cohort.demo import GROUPS, demo_plan, demo_truth, is_simulated
 from skintrack.cohort.dictionary import COLUMNS, ITA_GROUPS
 from skintrack.cohort.summary import dictionary_path
 from skintrack.cohort.table import BASE_COLUMNS, setting_label
-from skintrack.metrics import METRIC_NAMES, METRICS
+from skintrack.measure.metrics import METRIC_NAMES, METRICS
 from skintrack.progress import area_progress
 from skintrack.records import Actor, InvalidInput, PermissionDenied, Records
 
@@ -265,7 +263,7 @@ def test_setting_labels():
 def test_real_photos_through_the_records_to_the_table(tmp_path):
     """Real repeat shots (PAD-UFES-20: untreated skin photographed twice) as two visits of a patient each:
     the table holds exactly the stored scores, and no change of untreated skin is "beyond noise"."""
-    from skintrack.repeatability import real_pairs
+    from skintrack.comparison.repeatability import real_pairs
 
     pairs = real_pairs(REAL_PHOTOS)
     if not pairs:

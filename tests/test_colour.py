@@ -1,4 +1,4 @@
-"""Float sRGB <-> CIELAB conversion (skintrack/colour.py), cross-checked with colour-science."""
+"""Float sRGB <-> CIELAB conversion (skintrack/measure/colour.py), cross-checked with colour-science."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skintrack.colour import lab_to_rgb, rgb_to_lab, srgb8_to_linear
+from skintrack.measure.colour import lab_to_rgb, rgb_to_lab, srgb8_to_linear
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

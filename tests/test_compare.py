@@ -1,4 +1,4 @@
-"""The one comparable-session pipeline (skintrack/compare.py): statuses, settings hash, ROI, doors."""
+"""The one comparable-session pipeline (skintrack/comparison/compare.py): statuses, settings hash, ROI, doors."""
 
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 
 from skintrack import ScoreConfig
-from skintrack.align import AlignConfig
-from skintrack.compare import CompareConfig, compare, measure_baseline, roi_hash
-from skintrack.face import FaceConfig
-from skintrack.metrics import METRIC_NAMES
-from skintrack.normalize import NormalizeConfig
-from skintrack.quality import QualityConfig
-from skintrack.skin import SkinConfig
+from skintrack.comparison.align import AlignConfig
+from skintrack.comparison.compare import CompareConfig, compare, measure_baseline, roi_hash
+from skintrack.measure.face import FaceConfig
+from skintrack.measure.metrics import METRIC_NAMES
+from skintrack.comparison.normalize import NormalizeConfig
+from skintrack.comparison.quality import QualityConfig
+from skintrack.measure.skin import SkinConfig
 from skintrack.synthetic import Capture, SkinState
 
 from .conftest import REPO, render
 
 #: The module (``skintrack.compare`` the attribute is the function).
-compare_module = importlib.import_module("skintrack.compare")
+compare_module = importlib.import_module("skintrack.comparison.compare")
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +117,11 @@ def test_every_score_skin_and_face_setting_is_in_the_settings_hash():
 
 
 def test_reference_data_and_constants_are_in_the_settings_hash(monkeypatch):
-    from skintrack import chart, face, imaging
+    from skintrack.comparison import colour_chart
+    from skintrack.measure import face, filters
 
     base = CompareConfig().settings_hash
-    for module, name, value in ((chart, "MAX_RESIDUAL", 0.3), (imaging, "MAD_TO_SD", 1.5),
+    for module, name, value in ((colour_chart, "MAX_RESIDUAL", 0.3), (filters, "MAD_TO_SD", 1.5),
                                 (face, "ZONE_LANDMARKS", {**face.ZONE_LANDMARKS, "chin": ("face", (1, 2, 3))})):  # fmt: skip
         with monkeypatch.context() as patch:
             patch.setattr(module, name, value)

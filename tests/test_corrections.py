@@ -1,4 +1,4 @@
-"""Correcting the record (skintrack/records/corrections.py) and an area's region of interest (skintrack/roi.py).
+"""Correcting the record (skintrack/records/corrections.py) and an area's region of interest (skintrack/measure/roi.py).
 
 Every correction is checked against the acting user (tests/test_permissions.py) and leaves an audit
 line; what it changes about the measurements is redone at once: the baseline is the earliest
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from skintrack.records import Actor, InvalidInput, Records
-from skintrack.roi import Region, RegionError
+from skintrack.measure.roi import Region, RegionError
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
 DOCTOR = Actor("Dr Ada")

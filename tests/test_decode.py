@@ -1,4 +1,4 @@
-"""Decoding in bounded memory (skintrack/decode.py): strip-wise conversion, the decode budget, bombs.
+"""Decoding in bounded memory (skintrack/intake/decode.py): strip-wise conversion, the decode budget, bombs.
 
 The bombs are the ones reported in issue 12, built here: a 484 KB RGBA PNG, a 257 KB 16-bit PNG and a
 470 KB float TIFF of 120 megapixels each, and a lossless WebP of 100 megapixels. Accepted ones must
@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from skintrack import PhotoError, load_photo
-from skintrack import decode as decoding
-from skintrack import photo as photo_module
+from skintrack.intake import decode as decoding
+from skintrack.intake import photo as photo_module
 
 from .hostile import decode_in_subprocess, png_bomb, tiff_float_bomb
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from skintrack.records import Actor, Records
-from skintrack.compare import zone_of
+from skintrack.comparison.compare import zone_of
 
 from .conftest import REPO, copy_of_demo
 

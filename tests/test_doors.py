@@ -2,7 +2,7 @@
 
 ``skintrack score`` (the CLI, whose table keeps four significant digits), :func:`skintrack.batch.score_folder`, the records (a photo uploaded
 into a patient through the service layer) and the app (Streamlit, through the measurement a page
-shows) all measure through :func:`skintrack.compare.measure_baseline` / :func:`~skintrack.compare.compare`:
+shows) all measure through :func:`skintrack.comparison.compare.measure_baseline` / :func:`~skintrack.comparison.compare.compare`:
 a baseline alone, a follow-up against that baseline. Equality is exact (``==``), not approximate:
 the same pipeline on the same bytes with the same settings gives the same floats.
 """
@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from skintrack.batch import score_folder
 from skintrack.cli import main
-from skintrack.compare import DEFAULT_CONFIG, compare, measure_baseline
-from skintrack.metrics import METRIC_NAMES
+from skintrack.comparison.compare import DEFAULT_CONFIG, compare, measure_baseline
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor
 from skintrack.report.tables import round_floats
 
@@ -46,20 +46,20 @@ def _rounded(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def _app_metrics(photo_id: str) -> dict[str, float]:
-    """What the app's pages measure for a photo (``views.measurement``), read back from the page."""
+    """What the app's pages measure for a photo (``widgets.measurement``), read back from the page."""
 
     def script(photo_id):
         import json
 
         import streamlit as st
 
-        from skintrack_app import state, views
+        from skintrack_app import state, widgets
 
         if state.begin_run() is None:
             state.sign_in("dr-test", "app-test-password")
             state.begin_run()
         view = state.records().get_photo(state.actor(), photo_id)
-        result = views.measurement(photo_id, view.settings_hash)
+        result = widgets.measurement(photo_id, view.settings_hash)
         st.text(json.dumps({name: repr(float(value)) for name, value in result.score.metrics.items()}))
 
     at = AppTest.from_function(script, args=(photo_id,), default_timeout=TIMEOUT).run()

@@ -1,4 +1,4 @@
-"""Faces, landmarks, zones and the pupil-distance scale (skintrack/face.py)."""
+"""Faces, landmarks, zones and the pupil-distance scale (skintrack/measure/face.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 import skintrack
 from skintrack import find_face, load_photo, score
-from skintrack.face import FEATURES, MODELS, ZONES, FaceConfig
-from skintrack.scoring import score_zones
+from skintrack.measure.face import FEATURES, MODELS, ZONES, FaceConfig
+from skintrack.measure.scoring import score_zones
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
 from .conftest import REPO, real_photo
@@ -169,7 +169,7 @@ def test_models_ship_inside_the_package():
 def test_the_lash_line_and_lip_border_are_never_measured_as_skin(portrait, face, upscale):
     """Lashes, lid margins and the vermilion border are not skin: a band a few per cent of the pupil distance
     wide around each eye's and the lips' landmark outline is in no zone, at the photo's resolution and above."""
-    from skintrack.face import LEFT_EYE, LIPS, RIGHT_EYE, zone_masks
+    from skintrack.measure.face import LEFT_EYE, LIPS, RIGHT_EYE, zone_masks
 
     height, width = portrait.rgb.shape[:2]
     shape = (height * upscale, width * upscale)

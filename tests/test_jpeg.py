@@ -1,4 +1,4 @@
-"""JPEG at the marker level (skintrack/jpeg.py): hidden metadata in MPO and trailing data, hostile headers.
+"""JPEG at the marker level (skintrack/intake/jpeg.py): hidden metadata in MPO and trailing data, hostile headers.
 
 Every hostile file is built here: an MPO whose second image carries GPS (phones write these for HDR
 gain maps), a JPEG with EXIF appended after its end, segments hidden between progressive scans, and
@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from skintrack import PhotoError, load_photo
-from skintrack import jpeg
-from skintrack.photo import clean_bytes, strip_jpeg_metadata
+from skintrack.intake import jpeg
+from skintrack.intake.photo import clean_bytes, strip_jpeg_metadata
 
 SERIAL = "SN-0012345-HIDDEN"
 GPS_LATITUDE = (52.0, 22.0, 12.0)

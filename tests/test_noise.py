@@ -1,4 +1,4 @@
-"""The noise tables and every beyond-noise verdict (skintrack/noise.py)."""
+"""The noise tables and every beyond-noise verdict (skintrack/comparison/noise.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from skintrack.metrics import METRIC_NAMES
-from skintrack.noise import (
+from skintrack.measure.metrics import METRIC_NAMES
+from skintrack.comparison.noise import (
     REFERENCES,
     RELATIVE_FLOOR,
     TABLE_ENV,

@@ -1,4 +1,4 @@
-"""Light and colour normalisation from neutral references (skintrack/normalize.py)."""
+"""Light and colour normalisation from neutral references (skintrack/comparison/normalize.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 import skintrack
 from skintrack import load_photo, normalize, score
-from skintrack.colour import rgb_to_lab
-from skintrack.normalize import find_neutral_references
-from skintrack.noise import Conditions, mdc95, shipped_table
+from skintrack.measure.colour import rgb_to_lab
+from skintrack.comparison.normalize import find_neutral_references
+from skintrack.comparison.noise import Conditions, mdc95, shipped_table
 from skintrack.synthetic import COOL, WARM, Capture, SkinScene, SkinState
 
 from .conftest import REPO, render

@@ -1,4 +1,4 @@
-"""Photo intake: every format, mode and bad input (skintrack/photo.py)."""
+"""Photo intake: every format, mode and bad input (skintrack/intake/photo.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image, ImageCms
 
 import skintrack
 from skintrack import PhotoError, load_photo, photo_to_bytes, save_photo
-from skintrack import photo as photo_module
+from skintrack.intake import photo as photo_module
 
 from .conftest import REAL_PHOTOS
 

@@ -1,4 +1,4 @@
-"""PNG chunks (skintrack/png.py): metadata removed, pixels untouched."""
+"""PNG chunks (skintrack/intake/png.py): metadata removed, pixels untouched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from skintrack import png
+from skintrack.intake import png
 
 
 def _png_with_metadata() -> tuple[bytes, np.ndarray]:

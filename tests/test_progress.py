@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from skintrack.noise import Conditions, verdict
+from skintrack.comparison.noise import Conditions, verdict
 from skintrack.progress import MIN_SPACING_DAYS, area_progress
 from skintrack.records import Actor, InvalidInput, Records
 from skintrack.synthetic import Capture, SkinScene, SkinState

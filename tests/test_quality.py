@@ -1,4 +1,4 @@
-"""Quality gate (skintrack/quality.py)."""
+"""Quality gate (skintrack/comparison/quality.py)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_small_sharp_photos_are_judged_at_their_own_resolution(real_photos_dir):
     resolution issue (``low_resolution``), not blur. The same photos really blurred are still caught."""
     import numpy as np
 
-    from skintrack.photo import Photo
+    from skintrack.intake.photo import Photo
 
     shots = sorted((real_photos_dir / "external" / "repeats").glob("*.jpg"))[:12]
     assert shots, "no repeat shots"

@@ -14,7 +14,9 @@ def _layout() -> str:
 
 
 def _named(layout: str) -> set[str]:
-    return set(re.findall(r"`([^`]+)`", layout))
+    """Every `name` in the table; a path such as `skintrack/api/` also names `api/`."""
+    named = set(re.findall(r"`([^`]+)`", layout))
+    return named | {name.rstrip("/").rsplit("/", 1)[-1] + ("/" if name.endswith("/") else "") for name in named}
 
 
 def _modules(folder: str) -> list[str]:
@@ -28,6 +30,14 @@ def test_every_engine_module_is_named_in_the_layout():
     named = _named(_layout())
     missing = [m for m in _modules("skintrack") if m not in named and m != "__main__.py"]
     assert not missing, f"README Layout does not name: {missing}"
+
+
+def test_every_module_of_each_stage_is_named_in_the_layout():
+    """The folders by stage (issue 23, item 6) are the map: each of their modules is named in its row."""
+    named = _named(_layout())
+    for stage in ("intake", "measure", "comparison", "privacy"):
+        missing = [m for m in _modules(f"skintrack/{stage}") if m not in named]
+        assert not missing, f"README Layout does not name in skintrack/{stage}/: {missing}"
 
 
 def test_every_tool_is_named_in_the_layout():

@@ -276,7 +276,7 @@ def test_redness_on_a_face_is_measured_on_the_face():
     base = skintrack.score(portrait)
     # 97 % of what is measured is the face (engine 0.1.0: 8 %, the rest suit, flag and wall).
     oval = np.zeros(rgb.shape[:2], np.uint8)
-    cv2.fillPoly(oval, [np.round(face.landmarks[list(skintrack.face.FACE_OVAL)]).astype(np.int32)], 1)
+    cv2.fillPoly(oval, [np.round(face.landmarks[list(skintrack.measure.face.FACE_OVAL)]).astype(np.int32)], 1)
     skin = base.maps["skin"]
     assert (skin & _at(oval.astype(bool), skin.shape)).sum() >= 0.95 * skin.sum()
     # +4 a* over the face oval only: the whole-photo redness moves by ~4 (engine 0.1.0: +0.35), each zone too.
@@ -353,7 +353,7 @@ def test_a_region_gives_the_whole_photos_spots_kept_inside_it(name):
 def test_a_region_over_dark_spots_is_no_false_improvement_through_compare():
     """The app's path (measure_baseline and compare with a region): the same photo again is no change, and the
     baseline with a region counts the spots the whole photo shows there."""
-    from skintrack.compare import compare, measure_baseline
+    from skintrack.comparison.compare import compare, measure_baseline
 
     path = real_photo(REGION_PHOTOS[0])
     whole = measure_baseline(path).score

@@ -513,11 +513,11 @@ def test_rescore_picks_up_a_settings_or_constant_change(records, patient, monkey
     makes the stored scores stale, and rescore measures them again with the new settings."""
     import importlib
 
-    from skintrack import chart
-    from skintrack.compare import CompareConfig
-    from skintrack.quality import QualityConfig
+    from skintrack.comparison import colour_chart
+    from skintrack.comparison.compare import CompareConfig
+    from skintrack.comparison.quality import QualityConfig
 
-    compare_module = importlib.import_module("skintrack.compare")
+    compare_module = importlib.import_module("skintrack.comparison.compare")
     sessions_module = importlib.import_module("skintrack.records.sessions")
     person, area = patient
     for name, date in zip(SAMPLE_FILES[:2], ("2026-05-04", "2026-06-01")):
@@ -531,7 +531,7 @@ def test_rescore_picks_up_a_settings_or_constant_change(records, patient, monkey
     assert {p.settings_hash for p in records.list_photos(DOCTOR, person.id)} == {changed.settings_hash}
     assert records.rescore(DOCTOR, person.id) == 0
 
-    monkeypatch.setattr(chart, "MAX_RESIDUAL", 0.3)  # a constant, not a setting
+    monkeypatch.setattr(colour_chart, "MAX_RESIDUAL", 0.3)  # a constant, not a setting
     compare_module._data_fingerprint.cache_clear()
     try:
         assert records.rescore(DOCTOR, person.id) == 2
@@ -567,7 +567,7 @@ def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
     the baselines kept on disk are tests/test_baseline_files.py)."""
     from types import SimpleNamespace
 
-    from skintrack.roi import roi_hash
+    from skintrack.measure.roi import roi_hash
 
     records = Records(tmp_path / "data")
     try:

@@ -351,7 +351,7 @@ def test_a_nearly_full_disk_is_refused_before_measuring(records, patient, monkey
 def test_no_space_while_writing_a_photo_is_a_clean_error(records, patient, monkeypatch):
     import errno
 
-    import skintrack.photo as photo_module
+    import skintrack.intake.photo as photo_module
 
     person, area = patient
     session = records.add_session(DOCTOR, person.id, "2026-05-04", "laser")

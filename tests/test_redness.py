@@ -1,4 +1,4 @@
-"""Redness metrics (skintrack/metrics/redness.py) on synthetic skin with known truth."""
+"""Redness metrics (skintrack/measure/metrics/redness.py) on synthetic skin with known truth."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import skintrack
-from skintrack.metrics.redness import measure_redness, red_threshold, redness_map
+from skintrack.measure.metrics.redness import measure_redness, red_threshold, redness_map
 from skintrack.synthetic import SkinState
 
 from .conftest import render

@@ -1,4 +1,4 @@
-"""The repeatability studies that write the noise tables (skintrack/repeatability.py).
+"""The repeatability studies that write the noise tables (skintrack/comparison/repeatability.py).
 
 The real repeat pairs (``../shared/real_photos``) are measured once per test session (see
 ``real_pair_results`` in conftest): the honest-noise tests judge them with the shipped table.
@@ -14,9 +14,9 @@ import sys
 import pytest
 
 import skintrack
-from skintrack.compare import DEFAULT_CONFIG
-from skintrack.noise import Conditions, shipped_table, verdict
-from skintrack.repeatability import (
+from skintrack.comparison.compare import DEFAULT_CONFIG
+from skintrack.comparison.noise import Conditions, shipped_table, verdict
+from skintrack.comparison.repeatability import (
     DEFAULT_STUDY,
     build_table,
     folder_pairs,
@@ -70,7 +70,7 @@ def test_simulated_targets_cv_and_redness_mdc(study):
 
 
 def test_score_uncertainty_is_the_band_for_its_conditions(baseline_score):
-    from skintrack.noise import mdc95
+    from skintrack.comparison.noise import mdc95
 
     conditions = Conditions.of(baseline_score.provenance.get("normalization"), None)
     uncertainty = baseline_score.uncertainty
@@ -166,14 +166,14 @@ def test_folder_pairs_need_two_photos_each(tmp_path, demo_photo_paths):
 
 
 def test_a_clinic_measures_its_own_table_from_the_command_line(tmp_path, demo_photo_paths):
-    """``python -m skintrack.repeatability --pairs FOLDER -o table.json`` writes a usable table."""
+    """``python -m skintrack.comparison.repeatability --pairs FOLDER -o table.json`` writes a usable table."""
     pairs = tmp_path / "pairs"
     for name, (first, second) in {"a": demo_photo_paths[:2], "b": demo_photo_paths[1:3]}.items():
         (pairs / name).mkdir(parents=True)
         shutil.copy(first, pairs / name / ("1" + first.suffix))
         shutil.copy(second, pairs / name / ("2" + second.suffix))
     out = tmp_path / "clinic.json"
-    done = subprocess.run([sys.executable, "-m", "skintrack.repeatability", "--pairs", str(pairs), "-o", str(out)],
+    done = subprocess.run([sys.executable, "-m", "skintrack.comparison.repeatability", "--pairs", str(pairs), "-o", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr
     table = json.loads(out.read_text())

@@ -15,11 +15,11 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from PIL import Image
 
-from skintrack.metrics import METRIC_NAMES
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.progress import TREATMENT_KINDS, area_progress
 from skintrack.records import Actor, PermissionDenied, Records
 from skintrack.report.fhir import SYSTEMS, UCUM, body_site, interpretation, patient_bundle, patient_resource
-from skintrack.report.wording import method
+from skintrack.report.phrases import method
 
 from .conftest import DEMO_LOADER_NAME, REPO
 

@@ -24,7 +24,14 @@ from PIL import Image
 
 from skintrack.records import Actor, Records
 from skintrack.report.dicom import session_datasets
-from skintrack.report.pacs import PacsError, parse_dicom_destination, send_cstore, send_datasets, send_session, send_stow
+from skintrack.report.pacs import (
+    PacsError,
+    parse_dicom_destination,
+    send_cstore,
+    send_datasets,
+    send_session,
+    send_stow,
+)
 
 from .conftest import REPO
 

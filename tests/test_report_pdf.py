@@ -20,12 +20,12 @@ from PIL import Image
 from pypdf import PdfReader
 
 from skintrack.cli import main
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.progress import area_progress
 from skintrack.records import Actor, InvalidInput, PermissionDenied, Records
 from skintrack.report import build_pdf
 from skintrack.report.clinic import Clinic, ClinicError, load_clinic
-from skintrack.report.wording import CLINICAL_TERMS, METHODS, PLAIN, format_value
+from skintrack.report.phrases import CLINICAL_TERMS, METHODS, PLAIN, format_value
 
 from .conftest import REPO
 

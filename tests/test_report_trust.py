@@ -232,7 +232,7 @@ def test_12_the_demo_report_keeps_its_legend_with_its_charts(demo_records):
 
 
 def test_6_the_patient_report_gives_each_change_its_number_with_its_verdict(demo_records):
-    from skintrack.report.wording import patient_sentence
+    from skintrack.report.phrases import patient_sentence
     from skintrack.wording import format_pct, pct_applies
 
     records, patient, area = demo_records

@@ -1,4 +1,4 @@
-"""One region type, one rasteriser (issue 23, item 2): skintrack/roi.py's Region and rasterise are what
+"""One region type, one rasteriser (issue 23, item 2): skintrack/measure/roi.py's Region and rasterise are what
 scoring, compare() and the records use, so a region selects the same pixels through every door."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from skintrack import score
-from skintrack.compare import compare, measure_baseline, roi_mask
+from skintrack.comparison.compare import compare, measure_baseline, roi_mask
 from skintrack.records import Actor, Records
-from skintrack.roi import Region, rasterise, roi_hash
+from skintrack.measure.roi import Region, rasterise, roi_hash
 
 from .conftest import REPO
 

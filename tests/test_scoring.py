@@ -1,4 +1,4 @@
-"""score(): API, provenance, ROI, failures, overlays, invariance, cross-talk (skintrack/scoring.py)."""
+"""score(): API, provenance, ROI, failures, overlays, invariance, cross-talk (skintrack/measure/scoring.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PIL import Image
 
 import skintrack
 from skintrack import PhotoError, Score, ScoreConfig, score
-from skintrack.metrics import METRIC_NAMES, METRICS
+from skintrack.measure.metrics import METRIC_NAMES, METRICS
 from skintrack.synthetic import SkinState
 
 from .conftest import REPO, render
@@ -217,7 +217,7 @@ def test_no_skin_gives_nan_with_a_reason_not_a_crash():
 
 
 def test_a_failing_family_gives_nan_and_spares_the_others(baseline_photo, monkeypatch):
-    import skintrack.scoring as scoring
+    import skintrack.measure.scoring as scoring
 
     def broken(*args, **kwargs):
         raise RuntimeError("ridge filter exploded")

@@ -1,4 +1,4 @@
-"""Automatic skin mask (skintrack/skin.py)."""
+"""Automatic skin mask (skintrack/measure/skin.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from skintrack import load_photo
-from skintrack.colour import rgb_to_lab
-from skintrack.skin import skin_mask
+from skintrack.measure.colour import rgb_to_lab
+from skintrack.measure.skin import skin_mask
 from skintrack.synthetic import COOL, WARM, Capture, SkinScene, SkinState
 
 from .conftest import real_photo, render, working
@@ -21,7 +21,7 @@ def busy_scene():
 
 
 def _mask_of(rgb: np.ndarray):
-    from skintrack.photo import resize_long_side
+    from skintrack.intake.photo import resize_long_side
 
     return skin_mask(rgb_to_lab(resize_long_side(rgb, 1024)))
 
@@ -82,7 +82,7 @@ def test_face_portrait_excludes_eyes_brows_and_clothing():
 
 
 def test_no_eyes_are_invented_on_close_ups(real_photos_dir):
-    import skintrack.skin as skin_module
+    import skintrack.measure.skin as skin_module
 
     found = []
     original = skin_module._eyes

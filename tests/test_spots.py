@@ -1,4 +1,4 @@
-"""Dark-spot metrics (skintrack/metrics/spots.py)."""
+"""Dark-spot metrics (skintrack/measure/metrics/spots.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import skintrack
-from skintrack.metrics.spots import detect_spots, local_darkness
+from skintrack.measure.metrics.spots import detect_spots, local_darkness
 from skintrack.synthetic import Capture, SkinState
 
 from .conftest import render, working

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from skintrack import load_photo
-from skintrack.colour import rgb_to_lab, srgb8_to_linear
+from skintrack.measure.colour import rgb_to_lab, srgb8_to_linear
 from skintrack.synthetic import DEMO_SESSIONS, Capture, SkinScene, SkinState, write_demo
 
 from .conftest import REPO

@@ -1,4 +1,4 @@
-"""Texture metrics (skintrack/metrics/texture.py): roughness and fine lines."""
+"""Texture metrics (skintrack/measure/metrics/texture.py): roughness and fine lines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from skimage.feature import hessian_matrix, hessian_matrix_eigvals
 
 import skintrack
-from skintrack.metrics.texture import hessian_eigenvalues, ridge_strength
+from skintrack.measure.metrics.texture import hessian_eigenvalues, ridge_strength
 from skintrack.synthetic import SkinState
 
 from .conftest import render, working

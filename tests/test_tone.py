@@ -1,4 +1,4 @@
-"""Tone metrics (skintrack/metrics/tone.py): ITA° and evenness."""
+"""Tone metrics (skintrack/measure/metrics/tone.py): ITA° and evenness."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import skintrack
-from skintrack.metrics.tone import ita_map
+from skintrack.measure.metrics.tone import ita_map
 from skintrack.synthetic import SkinState
 
 from .conftest import render

@@ -7,17 +7,9 @@ import math
 
 import pytest
 
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.progress import MetricProgress, Point
-from skintrack.wording import (
-    change_sentence,
-    explain,
-    format_pct,
-    format_value,
-    light_words,
-    retake_advice,
-    title,
-)
+from skintrack.wording import change_sentence, explain, format_pct, format_value, light_words, retake_advice, title
 
 
 def _progress(metric: str, values: list[float], labels: list[str], mdc: float = 0.5) -> MetricProgress:

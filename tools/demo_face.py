@@ -100,7 +100,7 @@ def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
 
 def _layout(rgb: np.ndarray, seed: int) -> dict[str, Any]:
     """Where the flush, spots and lines go, from the face's own landmarks (fixed for the whole course)."""
-    from skintrack.face import find_face
+    from skintrack.measure.face import find_face
 
     face = find_face(rgb)
     if face is None:

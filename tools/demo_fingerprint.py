@@ -22,8 +22,8 @@ FINGERPRINTS = REPO / "tests" / "data" / "demo_scores.json"
 def demo_scores() -> dict[str, dict[str, float | None]]:
     """The demo patient's left-cheek course through :func:`skintrack.compare` (baseline first), and
     the second demo patient's first portrait over each face zone."""
-    from skintrack.compare import compare, measure_baseline
-    from skintrack.face import ZONES
+    from skintrack.comparison.compare import compare, measure_baseline
+    from skintrack.measure.face import ZONES
 
     out: dict[str, dict[str, float | None]] = {}
     photos = sorted((REPO / "sample_images").glob("*_left-cheek.jpg"))

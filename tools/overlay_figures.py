@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import skintrack  # noqa: E402
-from skintrack.face import ZONES  # noqa: E402
+from skintrack.measure.face import ZONES  # noqa: E402
 
 COLOURS = {
     "forehead": (230, 80, 200), "nose": (240, 70, 60), "right_periorbital": (60, 200, 90),

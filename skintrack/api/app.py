@@ -16,7 +16,7 @@ from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._version import __version__
-from ..photo import MAX_FILE_BYTES
+from ..intake.photo import MAX_FILE_BYTES
 from ..records import Records
 from . import fhir, patients, photos
 from .http import install_error_handlers, problem

@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..photo import PhotoError
+from ..intake.photo import PhotoError
 from ..records import (
     AuthenticationFailed,
     InvalidInput,

@@ -1,7 +1,7 @@
 """The cohort table's data dictionary: every column and every measure, with units, directions, definitions.
 
 The measures' units, directions and descriptions are not written here a second
-time: they come from the engine's own definitions (:data:`skintrack.metrics.METRICS`)
+time: they come from the engine's own definitions (:data:`skintrack.measure.metrics.METRICS`)
 and its plain words (:func:`skintrack.wording.explain`, :data:`~skintrack.wording.UNIT_WORDS`),
 so the dictionary cannot drift from what the app and the reports say.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import METRICS
+from ..measure.metrics import METRICS
 from ..wording import UNIT_WORDS, explain, title
 
 __all__ = ["COLUMNS", "ITA_GROUPS", "AGE_BANDS", "data_dictionary", "measure_dictionary", "dictionary_markdown"]
@@ -35,7 +35,7 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("area", "text", "", "The treated area (e.g. 'left cheek')."),
     ("view", "text", "", "The photo's view within the visit (usually one per area)."),
     ("measure", "text", "", "The engine's measure name (see the measures below)."),
-    ("unit", "text", "", "The measure's unit (from skintrack.metrics.METRICS)."),
+    ("unit", "text", "", "The measure's unit (from skintrack.measure.metrics.METRICS)."),
     ("better", "text", "", "Which direction is an improvement: 'lower', 'higher' or empty (no judgement, ITA°)."),
     ("visit_date", "date", "", "Date of the visit (session) the photo was taken at."),
     ("visit_number", "integer", "visits", "1 for the area's baseline visit, then 2, 3, ... in date order."),

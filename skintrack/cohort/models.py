@@ -50,7 +50,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..metrics import METRICS
+from ..measure.metrics import METRICS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..noise import Conditions, mdc95
+from ..comparison.noise import Conditions, mdc95
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,7 @@ def simulate_cohort(n_patients: int, seed: int, scenario: Scenario = REALISTIC) 
     """
     import pandas as pd
 
-    from ..metrics import METRICS
+    from ..measure.metrics import METRICS
 
     rng = np.random.default_rng(seed)
     groups = list(scenario.effects)

@@ -33,7 +33,7 @@ import statistics
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .._version import __version__
-from ..metrics import METRICS, METRIC_NAMES
+from ..measure.metrics import METRICS, METRIC_NAMES
 from ..progress import INFLAMMATION_DAYS, TREATMENT_KINDS, area_progress
 from ..records import CONSENT_LEVELS, Actor, InvalidInput, Records
 from .adherence import Protocol, course_adherence, protocols as with_overrides
@@ -304,7 +304,7 @@ def build_cohort_table(
         Only photos whose consent covers this purpose (see the module docstring).
         Photos whose consent was withdrawn are always left out.
     metrics : iterable of str, optional
-        Measures to include (default: all of :data:`skintrack.metrics.METRIC_NAMES`).
+        Measures to include (default: all of :data:`skintrack.measure.metrics.METRIC_NAMES`).
     protocols : mapping, optional
         Spacing protocols that differ from :data:`skintrack.cohort.PROTOCOLS`,
         ``{treatment: (min_days, max_days)}``.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .._version import __version__
-from ..photo import atomic_write
+from ..private_files import atomic_write
 from .archive_reader import ARCHIVE_FORMAT, read_archive
 from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput, RecordsError

@@ -8,7 +8,7 @@ write a byte, and refuses with :class:`~skintrack.records.InvalidInput`
 1. **The zip.** At most :data:`MAX_MEMBERS` members: ``records.json`` and
    ``photos/<sha256>.jpg|png``, each once, not encrypted. Sizes declared in the
    central directory within :data:`MAX_RECORDS_BYTES` (``records.json``),
-   :data:`~skintrack.photo.MAX_FILE_BYTES` (a photo) and :data:`MAX_TOTAL_BYTES`
+   :data:`~skintrack.intake.photo.MAX_FILE_BYTES` (a photo) and :data:`MAX_TOTAL_BYTES`
    (all members), and reading stops at those limits whatever the headers claim:
    a zip bomb is refused after reading at most the limit.
 2. **The rows.** The archive format; every row has the columns of its table
@@ -21,7 +21,7 @@ write a byte, and refuses with :class:`~skintrack.records.InvalidInput`
    An archive cannot touch another patient's record.
 4. **The photos.** Each one named by a row is in the zip, its bytes hash to its
    name, and it decodes as a photo of the format its name says (the decode
-   limits of :func:`~skintrack.photo.load_photo` apply). A photo that still
+   limits of :func:`~skintrack.intake.photo.load_photo` apply). A photo that still
    carries identifying metadata (an archive made before MPO frames and data
    after the image were stripped) is cleaned — pixels untouched — and renamed
    by its new hash.
@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text
 
-from ..photo import MAX_FILE_BYTES, PhotoError, load_photo
+from ..intake.photo import MAX_FILE_BYTES, PhotoError, load_photo
 from . import validation
 from .db import CONSENT_LEVELS, PHOTO_STATUSES, TREATMENTS, Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput

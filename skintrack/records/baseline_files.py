@@ -38,12 +38,13 @@ import cv2
 import numpy as np
 
 from .._version import __version__
-from ..align import prepare_reference, remember_reference_analysis
-from ..compare import Baseline, CompareConfig
-from ..normalize import NeutralReference, find_neutral_references, remember_neutral_references
-from ..photo import Photo, atomic_write, make_private_dirs
-from ..roi import roi_hash
-from ..scoring import Score
+from ..comparison.align import prepare_reference, remember_reference_analysis
+from ..comparison.compare import Baseline, CompareConfig
+from ..comparison.normalize import NeutralReference, find_neutral_references, remember_neutral_references
+from ..intake.photo import Photo
+from ..private_files import atomic_write, make_private_dirs
+from ..measure.roi import roi_hash
+from ..measure.scoring import Score
 from .store import PhotoStore, is_stored_name
 
 __all__ = ["DEFAULT_BUDGET_MB", "BaselineFiles", "baseline_from_bytes", "baseline_to_bytes", "variant_name"]
@@ -145,8 +146,8 @@ def baseline_to_bytes(baseline: Baseline) -> bytes:
 
 
 def baseline_from_bytes(data: bytes, *, region: Any, config: CompareConfig) -> Baseline:
-    """The :class:`~skintrack.compare.Baseline` that :func:`baseline_to_bytes` kept, with its analysis for
-    follow-ups remembered, ready for :func:`~skintrack.compare.compare`. ``ValueError`` when ``data`` is not
+    """The :class:`~skintrack.comparison.compare.Baseline` that :func:`baseline_to_bytes` kept, with its analysis for
+    follow-ups remembered, ready for :func:`~skintrack.comparison.compare.compare`. ``ValueError`` when ``data`` is not
     such a file for these settings and this engine version."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:

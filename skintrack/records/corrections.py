@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..roi import Region, RegionError
+from ..measure.roi import Region, RegionError
 from . import validation
 from .db import TREATMENTS, Area, PhotoRecord, TreatmentSession
 from .errors import InvalidInput
@@ -202,7 +202,7 @@ class CorrectionsMixin:
         """Outline the treated region on the area's baseline (``None`` clears it), and measure the area again.
 
         ``roi`` is ``{"shape": "rectangle" | "polygon", "points": [[x, y], ...]}`` with ``x, y`` as
-        fractions of the baseline's width and height (:class:`skintrack.roi.Region`). Follow-ups
+        fractions of the baseline's width and height (:class:`skintrack.measure.roi.Region`). Follow-ups
         are aligned onto the baseline, so the region selects the same skin in each of them.
         """
         with self._db() as db:

@@ -86,7 +86,7 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The photo every follow-up of this area is normalised to, aligned to and measured against.
     baseline_photo_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    # The treated region drawn on the baseline (skintrack.roi.Region.to_dict() + "photo_id"), or NULL.
+    # The treated region drawn on the baseline (skintrack.measure.roi.Region.to_dict() + "photo_id"), or NULL.
     roi: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     patient: Mapped[Patient] = relationship(back_populates="areas")
 

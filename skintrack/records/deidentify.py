@@ -19,7 +19,7 @@ exact text in ``reviewed_text`` after reading it, and so is a setting whose
 *name* is not built of the parameter words of :data:`SETTING_WORDS` (the
 session then says how many were withheld).
 
-**Faces are hidden by default** (``hide_faces="blur"``, :func:`skintrack.anonymise.hide_faces`):
+**Faces are hidden by default** (``hide_faces="blur"``, :func:`skintrack.privacy.face_hiding.hide_faces`):
 every face down to about 40 pixels is pixelated; a photo in which a face can
 still be found afterwards is left out of the set, and the result says which
 and why (``left_out``). ``hide_faces="none"`` must be asked for.
@@ -54,7 +54,8 @@ import numpy as np
 from sqlalchemy import select
 
 from .._version import __version__
-from ..photo import Photo, atomic_write, load_photo, photo_to_bytes
+from ..intake.photo import Photo, load_photo, photo_to_bytes
+from ..private_files import atomic_write
 from .db import CONSENT_LEVELS, Area, Patient, PhotoRecord
 from .errors import InvalidInput
 from .views import Actor
@@ -166,7 +167,7 @@ class DeidentifiedExportMixin:
             Extra plain values recorded in the manifest (e.g. what the image step did).
         hide_faces : {"blur", "eye-bar", "none"}
             How faces are hidden before the image step (default ``blur``: every face;
-            see :func:`skintrack.anonymise.hide_faces`). ``none`` leaves faces as taken.
+            see :func:`skintrack.privacy.face_hiding.hide_faces`). ``none`` leaves faces as taken.
         reviewed_text : sequence of str
             Setting texts the exporter has read and allows out word for word; every
             other text value is withheld.
@@ -242,7 +243,7 @@ class DeidentifiedExportMixin:
             },
             "cases": cases,
         }
-        from ..anonymise import FaceStillVisible
+        from ..privacy.face_hiding import FaceStillVisible
 
         images, left_out = {}, []
         for name, stored, suffix, case, photo_id in files:
@@ -307,7 +308,7 @@ def _clean_pixels(data: bytes, suffix: str, image_step: ImageStep | None, hide_f
     """The photo's pixels only (sRGB, no file metadata), faces hidden, after the optional image step."""
     photo = load_photo(data)
     if hide_faces != "none":
-        from ..anonymise import hide_faces as hide
+        from ..privacy.face_hiding import hide_faces as hide
 
         hidden, _ = hide(photo, hide_faces)
         photo = load_photo(hidden)

@@ -48,7 +48,7 @@ from cachetools import LRUCache
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..photo import make_private_dirs
+from ..private_files import make_private_dirs
 from .accounts import AccountsMixin
 from .archive import ArchiveMixin
 from .audit import AuditMixin

@@ -1,9 +1,9 @@
 """Sessions (visits) and their photos: storing them, measuring them, rescoring.
 
 Photos are added through :meth:`SessionsMixin.add_photo`: intake, then the one
-comparable-session pipeline (:func:`skintrack.compare.compare`: quality gate →
+comparable-session pipeline (:func:`skintrack.comparison.compare.compare`: quality gate →
 normalise → align to the area's baseline → score with the baseline's
-yardstick; :func:`~skintrack.compare.measure_baseline` for the area's first
+yardstick; :func:`~skintrack.comparison.compare.measure_baseline` for the area's first
 photo). The photo file (without identifying metadata) is written to the
 content-addressed store first, then the photo and score rows are committed in
 one transaction: a crash leaves at most a file no row refers to, which
@@ -23,15 +23,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .._version import __version__
-from ..align import prepare_reference
-from ..compare import (
-    DEFAULT_CONFIG, MEASURE_SIZE, Baseline, Comparison, compare, measure_baseline, measuring_copy, roi_hash, zone_of,
+from ..comparison.align import prepare_reference
+from ..comparison.compare import (
+    DEFAULT_CONFIG,
+    MEASURE_SIZE,
+    Baseline,
+    Comparison,
+    compare,
+    measure_baseline,
+    measuring_copy,
+    roi_hash,
+    zone_of,
 )  # fmt: skip
 from ..jsonsafe import finite, plain
-from ..metrics import METRIC_NAMES
-from ..normalize import find_neutral_references
-from ..photo import Photo, _read_source, clean_bytes, load_photo
-from ..roi import Region, RegionError
+from ..measure.metrics import METRIC_NAMES
+from ..comparison.normalize import find_neutral_references
+from ..intake.photo import Photo, _read_source, clean_bytes, load_photo
+from ..measure.roi import Region, RegionError
 from ..wording import partly_measured_words, unmeasured_words
 from .db import CONSENT_LEVELS, TREATMENTS, Area, MetricScore, PhotoRecord, TreatmentSession, Patient, utcnow
 from . import validation
@@ -146,7 +154,7 @@ class SessionsMixin:
     ) -> PhotoView:
         """Store and measure one photo of an area in a session.
 
-        Runs intake, then :func:`skintrack.compare.compare` (quality gate → normalise →
+        Runs intake, then :func:`skintrack.comparison.compare.compare` (quality gate → normalise →
         align to the area's baseline → score with the baseline's yardstick). The first photo of an area (in
         its earliest session) becomes the baseline. A photo the quality gate
         blocks is kept with status ``blocked``; one that does not align to the

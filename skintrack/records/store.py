@@ -69,7 +69,7 @@ import socket
 import time
 from pathlib import Path
 
-from ..photo import atomic_write, make_private_dirs
+from ..private_files import atomic_write, make_private_dirs
 from .errors import RecordsError, StorageFull
 
 __all__ = [
@@ -118,7 +118,7 @@ def _parse_key(key: str | bytes) -> bytes:
     return raw
 
 
-#: Suffixes of stored photos (what :func:`skintrack.photo.clean_bytes` writes).
+#: Suffixes of stored photos (what :func:`skintrack.intake.photo.clean_bytes` writes).
 STORED_SUFFIXES = (".jpg", ".png")
 _NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
 #: A write is refused when it would leave less free space than this on the disk.
@@ -175,8 +175,8 @@ def without_metadata(data: bytes, file_name: str) -> bytes:
     ValueError
         When the file is not a well-formed JPEG or PNG.
     """
-    from .. import png
-    from ..photo import PhotoError, strip_jpeg_metadata
+    from ..intake import png
+    from ..intake.photo import PhotoError, strip_jpeg_metadata
 
     try:
         if file_name.endswith(".jpg"):

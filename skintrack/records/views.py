@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..photo import Photo
+from ..intake.photo import Photo
 
 __all__ = [
     "ROLES",
@@ -92,7 +92,7 @@ class AreaView:
     patient_id: str
     name: str
     baseline_photo_id: str | None
-    #: The treated region (``{"shape", "points", "photo_id"}``, see :mod:`skintrack.roi`), or None.
+    #: The treated region (``{"shape", "points", "photo_id"}``, see :mod:`skintrack.measure.roi`), or None.
     roi: dict | None = None
 
     @property
@@ -167,7 +167,7 @@ class Measurement:
     image: Photo  # normalised (and aligned onto the baseline for follow-ups)
     score: Any  # skintrack.Score, or None when the photo could not be compared
     alignment: Any  # skintrack.Alignment, or None for the baseline
-    comparison: Any = None  # the skintrack.compare.Comparison it came from (changes, noise verdicts)
+    comparison: Any = None  # the skintrack.comparison.compare.Comparison it came from (changes, noise verdicts)
 
 
 @dataclass

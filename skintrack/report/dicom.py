@@ -44,7 +44,8 @@ from typing import BinaryIO
 import numpy as np
 
 from .._version import __version__
-from ..photo import atomic_write, load_photo, make_private_dirs
+from ..private_files import atomic_write, make_private_dirs
+from ..intake.photo import load_photo
 from ..records import Actor, InvalidInput, Records
 from .clinic import load_clinic
 

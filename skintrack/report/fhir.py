@@ -99,11 +99,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._version import __version__
-from ..metrics import METRICS, METRIC_NAMES
+from ..measure.metrics import METRICS, METRIC_NAMES
 from ..progress import TREATMENT_KINDS, area_progress
 from ..records import Actor, InvalidInput, Records
 from .dicom import anatomy_of
-from .wording import format_settings, method
+from .phrases import format_settings, method
 
 __all__ = [
     "BUNDLE_TYPES",

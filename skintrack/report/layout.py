@@ -18,11 +18,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Image, Paragraph, Spacer, Table, TableStyle
 
-from .charts import legend, progress_chart
+from .plots import legend, progress_chart
 from .content import Frame, ReportContent
 from .fonts import FONT, FONT_BOLD, register_pdf_fonts
 from ..wording import course_processing, pair_processing
-from .wording import long_date
+from .phrases import long_date
 
 #: Printed on every page.
 NOT_DIAGNOSTIC = "Not a diagnostic device: skintrack documents measured change in photographs; it does not diagnose."

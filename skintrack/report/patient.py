@@ -8,7 +8,7 @@ from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, Spacer
 from ..wording import course_processing
 from .content import ReportContent
 from .layout import NOT_DIAGNOSTIC_PLAIN, before_after, charts, grid, key_values, period, text
-from .wording import long_date, patient_sentence
+from .phrases import long_date, patient_sentence
 
 __all__ = ["patient_story"]
 

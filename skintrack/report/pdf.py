@@ -39,7 +39,7 @@ from .fonts import FONT, FONT_BOLD
 from .layout import FOOTER, HEADER, MARGIN, NOT_DIAGNOSTIC, NOT_DIAGNOSTIC_PLAIN, PAGE, styles as make_styles
 from .patient import patient_story
 from .provider import provider_story
-from .wording import long_date
+from .phrases import long_date
 
 __all__ = ["NOT_DIAGNOSTIC", "build_pdf", "render"]
 

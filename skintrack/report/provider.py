@@ -7,7 +7,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Paragraph, Spacer, Table
 
 from .._version import __version__
-from ..metrics import METRICS
+from ..measure.metrics import METRICS
 from .content import ReportContent
 from .layout import (
     NOT_DIAGNOSTIC,
@@ -23,7 +23,7 @@ from .layout import (
 )
 from ..wording import course_processing
 from .layout import measured_part
-from .wording import format_change, format_pct, format_settings, format_value, method
+from .phrases import format_change, format_pct, format_settings, format_value, method
 
 __all__ = ["provider_story"]
 
@@ -182,7 +182,7 @@ def _methods(content: ReportContent, styles) -> list:
 
 def _noise_note() -> str:
     """How the noise bands were made, for a report's methods (from the noise table in use)."""
-    from ..noise import shipped_table
+    from ..comparison.noise import shipped_table
 
     table = shipped_table()
     study = table["simulated"]["study"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.progress import compare_pair, goal_measures
 from skintrack.wording import NOISE_WORDS, pair_processing
 
-from .. import components, state, views
+from .. import components, state, widgets
 from ..text import md
 
 OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlines", "lines": "Fine lines"}
@@ -18,11 +18,11 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Compare")
     store, me = state.records(), state.actor()
-    patient = views.current_patient()
+    patient = widgets.current_patient()
     if patient is None:
         return
     patient_id = patient.id
-    area = views.choose_area(patient_id, key="compare_area")
+    area = widgets.choose_area(patient_id, key="compare_area")
     if area is None:
         return
     photos = [p for p in store.list_photos(me, patient_id, area.id) if p.status == "scored"]
@@ -42,8 +42,8 @@ def render() -> None:
     before = next(p for p in photos if p.id == before_id)
     after = next(p for p in photos if p.id == after_id)
     region = area.roi if area.region_active else None
-    before_image = views.overlay_image(before.id, before.settings_hash, overlay, region)
-    after_image = views.overlay_image(after.id, after.settings_hash, overlay, region)
+    before_image = widgets.overlay_image(before.id, before.settings_hash, overlay, region)
+    after_image = widgets.overlay_image(after.id, after.settings_hash, overlay, region)
     if region:
         st.caption("Yellow outline: the treated region drawn on the baseline; only the skin inside it is measured.")
     st.subheader("Before / after")
@@ -62,9 +62,9 @@ def render() -> None:
     treatments = [(s.date, s.treatment) for s in store.list_sessions(me, patient_id)
                   if s.id in {p.session_id for p in photos}]  # fmt: skip
     goal = [name for name in goal_measures(treatments) if name in changes]
-    views.change_grid(changes, goal)
+    widgets.change_grid(changes, goal)
     rest = [name for name in METRICS if name not in goal]
     with st.expander(f"Other measures ({len(rest)})"):
-        views.change_grid(changes, rest)
+        widgets.change_grid(changes, rest)
     with st.expander("As a table"):
-        st.dataframe(views.change_table(changes), hide_index=True, key="compare_table")
+        st.dataframe(widgets.change_table(changes), hide_index=True, key="compare_table")

@@ -13,7 +13,7 @@ from skintrack.records import RecordsError
 from skintrack.report import round_floats, scores_table, table_bytes
 from skintrack.report.clinic import ClinicError, load_clinic
 
-from .. import state, views
+from .. import state, widgets
 from ..text import md, safe_file_name
 
 #: Columns shown on the page (the downloads hold every column, provenance included).
@@ -26,7 +26,7 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Export")
     store, me = state.records(), state.actor()
-    patient = views.current_patient()
+    patient = widgets.current_patient()
     if patient is None:
         return
     _report(store, me, patient)
@@ -37,7 +37,7 @@ def render() -> None:
 
 def _report(store, me, patient) -> None:
     st.subheader("PDF report")
-    area = views.choose_area(patient.id, key="report_area")
+    area = widgets.choose_area(patient.id, key="report_area")
     if area is None:
         return
     cols = st.columns(3)
@@ -104,7 +104,7 @@ def _teaching(store, me, patient) -> None:
                "notes, dates, capture time or camera. A photo that shows a face has it blurred or barred; "
                "close-ups without a face are left as taken.")  # fmt: skip
     if st.button("Build the set", key="build_teaching"):
-        from skintrack.report.teaching import export_teaching_set
+        from skintrack.privacy.teaching import export_teaching_set
 
         buffer = io.BytesIO()
         try:

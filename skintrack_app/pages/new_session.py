@@ -15,13 +15,13 @@ import uuid
 import streamlit as st
 
 from skintrack import PhotoError
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.progress import compare_pair
 from skintrack.records import TREATMENTS, RecordsError
 from skintrack.records.errors import NeedsConfirmation, StaleSelection
 from skintrack.wording import light_words, retake_advice
 
-from .. import components, forms, state, views
+from .. import components, forms, state, widgets
 from ..text import md
 
 #: What the uploader offers to pick first; any file can be chosen, and one skintrack cannot read gets its
@@ -37,7 +37,7 @@ def render() -> None:
     st.header("New session")
     state.show_notices()
     store, me = state.records(), state.actor()
-    patient = views.current_patient("Select or create a patient on the Patients page first.")
+    patient = widgets.current_patient("Select or create a patient on the Patients page first.")
     if patient is None:
         return
     # What the previous run showed: the photos of a click in this run are filed exactly there.
@@ -247,7 +247,7 @@ def _add_photos(store, me, patient_id: str, session, shown_visit: dict | None, s
     else:
         state.remember_shown("area", {"id": area_choice, "name": area.name if area else NEW_AREA})
     if area is not None and area.baseline_photo_id:
-        views.prepare_baseline(area.id)  # a head start on the follow-up about to be chosen
+        widgets.prepare_baseline(area.id)  # a head start on the follow-up about to be chosen
     slot = st.empty()
     uploads = slot.file_uploader("Photos (JPEG, PNG, HEIC, …)", accept_multiple_files=True, key=state.uploader_key(),
                                  help="Any file can be chosen: one that is not a usable photo is refused with the reason.")  # fmt: skip
@@ -385,7 +385,7 @@ def _show_result(store, me, result: dict) -> None:
     cols = st.columns(2)
     with cols[0]:
         st.markdown(title)
-        st.image(views.photo_image(photo.file_name, photo.id), caption="As stored (upright, no metadata)", width="stretch")
+        st.image(widgets.photo_image(photo.file_name, photo.id), caption="As stored (upright, no metadata)", width="stretch")
     with cols[1]:
         issues = [issue for issue in photo.quality if isinstance(issue, dict)]
         for issue in issues:
@@ -404,11 +404,11 @@ def _show_result(store, me, result: dict) -> None:
             st.caption(f"Lined up with the baseline (fit {photo.alignment['quality']:.2f} of 1).")
         # The ghost beside the photo, so the scores follow right under both.
         if photo.status == "not_comparable":
-            ghost = views.unaligned_ghost(photo.id, photo.area_id)
+            ghost = widgets.unaligned_ghost(photo.id, photo.area_id)
             if ghost is not None:
                 st.image(ghost, caption="This photo over the baseline's ghost: match the framing when you retake it.", width="stretch")
         elif photo.status == "scored" and not photo.is_baseline:
-            ghost = views.ghost_image(photo.id, photo.settings_hash, photo.area_id)
+            ghost = widgets.ghost_image(photo.id, photo.settings_hash, photo.area_id)
             if ghost is not None:
                 st.image(ghost, caption="Fit: this photo over the baseline (ghost overlay)", width="stretch")
     if photo.scores:
@@ -439,9 +439,9 @@ def _score_tiles(store, me, photo) -> None:
         except RecordsError:
             baseline = None
     if baseline is None or not baseline.scores:
-        views.score_grid(photo.scores, key=f"scores_{photo.id}")
+        widgets.score_grid(photo.scores, key=f"scores_{photo.id}")
         return
     st.caption(f"Change since the baseline ({baseline.session_date.isoformat()}), judged against photo-to-photo "
                "variation for these photos' conditions:")  # fmt: skip
     changes = compare_pair(baseline, photo)
-    views.change_grid(changes, [name for name in METRICS if name in changes and name in photo.scores])
+    widgets.change_grid(changes, [name for name in METRICS if name in changes and name in photo.scores])

@@ -15,12 +15,18 @@ import pandas as pd
 import streamlit as st
 
 from skintrack.cohort import (
-    PROTOCOLS, adherence_summary, build_cohort_table, data_dictionary, estimates_table, filter_table, fit_cohort,
+    PROTOCOLS,
+    adherence_summary,
+    build_cohort_table,
+    data_dictionary,
+    estimates_table,
+    filter_table,
+    fit_cohort,
 )  # fmt: skip
 from skintrack.cohort.adherence import Protocol
 from skintrack.cohort.demo import is_simulated
 from skintrack.jsonsafe import plain
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.report import round_floats, table_bytes
 from skintrack.wording import explain, title
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from skintrack.records import CONSENT_LEVELS, RecordsError
 
-from .. import forms, state, views
+from .. import forms, state, widgets
 from ..text import md
 
 CONSENT_WORDS = {
@@ -27,7 +27,7 @@ def render() -> None:
     st.header("Photos")
     state.show_notices()
     store, me = state.records(), state.actor()
-    patient = views.current_patient()
+    patient = widgets.current_patient()
     if patient is None:
         return
     patient_id = patient.id
@@ -54,7 +54,7 @@ def render() -> None:
 def _photo(store, me, photo, sessions, areas) -> None:
     with st.container(border=True):
         cols = st.columns([1, 2])
-        cols[0].image(views.photo_image(photo.file_name, photo.id), width="stretch")
+        cols[0].image(widgets.photo_image(photo.file_name, photo.id), width="stretch")
         with cols[1]:
             st.markdown(f"**{md(photo.area)}** — {STATUS_WORDS.get(photo.status, md(photo.status))}"
                         + (" · baseline" if photo.is_baseline else "")

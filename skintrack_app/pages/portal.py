@@ -19,7 +19,7 @@ from skintrack.progress import area_progress, patient_summary
 
 from skintrack.wording import pair_processing
 
-from .. import components, state, views
+from .. import components, state, widgets
 from ..text import md, safe_file_name
 
 
@@ -56,9 +56,9 @@ def render() -> None:
     st.caption("Each chart shows the change since your first visit. The grey band is the normal difference "
                "between two photos of unchanged skin: changes inside it are not counted as real.")  # fmt: skip
     if measures:
-        views.patient_legend({verdict for measure in measures for verdict in measure.verdicts})
+        widgets.patient_legend({verdict for measure in measures for verdict in measure.verdicts})
     for measure in measures:
-        st.altair_chart(views.patient_chart(measure), width="stretch", key=f"portal_chart_{measure.metric}")
+        st.altair_chart(widgets.patient_chart(measure), width="stretch", key=f"portal_chart_{measure.metric}")
 
     st.subheader("Before and after")
     photos = [p for p in store.list_photos(me, patient.id, area.id) if p.status == "scored" and not p.consent_withdrawn]
@@ -77,8 +77,8 @@ def render() -> None:
         after = next(p for p in photos if p.id == after_id)
         st.caption(f"{pair_processing(before, after, plain=True)} Drag across the photo.")  # from their provenance
         components.before_after(
-            views.overlay_image(before.id, before.settings_hash, "none"),
-            views.overlay_image(after.id, after.settings_hash, "none"),
+            widgets.overlay_image(before.id, before.settings_hash, "none"),
+            widgets.overlay_image(after.id, after.settings_hash, "none"),
             before_label=labels[before_id],
             after_label=labels[after_id],
             key="portal_slider",

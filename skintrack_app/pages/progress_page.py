@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from skintrack.metrics import METRICS
+from skintrack.measure.metrics import METRICS
 from skintrack.progress import DEFAULT_GOAL_MEASURES, area_progress
 from skintrack.wording import change_words, explain, verdict_words
 
-from .. import state, views
+from .. import state, widgets
 from ..text import md
 
 
@@ -17,14 +17,14 @@ def render() -> None:
     state.require("admin", "provider")  # clinic staff only, however the page was reached
     st.header("Progress")
     store, me = state.records(), state.actor()
-    patient = views.current_patient()
+    patient = widgets.current_patient()
     if patient is None:
         return
     patient_id = patient.id
     areas = store.list_areas(me, patient_id)
     if len(areas) > 1:
         _zones_side_by_side(store, me, patient_id, areas)
-    area = views.choose_area(patient_id, key="progress_area")
+    area = widgets.choose_area(patient_id, key="progress_area")
     if area is None:
         return
     progress = area_progress(store, me, patient_id, area.id)
@@ -51,7 +51,7 @@ def render() -> None:
     if not charted:
         return
     st.subheader("Charts")
-    views.legend({p.label for p in charted})
+    widgets.legend({p.label for p in charted})
     dates = sorted({p.date for p in charted})
     _chart_grid(progress, goal, dates, key="goal")
     with st.expander(f"Charts of the other measures ({len(rest)})"):
@@ -64,7 +64,7 @@ def _chart_grid(progress, names: list[str], dates: list, *, key: str, columns: i
         cols = st.columns(columns)
         for col, name in zip(cols, names[start : start + columns]):
             with col:
-                st.altair_chart(views.metric_chart(progress.metrics[name], progress.treatments, dates=dates),
+                st.altair_chart(widgets.metric_chart(progress.metrics[name], progress.treatments, dates=dates),
                                 width="stretch", key=f"chart_{key}_{name}")  # fmt: skip
                 st.caption(explain(name))
 

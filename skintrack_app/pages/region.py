@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from skintrack.roi import Region
+from skintrack.measure.roi import Region
 
-from .. import components, forms, state, views
+from .. import components, forms, state, widgets
 
 
 def render() -> None:
@@ -19,11 +19,11 @@ def render() -> None:
     st.header("Treated region")
     state.show_notices()
     store, me = state.records(), state.actor()
-    patient = views.current_patient()
+    patient = widgets.current_patient()
     if patient is None:
         return
     patient_id = patient.id
-    area = views.choose_area(patient_id, key="region_area")
+    area = widgets.choose_area(patient_id, key="region_area")
     if area is None:
         return
     baseline = store.baseline_photo(me, area.id)
@@ -53,6 +53,6 @@ def render() -> None:
     photos = [p for p in store.list_photos(me, patient_id, area.id) if p.status == "scored" and not p.is_baseline]
     if area.region_active and photos:
         latest = photos[-1]
-        st.image(views.overlay_image(latest.id, latest.settings_hash, "none", area.roi),
+        st.image(widgets.overlay_image(latest.id, latest.settings_hash, "none", area.roi),
                  caption=f"The region on the latest visit ({latest.session_date.isoformat()}), lined up with the baseline",
                  width="stretch")  # fmt: skip

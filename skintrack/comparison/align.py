@@ -49,7 +49,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .photo import Photo, load_photo
+from ..intake.photo import Photo, load_photo
 
 __all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
 

@@ -46,10 +46,10 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from .colour import rgb_to_lab
-from .imaging import erode
-from .photo import Photo, load_photo
-from .analysis import photo_face, photo_skin, working_lab, working_rgb
+from ..measure.colour import rgb_to_lab
+from ..measure.masks import erode
+from ..intake.photo import Photo, load_photo
+from ..measure.analysis import photo_face, photo_skin, working_lab, working_rgb
 
 __all__ = ["Issue", "QualityConfig", "check_quality", "sharpness"]
 
@@ -109,7 +109,7 @@ def _grade(code, value, warn, block, higher_is_worse, warn_text, block_text):
 def check_quality(photo: Photo | np.ndarray, config: QualityConfig | None = None) -> list[Issue]:
     """Check a photo before measuring it; see the module docstring for the limits.
 
-    A reduced copy made for measuring (:func:`skintrack.compare.measuring_copy`) is
+    A reduced copy made for measuring (:func:`skintrack.comparison.compare.measuring_copy`) is
     judged by its source's resolution (``metadata["source_size"]``).
     """
     cfg = config or DEFAULT_CONFIG

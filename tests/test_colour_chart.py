@@ -1,12 +1,12 @@
-"""Colour chart detection (skintrack/chart.py)."""
+"""Colour chart detection (skintrack/comparison/colour_chart.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from skintrack.chart import REFERENCE_LINEAR, find_chart
-from skintrack.photo import resize_long_side
+from skintrack.comparison.colour_chart import REFERENCE_LINEAR, find_chart
+from skintrack.intake.photo import resize_long_side
 from skintrack.synthetic import COOL, WARM, Capture, SkinScene, SkinState
 
 from .conftest import render
@@ -63,7 +63,7 @@ def test_reference_values_are_the_named_edition_of_colour_sciences_data():
     """The chart's colours are X-Rite's post-November-2014 L*a*b* (D50): checked against colour-science."""
     import colour
 
-    from skintrack.chart import CHART_EDITION, PATCH_NAMES, REFERENCE_LAB_D50
+    from skintrack.comparison.colour_chart import CHART_EDITION, PATCH_NAMES, REFERENCE_LAB_D50
 
     assert "November 2014" in CHART_EDITION and "ColorChecker" in CHART_EDITION
     published = colour.CCS_COLOURCHECKERS["ColorChecker24 - After November 2014"]
@@ -80,7 +80,7 @@ def test_reference_srgb_is_colour_sciences_bradford_conversion():
     """Linear sRGB (D65) from the D50 values, Bradford-adapted, as colour-science converts them."""
     import colour
 
-    from skintrack.chart import REFERENCE_LAB_D50, REFERENCE_SRGB8
+    from skintrack.comparison.colour_chart import REFERENCE_LAB_D50, REFERENCE_SRGB8
 
     d50 = colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D50"]
     xyz = colour.Lab_to_XYZ(REFERENCE_LAB_D50, d50)
@@ -99,7 +99,7 @@ def test_the_generator_paints_the_charts_data():
     import ast
     import inspect
 
-    import skintrack.chart as chart_module
+    import skintrack.comparison.colour_chart as chart_module
     import skintrack.synthetic as synthetic_module
 
     imported = {

@@ -2,7 +2,7 @@
 
 Nothing about the skin changes between the photographs of a study, so all the
 variation measured is measurement noise. Every photograph goes through
-:func:`skintrack.compare.compare` against the first one (the pipeline every
+:func:`skintrack.comparison.compare.compare` against the first one (the pipeline every
 other door uses), so the tables describe the numbers the tool really gives.
 
 Simulated re-captures
@@ -26,11 +26,11 @@ comparison without a neutral reference meets) and with the light difference
 taken out (:func:`light_matched`: what is left when a neutral reference
 corrects the light — a study-only step on untreated skin; measuring never
 equalises the skin). A clinic measures
-its own the same way (``python -m skintrack.repeatability --pairs FOLDER``, see
+its own the same way (``python -m skintrack.comparison.repeatability --pairs FOLDER``, see
 :func:`folder_pairs`), and points ``SKINTRACK_NOISE_TABLE`` at the table written.
 
 :func:`build_table` combines the two into the bands of :mod:`skintrack.noise`
-(how, in that module's docstring). ``python -m skintrack.repeatability --write``
+(how, in that module's docstring). ``python -m skintrack.comparison.repeatability --write``
 regenerates ``skintrack/data/noise.json``; the tests re-run the studies and
 check the shipped table reproduces.
 
@@ -53,17 +53,17 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ._version import __version__
-from .batch import PHOTO_SUFFIXES, _map
+from .._version import __version__
+from ..batch import PHOTO_SUFFIXES, _map
 from .compare import DEFAULT_CONFIG, compare, measure_baseline
-from .colour import rgb_to_lab, srgb8_to_linear
-from .jsonsafe import finite
-from .metrics import METRIC_NAMES
+from ..measure.colour import rgb_to_lab, srgb8_to_linear
+from ..jsonsafe import finite
+from ..measure.metrics import METRIC_NAMES
 from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS
 from .normalize import apply_gains
-from .photo import Photo, load_photo
-from .skin import skin_mask
-from .synthetic import Capture, SkinScene, SkinState
+from ..intake.photo import Photo, load_photo
+from ..measure.skin import skin_mask
+from ..synthetic import Capture, SkinScene, SkinState
 
 __all__ = [
     "DEFAULT_STUDY",
@@ -90,7 +90,7 @@ SCENES = {
     "none": {"grey_card": False, "backdrop": False},
 }
 #: Where the real repeat shots are (beside the repository).
-REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", Path(__file__).resolve().parents[2] / "shared" / "real_photos"))
+REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", Path(__file__).resolve().parents[3] / "shared" / "real_photos"))
 #: The one-sided confidence of the bands' upper limit (see :mod:`skintrack.noise`).
 UPPER_CONFIDENCE = 0.90
 #: An alignment class with fewer accepted pairs uses all accepted pairs.
@@ -445,7 +445,7 @@ def build_table(
         "engine_version": __version__,
         "settings_hash": DEFAULT_CONFIG.settings_hash,
         "score_settings_hash": DEFAULT_CONFIG.score.settings_hash,
-        "generated_by": "python -m skintrack.repeatability --write",
+        "generated_by": "python -m skintrack.comparison.repeatability --write",
         "how": (
             "Per neutral reference and alignment class: SD = sqrt(S_ref^2 + R^2) (amounts: "
             "sqrt(S_ref^2 + (R * level)^2)), S_ref the simulated re-capture SD with that reference, R the real "
@@ -542,9 +542,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised
     else:
         table = generate(args.workers)
     _print(table)
-    target = args.output or (Path(__file__).parent / "data" / DATA_FILE if args.write else None)
+    target = args.output or (Path(__file__).resolve().parents[1] / "data" / DATA_FILE if args.write else None)
     if target is not None:
-        from .photo import atomic_write
+        from ..private_files import atomic_write
 
         atomic_write(target, (json.dumps(table, indent=1, ensure_ascii=False) + "\n").encode())
         print(f"written {target}")
@@ -562,6 +562,6 @@ def _print(table: dict[str, Any]) -> None:  # pragma: no cover - console output
 
 if __name__ == "__main__":  # pragma: no cover
     # Run the package's module, not this __main__ copy: worker processes unpickle its functions by module name.
-    from skintrack.repeatability import main as _main
+    from skintrack.comparison.repeatability import main as _main
 
     _main()

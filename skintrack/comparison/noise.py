@@ -7,14 +7,14 @@ how well the follow-up **aligned** onto the baseline. This module owns the
 shipped noise tables (``skintrack/data/noise.json``) and every "beyond noise"
 verdict: the records, the app, batch tables, progress and the PDF report all
 ask :func:`verdict`. The tables are written by the studies in
-:mod:`skintrack.repeatability` (``python -m skintrack.repeatability --write``),
+:mod:`skintrack.comparison.repeatability` (``python -m skintrack.comparison.repeatability --write``),
 which this module never imports.
 
 Where the numbers come from
 ---------------------------
 * **Simulated re-captures**, one study per neutral reference: synthetic
   patients photographed six times with pose, exposure, white-balance, JPEG and
-  sensor jitter, each shot through :func:`skintrack.compare.compare` against the
+  sensor jitter, each shot through :func:`skintrack.comparison.compare.compare` against the
   first. They give the noise the pipeline itself adds (``S_ref``).
 * **Real repeat shots**: untreated lesions photographed twice with a phone
   (PAD-UFES-20, ``../shared/real_photos/external/repeats`` and PAT_417), no
@@ -48,7 +48,7 @@ The simulated part is counted in both terms (pose and compression noise are in
 the real pairs too), which errs on the wide side. The real pairs are small
 (300-839 px) lesion close-ups without a chart: a clinic photographing at full
 resolution with a chart is probably better off, and should measure its own
-table (:mod:`skintrack.repeatability`; ``SKINTRACK_NOISE_TABLE``).
+table (:mod:`skintrack.comparison.repeatability`; ``SKINTRACK_NOISE_TABLE``).
 
 Thin evidence
 -------------
@@ -106,7 +106,7 @@ RELATIVE_FLOOR = {"red_area_pct": 0.5, "spot_area_pct": 0.1, "spot_count": 2.0, 
 RELATIVE_METRICS = tuple(RELATIVE_FLOOR)
 #: A change smaller than one unit of a count is not a change, however repeatable the count.
 RESOLUTION = {"spot_count": 1.0}
-#: Environment variable naming a clinic's own table (written by ``python -m skintrack.repeatability``).
+#: Environment variable naming a clinic's own table (written by ``python -m skintrack.comparison.repeatability``).
 TABLE_ENV = "SKINTRACK_NOISE_TABLE"
 Z95 = 1.96
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..imaging import fill_outside, gaussian
+from ..filters import fill_outside, gaussian
 
 __all__ = ["ToneResult", "ita_map", "measure_tone"]
 

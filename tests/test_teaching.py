@@ -1,4 +1,4 @@
-"""De-identified teaching / publication sets (skintrack/records/deidentify.py, skintrack/report/teaching.py).
+"""De-identified teaching / publication sets (skintrack/records/deidentify.py, skintrack/privacy/teaching.py).
 
 Consent decides which photos leave the record; nothing that names the patient
 leaves with them, in the manifest or in the photo files.
@@ -18,7 +18,7 @@ from PIL import Image, ImageCms
 from skintrack.cli import main
 from skintrack.records import Actor, InvalidInput, PermissionDenied, Records
 from skintrack.records.deidentify import TEACHING_FORMAT
-from skintrack.report.teaching import add_watermark, export_teaching_set
+from skintrack.privacy.teaching import add_watermark, export_teaching_set
 
 from .conftest import REPO
 
@@ -218,8 +218,8 @@ def test_cli_teaching_set_with_the_clinics_watermark(consent_records, tmp_path):
 
 
 def test_cli_teaching_set_hides_a_full_face(tmp_path):
-    from skintrack.anonymise import PRIVACY_FACE_CONFIG
-    from skintrack.face import find_face
+    from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG
+    from skintrack.measure.face import find_face
 
     records = Records(tmp_path / "data")
     try:
@@ -327,9 +327,9 @@ def test_every_face_down_to_40_px_is_hidden_in_a_teaching_set(upper_body):
 
 def test_a_photo_whose_face_cannot_be_hidden_is_left_out_with_the_reason(upper_body, monkeypatch):
     records, person, _, _ = upper_body
-    from skintrack import anonymise
+    from skintrack.privacy import face_hiding
 
-    monkeypatch.setattr(anonymise, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
+    monkeypatch.setattr(face_hiding, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
     result, data = _export(records, person.id, purpose="publication")
     manifest, images, _ = _read(data)
     assert result["photos"] == 0 and images == {}
@@ -345,9 +345,9 @@ def test_an_eye_bar_set_checks_the_other_faces_too(upper_body, monkeypatch):
     if result["photos"]:  # hidden: none of the small faces is found afterwards
         (image,) = _read(data)[1].values()
         assert all(_lbp_faces(image, box) == [] for box in boxes[:3])
-    from skintrack import anonymise
+    from skintrack.privacy import face_hiding
 
-    monkeypatch.setattr(anonymise, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
+    monkeypatch.setattr(face_hiding, "_pixelate", lambda rgb, mask, block: rgb)  # hiding fails
     result, data = _export(records, person.id, purpose="publication", anonymise="eye-bar")
     assert result["photos"] == 0 and _read(data)[1] == {}
     assert "face" in result["left_out"][0]["reason"]

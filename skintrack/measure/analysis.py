@@ -4,7 +4,7 @@ The quality gate (:func:`skintrack.check_quality`), the light correction's searc
 references (:func:`skintrack.normalize`) and :func:`skintrack.score` each need the same things
 from the same pixels: the photo at the working size, its CIELAB values, the face and the skin
 mask. This module computes each once per photo and keeps it in :attr:`Photo.memo
-<skintrack.photo.Photo.memo>`:
+<skintrack.intake.photo.Photo.memo>`:
 
 - a photo is immutable, so what was computed from its pixels stays true for it;
 - a copy with other metadata but the same pixels (:meth:`Photo.with_metadata`, e.g. a photo the
@@ -25,7 +25,7 @@ import numpy as np
 
 from .colour import rgb_to_lab
 from .face import Face, FaceConfig, find_face
-from .photo import Photo
+from ..intake.photo import Photo
 from .skin import SkinConfig, SkinMask, skin_mask
 
 __all__ = ["working_rgb", "working_lab", "photo_face", "photo_skin"]
@@ -69,7 +69,7 @@ def photo_skin(
     hair_contrast: float = 12.0,
     executor: Executor | None = None,
 ) -> SkinMask:
-    """:func:`skintrack.skin.skin_mask` of :func:`working_lab`, computed once per photo and settings.
+    """:func:`skintrack.measure.skin.skin_mask` of :func:`working_lab`, computed once per photo and settings.
 
     Only a face this module found in the same photo (:func:`photo_face`) is remembered with the
     mask: another ``Face`` object is measured afresh, since nothing ties it to these pixels.

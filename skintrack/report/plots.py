@@ -15,9 +15,9 @@ import math
 from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 
-from ..metrics import METRICS
+from ..measure.metrics import METRICS
 from .fonts import FONT, FONT_BOLD
-from .wording import plain_measure
+from .phrases import plain_measure
 
 __all__ = ["LABEL_COLOURS", "legend", "progress_chart"]
 

@@ -17,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from skintrack import ghost
-from skintrack.metrics import METRICS
-from skintrack.photo import resize_long_side
-from skintrack.roi import Region
+from skintrack.measure.metrics import METRICS
+from skintrack.intake.photo import resize_long_side
+from skintrack.measure.roi import Region
 from skintrack.wording import NOISE_WORDS, change_words, explain, format_value, title, verdict_words
 
 from . import state

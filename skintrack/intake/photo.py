@@ -17,7 +17,7 @@ Every photo that enters skintrack goes through :func:`load_photo`. It
   person understands: empty, unreadable, truncated, unsupported, larger than
   :data:`MAX_PIXELS`, needing more than :data:`MAX_DECODE_BYTES` of memory to
   decode (both checked from the header, before any pixel is allocated; see
-  :mod:`skintrack.decode`), with hostile JPEG metadata (:mod:`skintrack.jpeg`)
+  :mod:`skintrack.intake.decode`), with hostile JPEG metadata (:mod:`skintrack.intake.jpeg`)
   or smaller than :data:`MIN_SIDE` pixels.
 
 Large JPEGs are validated by a fast reduced-scale decode (libjpeg's DCT
@@ -36,7 +36,6 @@ import datetime as _dt
 import hashlib
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, BinaryIO, Union
@@ -45,6 +44,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..private_files import atomic_write
 from . import decode as _decoding
 from . import jpeg as _jpeg
 from .decode import MAX_DECODE_BYTES
@@ -207,7 +207,7 @@ class Photo:
 
     @property
     def memo(self) -> dict[Any, Any]:
-        """What has been computed from these pixels, by key (see :mod:`skintrack.analysis`).
+        """What has been computed from these pixels, by key (see :mod:`skintrack.measure.analysis`).
 
         Shared with :meth:`with_metadata` copies (same pixels), never with :meth:`derive`d
         photos (other pixels); not pickled.
@@ -326,9 +326,9 @@ def _decode(data: bytes, preview_long_side: int | None) -> tuple[np.ndarray, dic
     """Decode ``data``; with ``preview_long_side`` large JPEGs decode at reduced scale.
 
     Everything that could make decoding hostile is checked from the header
-    first: JPEG metadata (:func:`skintrack.jpeg.read_header`), the pixel count
+    first: JPEG metadata (:func:`skintrack.intake.jpeg.read_header`), the pixel count
     (:data:`MAX_PIXELS`) and the memory the full decode would take
-    (:func:`skintrack.decode.decode_cost` against :data:`MAX_DECODE_BYTES`).
+    (:func:`skintrack.intake.decode.decode_cost` against :data:`MAX_DECODE_BYTES`).
     """
     coefficient_bytes = 0
     if data[:2] == b"\xff\xd8":
@@ -532,7 +532,7 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
     after the image are dropped, with their EXIF) and, of its metadata, only
     the JFIF header, the ICC profile and Adobe's colour transform: EXIF/XMP
     (GPS, serial numbers, maker notes, capture time), MPF, IPTC and comments
-    are removed (see :func:`skintrack.jpeg.strip_metadata`). The image data is
+    are removed (see :func:`skintrack.intake.jpeg.strip_metadata`). The image data is
     copied byte for byte, so pixels are unchanged. Only valid for a JPEG whose
     EXIF orientation is 1 (upright): removing EXIF removes orientation.
 
@@ -577,56 +577,3 @@ def save_photo(photo: Photo | np.ndarray, path: str | os.PathLike, quality: int 
     data = photo_to_bytes(photo, fmt, quality)
     atomic_write(path, data)
     return path
-
-
-def atomic_write(path: Path, data: bytes, *, temp_prefix: str = ".tmp-") -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename + fsync of the folder.
-
-    The file is created ``0600`` (owner only) and missing folders ``0700``,
-    whatever the umask: what skintrack writes is health data. A failure
-    (e.g. a full disk) leaves the previous file, if any, and no temporary file.
-    """
-    path = Path(path)
-    make_private_dirs(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix, dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX: fsync the directory; not possible on Windows)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def make_private_dirs(folder: str | os.PathLike) -> Path:
-    """Create ``folder`` and its missing parents as ``0700`` (owner only), whatever the umask."""
-    folder = Path(folder)
-    missing = []
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            break
-        missing.append(candidate)
-    for candidate in reversed(missing):
-        try:
-            candidate.mkdir(mode=0o700)
-        except FileExistsError:
-            continue  # made by someone else meanwhile
-        os.chmod(candidate, 0o700)
-    return folder

@@ -7,17 +7,17 @@ small class below, in this order, so :func:`score` reads as the list:
 1. ``_Yardstick.of``: what the **reference** (baseline) score hands on, its
    thresholds and its scale (:attr:`Score.mm_per_px`), or nothing;
 2. ``_the_face``: the face (:func:`skintrack.find_face`), if there is one;
-3. the photo at the working size and its CIELAB values (:mod:`skintrack.analysis`:
+3. the photo at the working size and its CIELAB values (:mod:`skintrack.measure.analysis`:
    computed once per photo and shared with the quality gate and the light correction);
 4. ``_Area.of``: the area to measure at the working size: the pixels holding image
    data (``measurable``), the named face ``zone`` and the region of interest (``roi``);
-5. ``_Skin.of``: the skin mask (:mod:`skintrack.skin`, the face only when there is one)
+5. ``_Skin.of``: the skin mask (:mod:`skintrack.measure.skin`, the face only when there is one)
    in that area: the skin *measured*, and the skin inside the region;
 6. ``_scale``: millimetres per pixel: the reference's (baseline's) scale when there
    is one, else from a colour chart found by :func:`skintrack.normalize`
    (``mm_per_px``), else from the face (pupil distance ≈ 63 mm), else assumed from
    the skin region (``skin_region_mm`` across); spot sizes are set in millimetres with it;
-7. ``_measure``: each metric family (:mod:`skintrack.metrics`) on the skin measured,
+7. ``_measure``: each metric family (:mod:`skintrack.measure.metrics`) on the skin measured,
    with the thresholds of the reference when one is given, else this photo's own from
    all the skin measured; the figures are then kept inside the region of interest: a
    spot or line counts when it lies in the region, so a region gives the same spots
@@ -43,18 +43,19 @@ from typing import Any, Mapping, Sequence
 import cv2
 import numpy as np
 
-from ._version import __version__
+from .._version import __version__
 from .analysis import photo_face, photo_skin, working_lab, working_rgb
 from .metrics import METRIC_NAMES
-from .jsonsafe import finite
+from ..jsonsafe import finite
 from .roi import Region, rasterise, roi_hash, roi_kind
-from .imaging import dilate, erode, fill_outside
+from .masks import dilate, erode
+from .filters import fill_outside
 from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
 from .face import ZONES, Face, FaceConfig
-from .photo import Photo, load_photo
+from ..intake.photo import Photo, load_photo
 from .skin import SkinConfig
 
 __all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]
@@ -126,7 +127,7 @@ class Score:
     Attributes
     ----------
     metrics : dict[str, float]
-        Stable names (see :mod:`skintrack.metrics`); NaN when not computable.
+        Stable names (see :mod:`skintrack.measure.metrics`); NaN when not computable.
     thresholds : dict[str, float]
         The thresholds used; pass this score as ``reference=`` to measure later
         sessions with the same yardstick.
@@ -194,7 +195,7 @@ class Score:
         A change between two sessions smaller than this is within measurement
         noise. Empty when this score used other settings than the tables.
         """
-        from .noise import Conditions, mdc95, shipped_table
+        from ..comparison.noise import Conditions, mdc95, shipped_table
 
         own = self.provenance.get("score_settings_hash")
         if own != shipped_table().get("score_settings_hash"):
@@ -238,7 +239,7 @@ def _draw_outline(image: np.ndarray, mask: np.ndarray, colour: tuple[int, int, i
 
 
 def _roi_mask(roi: Any, working_shape: tuple[int, int], original_size: tuple[int, int]) -> tuple[np.ndarray, str]:
-    """The region of interest at the working size (:func:`skintrack.roi.rasterise`) and its description."""
+    """The region of interest at the working size (:func:`skintrack.measure.roi.rasterise`) and its description."""
     mask = rasterise(roi, working_shape, original_size)
     if mask is None:
         return np.ones(working_shape, bool), "automatic skin mask"
@@ -487,21 +488,21 @@ def score(
     roi : None, ndarray, Region, (x, y, w, h) or [(x, y), ...]
         Region to measure: ``None`` for the automatic skin mask alone, an HxW
         boolean mask (any resolution; it is resampled, e.g. ``face.zones["left_cheek"]``),
-        a :class:`skintrack.roi.Region` (or its dict), a rectangle in the photo's pixel
+        a :class:`skintrack.measure.roi.Region` (or its dict), a rectangle in the photo's pixel
         coordinates or a polygon in fractions (0-1) of its frame; rasterised at the working
-        size by :func:`skintrack.roi.rasterise`. The figures are about the skin inside it,
+        size by :func:`skintrack.measure.roi.rasterise`. The figures are about the skin inside it,
         but it is not a frame of its own: spots, lines and (without a ``reference``) the
         thresholds are found on all the skin measured and then kept inside the region
         (a spot or line counts when its centre lies in it), so a region gives the same
         spots as the whole photo kept inside the region.
     zone : str, optional
-        Measure one face zone (one of :data:`skintrack.face.ZONES`, e.g. ``"left_cheek"``:
+        Measure one face zone (one of :data:`skintrack.measure.face.ZONES`, e.g. ``"left_cheek"``:
         the patient's left). When the photo shows no face, the face was found with low
         confidence or the zone is partly outside the photo, every metric is NaN and
         ``provenance["errors"]`` says why.
     face : Face, None or "auto"
         The face in this photo: ``"auto"`` finds it (when ``config.find_faces``), ``None``
-        measures without one, a :class:`~skintrack.face.Face` from :func:`skintrack.find_face`
+        measures without one, a :class:`~skintrack.measure.face.Face` from :func:`skintrack.find_face`
         on this photo is used as is. With a face only the face is skin.
     reference : Score or mapping, optional
         The baseline score of the same area, or its ``thresholds`` (a mapping, which may

@@ -28,11 +28,11 @@ Region of interest
 ------------------
 ``roi`` is drawn on the **baseline** (a follow-up is aligned onto it first):
 ``None`` (all the skin, or the named face zone), an ``HxW`` boolean mask of the
-baseline's frame at any resolution, a :class:`skintrack.roi.Region` (what a
+baseline's frame at any resolution, a :class:`skintrack.measure.roi.Region` (what a
 provider draws, resolution-free; the records pass the area's), a rectangle
 ``(x, y, w, h)`` in the baseline photo's own pixels, or a polygon
 ``[(x, y), ...]`` in fractions of the baseline's frame (0-1). It becomes pixels
-in one place, :func:`skintrack.roi.rasterise`. Its hash (:func:`roi_hash`) is
+in one place, :func:`skintrack.measure.roi.rasterise`. Its hash (:func:`roi_hash`) is
 recorded in the provenance.
 """
 
@@ -45,24 +45,24 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
-from ._version import __version__
+from .._version import __version__
 from .align import AlignConfig, Alignment, align
-from .chart import CHART_EDITION, REFERENCE_LAB_D50
-from .analysis import photo_face
-from .face import ZONES
-from .metrics import METRIC_NAMES
+from .colour_chart import CHART_EDITION, REFERENCE_LAB_D50
+from ..measure.analysis import photo_face
+from ..measure.face import ZONES
+from ..measure.metrics import METRIC_NAMES
 from .noise import Conditions, NoiseVerdict
 from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
-from .photo import Photo, load_photo
+from ..intake.photo import Photo, load_photo
 from .quality import Issue, QualityConfig, check_quality
-from .roi import rasterise, roi_hash
-from .roi import roi_kind as _roi_kind
-from .scoring import Score, ScoreConfig, _config as _score_config, score
+from ..measure.roi import rasterise, roi_hash
+from ..measure.roi import roi_kind as _roi_kind
+from ..measure.scoring import Score, ScoreConfig, _config as _score_config, score
 
 __all__ = [
     "MEASURE_SIZE",
@@ -95,8 +95,8 @@ class CompareConfig:
     align_model : {"similarity", "homography"}
     score, normalize, align, quality
         The settings of each step (:class:`~skintrack.ScoreConfig` with its skin and
-        face settings, :class:`~skintrack.normalize.NormalizeConfig`,
-        :class:`~skintrack.align.AlignConfig`, :class:`~skintrack.quality.QualityConfig`).
+        face settings, :class:`~skintrack.comparison.normalize.NormalizeConfig`,
+        :class:`~skintrack.comparison.align.AlignConfig`, :class:`~skintrack.comparison.quality.QualityConfig`).
     """
 
     measure_size: int = MEASURE_SIZE
@@ -163,8 +163,9 @@ def _data_fingerprint() -> dict[str, Any]:
     residual), the face models' hashes, the face zones' landmark outlines and the robust-SD and ridge
     constants. Constants inside functions are covered by the engine version in the hash, which the
     demo-score guard test (``tests/test_provenance.py``) forces to move when a number moves."""
-    from . import chart, face, imaging
-    from .metrics import texture
+    from . import colour_chart
+    from ..measure import face, filters
+    from ..measure.metrics import texture
 
     models = json.loads(resources.files("skintrack").joinpath("data", "models", "models.json").read_text())
     lab = hashlib.sha256(np.ascontiguousarray(REFERENCE_LAB_D50).tobytes()).hexdigest()[:16]
@@ -172,12 +173,12 @@ def _data_fingerprint() -> dict[str, Any]:
                                                         "LIPS", "RIGHT_NOSTRIL", "ZONE_LANDMARKS", "ZONES")}  # fmt: skip
     zones = hashlib.sha256(json.dumps(outlines, sort_keys=True, default=list).encode()).hexdigest()[:16]
     return {
-        "chart": {"edition": CHART_EDITION, "lab_d50_sha256": lab, "max_residual": chart.MAX_RESIDUAL},
+        "chart": {"edition": CHART_EDITION, "lab_d50_sha256": lab, "max_residual": colour_chart.MAX_RESIDUAL},
         # models that only hide faces (teaching sets) never touch a number: they do not enter the hash
         "face_models": {name: entry["sha256"] for name, entry in sorted(models["files"].items())
                         if not entry.get("purpose", "").startswith("privacy")},
         "face_zones_sha256": zones,
-        "constants": {"mad_to_sd": imaging.MAD_TO_SD, "ridge_gain": texture.RIDGE_GAIN},
+        "constants": {"mad_to_sd": filters.MAD_TO_SD, "ridge_gain": texture.RIDGE_GAIN},
     }
 
 
@@ -203,7 +204,7 @@ def measuring_copy(photo: Photo, size: int = MEASURE_SIZE) -> Photo:
 def roi_mask(roi: Any, source_size: tuple[int, int], measured_size: tuple[int, int]) -> np.ndarray | None:
     """The region of interest as a boolean mask of the measured baseline (``measured_size`` = (w, h));
     ``source_size`` is the baseline photo's own size, which a rectangle's pixels refer to
-    (:func:`skintrack.roi.rasterise`)."""
+    (:func:`skintrack.measure.roi.rasterise`)."""
     return rasterise(roi, (measured_size[1], measured_size[0]), source_size)
 
 
@@ -271,7 +272,7 @@ class Comparison:
         Follow-up minus baseline per measure (NaN when either is not computable).
     verdicts : dict[str, NoiseVerdict]
         Per measure: is the change beyond re-capture noise for these conditions
-        (:func:`skintrack.noise.verdict`).
+        (:func:`skintrack.comparison.noise.verdict`).
     conditions : Conditions
         The neutral reference and alignment quality the noise band was chosen for.
     provenance : dict
@@ -296,7 +297,7 @@ class Comparison:
     @cached_property
     def verdicts(self) -> dict[str, NoiseVerdict]:
         """Per measure with a finite change: is it beyond re-capture noise for these conditions
-        (:func:`skintrack.noise.verdict`; empty for a baseline or when not scored)."""
+        (:func:`skintrack.comparison.noise.verdict`; empty for a baseline or when not scored)."""
         if self.role != "follow-up" or self.score is None or self.baseline_score is None:
             return {}
         return noise_verdicts(self.baseline_score.metrics, self.score.metrics, self.conditions)
@@ -362,7 +363,7 @@ def measure_baseline(
     config : CompareConfig, ScoreConfig or mapping, optional
         See :meth:`CompareConfig.of`.
     zone : str, optional
-        A face zone (:data:`skintrack.face.ZONES`): measured over that zone when the photo
+        A face zone (:data:`skintrack.measure.face.ZONES`): measured over that zone when the photo
         shows a face, else the whole photo (a close-up of that area).
     roi : optional
         Region of interest in this photo's frame (see the module docstring).

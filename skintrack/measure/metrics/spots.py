@@ -53,7 +53,7 @@ Metrics
     number of spots.
 ``spot_area_pct``
     ``100 · |spots| / |skin|`` (% of ROI skin, edge margin included: the caller,
-    :mod:`skintrack.scoring`, divides ``mask`` by the skin it measured; ``skin``
+    :mod:`skintrack.measure.scoring`, divides ``mask`` by the skin it measured; ``skin``
     here is that skin minus its edge margin).
 ``spot_contrast``
     mean ``D`` over spot pixels, in ΔL* (positive = darker). It falls as spots
@@ -81,7 +81,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..imaging import component_shape, fill_outside, gaussian, remove_small, robust_median, robust_sd
+from ..masks import component_shape, remove_small
+from ..filters import fill_outside, gaussian, robust_median, robust_sd
 
 __all__ = ["SpotResult", "detect_spots", "local_darkness", "spot_threshold", "spots_inside"]
 
@@ -186,7 +187,7 @@ def detect_spots(
 
     ``outer_edge`` marks the rim of the measured area (spots touching it are
     not counted); by default it is where ``skin`` meets a large non-skin region.
-    ``line_strength`` is the ridge map of :func:`skintrack.metrics.texture.ridge_strength`
+    ``line_strength`` is the ridge map of :func:`skintrack.measure.metrics.texture.ridge_strength`
     (ΔL* of line depth): a region whose mean ridge depth is at least
     ``max_line_ratio`` times its mean darkness is the darkest stretch of a line,
     not a spot (inside a round spot the ridge response is near zero).

@@ -5,12 +5,12 @@ channel on linear RGB (a von Kries correction), measured on a neutral
 reference in this order of preference:
 
 1. ``chart``: the six neutral patches of an X-Rite ColorChecker Classic 24 /
-   Passport (:mod:`skintrack.chart`); also gives the physical scale (mm per
+   Passport (:mod:`skintrack.comparison.colour_chart`); also gives the physical scale (mm per
    pixel) from the chart's known patch pitch;
 2. ``grey_card``: a uniform, rectangular, neutral card fully in frame;
 3. ``backdrop``: the neutral background around the subject.
 
-Neutral regions are found by :func:`skintrack.skin.skin_mask` (regions nearer
+Neutral regions are found by :func:`skintrack.measure.skin.skin_mask` (regions nearer
 the light's own colour than the skin's), so a colour cast does not hide them;
 a region mostly enclosed by skin (specular glare) is never a reference.
 
@@ -44,11 +44,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
-from .colour import linear_to_srgb8, luminance, srgb8_to_linear
-from .imaging import dilate, erode, sample
-from .analysis import photo_skin, working_lab, working_rgb
-from .photo import Photo, load_photo
+from .colour_chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
+from ..measure.colour import linear_to_srgb8, luminance, srgb8_to_linear
+from ..measure.masks import dilate, erode
+from ..measure.filters import sample
+from ..measure.analysis import photo_skin, working_lab, working_rgb
+from ..intake.photo import Photo, load_photo
 
 __all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize", "remember_neutral_references"]
 

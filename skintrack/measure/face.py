@@ -45,11 +45,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .photo import Photo, load_photo
+from ..intake.photo import Photo, load_photo
 
 __all__ = ["FEATURES", "ZONES", "Face", "FaceConfig", "find_face", "zone_masks"]
 
-MODELS = Path(__file__).resolve().parent / "data" / "models"
+MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 
 #: Names of the measuring zones, in the order they are carved out of the face (earlier ones win).
 ZONES = (

@@ -32,7 +32,7 @@ Formulas
 
     in a connected piece of at least ``min_length`` pixels shaped like a line
     (elongated, or long for its width when lines cross or curve:
-    :func:`skintrack.imaging.line_like`); membership is soft within ±25 % of ``T_line``
+    :func:`skintrack.measure.masks.line_like`); membership is soft within ±25 % of ``T_line``
     (see :func:`detect_lines`) so lines near the threshold do not flip between
     repeat photos. Units: % of ROI skin. Falls with fewer, shallower or
     shorter lines.
@@ -55,7 +55,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..imaging import component_shape, line_like, robust_median, robust_sd
+from ..masks import component_shape, line_like
+from ..filters import robust_median, robust_sd
 
 __all__ = ["RIDGE_GAIN", "LineResult", "band_pass", "detect_lines", "hessian", "hessian_eigenvalues", "line_threshold", "ridge_strength", "roughness"]
 

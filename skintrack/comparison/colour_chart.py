@@ -50,7 +50,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from .colour import _XYZ_TO_RGB, D65_WHITE, linear_to_srgb8, srgb8_to_linear
+from ..measure.colour import _XYZ_TO_RGB, D65_WHITE, linear_to_srgb8, srgb8_to_linear
 
 __all__ = [
     "CHART_EDITION",

@@ -58,7 +58,7 @@ def decode_cost(image: Image.Image, fmt: str, coefficient_bytes: int = 0) -> int
         Pillow's format name ("JPEG", "MPO", "PNG", "TIFF", "WEBP", "HEIF", "BMP").
     coefficient_bytes : int
         For a progressive or multi-scan JPEG, the bytes of its DCT coefficients
-        (:meth:`skintrack.jpeg.JpegHeader.coefficient_bytes`).
+        (:meth:`skintrack.intake.jpeg.JpegHeader.coefficient_bytes`).
 
     Returns
     -------

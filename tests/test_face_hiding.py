@@ -1,4 +1,4 @@
-"""Face blur and eye bar (skintrack/anonymise.py) on a real portrait and a real close-up."""
+"""Face blur and eye bar (skintrack/privacy/face_hiding.py) on a real portrait and a real close-up."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from skintrack import load_photo
-from skintrack.anonymise import PRIVACY_FACE_CONFIG, blur_face, eye_bar, face_region, hide_faces
-from skintrack.face import FaceConfig, find_face
+from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG, blur_face, eye_bar, face_region, hide_faces
+from skintrack.measure.face import FaceConfig, find_face
 
 from .conftest import REAL_PHOTOS, REPO
 
@@ -76,9 +76,9 @@ def test_a_close_up_without_a_face_comes_back_unchanged():
 
 def test_a_face_passed_in_is_used_instead_of_searching_again(portrait, monkeypatch):
     photo, face = portrait
-    from skintrack import anonymise
+    from skintrack.privacy import face_hiding
 
-    monkeypatch.setattr(anonymise, "find_face", lambda *a, **k: pytest.fail("searched again"))
+    monkeypatch.setattr(face_hiding, "find_face", lambda *a, **k: pytest.fail("searched again"))
     assert not np.array_equal(blur_face(photo, face=face), photo.rgb)
     assert not np.array_equal(eye_bar(photo, face=face), photo.rgb)
 

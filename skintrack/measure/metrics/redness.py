@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..imaging import robust_median, robust_sd
+from ..filters import robust_median, robust_sd
 
 __all__ = ["RednessResult", "measure_redness", "redness_map", "red_threshold"]
 

@@ -1,6 +1,6 @@
 """Hiding who a person is before a photo leaves the clinic: face blur and eye bar.
 
-Teaching and publication sets (:mod:`skintrack.report.teaching`) run one of
+Teaching and publication sets (:mod:`skintrack.privacy.teaching`) run one of
 these on every photo. Both find the face with :func:`skintrack.find_face`, at
 lower confidence thresholds than measuring uses: missing a face here costs a
 patient's privacy, hiding a little skin by mistake costs nothing. A photo
@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .face import FACE_OVAL, LEFT_BROW, LEFT_EYE, MODELS, RIGHT_BROW, RIGHT_EYE, Face, FaceConfig, find_face
-from .photo import Photo, load_photo
+from ..measure.face import FACE_OVAL, LEFT_BROW, LEFT_EYE, MODELS, RIGHT_BROW, RIGHT_EYE, Face, FaceConfig, find_face
+from ..intake.photo import Photo, load_photo
 
 __all__ = ["ANONYMISERS", "MIN_FACE_PX", "PRIVACY_FACE_CONFIG", "FaceBox", "FaceStillVisible", "blur_face", "eye_bar",
            "face_region", "find_faces", "hide_faces"]  # fmt: skip

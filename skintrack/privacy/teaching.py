@@ -7,7 +7,7 @@ capture time, camera or uploader) and runs two optional steps on each photo's
 pixels, in this order:
 
 1. ``anonymise``: hides who the person is. ``"blur"`` (the default) pixelates
-   every face (:func:`skintrack.anonymise.hide_faces`: faces down to ~40 pixels;
+   every face (:func:`skintrack.privacy.face_hiding.hide_faces`: faces down to ~40 pixels;
    a photo in which a face can still be found afterwards is left out, with the
    reason, in ``left_out``), ``"eye-bar"`` covers eyes and brows, ``"none"``
    leaves photos as taken, or any callable ``Photo -> HxWx3 uint8`` of the
@@ -24,9 +24,9 @@ from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
-from ..photo import Photo
+from ..intake.photo import Photo
 from ..records import Actor, Records
-from .fonts import FONT_BOLD, font_path
+from ..report.fonts import FONT_BOLD, font_path
 
 __all__ = ["add_watermark", "export_teaching_set"]
 
@@ -102,7 +102,7 @@ def export_teaching_set(
         As :meth:`Records.export_deidentified`: counts, size and the key from
         pseudonyms back to patient and photo ids (kept by the caller, never written).
     """
-    from ..anonymise import ANONYMISERS
+    from .face_hiding import ANONYMISERS
 
     steps = []
     hide = "blur"

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from ..metrics import METRICS
+from ..measure.metrics import METRICS
 from ..wording import format_pct as _format_pct
 
 __all__ = [
@@ -40,7 +40,7 @@ class PlainMeasure:
         self.title, self.lower, self.higher = title, lower, higher
 
 
-#: Plain words for each measure (keys are the stable names of :data:`skintrack.metrics.METRICS`).
+#: Plain words for each measure (keys are the stable names of :data:`skintrack.measure.metrics.METRICS`).
 PLAIN: dict[str, PlainMeasure] = {
     "redness": PlainMeasure("Redness", "less red", "redder"),
     "red_area_pct": PlainMeasure("Red patches", "smaller red patches", "larger red patches"),
