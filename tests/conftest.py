@@ -101,11 +101,15 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
     """``build(folder)`` once per run, also when the suite runs in several processes (pytest-xdist): the
     first worker to need it builds it under a lock, the others wait and use it. Only for templates that
     tests copy (:func:`copy_of_demo`) and never open in place."""
-    import fcntl
-
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent  # shared by every worker of this run
+    return _built(base, name, build)
+
+
+def _built(base: Path, name: str, build) -> Path:
+    import fcntl
+
     folder = base / name / "data"
     with open(base / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -117,6 +121,53 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
     return folder
 
 
+def _build_demo_template(folder: Path) -> None:
+    from skintrack.records import Actor, Records
+
+    records = Records(folder)
+    records.load_demo(Actor(DEMO_LOADER_NAME), REPO / "sample_images")
+    records.close()
+
+
+def _build_cohort_template(folder: Path) -> None:
+    from skintrack.cohort.demo import GROUPS, load_demo_cohort
+    from skintrack.records import Actor, Records
+
+    records = Records(folder)
+    load_demo_cohort(records, Actor(DEMO_LOADER_NAME, role="admin"), n_patients=10, visits=3,
+                     groups=(GROUPS[1], GROUPS[2]), workers=2)  # fmt: skip
+    records.close()
+
+
+#: The templates :func:`built_once` makes, by name.
+TEMPLATES = {"demo-template": _build_demo_template, "cohort-template": _build_cohort_template}
+
+
+def pytest_sessionstart(session):
+    """When the whole suite runs in several processes (``make test``), build the templates side by side
+    before the workers start, one process each: otherwise the first worker that needs one builds it while
+    the other waits for it, and the two are built one after the other (about a minute on 2 cores)."""
+    config = session.config
+    whole_suite = all(Path(arg).resolve() == REPO / "tests" for arg in config.args)
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None) or not whole_suite:
+        return
+    if config.option.collectonly or "not slow" not in (config.option.markexpr or ""):
+        return
+    import multiprocessing
+
+    base = config._tmp_path_factory.getbasetemp()  # the workers' basetemps are inside it
+    context = multiprocessing.get_context("fork")
+    builders = [context.Process(target=_build_at, args=(base, name)) for name in TEMPLATES]
+    for builder in builders:
+        builder.start()
+    for builder in builders:
+        builder.join()  # a failed build is simply built again, with its error, by the first test that needs it
+
+
+def _build_at(base: Path, name: str) -> None:
+    _built(base, name, TEMPLATES[name])
+
+
 @pytest.fixture(scope="session")
 def demo_folder(tmp_path_factory) -> Path:
     """A data folder with both demo patients (sample_images/) loaded by ``Dr Demo``, made once per run.
@@ -124,14 +175,7 @@ def demo_folder(tmp_path_factory) -> Path:
     Loading measures 31 photos (about half a minute); tests that only need the demo patients as a
     starting point take a copy (:func:`copy_of_demo`) instead. Tests of loading itself still load.
     """
-    from skintrack.records import Actor, Records
-
-    def build(folder: Path) -> None:
-        records = Records(folder)
-        records.load_demo(Actor(DEMO_LOADER_NAME), REPO / "sample_images")
-        records.close()
-
-    return built_once(tmp_path_factory, "demo-template", build)
+    return built_once(tmp_path_factory, "demo-template", _build_demo_template)
 
 
 def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
@@ -176,13 +220,4 @@ def cohort_folder(tmp_path_factory) -> Path:
     """A small demo clinic in records, made once per run (skintrack.cohort.demo: 10 simulated patients, 5 with
     micro-needling at 1.5 mm and 5 with laser, 3 visits each, 30 small photos measured by the engine).
     Tests that change it take a copy (:func:`copy_of_demo`)."""
-    from skintrack.cohort.demo import GROUPS, load_demo_cohort
-    from skintrack.records import Actor, Records
-
-    def build(folder: Path) -> None:
-        records = Records(folder)
-        load_demo_cohort(records, Actor(DEMO_LOADER_NAME, role="admin"), n_patients=10, visits=3,
-                         groups=(GROUPS[1], GROUPS[2]), workers=2)  # fmt: skip
-        records.close()
-
-    return built_once(tmp_path_factory, "cohort-template", build)
+    return built_once(tmp_path_factory, "cohort-template", _build_cohort_template)

@@ -21,6 +21,7 @@ MN = "micro-needling · needle depth 1-1.5 mm"
 LASER = "laser · fluence 10-20 J/cm²"
 
 
+@pytest.mark.slow  # 100 simulated cohorts: an honest long check, run by `make test-slow` in CI
 def test_intervals_cover_the_true_effects_in_at_least_90_percent_of_seeds():
     seeds = range(100)
     covered = {MN: 0, LASER: 0, "per session": 0, "per week of spacing": 0}
@@ -68,6 +69,7 @@ def test_the_interval_is_wider_than_the_normal_approximation():
     assert half_width > 1.96 * se * 1.1
 
 
+@pytest.mark.slow  # 60 simulated cohorts
 def test_intervals_hold_when_one_group_varies_more_than_the_model_assumes():
     # Laser patients differ from each other far more (SD 2.5 a* more) than micro-needling ones: the model's
     # one patient variance understates the laser group's uncertainty (about 85 % coverage); the
