@@ -14,7 +14,7 @@ from PIL import Image
 
 from skintrack.comparison.compare import DEFAULT_CONFIG, compare, measure_baseline
 from skintrack.records import Actor, Records
-from skintrack.records import sessions as sessions_module
+from skintrack.records import measurement as measurement_module
 from skintrack.records.baseline_files import baseline_from_bytes, baseline_to_bytes
 from skintrack.records.store import MAGIC, generate_key
 from skintrack.measure.roi import Region
@@ -130,7 +130,7 @@ def test_another_handle_measures_a_follow_up_from_the_kept_baseline_with_the_sam
     assert len(_kept_files(data)) == 1  # kept when it was added
     # A second handle (another process or server on the same folder) never measures the baseline again.
     second = Records(data)
-    monkeypatch.setattr(sessions_module, "measure_baseline", lambda *a, **k: pytest.fail("baseline measured again"))
+    monkeypatch.setattr(measurement_module, "measure_baseline", lambda *a, **k: pytest.fail("baseline measured again"))
     follow_up = second.add_photo(ADMIN, sessions[1], area.id, _jpeg(SERIES[2]))
     monkeypatch.undo()
     assert follow_up.status == "scored"
@@ -151,7 +151,7 @@ def test_kept_baselines_are_sealed_with_the_store_key_and_useless_without_it(tmp
     assert Records(data, key=generate_key()).baselines.load(name, "left_cheek", None, DEFAULT_CONFIG) is None
     assert Records(tmp_path / "data", key="").baselines.load(name, "left_cheek", None, DEFAULT_CONFIG) is None
     # A plain file put in its place is not trusted by the encrypted store: the follow-up measures the baseline.
-    kept.write_bytes(baseline_to_bytes(sealed._measured_baseline(name, "left_cheek", None)))
+    kept.write_bytes(baseline_to_bytes(sealed._measurements.measured_baseline(name, "left_cheek", None)))
     assert Records(data, key=key).baselines.load(name, "left_cheek", None, DEFAULT_CONFIG) is None
     follow_up = Records(data, key=key).add_photo(ADMIN, sessions[1], area.id, _jpeg(SERIES[2]))
     assert _scores(sealed, follow_up.id) == _measured_from_scratch(tmp_path / "plain")
@@ -210,7 +210,7 @@ def test_two_handles_keeping_one_baseline_at_once_leave_one_good_file(tmp_path):
         path.unlink()
     handles = [Records(data) for _ in range(2)]
     results = []
-    threads = [threading.Thread(target=lambda h=h: results.append(h._measured_baseline(baseline.file_name, "left_cheek", None)))
+    threads = [threading.Thread(target=lambda h=h: results.append(h._measurements.measured_baseline(baseline.file_name, "left_cheek", None)))
                for h in handles]  # fmt: skip
     for thread in threads:
         thread.start()

@@ -73,8 +73,10 @@ def test_moving_the_baseline_later_makes_the_next_photo_the_baseline_and_measure
 def test_a_photo_filed_under_the_wrong_area_is_moved_and_measured_against_that_area(course):
     records, patient, cheek, chin, visits, photos = course
     records.add_photo(DOCTOR, visits[0].id, chin.id, photo(7, erythema=4.0))
+    before = records.get_photo(DOCTOR, photos[2].id).scores
     moved = records.move_photo(DOCTOR, photos[2].id, area_id=chin.id)
     assert moved.area_id == chin.id and moved.status == "scored" and not moved.is_baseline
+    assert moved.scores != pytest.approx(before, nan_ok=True)  # measured again, against the chin's baseline
     assert [p.id for p in records.list_photos(DOCTOR, patient.id, cheek.id)] == [photos[0].id, photos[1].id]
     # Moving the cheek's baseline away: the cheek's next photo becomes its baseline.
     records.move_photo(DOCTOR, photos[0].id, area_id=chin.id, session_id=visits[1].id)

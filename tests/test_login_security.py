@@ -39,7 +39,7 @@ def clock(monkeypatch):
             self.now += dt.timedelta(**delta)
 
     c = Clock()
-    monkeypatch.setattr(accounts, "_now", lambda: c.now)
+    monkeypatch.setattr(accounts, "clock", lambda: c.now)
     return c
 
 

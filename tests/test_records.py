@@ -310,7 +310,8 @@ def test_a_follow_up_overtaken_by_every_new_baseline_still_lands(records, patien
     shots = [scene.render(SkinState(spot_contrast=15 - i), Capture(seed=i, rotation_deg=i - 4)).encoded for i in range(9)]
     records.add_photo(DOCTOR, earlier.pop().id, area.id, shots[8])  # July: the first baseline
     follow_up_thread = threading.current_thread()
-    measure, commit = records._process, records._commit_photo
+    measuring, intake = records._measurements, records._filing
+    measure, commit = measuring.process, intake.commit
     committing, interlopers, errors = threading.Event(), [], []
 
     def add_earlier(session, shot):
@@ -335,11 +336,11 @@ def test_a_follow_up_overtaken_by_every_new_baseline_still_lands(records, patien
             thread.join(timeout=1.0)  # ...and commits now, unless the follow-up holds the area
         return outcome
 
-    records._process, records._commit_photo = measure_then_overtaken, commit_signalling
+    measuring.process, intake.commit = measure_then_overtaken, commit_signalling
     try:
         stored = records.add_photo(DOCTOR, latest.id, area.id, shots[0])
     finally:
-        records._process, records._commit_photo = measure, commit
+        del measuring.process, intake.commit
         for thread in interlopers:
             thread.join()
     assert errors == []
@@ -348,22 +349,26 @@ def test_a_follow_up_overtaken_by_every_new_baseline_still_lands(records, patien
     baseline = [p for p in photos if p.is_baseline]
     assert len(baseline) == 1 and baseline[0].session_date == min(p.session_date for p in photos)
     assert all(p.status == "scored" for p in photos)
+    # ...and measured against the baseline as it stands (not one it lost meanwhile): measuring again changes nothing.
+    landed = records.get_photo(DOCTOR, stored.id).scores
+    records.rescore(DOCTOR, person.id, force=True)
+    assert records.get_photo(DOCTOR, stored.id).scores == pytest.approx(landed, rel=0, abs=0, nan_ok=True)
 
 
 _KILL_SCRIPT = """
 import sys, time
-import skintrack.records.service as service
+import skintrack.records.filing as filing
 import skintrack.records.store as store
 from skintrack.records import Actor, Records
 
 data, session_id, area_id, photo, stage = sys.argv[1:6]
 if stage == "before_commit":
-    original = service.Records._commit_photo
+    original = filing.Filing.commit
     def slow(self, *args, **kwargs):
         print("READY", flush=True)
         time.sleep(120)
         return original(self, *args, **kwargs)
-    service.Records._commit_photo = slow
+    filing.Filing.commit = slow
 else:
     def slow_put(self, data, suffix):
         target = self.root / "ab"
@@ -518,7 +523,8 @@ def test_rescore_picks_up_a_settings_or_constant_change(records, patient, monkey
     from skintrack.comparison.quality import QualityConfig
 
     compare_module = importlib.import_module("skintrack.comparison.compare")
-    sessions_module = importlib.import_module("skintrack.records.sessions")
+    measurement_module = importlib.import_module("skintrack.records.measurement")
+    rescoring_module = importlib.import_module("skintrack.records.rescoring")
     person, area = patient
     for name, date in zip(SAMPLE_FILES[:2], ("2026-05-04", "2026-06-01")):
         records.add_photo(DOCTOR, _session(records, person.id, date).id, area.id, SAMPLES / name)
@@ -526,7 +532,8 @@ def test_rescore_picks_up_a_settings_or_constant_change(records, patient, monkey
 
     changed = CompareConfig(quality=QualityConfig(blur_warn=4.0))
     monkeypatch.setattr(compare_module, "DEFAULT_CONFIG", changed)
-    monkeypatch.setattr(sessions_module, "DEFAULT_CONFIG", changed)
+    monkeypatch.setattr(measurement_module, "DEFAULT_CONFIG", changed)
+    monkeypatch.setattr(rescoring_module, "DEFAULT_CONFIG", changed)
     assert records.rescore(DOCTOR, person.id) == 2
     assert {p.settings_hash for p in records.list_photos(DOCTOR, person.id)} == {changed.settings_hash}
     assert records.rescore(DOCTOR, person.id) == 0
@@ -562,6 +569,22 @@ def test_demo_patient_loads_through_the_service_layer(demo_folder, tmp_path):
     assert len(records.list_photos(DOCTOR, demo.id)) == len(SAMPLE_FILES)
 
 
+def test_a_kept_measurement_goes_when_its_area_is_measured_again(records, patient):
+    """Issue 23, item 4, the measurement cache's invalidation: the measurement kept when a photo is added is
+    dropped when its area is measured again (here: rescore), so the next read measures the stored photo afresh."""
+    person, area = patient
+    added = records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, SAMPLES / SAMPLE_FILES[0])
+    cache = records._measurements
+    assert added.id in cache.measured  # kept by the intake
+    kept = records.measurement(DOCTOR, added.id)
+    assert records.measurement(DOCTOR, added.id).image is kept.image  # not measured again
+    assert records.rescore(DOCTOR, person.id, force=True) == 1
+    assert added.id not in cache.measured
+    again = records.measurement(DOCTOR, added.id)
+    assert again.image is not kept.image
+    assert again.score.metrics == pytest.approx(kept.score.metrics, nan_ok=True)
+
+
 def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
     """Issue 23, item 4: the records keep the 4 baselines and 16 measurements last used in memory (a library LRU;
     the baselines kept on disk are tests/test_baseline_files.py)."""
@@ -570,15 +593,16 @@ def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
     from skintrack.measure.roi import roi_hash
 
     records = Records(tmp_path / "data")
+    cache = records._measurements
     try:
         for i in range(4):
-            records._keep_baseline(f"f{i}.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
-        with records._cache_lock:
-            assert records._baseline_cache.get(("f0.jpg", None, roi_hash(None))) is not None  # used: kept
-        records._keep_baseline("f4.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
-        assert {key[0] for key in records._baseline_cache} == {"f0.jpg", "f2.jpg", "f3.jpg", "f4.jpg"}
+            cache.keep_baseline(f"f{i}.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
+        with cache.lock:
+            assert cache.baseline_cache.get(("f0.jpg", None, roi_hash(None))) is not None  # used: kept
+        cache.keep_baseline("f4.jpg", SimpleNamespace(zone=None, roi=None), on_disk=False)
+        assert {key[0] for key in cache.baseline_cache} == {"f0.jpg", "f2.jpg", "f3.jpg", "f4.jpg"}
         for i in range(20):
-            records._remember(f"photo-{i}", object())
-        assert set(records._measured) == {f"photo-{i}" for i in range(4, 20)}
+            cache.remember(f"photo-{i}", object())
+        assert set(cache.measured) == {f"photo-{i}" for i in range(4, 20)}
     finally:
         records.close()

@@ -101,14 +101,14 @@ class _PausedAdd:
     def __init__(self, records, *args, **kwargs):
         self.records, self.written, self.go_on = records, threading.Event(), threading.Event()
         self.result, self.error = None, None
-        original = records._commit_photo
+        original = records._filing.commit
 
         def paused(*a, **k):
             self.written.set()
             assert self.go_on.wait(120), "the test never let the commit go on"
             return original(*a, **k)
 
-        records._commit_photo = paused
+        records._filing.commit = paused
         self.thread = threading.Thread(target=self._run, args=args, kwargs=kwargs)
         self.thread.start()
         assert self.written.wait(120), "add_photo never reached its commit"
@@ -122,7 +122,7 @@ class _PausedAdd:
     def finish(self):
         self.go_on.set()
         self.thread.join(120)
-        del self.records._commit_photo
+        del self.records._filing.commit
         assert self.error is None, self.error
         return self.result
 
@@ -341,7 +341,7 @@ def test_a_nearly_full_disk_is_refused_before_measuring(records, patient, monkey
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(store_module.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
     measured = []
-    monkeypatch.setattr(records, "_process", lambda *a, **k: measured.append(1))
+    monkeypatch.setattr(records._measurements, "process", lambda *a, **k: measured.append(1))
     with pytest.raises(StorageFull, match="full"):
         records.add_photo(DOCTOR, session.id, area.id, SAMPLES / SAMPLE_FILES[0])
     assert measured == []

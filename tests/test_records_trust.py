@@ -173,7 +173,7 @@ def test_a_visit_or_area_deleted_while_the_photo_is_measured_is_refused_at_commi
     chosen = _visit(records, person.id, "2026-07-02")
     _visit(records, person.id, "2026-06-04")
     counts, files = _row_counts(records), len(records.store.files())
-    measure = type(records)._process
+    measure = type(records._measurements).process
 
     def delete_meanwhile(self, *args, **kwargs):
         outcome = measure(self, *args, **kwargs)
@@ -181,7 +181,7 @@ def test_a_visit_or_area_deleted_while_the_photo_is_measured_is_refused_at_commi
             records.delete_session(DOCTOR, chosen.id)  # e.g. another tab, while this photo was measured
         return outcome
 
-    monkeypatch.setattr(type(records), "_process", delete_meanwhile)
+    monkeypatch.setattr(type(records._measurements), "process", delete_meanwhile)
     with pytest.raises(StaleSelection, match="deleted meanwhile"):
         records.add_photo(DOCTOR, chosen.id, area.id, SAMPLES / SAMPLE_FILES[0])  # even without expect
     counts["sessions"] -= 1

@@ -1,4 +1,4 @@
-"""Intake: bytes to an upright sRGB :class:`~skintrack.intake.photo.Photo`, refusing what is not a usable
+"""Filing: bytes to an upright sRGB :class:`~skintrack.intake.photo.Photo`, refusing what is not a usable
 photo (bounded decoding in ``decode.py``; JPEG and PNG headers and metadata in ``jpeg.py`` and ``png.py``).
 
 The first stage of the flow: ``intake`` → ``measure`` → ``comparison``. The public names

@@ -43,7 +43,8 @@ from .errors import AuthenticationFailed, InvalidInput, NotFound
 from .views import ROLES, Actor, Invitation, InvitationView, UserView
 
 __all__ = ["DEMO_ACCOUNTS", "INVITATION_DAYS", "MAX_CONCURRENT_HASHES", "MIN_PASSWORD_LENGTH", "MIN_PASSWORD_SCORE",
-           "AccountsMixin", "password_problem"]  # fmt: skip
+           "AccountsMixin", "HashKey", "actor_for", "clock", "hash_password", "needs_rehash", "normal_email",
+           "normal_username", "password_problem", "verify_password"]  # fmt: skip
 
 MIN_PASSWORD_LENGTH = 10
 #: Least zxcvbn score (0-4) of a new password: 3 = "safely unguessable", about 10^8 guesses or more.
@@ -86,21 +87,21 @@ class _HashSlot:
         return False
 
 
-def _hash(password: str) -> str:
+def hash_password(password: str) -> str:
     with _HashSlot():
         return _hasher.hash(password)
 
 
-def _now() -> dt.datetime:
+def clock() -> dt.datetime:
     """UTC now, naive (as stored). A function so tests can move the clock."""
     return utcnow()
 
 
-def _normal_username(username: str) -> str:
+def normal_username(username: str) -> str:
     return (username or "").strip().lower() if isinstance(username, str) else ""
 
 
-def _normal_email(email: str | None) -> str | None:
+def normal_email(email: str | None) -> str | None:
     if email is None:
         return None
     email = str(email).strip().lower()
@@ -140,7 +141,12 @@ def _check_password(password: str, username: str, *known: str | None) -> None:
         raise InvalidInput(problem)
 
 
-def _verify(password_hash: str | None, password: str) -> bool:
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other argon2 parameters than today's (rehash it at the next log-in)."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
     """Check a password against its hash in constant work; a missing hash still costs one verification
     (against a hash made with the same parameters), under the same bound on concurrent hashing."""
     global _dummy_hash
@@ -148,7 +154,7 @@ def _verify(password_hash: str | None, password: str) -> bool:
     if password_hash is None:
         with _dummy_lock:
             if _dummy_hash is None:
-                _dummy_hash = _hash(secrets.token_hex(16))
+                _dummy_hash = hash_password(secrets.token_hex(16))
         with _HashSlot():
             try:
                 _hasher.verify(_dummy_hash, password)
@@ -172,9 +178,22 @@ def _new_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _actor(user: User, source: str, signed_in_at: dt.datetime | None = None) -> Actor:
+def actor_for(user: User, source: str, signed_in_at: dt.datetime | None = None) -> Actor:
     return Actor(user.display_name or user.username, role=user.role, patient_id=user.patient_id,
                  username=user.username, source=source, signed_in_at=signed_in_at)  # fmt: skip
+
+
+class HashKey:
+    """The instance's key for keyed hashes of user names and clients (:func:`~skintrack.records.throttle.hash_key`),
+    read from the database the first time it is asked for and then kept (it never changes)."""
+
+    def __init__(self):
+        self._key: bytes | None = None
+
+    def __call__(self, db: Session) -> bytes:
+        if self._key is None:
+            self._key = throttle.hash_key(db)
+        return self._key
 
 
 class AccountsMixin:
@@ -226,7 +245,7 @@ class AccountsMixin:
         self, actor, username, password, *, role, patient_id=None, email=None, display_name=None, demo=False,
         source_action: str = "account_created", db: Session | None = None,
     ) -> UserView:  # fmt: skip
-        username = _normal_username(username)
+        username = normal_username(username)
         if not _USERNAME.match(username):
             raise InvalidInput(
                 "A user name has 3 to 64 characters: letters, digits and . _ @ + - (starting with a letter or digit)."
@@ -235,7 +254,7 @@ class AccountsMixin:
             raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
         if (role == "patient") != bool(patient_id):
             raise InvalidInput("A patient account needs its patient record, and only a patient account has one.")
-        email = _normal_email(email)
+        email = normal_email(email)
         if email is not None and not _EMAIL.match(email):
             raise InvalidInput(f"{email!r} is not an e-mail address.")
         if password is None and email is None:
@@ -246,7 +265,7 @@ class AccountsMixin:
             problem = password_problem(password, username)
             if problem and not problem.startswith("This password is too easy"):
                 raise InvalidInput(problem)
-        password_hash = _hash(password) if password is not None else None
+        password_hash = hash_password(password) if password is not None else None
         if db is None:
             with self._db() as db:
                 return self._insert_user(db, actor, username, password_hash, role, patient_id, email, display_name, demo)
@@ -259,7 +278,7 @@ class AccountsMixin:
             raise InvalidInput(f"The user name {username!r} is taken.")
         if email is not None and db.scalar(select(User.id).where(User.email == email)):
             raise InvalidInput(f"Another account already uses {email!r}.")
-        now = _now()
+        now = clock()
         user = User(
             username=username,
             display_name=(display_name or "").strip()[:200] or username,
@@ -305,7 +324,7 @@ class AccountsMixin:
 
     def _account(self, db: Session, actor: Actor, username: str, *, own_ok: bool = False) -> User:
         """The account ``actor`` may manage: admins any, providers patients' accounts (and ``own_ok``: one's own)."""
-        name = _normal_username(username)
+        name = normal_username(username)
         if own_ok and isinstance(actor, Actor) and actor.username and actor.username == name:
             self.authorize(actor, "own_account")
             user = db.scalar(select(User).where(User.username == name))
@@ -325,14 +344,8 @@ class AccountsMixin:
             self.authorize(actor, "manage_patient_accounts", user.patient_id)
         return user
 
-    def _hash_key(self, db: Session) -> bytes:
-        key = getattr(self, "_instance_hash_key", None)
-        if key is None:
-            key = self._instance_hash_key = throttle.hash_key(db)
-        return key
-
     def _user_view(self, db: Session, user: User) -> UserView:
-        failures, locked = throttle.name_lock(db, self._hash_key(db), user.username, _now())
+        failures, locked = throttle.name_lock(db, self._hash_key(db), user.username, clock())
         status = "disabled" if user.disabled_at is not None else ("locked" if locked else "active")
         code = None
         if user.patient_id:
@@ -356,7 +369,7 @@ class AccountsMixin:
             if actor.username and user.username == actor.username:
                 raise InvalidInput("You cannot disable your own account.")
             if user.disabled_at is None:
-                user.disabled_at = user.sessions_valid_after = _now()  # open sessions end at their next click
+                user.disabled_at = user.sessions_valid_after = clock()  # open sessions end at their next click
                 self._audit(db, actor, "account_disabled", patient_id=user.patient_id, target=user.username)
             if user.patient_id is not None:
                 # A patient's log-in disabled: no older invitation may make them a new one.
@@ -392,8 +405,8 @@ class AccountsMixin:
         with self._db() as db:
             user = self._account(db, actor, username)
             _check_password(new_password, user.username, user.email, user.display_name)
-            user.password_hash = _hash(new_password)
-            user.password_changed_at = user.sessions_valid_after = _now()
+            user.password_hash = hash_password(new_password)
+            user.password_changed_at = user.sessions_valid_after = clock()
             user.failed_attempts, user.locked_until = 0, None
             throttle.clear_name(db, self._hash_key(db), user.username)
             self._audit(db, actor, "password_reset", patient_id=user.patient_id, target=user.username)
@@ -417,8 +430,8 @@ class AccountsMixin:
         _check_password(new_password, actor.username, *known)
         with self._db() as db:
             user = db.scalar(select(User).where(User.username == actor.username))
-            user.password_hash = _hash(new_password)
-            user.password_changed_at = _now()
+            user.password_hash = hash_password(new_password)
+            user.password_changed_at = clock()
             self._audit(db, actor, "password_changed", patient_id=user.patient_id, target=user.username)
 
     # ------------------------------------------------------------------ invitations
@@ -433,10 +446,10 @@ class AccountsMixin:
         if not dt.timedelta(minutes=5) <= valid_for <= dt.timedelta(days=90):
             raise InvalidInput("An invitation is valid for 5 minutes to 90 days.")
         code = _new_code()
-        expires = _now() + valid_for
+        expires = clock() + valid_for
         with self._db() as db:
             self._get(db, Patient, patient_id, "patient")
-            record = InvitationRecord(code_sha256=_code_hash(code), patient_id=patient_id, created_at=_now(),
+            record = InvitationRecord(code_sha256=_code_hash(code), patient_id=patient_id, created_at=clock(),
                                       created_by=actor.name, expires_at=expires)  # fmt: skip
             db.add(record)
             db.flush()
@@ -447,7 +460,7 @@ class AccountsMixin:
     def list_invitations(self, actor: Actor, patient_id: str) -> list[InvitationView]:
         """A patient's invitations, newest first, with their status (providers and admins)."""
         self.authorize(actor, "manage_patient_accounts", patient_id)
-        now = _now()
+        now = clock()
         with self._db() as db:
             rows = db.scalars(select(InvitationRecord).where(InvitationRecord.patient_id == patient_id)
                               .order_by(InvitationRecord.created_at.desc()))  # fmt: skip
@@ -471,7 +484,7 @@ class AccountsMixin:
             if record.used_at is not None:
                 raise InvalidInput("This invitation was already used; disable the account it made instead.")
             if record.revoked_at is None:
-                record.revoked_at, record.revoked_by = _now(), actor.name
+                record.revoked_at, record.revoked_by = clock(), actor.name
                 self._audit(db, actor, "invitation_revoked", patient_id=record.patient_id, target=record.id)
             patient_id = record.patient_id
         return next(i for i in self.list_invitations(actor, patient_id) if i.id == invitation_id)
@@ -483,7 +496,7 @@ class AccountsMixin:
             return self._revoke_open_invitations(db, actor, patient_id, reason="revoked")
 
     def _revoke_open_invitations(self, db: Session, actor: Actor, patient_id: str, *, reason: str) -> int:
-        now = _now()
+        now = clock()
         open_ones = list(db.scalars(select(InvitationRecord).where(
             InvitationRecord.patient_id == patient_id, InvitationRecord.used_at.is_(None),
             InvitationRecord.revoked_at.is_(None), InvitationRecord.expires_at > now).with_for_update()))  # fmt: skip
@@ -503,27 +516,27 @@ class AccountsMixin:
             A bad user name or password (the code stays valid).
         """
         digest = _code_hash(code)
-        now = _now()
+        now = clock()
         with self._db() as db:
             invitation = db.scalar(select(InvitationRecord).where(InvitationRecord.code_sha256 == digest).with_for_update())
             valid = (invitation is not None and invitation.used_at is None and invitation.revoked_at is None
                      and invitation.expires_at > now)  # fmt: skip
             if valid:
-                newcomer = Actor(_normal_username(username) or "(invited patient)", role="patient",
+                newcomer = Actor(normal_username(username) or "(invited patient)", role="patient",
                                  patient_id=invitation.patient_id, source="invitation")  # fmt: skip
                 view = self._create_user(newcomer, username, password, role="patient",
                                          patient_id=invitation.patient_id, db=db)  # fmt: skip
                 invitation.used_at, invitation.used_by = now, view.username
                 user = db.get(User, view.id)
                 user.last_login_at = now
-                actor = _actor(user, "invitation", now)
+                actor = actor_for(user, "invitation", now)
                 self._audit(db, actor, "invitation_redeemed", patient_id=invitation.patient_id, target=view.username)
                 self._audit(db, actor, "login", patient_id=invitation.patient_id, target=view.username)
                 return actor
         with self._db() as db:
             self._audit(db, None, "invitation_failed", target="(invited patient)",
                         detail=f"unknown, used, revoked or expired code; user name hmac "
-                               f"{throttle.keyed(self._hash_key(db), 'user', _normal_username(username))[:16]}")  # fmt: skip
+                               f"{throttle.keyed(self._hash_key(db), 'user', normal_username(username))[:16]}")  # fmt: skip
         raise AuthenticationFailed("This invitation code is not valid or has expired; ask your clinic for a new one.")
 
     # ------------------------------------------------------------------ log-in

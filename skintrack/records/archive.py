@@ -97,7 +97,7 @@ class ArchiveMixin:
                 self._refuse_clashes(db, archive)
             self.store.check_space(sum(archive.sizes.values()))
             names = list(archive.members)
-            claims = self._claim(archive.store_names[name] for name in names)
+            claims = self._files.claim(archive.store_names[name] for name in names)
             written: list[str] = []
             try:
                 for name in names:
@@ -116,13 +116,13 @@ class ArchiveMixin:
                         for row in archive.rows[table]:
                             db.add(model(**row))
                         db.flush()
-                    self._settle_claims(db, claims)
+                    self._files.settle(db, claims)
                     self._audit(db, actor, "import", patient_id=archive.patient["id"],
                                 detail=f"patient archive, {len(archive.rows['photos'])} photos")  # fmt: skip
                     return self._patient_view(db, db.get(Patient, archive.patient["id"]))
             except BaseException as exc:
-                self._release(claims)
-                self._abandon_files(written)  # the files this import wrote, unless someone else uses them meanwhile
+                self._files.release(claims)
+                self._files.abandon_all(written)  # the files this import wrote, unless someone else uses them meanwhile
                 if isinstance(exc, IntegrityError):  # the same patient restored by someone else meanwhile
                     raise InvalidInput(
                         f"Patient {archive.patient['code']!r} (or some of its records) already exists here; "

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from .db import AuditRecord, Patient, utcnow
 from .views import Actor, AuditEntry
 
-__all__ = ["AUDIT_ACTIONS", "KEEP_DAYS", "NOISE_DAYS", "VIEW_EVENT_SECONDS", "AuditMixin"]
+__all__ = ["AUDIT_ACTIONS", "KEEP_DAYS", "NOISE_DAYS", "VIEW_EVENT_SECONDS", "AuditMixin", "add_line"]
 
 log = logging.getLogger("skintrack.records.audit")
 
@@ -86,6 +86,40 @@ class _Pending:
     at: dt.datetime
 
 
+def add_line(
+    db: Session,
+    actor: Actor | None,
+    action: str,
+    *,
+    patient_id: str | None = None,
+    patient_code: str | None = None,
+    target: str = "",
+    detail: str = "",
+    at: dt.datetime | None = None,
+) -> None:
+    """Add an audit line inside ``db``'s transaction: it commits (or rolls back) with the change."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if patient_id and patient_code is None:
+        patient = db.get(Patient, patient_id)
+        patient_code = patient.code if patient is not None else None
+    is_actor = isinstance(actor, Actor)
+    db.add(
+        AuditRecord(
+            at=at or utcnow(),
+            actor=_clip(actor.name if is_actor else "(unidentified)", 200) or "(unidentified)",
+            actor_role=_clip(actor.role if is_actor else "", 16),
+            username=_clip(actor.username, 64) if is_actor else None,
+            source=_clip(actor.source if is_actor else "unknown", 16),
+            action=action,
+            patient_id=_clip(patient_id, 36),
+            patient_code=_clip(patient_code, 64),
+            target=_clip(target or "", 200),
+            detail=detail or "",
+        )
+    )
+
+
 class AuditMixin:
     """Write audit lines (in the caller's transaction, or queued to the end of the call) and read them."""
 
@@ -94,39 +128,7 @@ class AuditMixin:
 
     # ------------------------------------------------------------------ writing
 
-    def _audit(
-        self,
-        db: Session,
-        actor: Actor | None,
-        action: str,
-        *,
-        patient_id: str | None = None,
-        patient_code: str | None = None,
-        target: str = "",
-        detail: str = "",
-        at: dt.datetime | None = None,
-    ) -> None:
-        """Add an audit line inside ``db``'s transaction: it commits (or rolls back) with the change."""
-        if action not in AUDIT_ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
-        if patient_id and patient_code is None:
-            patient = db.get(Patient, patient_id)
-            patient_code = patient.code if patient is not None else None
-        is_actor = isinstance(actor, Actor)
-        db.add(
-            AuditRecord(
-                at=at or utcnow(),
-                actor=_clip(actor.name if is_actor else "(unidentified)", 200) or "(unidentified)",
-                actor_role=_clip(actor.role if is_actor else "", 16),
-                username=_clip(actor.username, 64) if is_actor else None,
-                source=_clip(actor.source if is_actor else "unknown", 16),
-                action=action,
-                patient_id=_clip(patient_id, 36),
-                patient_code=_clip(patient_code, 64),
-                target=_clip(target or "", 200),
-                detail=detail or "",
-            )
-        )
+    _audit = staticmethod(add_line)  # an audit line in the caller's transaction
 
     def _audit_later(self, actor: Actor | None, action: str, *, patient_id: str | None = None, target: str = "", detail: str = "") -> None:
         """Log when the current call ends (reads and refusals, which have no transaction of their own)."""

@@ -43,7 +43,7 @@ class MaintenanceMixin:
         self.authorize(actor, "maintain")
         with self._db() as db:
             rows = db.execute(select(PhotoRecord.id, PhotoRecord.file_name)).all()
-            in_use, _ = self._files_in_use(db, ignore_abandoned=True)
+            in_use, _ = self._files.in_use(db, ignore_abandoned=True)
         referenced = {name for _, name in rows}
         stored = self.store.files()
         corrupt, identifying, unkeyed = [], [], []
@@ -79,8 +79,8 @@ class MaintenanceMixin:
             if unkeyed:
                 self._move_files(unkeyed, lambda data, name: data)
             with self._db() as db:
-                self._lock_files(db)
-                in_use, abandoned = self._files_in_use(db, ignore_abandoned=True)
+                self._files.lock(db)
+                in_use, abandoned = self._files.in_use(db, ignore_abandoned=True)
                 for name in self.store.files() - in_use:
                     self.store.delete(name)
                 for path in self.store.temporary_files():
@@ -107,24 +107,22 @@ class MaintenanceMixin:
             moved = {}
             for name in names[start : start + batch]:
                 moved[name] = self.store.name_for(transform(self.store.get(name), name), "." + name.split(".")[1])
-            claims = self._claim(new for new, _ in moved.values())
+            claims = self._files.claim(new for new, _ in moved.values())
             try:
                 for name in moved:  # read again rather than hold a batch of photos in memory
                     self.store.put(transform(self.store.get(name), name), "." + name.split(".")[1])
                 with self._db() as db:
-                    self._lock_files(db)
+                    self._files.lock(db)
                     for name, (new, digest) in moved.items():
                         db.execute(
                             update(PhotoRecord).where(PhotoRecord.file_name == name).values(file_name=new, stored_sha256=digest)
                         )
-                    self._settle_claims(db, claims)
+                    self._files.settle(db, claims)
             except BaseException:
-                self._release(claims)
+                self._files.release(claims)
                 raise
-            with self._cache_lock:
-                self._baseline_cache.clear()
-                self._measured.clear()
-            self._discard_files(name for name, (new, _) in moved.items() if new != name)
+            self._measurements.clear()
+            self._files.discard(name for name, (new, _) in moved.items() if new != name)
 
     def load_demo(self, actor: Actor, folder: str | os.PathLike) -> PatientView:
         """Load the demo patients from ``sample_images/`` (manifest + photos), unless already there.

@@ -172,7 +172,7 @@ class PatientsMixin:
                         detail=f"{len(files)} photo files")  # fmt: skip
             db.delete(patient)
             db.flush()
-        self._discard_files(files)  # after the commit (a failed delete never loses a file); shared ones stay
+        self._files.discard(files)  # after the commit (a failed delete never loses a file); shared ones stay
 
     def add_area(self, actor: Actor, patient_id: str, name: str) -> AreaView:
         """A treated area of a patient (e.g. "left cheek"); returns the existing one of that name."""

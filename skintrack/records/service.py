@@ -1,27 +1,56 @@
 """The records service: every read and write of patient data goes through :class:`Records`.
 
 :class:`Records` is a thin facade. It owns the database engine, the photo store
-and the caches, and the one permission check (:meth:`Records.authorize`); each
-concern lives in its own module, mixed in here:
+and the one permission check (:meth:`Records.authorize`), and composes the
+classes that do the work; each is given what it uses (transactions, store,
+cache) and never calls back into :class:`Records`:
+
+=======================================  ===================================================
+``measurement.py`` ``MeasurementCache``  measures photos (baseline, or against it); keeps the
+                                         last measured baselines (by file, zone, region) and
+                                         measurements (by photo id) in LRU caches under one
+                                         lock, and the per-area and per-baseline locks
+``filing.py`` ``Filing``                 files one photo into the chosen visit and area:
+                                         stale choice, duplicate and capture-date refusals,
+                                         store, measure, commit (retries when the baseline moved)
+``rescoring.py`` ``Rescorer``            measures an area's photos again, baseline first, in
+                                         the caller's transaction; re-picks a corrected area's
+                                         baseline
+``corrections.py`` ``Corrections``      moves, edits and deletions of photos, visits and areas,
+                                         an area's region; in the caller's transaction, with
+                                         the areas they affect measured again
+``login.py`` ``Login``                   log-in by password (throttled) or identity provider,
+                                         re-checking a signed-in account
+``files.py`` ``PhotoFiles``              photo files being written (pending writes) and
+                                         deleting files no row uses, under one lock
+``baseline_files.py`` ``BaselineFiles``  measured baselines kept on disk for every process
+=======================================  ===================================================
+
+The public methods live in mixins by concern; each checks the actor, then reads
+the rows or delegates to the classes above:
 
 ===================  ==========================================================
 ``patients.py``      patients and their treated areas
-``sessions.py``      sessions (visits) and photos: intake → gate → normalise →
-                     align → score, measurement, rescoring, consent
+``visits.py``        sessions (visits): add, find the one of a day, list
+``photos.py``        photos: add (→ ``Filing``), read, list, retake, delete, consent
+``measurement.py``   a stored photo's measurement, an area's baseline (→ ``MeasurementCache``)
+``rescoring.py``     rescoring after an engine change (→ ``Rescorer``), the scores table
 ``corrections.py``   moving and deleting photos, editing and deleting visits and
-                     areas, an area's region of interest (re-measured at once)
+                     areas, an area's region of interest (→ ``Corrections``)
 ``archive.py``       export and import of one patient as a zip
 ``deidentify.py``    de-identified teaching / publication sets (consented photos only)
 ``accounts.py``      accounts, passwords, invitations, demo accounts
 ``tokens.py``        the REST API's per-account tokens (hashed, revocable)
 ``interop.py``       the audit line of a FHIR or PACS export
-``login.py``         log-in, lockout, the identity provider, log-out
-``audit.py``         the append-only audit log
+``login.py``         log-in, lockout, the identity provider (→ ``Login``), acting as
+                     an account, log-out
+``audit.py``         the append-only audit log (``add_line``: one line in a transaction)
 ``maintenance.py``   ``doctor`` (files vs rows), loading the demo patient
-``files.py``         photo files being written (pending writes) and deleting
-                     files no row uses, under one lock
-``validation.py``    what text, numbers and ids the records accept
 ===================  ==========================================================
+
+Shared, stateless: ``mapping.py`` (rows → views, a measurement's outcome → rows),
+``validation.py`` (what text, numbers, ids and dates the records accept),
+``versions.py`` (record versions; ``get_row``), ``views.py``, ``db.py``, ``errors.py``.
 
 Each public method takes the acting user (:class:`Actor`) first and calls
 :meth:`Records.authorize` before touching data. The facade holds every public
@@ -42,18 +71,17 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-from cachetools import LRUCache
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..private_files import make_private_dirs
-from .accounts import AccountsMixin
+from .accounts import AccountsMixin, HashKey
 from .archive import ArchiveMixin
 from .audit import AuditMixin
 from .baseline_files import BaselineFiles
-from .corrections import CorrectionsMixin
+from .corrections import Corrections, CorrectionsMixin
 from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
 from .errors import (
@@ -65,16 +93,20 @@ from .errors import (
     RecordsError,
     StorageFull,
 )
-from .files import FilesMixin
+from .files import PhotoFiles
+from .filing import Filing
 from .interop import InteropMixin
-from .login import LoginMixin
+from .login import Login, LoginMixin
 from .maintenance import MaintenanceMixin
 from .patients import PatientsMixin
-from .sessions import SessionsMixin
+from .measurement import MeasurementCache, MeasurementMixin
+from .photos import PhotosMixin
+from .rescoring import Rescorer, RescoringMixin
 from .store import PhotoStore
 from .tokens import TokensMixin
+from .visits import VisitsMixin
 from .validation import is_id
-from .versions import check as _check_version
+from .versions import check as _check_version, get_row
 from .views import (
     ROLES,
     Actor,
@@ -188,8 +220,8 @@ def _checked_method(name: str, method):
 
 
 class Records(
-    PatientsMixin, SessionsMixin, CorrectionsMixin, ArchiveMixin, DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin,
-    MaintenanceMixin, FilesMixin, TokensMixin, InteropMixin,
+    PatientsMixin, VisitsMixin, PhotosMixin, MeasurementMixin, RescoringMixin, CorrectionsMixin, ArchiveMixin,
+    DeidentifiedExportMixin, AccountsMixin, LoginMixin, AuditMixin, MaintenanceMixin, TokensMixin, InteropMixin,
 ):
     """Patient records in a data folder (or a database URL).
 
@@ -217,12 +249,14 @@ class Records(
         self.store = PhotoStore(self.data_dir / "photos", key=key if key is not None else os.environ.get("SKINTRACK_KEY"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.baselines = BaselineFiles(self.data_dir / "cache" / "baselines", self.store)  # measured baselines, on disk
-        # Least recently used first out; both only under _cache_lock (cachetools' caches are not thread-safe).
-        self._baseline_cache: LRUCache[tuple, Any] = LRUCache(maxsize=4)  # (file, zone, roi hash) -> compare.Baseline
-        self._measured: LRUCache[str, Measurement] = LRUCache(maxsize=16)  # photo id -> its measurement
-        self._cache_lock = threading.Lock()
-        self._baseline_locks: dict[str, threading.Lock] = {}
-        self._area_locks: dict[str, threading.RLock] = {}
+        # The concerns, composed: each is given what it uses (no calls back into Records).
+        self._files = PhotoFiles(self._db, self.store)  # pending writes, deleting unused files
+        self._measurements = MeasurementCache(self.store, self.baselines)  # measuring; the LRU caches and their locks
+        self._rescorer = Rescorer(self.store, self._measurements)  # an area measured again
+        self._filing = Filing(self._db, self.store, self._measurements, self._files, self._rescorer)  # filing a photo
+        self._corrections = Corrections(self._rescorer)  # moves, edits and deletions, in the caller's transaction
+        self._hash_key = HashKey()  # keyed hashes of user names and clients (audit, throttling)
+        self._login = Login(self._db, self._hash_key)  # passwords, the identity provider, throttling
         self._recent_views: dict = {}
         self._views_lock = threading.Lock()
 
@@ -295,12 +329,7 @@ class Records(
 
             logging.getLogger("skintrack.records.audit").exception("could not write %d audit lines", len(pending))
 
-    @staticmethod
-    def _get(db: Session, model, object_id: str, what: str):
-        obj = db.get(model, object_id) if is_id(object_id) else None
-        if obj is None:
-            raise NotFound(f"No {what} with id {object_id!r}.")
-        return _check_version(db, obj)  # under versions.expect(): locked, and refused when changed meanwhile
+    _get = staticmethod(get_row)  # the row, or NotFound; under versions.expect(): locked, refused when changed meanwhile
 
     def _owned(self, db: Session, actor: Actor, action: str, model, object_id: str, what: str):
         """The row ``object_id`` of ``model``, after checking ``actor`` may ``action`` its patient's record.

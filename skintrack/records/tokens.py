@@ -27,7 +27,7 @@ from sqlalchemy import DateTime, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import validation
-from .accounts import _actor, _normal_username
+from .accounts import actor_for, normal_username
 from .db import Base, User, new_id, utcnow
 from .errors import AuthenticationFailed, InvalidInput, NotFound
 from .validation import MAX_NAME
@@ -208,12 +208,12 @@ class TokensMixin:
                 status = _status(row, user, now)
                 reason = None if status == "active" else f"{status} token"
             if reason is None:
-                actor = _actor(user, "api")
+                actor = actor_for(user, "api")
                 if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
                     row.last_used_at = now.replace(second=0, microsecond=0)
                 return actor
             shown = row.shown if row is not None else token[:_SHOWN]
-            who = (_actor(user, "api"), user.patient_id, user.username) if user is not None else (None, None, "(unknown token)")
+            who = (actor_for(user, "api"), user.patient_id, user.username) if user is not None else (None, None, "(unknown token)")
         self._refuse_token(who, shown, reason)
 
     def _refuse_token(self, who, shown: str | None, reason: str):
@@ -225,7 +225,7 @@ class TokensMixin:
 
     def _token_account(self, db: Session, actor: Actor, username: str | None) -> User:
         """The account whose tokens ``actor`` may manage: their own, or one they manage (see ``_account``)."""
-        if username is None or (isinstance(actor, Actor) and actor.username and _normal_username(username) == actor.username):
+        if username is None or (isinstance(actor, Actor) and actor.username and normal_username(username) == actor.username):
             self.authorize(actor, "own_account")
             if not isinstance(actor, Actor) or not actor.username:
                 raise InvalidInput("Only an account can have API tokens; name the account (e.g. `--user`).")

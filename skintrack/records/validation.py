@@ -10,6 +10,7 @@ field and why.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_VIEW",
     "integer",
     "is_id",
+    "parse_date",
     "patient_code",
     "settings",
     "text",
@@ -150,3 +152,15 @@ def settings(values: Any) -> dict:
             raise InvalidInput("Treatment settings must be simple values (numbers, text).")
         checked[name] = value
     return checked
+
+
+def parse_date(value: dt.date | str) -> dt.date:
+    """A date, or an ISO ``YYYY-MM-DD`` string as one (a datetime's day)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (use YYYY-MM-DD).") from None

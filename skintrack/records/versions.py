@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .db import Area, Patient, PhotoRecord, TreatmentSession
-from .errors import RecordsError
+from .errors import NotFound, RecordsError
+from .validation import is_id
 
-__all__ = ["VERSIONED_FIELDS", "PreconditionNotChecked", "VersionConflict", "check", "expect", "version_of"]
+__all__ = ["VERSIONED_FIELDS", "PreconditionNotChecked", "VersionConflict", "check", "expect", "get_row", "version_of"]
 
 #: Per kind of record, the fields a change can overwrite (and so the version covers).
 VERSIONED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -117,6 +118,14 @@ def expect(kind: str, object_id: str, version: str | tuple[str, ...]) -> Iterato
         _EXPECTED.reset(token)
     if not expected.checked:
         raise PreconditionNotChecked(f"nothing read the {kind} {object_id!r} whose version was expected")
+
+
+def get_row(db, model, object_id: str, what: str):
+    """The row ``object_id`` of ``model`` (:class:`NotFound` when there is none), checked by :func:`check`."""
+    obj = db.get(model, object_id) if is_id(object_id) else None
+    if obj is None:
+        raise NotFound(f"No {what} with id {object_id!r}.")
+    return check(db, obj)  # under expect(): locked, and refused when changed meanwhile
 
 
 def check(db, obj):
