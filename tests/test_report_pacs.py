@@ -166,7 +166,8 @@ def test_wrong_credentials_or_ae_title_are_refused_and_reported(visit):
     assert all(i.status == "refused" and "401" in i.detail for i in report.instances)
     _, host, port = parse_dicom_destination(ORTHANC_DICOM)
     report = send_session(records, ADMIN, session.id, f"dicom://NOT-ORTHANC@{host}:{port}", retries=1, backoff=0.01)
-    assert not report.ok and "rejected the association" in report.instances[0].detail
+    assert not report.ok and report.attempts == 1  # a permanent rejection is not asked again
+    assert all(i.status == "refused" and "rejected the association" in i.detail for i in report.instances)
 
 
 @needs_orthanc
@@ -198,6 +199,25 @@ def test_a_closed_port_is_retried_and_reported(visit):
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 3 and "Traceback" not in done.stderr
     assert sum(line.startswith("not stored: 2.25.") for line in done.stderr.splitlines()) == 2  # each instance, with why
+
+
+def test_a_pacs_that_rejects_the_ae_title_for_good_is_asked_once_and_its_reason_reported(visit):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import VLPhotographicImageStorage
+
+    records, _, session = visit
+    scp = AE(ae_title="REALPACS")
+    scp.require_called_aet = True  # any other called AE title: A-ASSOCIATE-RJ, rejected permanent
+    scp.add_supported_context(VLPhotographicImageStorage)
+    server = scp.start_server(("127.0.0.1", 0), block=False)
+    try:
+        port = server.server_address[1]
+        report = send_session(records, ADMIN, session.id, f"dicom://WRONGPACS@127.0.0.1:{port}", retries=3, backoff=0.01, timeout=5)
+    finally:
+        server.shutdown()
+    assert not report.ok and report.stored == 0 and report.attempts == 1
+    assert all(i.status == "refused" and i.attempts == 1 for i in report.instances)
+    assert all("rejected the association" in i.detail and "AE title" in i.detail for i in report.instances)
 
 
 class _FakeStow(BaseHTTPRequestHandler):

@@ -6,7 +6,7 @@ derived from the record ids, so sending again updates the PACS's copy
 instead of duplicating it).
 
 Failures are retried and reported, never silently dropped: a connection that
-cannot be opened, an association that is rejected or aborted, a timeout or an
+cannot be opened, an association that is aborted or rejected for now, a timeout or an
 HTTP 5xx is tried again (``retries`` more times, waiting ``backoff`` seconds,
 doubling), and only the instances not yet stored are sent again. The result
 (:class:`SendReport`) lists every instance with its outcome, the attempts it
@@ -59,6 +59,7 @@ CALLING_AET = "SKINTRACK"
 _AET = re.compile(r"^[\x20-\x7e]{1,16}$")
 _SUCCESS_CODES = {0x0000}
 _WARNING_CODES = {0x0001, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007}
+_REJECTED_PERMANENT = 0x01  # A-ASSOCIATE-RJ result (PS3.8 9.3.4); 0x02 is transient and worth another try
 
 
 class PacsError(ValueError):
@@ -174,8 +175,9 @@ def send_cstore(
     ----------
     retries : int
         Further attempts after a failed one (a connection refused, an association
-        rejected or aborted, a timeout, a store that failed). A PACS that refuses an
-        instance for what it is (status 0xA7xx, 0xA9xx, 0xC...) is not asked again.
+        aborted or rejected as transient, a timeout, a store that failed). A PACS
+        that rejects the association for good (an unknown AE title) or refuses an
+        instance for what it is (status 0xA9xx, 0xC...) is not asked again.
     backoff : float
         Seconds before the first retry, doubling each time.
     timeout : float
@@ -215,7 +217,15 @@ def send_cstore(
             assoc, error = ae.associate(host, port, ae_title=called_aet), None
         if assoc is None or not assoc.is_established:
             if assoc is not None and assoc.is_rejected:
-                error = f"attempt {attempt}: the PACS rejected the association (called AE title {called_aet!r}?)"
+                answer = getattr(assoc.acceptor, "primitive", None)  # the A-ASSOCIATE-RJ the PACS sent
+                reason = getattr(answer, "reason_str", "") or f"called AE title {called_aet!r}?"
+                error = f"attempt {attempt}: the PACS rejected the association ({reason})"
+                if getattr(answer, "result", None) == _REJECTED_PERMANENT:  # asking again gets the same answer
+                    report.errors.append(error)
+                    for index in pending:
+                        report.instances[index].attempts = attempt
+                        report.instances[index].status, report.instances[index].detail = "refused", error
+                    break
             elif assoc is not None and assoc.is_aborted:
                 error = f"attempt {attempt}: the association was aborted"
             else:
