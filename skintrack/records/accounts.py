@@ -319,30 +319,8 @@ class AccountsMixin:
     def get_user(self, actor: Actor, username: str) -> UserView:
         """One account: admins any, providers patients' accounts, everyone their own."""
         with self._db() as db:
-            user = self._account(db, actor, username, own_ok=True)
+            user = self._managed_account(db, actor, username, own_ok=True)
             return self._user_view(db, user)
-
-    def _account(self, db: Session, actor: Actor, username: str, *, own_ok: bool = False) -> User:
-        """The account ``actor`` may manage: admins any, providers patients' accounts (and ``own_ok``: one's own)."""
-        name = normal_username(username)
-        if own_ok and isinstance(actor, Actor) and actor.username and actor.username == name:
-            self.authorize(actor, "own_account")
-            user = db.scalar(select(User).where(User.username == name))
-            if user is None:
-                raise NotFound(f"No account {name!r}.")
-            return user
-        if isinstance(actor, Actor) and actor.role == "admin":
-            self.authorize(actor, "manage_accounts")
-        else:
-            self.authorize(actor, "manage_patient_accounts")  # refuses patients and the unidentified
-        user = db.scalar(select(User).where(User.username == name))
-        if user is None:
-            raise NotFound(f"No account {name!r}.")
-        if actor.role != "admin":
-            if user.role != "patient":
-                self.authorize(actor, "manage_accounts")  # providers manage patients' accounts only: refused
-            self.authorize(actor, "manage_patient_accounts", user.patient_id)
-        return user
 
     def _user_view(self, db: Session, user: User) -> UserView:
         failures, locked = throttle.name_lock(db, self._hash_key(db), user.username, clock())
@@ -365,7 +343,7 @@ class AccountsMixin:
     def disable_user(self, actor: Actor, username: str) -> UserView:
         """Disable an account: it can no longer log in (and an open app session ends at its next click)."""
         with self._db() as db:
-            user = self._account(db, actor, username)
+            user = self._managed_account(db, actor, username)
             if actor.username and user.username == actor.username:
                 raise InvalidInput("You cannot disable your own account.")
             if user.disabled_at is None:
@@ -378,7 +356,7 @@ class AccountsMixin:
 
     def enable_user(self, actor: Actor, username: str) -> UserView:
         with self._db() as db:
-            user = self._account(db, actor, username)
+            user = self._managed_account(db, actor, username)
             if user.disabled_at is not None:
                 user.disabled_at = None
                 self._audit(db, actor, "account_enabled", patient_id=user.patient_id, target=user.username)
@@ -391,7 +369,7 @@ class AccountsMixin:
         operator, without logging in: no one guessing passwords can stop it.
         """
         with self._db() as db:
-            user = self._account(db, actor, username)
+            user = self._managed_account(db, actor, username)
             user.failed_attempts, user.locked_until = 0, None
             throttle.clear_name(db, self._hash_key(db), user.username)
             self._audit(db, actor, "account_unlocked", patient_id=user.patient_id, target=user.username)
@@ -403,7 +381,7 @@ class AccountsMixin:
         Also ends a lockout, and every open session of the account (at its next click).
         """
         with self._db() as db:
-            user = self._account(db, actor, username)
+            user = self._managed_account(db, actor, username)
             _check_password(new_password, user.username, user.email, user.display_name)
             user.password_hash = hash_password(new_password)
             user.password_changed_at = user.sessions_valid_after = clock()

@@ -19,6 +19,7 @@ from ..private_files import atomic_write
 from .archive_reader import ARCHIVE_FORMAT, read_archive
 from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .errors import InvalidInput, RecordsError
+from .mapping import patient_view
 from .views import Actor, PatientView
 
 __all__ = ["ARCHIVE_FORMAT", "ArchiveMixin"]
@@ -119,7 +120,7 @@ class ArchiveMixin:
                     self._files.settle(db, claims)
                     self._audit(db, actor, "import", patient_id=archive.patient["id"],
                                 detail=f"patient archive, {len(archive.rows['photos'])} photos")  # fmt: skip
-                    return self._patient_view(db, db.get(Patient, archive.patient["id"]))
+                    return patient_view(db, db.get(Patient, archive.patient["id"]))
             except BaseException as exc:
                 self._files.release(claims)
                 self._files.abandon_all(written)  # the files this import wrote, unless someone else uses them meanwhile

@@ -1,7 +1,7 @@
 """View mapping: database rows to the views the records hand out, and a measurement's outcome to rows.
 
 Pure functions of their arguments (no records state): what a photo, a visit or a measurement looks
-like to callers (:func:`photo_view`, :func:`session_view`, :func:`measurement_of`), which part of an
+like to callers (:func:`patient_view`, :func:`photo_view`, :func:`session_view`, :func:`measurement_of`), which part of an
 area is measured (:func:`area_region`), and what a measurement's outcome stores
 (:func:`status_reason`, :func:`normalization_record`, :func:`add_scores`).
 """
@@ -17,13 +17,31 @@ from ..comparison.compare import Comparison
 from ..jsonsafe import finite, plain
 from ..measure.roi import Region, RegionError
 from ..wording import partly_measured_words, unmeasured_words
-from .db import Area, MetricScore, PhotoRecord, TreatmentSession
-from .views import Measurement, PhotoView, SessionView
+from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
+from .views import Measurement, PatientView, PhotoView, SessionView
 
 __all__ = [
-    "add_scores", "area_region", "measured_part", "measurement_of", "normalization_record", "photo_view",
+    "add_scores", "area_region", "measured_part", "measurement_of", "normalization_record", "patient_view", "photo_view",
     "session_view", "status_reason",
 ]  # fmt: skip
+
+
+def patient_view(db: Session, patient: Patient) -> PatientView:
+    """A patient as the records hand it out: details, treated areas and a count of visits and treatments."""
+    sessions = db.scalars(select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)).all()
+    areas = db.scalars(select(Area.name).where(Area.patient_id == patient.id).order_by(Area.name)).all()
+    return PatientView(
+        id=patient.id,
+        code=patient.code,
+        display_name=patient.display_name,
+        birth_year=patient.birth_year,
+        fitzpatrick=patient.fitzpatrick,
+        notes=patient.notes,
+        areas=list(areas),
+        session_count=len(sessions),
+        treatment_count=sum(1 for s in sessions if s.treatment not in ("baseline", "other")),
+        last_session=max((s.date for s in sessions), default=None),
+    )
 
 
 def photo_view(db: Session, record: PhotoRecord) -> PhotoView:

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from . import validation
-from .db import Area, Patient, PhotoRecord, TreatmentSession, User
+from .db import Area, Patient, PhotoRecord, User
 from .errors import InvalidInput
+from .mapping import patient_view
 from .validation import MAX_CODE, MAX_NAME, MAX_NOTES
 from .views import Actor, AreaView, PatientView
 
@@ -53,7 +53,7 @@ class PatientsMixin:
                 db.add(patient)
                 db.flush()
                 self._audit(db, actor, "create_patient", patient_id=patient.id, patient_code=patient.code)
-                return self._patient_view(db, patient)
+                return patient_view(db, patient)
         except IntegrityError:  # created by someone else meanwhile (the code is unique)
             raise InvalidInput(f"A patient with code {code!r} already exists.") from None
 
@@ -98,14 +98,14 @@ class PatientsMixin:
                 db.flush()
                 detail = ", ".join(sorted(checked)) + (f" (code was {old_code})" if patient.code != old_code else "")
                 self._audit(db, actor, "update_patient", patient_id=patient.id, patient_code=patient.code, detail=detail)
-                return self._patient_view(db, patient)
+                return patient_view(db, patient)
         except IntegrityError:
             raise InvalidInput(f"Patient code {checked.get('code')!r} is already used.") from None
 
     def get_patient(self, actor: Actor, patient_id: str) -> PatientView:
         self.authorize(actor, "read", patient_id)
         with self._db() as db:
-            return self._patient_view(db, self._get(db, Patient, patient_id, "patient"))
+            return patient_view(db, self._get(db, Patient, patient_id, "patient"))
 
     def find_patient(self, actor: Actor, code: str) -> PatientView | None:
         """The patient with this code, or ``None`` (for providers; anyone else gets the same
@@ -124,7 +124,7 @@ class PatientsMixin:
                     return None
                 self.authorize(actor, "read", None)  # refused, with the words used for another patient's code
             self.authorize(actor, "read", patient.id)
-            return self._patient_view(db, patient)
+            return patient_view(db, patient)
 
     def list_patients(self, actor: Actor, search: str = "") -> list[PatientView]:
         """Patients whose code or name contains ``search`` (case-insensitive), newest activity first."""
@@ -138,24 +138,8 @@ class PatientsMixin:
             if search:
                 pattern = f"%{search.strip().lower()}%"
                 query = query.where(func.lower(Patient.code).like(pattern) | func.lower(Patient.display_name).like(pattern))
-            views = [self._patient_view(db, p) for p in db.scalars(query)]
+            views = [patient_view(db, p) for p in db.scalars(query)]
         return sorted(views, key=lambda v: (v.last_session or dt.date.min, v.code), reverse=True)
-
-    def _patient_view(self, db: Session, patient: Patient) -> PatientView:
-        sessions = db.scalars(select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)).all()
-        areas = db.scalars(select(Area.name).where(Area.patient_id == patient.id).order_by(Area.name)).all()
-        return PatientView(
-            id=patient.id,
-            code=patient.code,
-            display_name=patient.display_name,
-            birth_year=patient.birth_year,
-            fitzpatrick=patient.fitzpatrick,
-            notes=patient.notes,
-            areas=list(areas),
-            session_count=len(sessions),
-            treatment_count=sum(1 for s in sessions if s.treatment not in ("baseline", "other")),
-            last_session=max((s.date for s in sessions), default=None),
-        )
 
     def delete_patient(self, actor: Actor, patient_id: str) -> None:
         """Delete a patient with all their sessions, photos and scores, and the photo files

@@ -73,16 +73,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..private_files import make_private_dirs
-from .accounts import AccountsMixin, HashKey
+from .accounts import AccountsMixin, HashKey, normal_username
 from .archive import ArchiveMixin
 from .audit import AuditMixin
 from .baseline_files import BaselineFiles
 from .corrections import Corrections, CorrectionsMixin
-from .db import Area, Patient, PhotoRecord, TreatmentSession, make_engine, migrate
+from .db import Area, Patient, PhotoRecord, TreatmentSession, User, make_engine, migrate
 from .deidentify import DeidentifiedExportMixin
 from .errors import (
     AccountLocked,
@@ -98,15 +99,15 @@ from .filing import Filing
 from .interop import InteropMixin
 from .login import Login, LoginMixin
 from .maintenance import MaintenanceMixin
-from .patients import PatientsMixin
 from .measurement import MeasurementCache, MeasurementMixin
+from .patients import PatientsMixin
 from .photos import PhotosMixin
 from .rescoring import Rescorer, RescoringMixin
 from .store import PhotoStore
 from .tokens import TokensMixin
-from .visits import VisitsMixin
 from .validation import is_id
-from .versions import check as _check_version, get_row
+from .versions import check as _check_version
+from .versions import get_row
 from .views import (
     ROLES,
     Actor,
@@ -120,6 +121,7 @@ from .views import (
     SessionView,
     UserView,
 )
+from .visits import VisitsMixin
 
 __all__ = [
     "NO_ACTOR_METHODS",
@@ -347,6 +349,29 @@ class Records(
             raise NotFound(f"No {what} with id {object_id!r}.")  # pragma: no cover - authorize refused
         self.authorize(actor, action, _patient_of(db, obj))
         return _check_version(db, obj)  # under versions.expect(): locked, and refused when changed meanwhile
+
+    def _managed_account(self, db: Session, actor: Actor, username: str, *, own_ok: bool = False) -> User:
+        """The account ``actor`` may manage, after checking: admins any, providers patients'
+        accounts only (and with ``own_ok``, everyone their own). A missing account is :class:`NotFound`."""
+        name = normal_username(username)
+        if own_ok and isinstance(actor, Actor) and actor.username and actor.username == name:
+            self.authorize(actor, "own_account")
+            user = db.scalar(select(User).where(User.username == name))
+            if user is None:
+                raise NotFound(f"No account {name!r}.")
+            return user
+        if isinstance(actor, Actor) and actor.role == "admin":
+            self.authorize(actor, "manage_accounts")
+        else:
+            self.authorize(actor, "manage_patient_accounts")  # refuses patients and the unidentified
+        user = db.scalar(select(User).where(User.username == name))
+        if user is None:
+            raise NotFound(f"No account {name!r}.")
+        if actor.role != "admin":
+            if user.role != "patient":
+                self.authorize(actor, "manage_accounts")  # providers manage patients' accounts only: refused
+            self.authorize(actor, "manage_patient_accounts", user.patient_id)
+        return user
 
 
 def _patient_of(db: Session, obj) -> str:

@@ -233,4 +233,4 @@ class TokensMixin:
             if user is None:
                 raise NotFound(f"No account {actor.username!r}.")
             return user
-        return self._account(db, actor, username)
+        return self._managed_account(db, actor, username)
