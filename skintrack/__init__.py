@@ -1,14 +1,14 @@
 """skintrack: open, measurable before/after skin photo progress tracking."""
 
-from .comparison import noise
 from ._version import __version__
-from .comparison.align import Alignment, align, ghost
 from .batch import score_course, score_folder
+from .comparison import noise
+from .comparison.align import Alignment, align, ghost
 from .comparison.compare import Baseline, CompareConfig, Comparison, compare, measure_baseline
-from .measure.face import ZONES, Face, FaceConfig, find_face
 from .comparison.normalize import normalize
-from .intake.photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
 from .comparison.quality import Issue, check_quality
+from .intake.photo import Photo, PhotoError, load_photo, photo_to_bytes, save_photo
+from .measure.face import ZONES, Face, FaceConfig, find_face
 from .measure.scoring import Score, ScoreConfig, score, score_zones
 
 __all__ = [

@@ -12,7 +12,6 @@ import click
 from . import __version__
 from .intake.photo import PhotoError, load_photo
 
-
 #: Exit code when some photos could not be scored (their rows carry the error).
 EXIT_SOME_FAILED = 3
 #: Exit code when the disk is full: nothing was corrupted (a table or archive being written is not
@@ -159,7 +158,6 @@ def _read_table(path: Path):
     """The table a previous run wrote (for resuming); a clear error when it is not one."""
 
     from .batch import COLUMNS
-
     from .report.tables import read_table
 
     try:
@@ -664,9 +662,11 @@ def keygen():
     click.echo(generate_key())
 
 
-from . import cli_exports  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)
-from . import cli_cohort  # noqa: E402,F401  (adds cohort to `main`)
-from . import cli_interop  # noqa: E402,F401  (adds api, tokens, fhir, send-dicom to `main`)
+from . import (
+    cli_cohort,  # noqa: E402,F401  (adds cohort to `main`)
+    cli_exports,  # noqa: E402,F401  (adds report, export-scores, teaching-set, dicom to `main`)
+    cli_interop,  # noqa: E402,F401  (adds api, tokens, fhir, send-dicom to `main`)
+)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

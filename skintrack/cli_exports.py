@@ -125,9 +125,9 @@ def export_scores(patient_code, output, area, data_dir, db_url, user):
 @user_option
 def teaching_set(patient_codes, output, purpose, watermark, clinic_watermark, hide_face, data_dir, db_url, user):
     """Write a de-identified teaching or publication set: consented photos and their numbers, no identity."""
+    from .privacy.teaching import export_teaching_set
     from .records import RecordsError
     from .report.clinic import ClinicError, load_clinic
-    from .privacy.teaching import export_teaching_set
 
     _writable(output, (".zip",))
     records = _records(data_dir, db_url)

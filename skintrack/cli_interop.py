@@ -15,7 +15,6 @@ import click
 from .cli import EXIT_SOME_FAILED, _actor, _records, data_option, db_option, main, user_option
 from .cli_exports import _area_or_fail, _patient_or_fail, _writable
 
-
 # --------------------------------------------------------------------------- the REST API
 
 

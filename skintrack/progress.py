@@ -37,9 +37,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .measure.metrics import METRICS, METRIC_NAMES
 from .comparison.noise import Conditions, mdc95
 from .comparison.noise import verdict as noise_verdict
+from .measure.metrics import METRIC_NAMES, METRICS
 from .records import Actor, InvalidInput, Records
 from .wording import change_sentence
 

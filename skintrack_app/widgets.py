@@ -17,8 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from skintrack import ghost
-from skintrack.measure.metrics import METRICS
 from skintrack.intake.photo import resize_long_side
+from skintrack.measure.metrics import METRICS
 from skintrack.measure.roi import Region
 from skintrack.wording import NOISE_WORDS, change_words, explain, format_value, title, verdict_words
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import skintrack
-from skintrack.measure import analysis
 from skintrack.comparison.compare import measure_baseline
-from skintrack.intake.photo import Photo, load_photo
 from skintrack.comparison.quality import check_quality
+from skintrack.intake.photo import Photo, load_photo
+from skintrack.measure import analysis
 from skintrack.measure.skin import skin_mask
 
 from .conftest import render

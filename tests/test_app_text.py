@@ -20,7 +20,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from skintrack.records import Actor, Records
+from skintrack.records import Actor
 from skintrack_app.text import WORD_JOINER, md, safe_file_name
 
 from .conftest import REPO

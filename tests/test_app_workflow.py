@@ -14,10 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from skintrack.records import Actor
 from skintrack.synthetic import Capture, SkinScene, SkinState
-
-from .conftest import REPO
 from skintrack_app.text import md
 
+from .conftest import REPO
 from .test_app import TIMEOUT, _elements, _page, _staff, uploader
 
 SAMPLES = REPO / "sample_images"

@@ -22,8 +22,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from skintrack.records import InvalidInput, Records
-from skintrack.records import archive_reader
+from skintrack.records import InvalidInput, Records, archive_reader
 
 from .hostile import zip_bomb, zip_of
 from .test_jpeg import _identifying, _mpo

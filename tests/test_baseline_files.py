@@ -13,11 +13,11 @@ import pytest
 from PIL import Image
 
 from skintrack.comparison.compare import DEFAULT_CONFIG, compare, measure_baseline
+from skintrack.measure.roi import Region
 from skintrack.records import Actor, Records
 from skintrack.records import measurement as measurement_module
 from skintrack.records.baseline_files import baseline_from_bytes, baseline_to_bytes
 from skintrack.records.store import MAGIC, generate_key
-from skintrack.measure.roi import Region
 
 from .conftest import REPO
 

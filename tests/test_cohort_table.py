@@ -6,15 +6,22 @@ skintrack.synthetic with a known treatment effect and measured by the engine thr
 
 from __future__ import annotations
 
-import json
 import datetime as dt
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from skintrack.cohort import PROTOCOLS, build_cohort_table, data_dictionary, fit_cohort, patient_rows, write_cohort  # fmt: skip
+from skintrack.cohort import (  # fmt: skip
+    PROTOCOLS,
+    build_cohort_table,
+    data_dictionary,
+    fit_cohort,
+    patient_rows,
+    write_cohort,
+)
 from skintrack.cohort.demo import GROUPS, demo_plan, demo_truth, is_simulated
 from skintrack.cohort.dictionary import COLUMNS, ITA_GROUPS
 from skintrack.cohort.summary import dictionary_path

@@ -14,10 +14,10 @@ import pytest
 from skintrack import ScoreConfig
 from skintrack.comparison.align import AlignConfig
 from skintrack.comparison.compare import CompareConfig, compare, measure_baseline, roi_hash
-from skintrack.measure.face import FaceConfig
-from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.comparison.normalize import NormalizeConfig
 from skintrack.comparison.quality import QualityConfig
+from skintrack.measure.face import FaceConfig
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.measure.skin import SkinConfig
 from skintrack.synthetic import Capture, SkinState
 

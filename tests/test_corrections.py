@@ -12,8 +12,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from skintrack.records import Actor, InvalidInput, Records
 from skintrack.measure.roi import Region, RegionError
+from skintrack.records import Actor, InvalidInput, Records
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
 DOCTOR = Actor("Dr Ada")

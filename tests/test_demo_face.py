@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from skintrack.records import Actor, Records
 from skintrack.comparison.compare import zone_of
+from skintrack.records import Actor, Records
 
 from .conftest import REPO, copy_of_demo
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from skintrack import load_photo
-from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG, blur_face, eye_bar, face_region, hide_faces
 from skintrack.measure.face import FaceConfig, find_face
+from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG, blur_face, eye_bar, face_region, hide_faces
 
 from .conftest import REAL_PHOTOS, REPO
 

@@ -7,7 +7,6 @@ import math
 
 import pytest
 
-from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.comparison.noise import (
     REFERENCES,
     RELATIVE_FLOOR,
@@ -20,6 +19,7 @@ from skintrack.comparison.noise import (
     verdicts,
     within_noise,
 )
+from skintrack.measure.metrics import METRIC_NAMES
 
 GOOD_CHART = Conditions("chart", 0.95)
 

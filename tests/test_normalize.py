@@ -9,9 +9,9 @@ import pytest
 
 import skintrack
 from skintrack import load_photo, normalize, score
-from skintrack.measure.colour import rgb_to_lab
-from skintrack.comparison.normalize import find_neutral_references
 from skintrack.comparison.noise import Conditions, mdc95, shipped_table
+from skintrack.comparison.normalize import find_neutral_references
+from skintrack.measure.colour import rgb_to_lab
 from skintrack.synthetic import COOL, WARM, Capture, SkinScene, SkinState
 
 from .conftest import REPO, render

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from skintrack.records import Actor, InvalidInput, NotFound, StorageFull
 
 from .conftest import REPO
-from .test_records import ADMIN, POSTGRESQL, DOCTOR, SAMPLE_FILES, SAMPLES, _row_counts, patient, records  # noqa: F401 (fixtures)
+from .test_records import ADMIN, DOCTOR, POSTGRESQL, SAMPLE_FILES, SAMPLES, _row_counts, patient, records  # noqa: F401 (fixtures)
 
 NUL = "\x00"
 SURROGATE = "\ud800"

@@ -24,7 +24,6 @@ from skintrack.records.errors import CaptureDateMismatch, DuplicatePhoto, StaleS
 from .conftest import REPO
 from .test_records import DOCTOR, SAMPLE_FILES, SAMPLES, _row_counts, patient, records  # noqa: F401 (fixtures)
 
-
 # --------------------------------------------------------------------------- item 2: SQLite's locks
 
 

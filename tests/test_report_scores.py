@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from skintrack.measure.metrics import METRICS, METRIC_NAMES
+from skintrack.measure.metrics import METRIC_NAMES, METRICS
 from skintrack.progress import area_progress
 from skintrack.records import Actor, PermissionDenied, Records
 from skintrack.report import read_table, scores_table, table_bytes, write_table

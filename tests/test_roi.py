@@ -8,8 +8,8 @@ import pytest
 
 from skintrack import score
 from skintrack.comparison.compare import compare, measure_baseline, roi_mask
-from skintrack.records import Actor, Records
 from skintrack.measure.roi import Region, rasterise, roi_hash
+from skintrack.records import Actor, Records
 
 from .conftest import REPO
 

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from skintrack.cli import main
+from skintrack.privacy.teaching import add_watermark, export_teaching_set
 from skintrack.records import Actor, InvalidInput, PermissionDenied, Records
 from skintrack.records.deidentify import TEACHING_FORMAT
-from skintrack.privacy.teaching import add_watermark, export_teaching_set
 
 from .conftest import REPO
 
@@ -218,8 +218,8 @@ def test_cli_teaching_set_with_the_clinics_watermark(consent_records, tmp_path):
 
 
 def test_cli_teaching_set_hides_a_full_face(tmp_path):
-    from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG
     from skintrack.measure.face import find_face
+    from skintrack.privacy.face_hiding import PRIVACY_FACE_CONFIG
 
     records = Records(tmp_path / "data")
     try:

@@ -18,8 +18,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from ..jsonsafe import finite
 from ..intake.photo import MAX_FILE_BYTES, PhotoError
+from ..jsonsafe import finite
 from ..records import PermissionDenied
 from . import schemas
 from .http import ActorDep, IdPath, Limit, Offset, RecordsDep, VersionDep, etag, link_header, page
@@ -161,7 +161,7 @@ def delete_photo(photo_id: IdPath, versions: VersionDep, records: RecordsDep, ac
 @router.get("/photos/{photo_id}/scores", response_model=schemas.PhotoScores, tags=["scores"], responses=_ERRORS)
 def photo_scores(photo_id: IdPath, records: RecordsDep, actor: ActorDep):
     """Every measure of the photo with its change against the area's baseline, noise limit and verdict."""
-    from ..measure.metrics import METRICS, METRIC_NAMES
+    from ..measure.metrics import METRIC_NAMES, METRICS
     from ..progress import area_progress
 
     view = _photo(records, actor, photo_id)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from ..jsonsafe import plain
-from .adherence import Protocol, protocols as with_overrides
+from .adherence import Protocol
+from .adherence import protocols as with_overrides
 from .dictionary import data_dictionary
 
 if TYPE_CHECKING:

@@ -33,10 +33,11 @@ import statistics
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .._version import __version__
-from ..measure.metrics import METRICS, METRIC_NAMES
+from ..measure.metrics import METRIC_NAMES, METRICS
 from ..progress import INFLAMMATION_DAYS, TREATMENT_KINDS, area_progress
 from ..records import CONSENT_LEVELS, Actor, InvalidInput, Records
-from .adherence import Protocol, course_adherence, protocols as with_overrides
+from .adherence import Protocol, course_adherence
+from .adherence import protocols as with_overrides
 from .dictionary import AGE_BANDS, ITA_GROUPS
 
 if TYPE_CHECKING:
@@ -343,9 +344,9 @@ def build_cohort_table(
     ids = [p.id for p in listed]
     options = {"consent": consent, "metrics": names, "protocols": chosen, "setting_bins": dict(setting_bins or {})}
     if scheduler:
-        from ..batch import DASK_CONNECT_TIMEOUT_S
-
         from dask.distributed import Client
+
+        from ..batch import DASK_CONNECT_TIMEOUT_S
 
         try:
             client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT_S)

@@ -50,19 +50,20 @@ from typing import Any, Mapping
 import numpy as np
 
 from .._version import __version__
-from .align import AlignConfig, Alignment, align
-from .colour_chart import CHART_EDITION, REFERENCE_LAB_D50
+from ..intake.photo import Photo, load_photo
 from ..measure.analysis import photo_face
 from ..measure.face import ZONES
 from ..measure.metrics import METRIC_NAMES
+from ..measure.roi import rasterise, roi_hash
+from ..measure.roi import roi_kind as _roi_kind
+from ..measure.scoring import Score, ScoreConfig, score
+from ..measure.scoring import _config as _score_config
+from .align import AlignConfig, Alignment, align
+from .colour_chart import CHART_EDITION, REFERENCE_LAB_D50
 from .noise import Conditions, NoiseVerdict
 from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
-from ..intake.photo import Photo, load_photo
 from .quality import Issue, QualityConfig, check_quality
-from ..measure.roi import rasterise, roi_hash
-from ..measure.roi import roi_kind as _roi_kind
-from ..measure.scoring import Score, ScoreConfig, _config as _score_config, score
 
 __all__ = [
     "MEASURE_SIZE",
@@ -163,9 +164,9 @@ def _data_fingerprint() -> dict[str, Any]:
     residual), the face models' hashes, the face zones' landmark outlines and the robust-SD and ridge
     constants. Constants inside functions are covered by the engine version in the hash, which the
     demo-score guard test (``tests/test_provenance.py``) forces to move when a number moves."""
-    from . import colour_chart
     from ..measure import face, filters
     from ..measure.metrics import texture
+    from . import colour_chart
 
     models = json.loads(resources.files("skintrack").joinpath("data", "models", "models.json").read_text())
     lab = hashlib.sha256(np.ascontiguousarray(REFERENCE_LAB_D50).tobytes()).hexdigest()[:16]

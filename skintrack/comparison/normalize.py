@@ -44,12 +44,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .colour_chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
-from ..measure.colour import linear_to_srgb8, luminance, srgb8_to_linear
-from ..measure.masks import dilate, erode
-from ..measure.filters import sample
-from ..measure.analysis import photo_skin, working_lab, working_rgb
 from ..intake.photo import Photo, load_photo
+from ..measure.analysis import photo_skin, working_lab, working_rgb
+from ..measure.colour import linear_to_srgb8, luminance, srgb8_to_linear
+from ..measure.filters import sample
+from ..measure.masks import dilate, erode
+from .colour_chart import CHART_PATCH_PITCH_MM, NEUTRALS, REFERENCE_LINEAR, find_chart
 
 __all__ = ["NeutralReference", "NormalizeConfig", "apply_gains", "find_neutral_references", "normalize", "remember_neutral_references"]
 

@@ -46,10 +46,10 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from ..measure.colour import rgb_to_lab
-from ..measure.masks import erode
 from ..intake.photo import Photo, load_photo
 from ..measure.analysis import photo_face, photo_skin, working_lab, working_rgb
+from ..measure.colour import rgb_to_lab
+from ..measure.masks import erode
 
 __all__ = ["Issue", "QualityConfig", "check_quality", "sharpness"]
 

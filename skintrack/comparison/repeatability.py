@@ -55,15 +55,15 @@ import numpy as np
 
 from .._version import __version__
 from ..batch import PHOTO_SUFFIXES, _map
-from .compare import DEFAULT_CONFIG, compare, measure_baseline
-from ..measure.colour import rgb_to_lab, srgb8_to_linear
-from ..jsonsafe import finite
-from ..measure.metrics import METRIC_NAMES
-from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS
-from .normalize import apply_gains
 from ..intake.photo import Photo, load_photo
+from ..jsonsafe import finite
+from ..measure.colour import rgb_to_lab, srgb8_to_linear
+from ..measure.metrics import METRIC_NAMES
 from ..measure.skin import skin_mask
 from ..synthetic import Capture, SkinScene, SkinState
+from .compare import DEFAULT_CONFIG, compare, measure_baseline
+from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS
+from .normalize import apply_gains
 
 __all__ = [
     "DEFAULT_STUDY",

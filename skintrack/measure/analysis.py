@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..intake.photo import Photo
 from .colour import rgb_to_lab
 from .face import Face, FaceConfig, find_face
-from ..intake.photo import Photo
 from .skin import SkinConfig, SkinMask, skin_mask
 
 __all__ = ["working_rgb", "working_lab", "photo_face", "photo_skin"]

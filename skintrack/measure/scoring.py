@@ -44,18 +44,18 @@ import cv2
 import numpy as np
 
 from .._version import __version__
-from .analysis import photo_face, photo_skin, working_lab, working_rgb
-from .metrics import METRIC_NAMES
+from ..intake.photo import Photo, load_photo
 from ..jsonsafe import finite
-from .roi import Region, rasterise, roi_hash, roi_kind
-from .masks import dilate, erode
+from .analysis import photo_face, photo_skin, working_lab, working_rgb
+from .face import ZONES, Face, FaceConfig
 from .filters import fill_outside
+from .masks import dilate, erode
+from .metrics import METRIC_NAMES
 from .metrics.redness import measure_redness, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
-from .face import ZONES, Face, FaceConfig
-from ..intake.photo import Photo, load_photo
+from .roi import Region, rasterise, roi_hash, roi_kind
 from .skin import SkinConfig
 
 __all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]

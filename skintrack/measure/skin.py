@@ -60,8 +60,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .masks import component_shape, disk, erode, line_like
 from .filters import robust_median
+from .masks import component_shape, disk, erode, line_like
 
 __all__ = ["SkinConfig", "SkinMask", "skin_mask"]
 

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..measure.face import FACE_OVAL, LEFT_BROW, LEFT_EYE, MODELS, RIGHT_BROW, RIGHT_EYE, Face, FaceConfig, find_face
 from ..intake.photo import Photo, load_photo
+from ..measure.face import FACE_OVAL, LEFT_BROW, LEFT_EYE, MODELS, RIGHT_BROW, RIGHT_EYE, Face, FaceConfig, find_face
 
 __all__ = ["ANONYMISERS", "MIN_FACE_PX", "PRIVACY_FACE_CONFIG", "FaceBox", "FaceStillVisible", "blur_face", "eye_bar",
            "face_region", "find_faces", "hide_faces"]  # fmt: skip

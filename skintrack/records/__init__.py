@@ -23,9 +23,9 @@ from .service import (
     Records,
     RecordsError,
     SessionView,
+    StorageFull,
     UncheckedCall,
     UserView,
-    StorageFull,
 )
 from .views import ROLES
 

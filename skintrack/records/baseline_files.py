@@ -42,9 +42,9 @@ from ..comparison.align import prepare_reference, remember_reference_analysis
 from ..comparison.compare import Baseline, CompareConfig
 from ..comparison.normalize import NeutralReference, find_neutral_references, remember_neutral_references
 from ..intake.photo import Photo
-from ..private_files import atomic_write, make_private_dirs
 from ..measure.roi import roi_hash
 from ..measure.scoring import Score
+from ..private_files import atomic_write, make_private_dirs
 from .store import PhotoStore, is_stored_name
 
 __all__ = ["DEFAULT_BUDGET_MB", "BaselineFiles", "baseline_from_bytes", "baseline_to_bytes", "variant_name"]

@@ -20,8 +20,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..jsonsafe import plain
 from ..intake.photo import Photo, _read_source, clean_bytes, load_photo
+from ..jsonsafe import plain
 from . import validation
 from .audit import add_line
 from .db import Area, Patient, PhotoRecord, TreatmentSession

@@ -29,8 +29,7 @@ from typing import Callable, ContextManager
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import accounts
-from . import throttle
+from . import accounts, throttle
 from .accounts import HashKey, actor_for, hash_password, needs_rehash, normal_email, normal_username, verify_password
 from .audit import add_line
 from .db import User

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
-from .errors import RecordsError
 from .db import PendingFile, PhotoRecord
+from .errors import RecordsError
 from .store import without_metadata
 from .views import Actor, DoctorReport, PatientView
 

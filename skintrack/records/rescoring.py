@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from .._version import __version__
 from ..comparison.compare import DEFAULT_CONFIG, zone_of
+from ..intake.photo import load_photo
 from ..jsonsafe import plain
 from ..measure.metrics import METRIC_NAMES
-from ..intake.photo import load_photo
 from .db import Area, MetricScore, PhotoRecord, TreatmentSession
 from .mapping import add_scores, area_region, normalization_record, status_reason
 from .measurement import MeasurementCache, measuring_copy_of

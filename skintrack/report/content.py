@@ -16,10 +16,10 @@ from typing import Sequence
 import numpy as np
 
 from .._version import __version__
-from ..progress import AreaProgress, area_progress
-from ..records import Actor, AreaView, InvalidInput, PatientView, PhotoView, Records, SessionView
 from ..measure.roi import Region, RegionError
 from ..measure.scoring import OVERLAYS
+from ..progress import AreaProgress, area_progress
+from ..records import Actor, AreaView, InvalidInput, PatientView, PhotoView, Records, SessionView
 from .clinic import Clinic, load_clinic
 
 __all__ = ["AUDIENCES", "Frame", "LogEntry", "ReportContent", "gather"]

@@ -44,8 +44,8 @@ from typing import BinaryIO
 import numpy as np
 
 from .._version import __version__
-from ..private_files import atomic_write, make_private_dirs
 from ..intake.photo import load_photo
+from ..private_files import atomic_write, make_private_dirs
 from ..records import Actor, InvalidInput, Records
 from .clinic import load_clinic
 
@@ -168,7 +168,12 @@ def session_datasets(
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, PYDICOM_IMPLEMENTATION_UID, VLPhotographicImageStorage
+    from pydicom.uid import (
+        PYDICOM_IMPLEMENTATION_UID,
+        ExplicitVRLittleEndian,
+        JPEGBaseline8Bit,
+        VLPhotographicImageStorage,
+    )
 
     session = records.get_session(actor, session_id)
     records.authorize(actor, "export", session.patient_id)

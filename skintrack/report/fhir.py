@@ -99,7 +99,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._version import __version__
-from ..measure.metrics import METRICS, METRIC_NAMES
+from ..measure.metrics import METRIC_NAMES, METRICS
 from ..progress import TREATMENT_KINDS, area_progress
 from ..records import Actor, InvalidInput, Records
 from .dicom import anatomy_of

@@ -18,11 +18,11 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Image, Paragraph, Spacer, Table, TableStyle
 
-from .plots import legend, progress_chart
+from ..wording import course_processing, pair_processing
 from .content import Frame, ReportContent
 from .fonts import FONT, FONT_BOLD, register_pdf_fonts
-from ..wording import course_processing, pair_processing
 from .phrases import long_date
+from .plots import legend, progress_chart
 
 #: Printed on every page.
 NOT_DIAGNOSTIC = "Not a diagnostic device: skintrack documents measured change in photographs; it does not diagnose."

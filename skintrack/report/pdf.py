@@ -36,10 +36,11 @@ from ..records import Actor, Records
 from .clinic import Clinic
 from .content import ReportContent, gather
 from .fonts import FONT, FONT_BOLD
-from .layout import FOOTER, HEADER, MARGIN, NOT_DIAGNOSTIC, NOT_DIAGNOSTIC_PLAIN, PAGE, styles as make_styles
+from .layout import FOOTER, HEADER, MARGIN, NOT_DIAGNOSTIC, NOT_DIAGNOSTIC_PLAIN, PAGE
+from .layout import styles as make_styles
 from .patient import patient_story
-from .provider import provider_story
 from .phrases import long_date
+from .provider import provider_story
 
 __all__ = ["NOT_DIAGNOSTIC", "build_pdf", "render"]
 

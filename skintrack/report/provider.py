@@ -8,6 +8,7 @@ from reportlab.platypus import CondPageBreak, Paragraph, Spacer, Table
 
 from .._version import __version__
 from ..measure.metrics import METRICS
+from ..wording import course_processing
 from .content import ReportContent
 from .layout import (
     NOT_DIAGNOSTIC,
@@ -17,12 +18,11 @@ from .layout import (
     charts,
     grid,
     key_values,
+    measured_part,
     period,
     ruled_table,
     text,
 )
-from ..wording import course_processing
-from .layout import measured_part
 from .phrases import format_change, format_pct, format_settings, format_value, method
 
 __all__ = ["provider_story"]

@@ -13,7 +13,7 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-from ..measure.metrics import METRICS, METRIC_NAMES
+from ..measure.metrics import METRIC_NAMES, METRICS
 from ..progress import area_progress
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..text import md
 from .. import forms, state
+from ..text import md
 
 
 def render() -> None:

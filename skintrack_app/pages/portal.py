@@ -16,7 +16,6 @@ from __future__ import annotations
 import streamlit as st
 
 from skintrack.progress import area_progress, patient_summary
-
 from skintrack.wording import pair_processing
 
 from .. import components, state, widgets

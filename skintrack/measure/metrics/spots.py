@@ -81,8 +81,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..masks import component_shape, remove_small
 from ..filters import fill_outside, gaussian, robust_median, robust_sd
+from ..masks import component_shape, remove_small
 
 __all__ = ["SpotResult", "detect_spots", "local_darkness", "spot_threshold", "spots_inside"]
 

@@ -55,8 +55,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..masks import component_shape, line_like
 from ..filters import robust_median, robust_sd
+from ..masks import component_shape, line_like
 
 __all__ = ["RIDGE_GAIN", "LineResult", "band_pass", "detect_lines", "hessian", "hessian_eigenvalues", "line_threshold", "ridge_strength", "roughness"]
 
