@@ -193,7 +193,8 @@ def retake_advice(alignment: dict | None, quality: list | None = None) -> str:
 
     ``alignment`` is the stored :meth:`skintrack.Alignment.summary`: its reason and, beside it, the
     diagnostics it was judged by (``scale`` is the framing's scale change, >1 farther away; ``overlap`` the
-    share of the baseline covered). ``quality`` is the photo's stored quality issues
+    share of the baseline covered; ``mirrored`` when only the follow-up's mirror image fits). ``quality`` is
+    the photo's stored quality issues
     (:func:`skintrack.check_quality`, as dicts): when the fit failed on a photo that is out of focus or far
     too dark or bright, that is named as the likely reason.
     """
@@ -201,6 +202,10 @@ def retake_advice(alignment: dict | None, quality: list | None = None) -> str:
     reason = str(alignment.get("reason") or "")
     scale = alignment.get("scale")
     codes = {str(issue.get("code")) for issue in (quality or []) if isinstance(issue, dict)}
+    if alignment.get("mirrored") is True:
+        return ("This photo cannot be compared with the baseline: it is a mirror image of it (left and right are "
+                "swapped, as a selfie camera or a flipped export does). Upload the photo as the camera took it, or "
+                "turn off the camera's mirroring and retake it.")  # fmt: skip
     if "scale" in reason and isinstance(scale, (int, float)) and scale > 0:
         why = ("it was taken much closer than the baseline" if scale < 1 else "it was taken much farther away than the baseline")
     elif "overlap" in reason:

@@ -214,6 +214,23 @@ def test_7b_a_follow_up_from_too_far_away_is_told_so(data):
     assert "different angle, distance or light" not in text
 
 
+def test_7d_a_mirrored_follow_up_is_told_it_is_a_mirror_image(data):
+    """Issue 20: a selfie camera's mirrored photo must be recognised, not compared with left and right swapped."""
+    import cv2
+    import numpy as np
+
+    from skintrack import load_photo
+
+    mirrored = np.ascontiguousarray(load_photo(BASELINE).rgb[:, ::-1])
+    jpeg = cv2.imencode(".jpg", cv2.cvtColor(mirrored, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
+    patient, at = _added_on_the_page(data, "P-MIRROR", "cheek", [("selfie.jpg", jpeg, "image/jpeg")], baseline=BASELINE)
+    photo = [p for p in data.list_photos(T, patient.id) if not p.is_baseline][0]
+    assert photo.status == "not_comparable" and photo.alignment["mirrored"] is True and photo.scores == {}
+    text = " ".join(e.value for e in at.error)
+    assert "mirror image" in text and "turn off the camera's mirroring" in text
+    assert "different angle, distance or light" not in text
+
+
 def test_7c_a_forehead_under_a_fringe_is_said_to_be_covered_by_hair(data):
     """Issue 19: the provider is told why a zone's measures are missing, from the stored provenance."""
     import cv2

@@ -60,6 +60,14 @@ def test_a_photo_of_something_else_is_not_comparable(measured_baseline):
     assert "Not comparable" in result.reason
 
 
+def test_a_mirrored_follow_up_is_not_comparable_and_says_it_is_mirrored(measured_baseline, baseline_photo):
+    import numpy as np
+
+    result = compare(measured_baseline, np.ascontiguousarray(baseline_photo.rgb[:, ::-1]))
+    assert result.status == "not_comparable" and result.score is None and result.verdicts == {}
+    assert "mirror image" in result.reason and result.alignment.summary()["mirrored"] is True
+
+
 def SkinScene_other():
     from skintrack.synthetic import SkinScene
 

@@ -93,6 +93,14 @@ def test_light_and_retake_words_have_no_jargon():
     assert "may show other skin" in retake_advice(poor, [{"code": "low_resolution", "severity": "warn"}])
 
 
+def test_retake_advice_for_a_mirrored_follow_up_says_so_and_how_to_fix_it():
+    advice = retake_advice({"reason": "the follow-up is a mirror image of the baseline (left and right swapped)",
+                            "mirrored": True, "ok": False, "quality": 0.0})  # fmt: skip
+    assert "mirror image" in advice and "as the camera took it" in advice
+    assert "same distance and angle" not in advice  # retaking the same way would mirror it again
+    assert "mirror" not in retake_advice({"reason": "poor fit (quality 0.10, correlation 0.20)", "ok": False})
+
+
 def test_missing_measures_are_explained_from_the_stored_provenance():
     """Issue 19: a zone with no skin came back NaN with "only 0 skin pixels in the ROI" and nothing for the
     provider. The words come from the score's provenance: its reasons and what covered the area."""

@@ -25,7 +25,10 @@ the baseline ("reference") geometry:
    (or the reverse) are one framing, not a 9x zoom; the change in pixels is kept
    as ``pixel_scale``. ``quality`` in [0, 1] combines them; ``ok`` is False with a reason
    when registration failed, so callers refuse to compare rather than compare
-   garbage. Never raises for unrelated photos.
+   garbage. Never raises for unrelated photos;
+6. a follow-up that failed is tried once more as its mirror image: when that
+   fits, it is refused as mirrored (a selfie camera or a flipped export), so
+   left and right are never silently swapped.
 
 :func:`ghost` blends the follow-up over the reference, to guide capture and to
 show the fit.
@@ -51,7 +54,7 @@ import numpy as np
 
 from ..intake.photo import Photo, load_photo
 
-__all__ = ["AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
+__all__ = ["MIRRORED", "AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
 
 
 @dataclass(frozen=True)
@@ -250,12 +253,43 @@ def align(
     -------
     Alignment
         Never raises for photos that do not match: ``ok`` is then False with a
-        reason and a low ``quality``.
+        reason and a low ``quality``. A follow-up that does not fit but whose
+        mirror image does (a selfie camera, a flipped export) is refused as
+        mirrored (``diagnostics["mirrored"]``), never compared with left and
+        right swapped.
     """
     if model not in ("similarity", "homography"):
         raise ValueError("model must be 'similarity' or 'homography'.")
     cfg = config or DEFAULT_CONFIG
     moving, reference = load_photo(moving), load_photo(reference)
+    result = _register(moving, reference, model, cfg)
+    if result.ok:
+        return result
+    return _unless_mirrored(result, moving, reference, model, cfg)
+
+
+#: Why a follow-up whose mirror image fits the baseline is refused (the words read ``diagnostics["mirrored"]``).
+MIRRORED = "the follow-up is a mirror image of the baseline (left and right swapped)"
+
+
+def _unless_mirrored(failed: Alignment, moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> Alignment:
+    """``failed``, or, when the follow-up's mirror image fits the baseline, a refusal that says so.
+
+    Only a failed registration is checked (a follow-up that fits as it is is never flipped), at the
+    matching scale (the mirror of the full-resolution pixels is not needed to judge the fit).
+    """
+    flipped = Photo(np.ascontiguousarray(moving.resized(cfg.match_size)[:, ::-1]), {})
+    mirror = _register(flipped, reference, model, cfg)
+    if not mirror.ok:
+        return failed
+    diagnostics = {**failed.diagnostics, "mirrored": True, "mirrored_quality": round(float(mirror.quality), 4),
+                   "feature_failure": failed.reason}  # fmt: skip
+    return Alignment(failed.matrix, failed.overlap, failed.quality, False, MIRRORED, diagnostics, moving,
+                     failed.reference_size, cfg.coverage_margin_px)  # fmt: skip
+
+
+def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> Alignment:
+    """Steps 1-5 of the module docstring: ``moving`` onto ``reference`` as they are."""
     reference_size = reference.size
     small_moving, grey_moving, keys_moving, desc_moving = _prepare(moving, cfg)
     small_reference, grey_reference, keys_reference, desc_reference = _prepare(reference, cfg)
