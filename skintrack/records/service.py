@@ -2,8 +2,9 @@
 
 :class:`Records` is a thin facade. It owns the database engine, the photo store
 and the one permission check (:meth:`Records.authorize`), and composes the
-classes that do the work; each is given what it uses (transactions, store,
-cache) and never calls back into :class:`Records`:
+classes that do the work; each is given what it uses (the transaction factory
+``Records._db``, store, cache) and calls no other method of :class:`Records`
+(no permission check happens in them: the public methods check first):
 
 =======================================  ===================================================
 ``measurement.py`` ``MeasurementCache``  measures photos (baseline, or against it); keeps the

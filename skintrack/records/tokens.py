@@ -224,7 +224,7 @@ class TokensMixin:
         raise AuthenticationFailed("The API token is not valid (unknown, revoked or expired, or its account is disabled).")
 
     def _token_account(self, db: Session, actor: Actor, username: str | None) -> User:
-        """The account whose tokens ``actor`` may manage: their own, or one they manage (see ``_account``)."""
+        """The account whose tokens ``actor`` may manage: their own, or one they manage (see ``Records._managed_account``)."""
         if username is None or (isinstance(actor, Actor) and actor.username and normal_username(username) == actor.username):
             self.authorize(actor, "own_account")
             if not isinstance(actor, Actor) or not actor.username:
