@@ -148,6 +148,39 @@ def _actor(records, user):
         raise click.ClickException(str(exc)) from None
 
 
+# Shared by the export and interop commands (cli_exports, cli_interop): defined here, which both import
+# after `main` exists, so either module can be imported first.
+def _patient_or_fail(records, actor, code: str):
+    patient = records.find_patient(actor, code)
+    if patient is None:
+        raise click.ClickException(f"No patient with code {code!r}.")
+    return patient
+
+
+def _area_or_fail(records, actor, patient, name: str | None):
+    areas = records.list_areas(actor, patient.id)
+    if name is None:
+        if len(areas) == 1:
+            return areas[0]
+        listed = ", ".join(a.name for a in areas) or "none yet"
+        raise click.ClickException(f"Patient {patient.code} has {len(areas)} areas ({listed}); choose one with --area.")
+    wanted = " ".join(name.replace("-", " ").replace("_", " ").split()).lower()
+    for area in areas:
+        if area.name.lower() == wanted:
+            return area
+    listed = ", ".join(a.name for a in areas) or "none yet"
+    raise click.ClickException(f"Patient {patient.code} has no area {name!r} (areas: {listed}).")
+
+
+def _writable(output: Path, suffixes: tuple[str, ...]) -> None:
+    if output.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"must end in {' or '.join(suffixes)}", param_hint="--output")
+    if output.is_dir():
+        raise click.BadParameter(f"{output} is a folder", param_hint="--output")
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"the folder {output.parent} does not exist", param_hint="--output")
+
+
 # --------------------------------------------------------------------------- batch
 
 #: Space a table needs per photo (a CSV row is about 0.5 KB; a course table has one row per measure).

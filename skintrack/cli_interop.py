@@ -12,8 +12,18 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_SOME_FAILED, _actor, _records, data_option, db_option, main, user_option
-from .cli_exports import _area_or_fail, _patient_or_fail, _writable
+from .cli import (
+    EXIT_SOME_FAILED,
+    _actor,
+    _area_or_fail,
+    _patient_or_fail,
+    _records,
+    _writable,
+    data_option,
+    db_option,
+    main,
+    user_option,
+)
 
 # --------------------------------------------------------------------------- the REST API
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -152,3 +153,28 @@ def test_no_demo_in_production(tmp_path):
     assert result.exit_code == 0 and "not loaded" in result.output
     records = Records(data)
     assert records.list_patients(Actor("check", role="admin")) == [] and records.demo_accounts() == []
+
+
+def _imports_alone(module: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", ["skintrack.cli_exports", "skintrack.cli_interop", "skintrack.cli_cohort"])
+def test_each_command_module_can_be_imported_first(module):
+    """cli_interop took helpers from a half-imported cli_exports: importing cli_exports first failed."""
+    done = _imports_alone(module)
+    assert done.returncode == 0, done.stderr[-600:]
+
+
+@pytest.mark.slow
+def test_every_module_imports_on_its_own():
+    """After the regroup by stage (issue 23), no module may depend on another having been imported first."""
+    root = Path(__file__).resolve().parents[1]
+    modules = sorted(
+        ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("skintrack", "skintrack_app")
+        for path in (root / package).rglob("*.py")
+        if "migrations" not in path.parts and path.name != "__main__.py"
+    )
+    failed = {m: done.stderr.strip().splitlines()[-1] for m in modules if (done := _imports_alone(m)).returncode}
+    assert failed == {}
