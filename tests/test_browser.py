@@ -245,3 +245,33 @@ def test_the_treated_region_is_drawn_with_the_mouse_and_used_for_every_visit(tmp
     lines = [e.detail for e in records.audit_log(Actor("admin", role="admin"), action="set_roi")]
     assert sorted(line.split(",")[0] for line in lines) == ["polygon", "rectangle"]  # each change audited
     records.close()
+
+
+def test_a_mirrored_follow_up_is_refused_on_the_page_with_what_to_do(tmp_path):
+    """Issue 20: a selfie camera's mirror image of the baseline is named as such, nothing is scored."""
+    import numpy as np
+    from PIL import Image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    mirrored = tmp_path / "2026-09-28_selfie.jpg"
+    Image.fromarray(np.asarray(Image.open(SAMPLES / "2026-05-04_left-cheek.jpg"))[:, ::-1]).save(mirrored, quality=92)
+    with app_driver.running_app(data) as url, app_driver.browser_page(width=1400, height=1000) as page:
+        app_driver.log_in(page, url)
+        app_driver.create_patient(page, "P-MIRROR", "Mirror Patient")
+        app_driver.add_area(page, "left cheek")
+        app_driver.open_page(page, "New session")
+        app_driver.create_session(page, "2026-05-04")
+        app_driver.upload_and_measure(page, [SAMPLES / "2026-05-04_left-cheek.jpg"], area="left cheek")
+        page.get_by_text("This is the baseline of this area").wait_for()
+        app_driver.create_session(page, "2026-09-28")
+        app_driver.upload_and_measure(page, [mirrored], area="left cheek", scored=False)
+        page.get_by_text("it is a mirror image of it").wait_for()
+        page.get_by_text("turn off the camera's mirroring").wait_for()
+        page.get_by_text("it is a mirror image of it").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "mirrored-follow-up.png"))
+    records = Records(data)
+    photos = records.list_photos(CHECK, records.find_patient(CHECK, "P-MIRROR").id)
+    assert [(p.status, p.scores) for p in photos[1:]] == [("not_comparable", {})]
+    assert photos[1].alignment["mirrored"] is True
+    records.close()

@@ -234,8 +234,11 @@ def drag(page, locator, start: float, end: float, *, touch: bool = False, steps:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
-def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_area: str | None = None) -> float:
-    """Upload photos and press "Add photos"; returns seconds until the scores are shown."""
+def upload_and_measure(
+    page, files: list[Path], *, area: str | None = None, new_area: str | None = None, scored: bool = True
+) -> float:
+    """Upload photos and press "Add photos"; returns seconds until the scores are shown (with ``scored=False``,
+    until the last file's result is shown: a refused photo has no score tiles)."""
     if new_area:
         choose(page, "Area", "+ new area…")
         page.get_by_label("New area name").fill(new_area)
@@ -251,7 +254,8 @@ def upload_and_measure(page, files: list[Path], *, area: str | None = None, new_
     page.get_by_text("Done.").wait_for(timeout=180_000)
     # This upload's result (its file name), then its scores: one tile per measure.
     page.get_by_text(files[-1].name).first.wait_for()
-    page.locator('[data-testid="stMetric"]').last.wait_for()
+    if scored:
+        page.locator('[data-testid="stMetric"]').last.wait_for()
     elapsed = time.perf_counter() - started
     wait_idle(page)
     return elapsed
