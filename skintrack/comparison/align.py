@@ -283,7 +283,7 @@ def _unless_mirrored(failed: Alignment, moving: Photo, reference: Photo, model: 
     if not mirror.ok:
         return failed
     diagnostics = {**failed.diagnostics, "mirrored": True, "mirrored_quality": round(float(mirror.quality), 4),
-                   "feature_failure": failed.reason}  # fmt: skip
+                   "unflipped_reason": failed.reason}  # fmt: skip
     return Alignment(failed.matrix, failed.overlap, failed.quality, False, MIRRORED, diagnostics, moving,
                      failed.reference_size, cfg.coverage_margin_px)  # fmt: skip
 

@@ -216,16 +216,13 @@ def send_cstore(
         else:
             assoc, error = ae.associate(host, port, ae_title=called_aet), None
         if assoc is None or not assoc.is_established:
+            status = "failed"
             if assoc is not None and assoc.is_rejected:
                 answer = getattr(assoc.acceptor, "primitive", None)  # the A-ASSOCIATE-RJ the PACS sent
                 reason = getattr(answer, "reason_str", "") or f"called AE title {called_aet!r}?"
                 error = f"attempt {attempt}: the PACS rejected the association ({reason})"
                 if getattr(answer, "result", None) == _REJECTED_PERMANENT:  # asking again gets the same answer
-                    report.errors.append(error)
-                    for index in pending:
-                        report.instances[index].attempts = attempt
-                        report.instances[index].status, report.instances[index].detail = "refused", error
-                    break
+                    status = "refused"
             elif assoc is not None and assoc.is_aborted:
                 error = f"attempt {attempt}: the association was aborted"
             else:
@@ -233,7 +230,9 @@ def send_cstore(
             report.errors.append(error)
             for index in pending:
                 report.instances[index].attempts = attempt
-                report.instances[index].status, report.instances[index].detail = "failed", error
+                report.instances[index].status, report.instances[index].detail = status, error
+            if status == "refused":
+                break
             continue
         still: list[int] = []
         try:
