@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from skintrack import Alignment, align, ghost, load_photo, score
-from skintrack.comparison.align import MIRRORED
+from skintrack.comparison.align import MIRRORED, AlignConfig
 from skintrack.synthetic import COOL, WARM, Capture, SkinScene, SkinState
 
 from .conftest import REAL_PHOTOS, real_photo, render
@@ -136,6 +137,67 @@ def test_real_repeat_shots_and_different_lesions_are_never_called_mirrored():
     assert len(tried) >= 35
     mirrored = [(a.name, b.name) for a, b in tried if align(load_photo(a), load_photo(b)).diagnostics.get("mirrored")]
     assert mirrored == []
+
+
+def _repeat(name: str):
+    path = REAL_PHOTOS / "external" / "repeats" / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return load_photo(path)
+
+
+@pytest.mark.parametrize("turn_deg, zoom", [(40.0, 0.8), (120.0, 0.75), (-70.0, 1.25)])
+def test_a_close_up_turned_zoomed_and_out_of_focus_is_registered_by_its_lesion(turn_deg, zoom):
+    """A real close-up moved by a known turn and zoom, blurred and in another light; feature matching is switched
+    off (min_inliers out of reach), so the lesion anchor alone must find the move, to within 1.5 px at 300 px."""
+    base = _repeat("PAT_109_868_113.jpg")
+    height, width = base.rgb.shape[:2]
+    move = np.vstack([cv2.getRotationMatrix2D((width / 2 + 10, height / 2 - 5), turn_deg, zoom), [0, 0, 1]])
+    moved = cv2.warpAffine(base.rgb, move[:2], (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    moved = cv2.GaussianBlur(moved, (0, 0), 2.5)
+    moved = np.clip(255 * (moved / 255.0) ** 1.4 * np.array([1.1, 0.95, 0.85]), 0, 255).astype(np.uint8)
+    result = align(moved, base, config=AlignConfig(min_inliers=10_000))
+    assert result.ok, result.reason
+    assert result.diagnostics["method"] == "lesion anchor"
+    assert 0.5 <= result.quality < 0.8  # no matched points confirm it: never better than "fair"
+    assert result.diagnostics["texture_correlation"] >= 0.3
+    assert corner_rms(result.matrix, np.linalg.inv(move), width, height) <= 1.5
+
+
+def test_real_repeat_close_ups_at_another_zoom_align_by_their_lesion_and_other_lesions_do_not():
+    """PAT_109's second shot is 1.5x closer and turned 13°, in other light: too few matched points, so before the
+    lesion anchor it was refused ("poor fit"). A different lesion with a similar round outline stays refused:
+    its outline fits, the skin around it does not."""
+    first, second = _repeat("PAT_109_868_113.jpg"), _repeat("PAT_109_868_723.jpg")
+    same = align(second, first)
+    assert same.ok and same.diagnostics["method"] == "lesion anchor", same.reason
+    assert same.diagnostics["scale"] == pytest.approx(1.5, abs=0.15)
+    assert align(_repeat("PAT_251_382_576.jpg"), _repeat("PAT_251_382_164.jpg")).ok
+    for moving, reference in (("PAT_465_901_627.jpg", "PAT_1418_1447_334.jpg"), ("PAT_1288_1003_969.jpg", "PAT_109_868_113.jpg")):
+        other = align(_repeat(moving), _repeat(reference))
+        assert not other.ok, (moving, reference)
+        assert other.diagnostics["lesion_anchor"]["texture_correlation"] < 0.3  # the record says what it tried
+
+
+@pytest.mark.slow
+def test_the_real_repeat_pairs_accepted_and_every_pair_of_different_lesions_refused():
+    """All repeat pairs: measured 2026-12-07, 8 of 30 accepted (5 before the lesion anchor); each
+    photo against the next patient's lesion: 0 of 29 accepted."""
+    import csv
+
+    manifest = REAL_PHOTOS / "external" / "manifest.csv"
+    if not manifest.exists():
+        pytest.skip(f"{manifest} not available")
+    pairs: dict[str, list] = {}
+    for row in csv.DictReader(manifest.open()):
+        if row["role"] == "repeat_pair":
+            pairs.setdefault(row["file"].rsplit("_", 1)[0], []).append(REAL_PHOTOS / "external" / row["file"])
+    both = [files for files in pairs.values() if len(files) == 2]
+    accepted = [f[0].name for f in both if align(load_photo(f[1]), load_photo(f[0])).ok]
+    assert len(accepted) >= 8, accepted
+    different = [(b[1], a[0]) for a, b in zip(both[:-1], both[1:])]
+    wrongly = [(m.name, r.name) for m, r in different if align(load_photo(m), load_photo(r)).ok]
+    assert wrongly == []
 
 
 def test_homography_model(scene, baseline_photo):

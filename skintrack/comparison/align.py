@@ -73,6 +73,8 @@ class AlignConfig:
     min_scale: float = 0.5  #: plausible scale change, follow-up to baseline ...
     max_scale: float = 2.0  #: ... (outside: another distance, another area, or a wrong fit)
     coverage_margin_px: int = 8  #: follow-up pixels this close to its edge are not measured (interpolation)
+    anchor_size: int = 256  #: long side at which a close-up's lesion anchors the fit, px
+    anchor_texture: float = 0.3  #: least skin-texture correlation around the lesion for an anchored fit
 
 
 DEFAULT_CONFIG = AlignConfig()
@@ -304,10 +306,23 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
     }
 
     def fallback(reason: str) -> Alignment:
-        """Features failed: try ECC from the identity (follow-ups are framed alike)."""
-        return _ecc_fallback(
+        """Features failed: try ECC from the identity (follow-ups are framed alike), then the lesion as anchor
+        (a close-up taken at another zoom, turn or framing)."""
+        identity = _ecc_fallback(
             grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg
         )
+        if identity.ok:
+            return identity
+        anchored = _anchored(small_reference, small_moving, scale_reference, scale_moving, reason, moving,
+                             reference_size, diagnostics, cfg)  # fmt: skip
+        if anchored.ok:
+            return anchored
+        # The record keeps what the lesion anchor found too (the earlier stage's reason stays the reason).
+        identity.diagnostics["lesion_anchor"] = {
+            "reason": anchored.reason,
+            "texture_correlation": anchored.diagnostics.get("texture_correlation"),
+        }
+        return identity
 
     if desc_moving is None or desc_reference is None or len(keys_moving) < 8 or len(keys_reference) < 8:
         return fallback("too little detail to find matching points")
@@ -412,6 +427,153 @@ def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, re
     return _judge(
         warp, scale_reference, scale_moving, float(correlation), overlap, quality, moving, reference_size, diagnostics, cfg
     )
+
+
+def _lesion(rgb: np.ndarray) -> np.ndarray | None:
+    """The close-up's lesion as a boolean mask: the central blob whose colour differs most from the skin at the
+    photo's border (CIELAB ΔE from the border's median, Otsu's threshold). None when there is no such blob."""
+    lab = cv2.GaussianBlur(cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab), (0, 0), 2.0)
+    height, width = lab.shape[:2]
+    border = np.ones((height, width), bool)
+    b = max(4, min(height, width) // 10)
+    border[b:-b, b:-b] = False
+    distance = np.sqrt(((lab - np.median(lab[border], axis=0)) ** 2).sum(axis=-1))
+    if distance.max() <= 0:
+        return None
+    scaled = np.clip(distance * (255.0 / distance.max()), 0, 255).astype(np.uint8)
+    _, blobs = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(blobs)
+    if count < 2:
+        return None
+    off_centre = np.hypot(centres[1:, 0] - width / 2, centres[1:, 1] - height / 2) / (width / 2)
+    weight = stats[1:, cv2.CC_STAT_AREA] * (1.0 - 0.7 * np.minimum(off_centre, 1.0))  # close-ups centre the lesion
+    mask = labels == 1 + int(np.argmax(weight))
+    if not 0.002 <= mask.mean() <= 0.4:  # larger: the blob is the skin itself (a close-up on a backdrop), not a lesion on it
+        return None
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
+
+
+def _similarity(angle_deg: float, scale: float, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """3x3 similarity turning by ``angle_deg`` and scaling by ``scale`` about ``source``, moved onto ``target``."""
+    turn = np.vstack([cv2.getRotationMatrix2D((0.0, 0.0), angle_deg, scale), [0.0, 0.0, 1.0]])
+    return np.array([[1, 0, target[0]], [0, 1, target[1]], [0, 0, 1]]) @ turn @ np.array(
+        [[1, 0, -source[0]], [0, 1, -source[1]], [0, 0, 1]]
+    )
+
+
+def _iou(reference_mask: np.ndarray, moving_mask: np.ndarray, matrix: np.ndarray) -> float:
+    height, width = reference_mask.shape
+    warped = cv2.warpAffine(moving_mask.astype(np.uint8), matrix[:2], (width, height), flags=cv2.INTER_NEAREST) > 0
+    return float((warped & reference_mask).sum() / max((warped | reference_mask).sum(), 1))
+
+
+def _anchor_starts(reference_mask: np.ndarray, moving_mask: np.ndarray, n: int = 4) -> list[np.ndarray]:
+    """Up to ``n`` similarity starts that put the moving lesion on the reference lesion: centroid on centroid,
+    scale from the square root of the areas, and the best-overlapping turns (3° steps, at least 20° apart)."""
+    ys, xs = np.nonzero(reference_mask)
+    centre_reference = np.array([xs.mean(), ys.mean()])
+    ys, xs = np.nonzero(moving_mask)
+    centre_moving = np.array([xs.mean(), ys.mean()])
+    scale = float(np.sqrt(reference_mask.sum() / moving_mask.sum()))
+    ranked = sorted(
+        ((_iou(reference_mask, moving_mask, _similarity(a, scale, centre_moving, centre_reference)), a) for a in range(0, 360, 3)),
+        reverse=True,
+    )  # fmt: skip
+    angles: list[int] = []
+    for _, angle in ranked:
+        if all(min(abs(angle - b), 360 - abs(angle - b)) >= 20 for b in angles):
+            angles.append(angle)
+        if len(angles) == n:
+            break
+    return [_similarity(a, scale, centre_moving, centre_reference) for a in angles]
+
+
+def _anchored(small_reference, small_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg):
+    """Register a close-up by its lesion: a scale- and rotation-free start, then ECC, then a proof of identity.
+
+    Close-ups of one lesion taken at another zoom, turn or framing (and another light or focus) often share too
+    few feature points. The lesion is found in both (:func:`_lesion`); starts put one on the other at each of the
+    best-overlapping turns; ECC on gradient images (blur 4 px, then 2 px) refines each. A lesion's outline does
+    not prove it is the *same* lesion (two round moles fit), so the fit is accepted only when the fine texture of
+    the skin *around* the lesion (difference of Gaussians, σ 2 and 6 px, at 256 px, more than 20 px from the
+    lesion so that its own outline does not count) lines up: a correlation of at least ``anchor_texture`` (0.3;
+    on the shared repeat pairs: same skin 0.51-0.93 when accepted, different lesions at most 0.22). A blob of
+    more than 40 % of the frame is not taken for a lesion (it is the skin itself, e.g. on a backdrop, whose
+    texture may line up between two people). No matched points confirm such a fit, so its quality is never
+    better than "fair" (< 0.8).
+    """
+    diagnostics = {**diagnostics, "method": "lesion anchor", "feature_failure": reason}
+    reference_rgb = _resize_long(small_reference, cfg.anchor_size)
+    moving_rgb = _resize_long(small_moving, cfg.anchor_size)
+    reference_mask, moving_mask = _lesion(reference_rgb), _lesion(moving_rgb)
+    if reference_mask is None or moving_mask is None:
+        return _failed(f"{reason}; no lesion to anchor on", moving, reference_size, cfg, **diagnostics)
+    grey_reference = _grey(reference_rgb).astype(np.float32)
+    grey_moving = _grey(moving_rgb).astype(np.float32)
+    # The skin around: more than 20 px from the lesion, beyond the reach of its outline's texture response.
+    around = ~(cv2.dilate(reference_mask.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0)
+    best: tuple[float, np.ndarray] | None = None
+    for start in _anchor_starts(reference_mask, moving_mask):
+        fit = _ecc_gradients(grey_reference, grey_moving, start)
+        texture = _texture_correlation(grey_reference, grey_moving, fit, around)
+        if best is None or texture > best[0]:
+            best = (texture, fit)
+    texture, fit = best
+    to_anchor_reference = np.diag([reference_rgb.shape[1] / small_reference.shape[1], reference_rgb.shape[0] / small_reference.shape[0], 1.0])
+    to_anchor_moving = np.diag([moving_rgb.shape[1] / small_moving.shape[1], moving_rgb.shape[0] / small_moving.shape[0], 1.0])
+    small = np.linalg.inv(to_anchor_reference) @ fit @ to_anchor_moving
+    correlation, overlap = _correlation(grey_reference.astype(np.uint8), grey_moving.astype(np.uint8), fit)
+    diagnostics["texture_correlation"] = round(texture, 4)
+    quality = float(min(0.79, max(texture, 0.0) / (2.0 * cfg.anchor_texture)) * min(1.0, overlap / cfg.min_overlap))
+    # Below ``anchor_texture`` the quality is below 0.5, so the fit is refused as a poor fit.
+    return _judge(small, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics, cfg)
+
+
+def _resize_long(rgb: np.ndarray, size: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    factor = size / max(height, width)
+    return cv2.resize(rgb, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
+
+
+def _ecc_gradients(reference: np.ndarray, moving: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``start`` (moving to reference) refined by affine ECC on gradient images blurred by 4 px, then 2 px."""
+    matrix = start
+    for blur in (4.0, 2.0):
+        edges_reference, edges_moving = (
+            cv2.magnitude(cv2.Sobel(b, cv2.CV_32F, 1, 0), cv2.Sobel(b, cv2.CV_32F, 0, 1))
+            for b in (cv2.GaussianBlur(reference, (0, 0), blur), cv2.GaussianBlur(moving, (0, 0), blur))
+        )  # fmt: skip
+        # ECC's warp maps template (reference) coordinates to input (moving) coordinates.
+        warp = np.linalg.inv(matrix)[:2].astype(np.float32)
+        try:
+            _, warp = cv2.findTransformECC(
+                edges_reference, edges_moving, warp, cv2.MOTION_AFFINE,
+                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), None, 3,
+            )  # fmt: skip
+        except cv2.error:
+            continue
+        matrix = np.linalg.inv(np.vstack([warp, [0, 0, 1]]).astype(np.float64))
+    return matrix
+
+
+def _texture_correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray, where: np.ndarray) -> float:
+    """Correlation of the fine texture (difference of Gaussians, σ 2 and 6 px) of the two after warping, over
+    ``where`` and the moving photo's cover; 0 when fewer than 500 pixels remain."""
+    def texture(grey):
+        return cv2.GaussianBlur(grey, (0, 0), 2.0) - cv2.GaussianBlur(grey, (0, 0), 6.0)
+
+    height, width = reference.shape
+    warped = cv2.warpAffine(texture(moving), matrix[:2], (width, height), flags=cv2.INTER_LINEAR)
+    cover = cv2.warpAffine(np.ones(moving.shape, np.uint8), matrix[:2], (width, height), flags=cv2.INTER_NEAREST) > 0
+    inside = cv2.erode((cover & where).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if inside.sum() < 500:
+        return 0.0
+    a = texture(reference)[inside].astype(np.float64)
+    b = warped[inside].astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
 def _fine(grey: np.ndarray) -> np.ndarray:
