@@ -117,6 +117,10 @@ class Point:
     days_since_treatment: int | None
     mdc95: float = math.nan  # the noise band for this photo's conditions (reference, alignment) at its level
     noise: str = ""  # "within noise", "could be noise" or "beyond noise" ("" for the baseline)
+    #: The baseline's figure the change is taken from: the baseline over the skin this photo shows too
+    #: (:attr:`~skintrack.records.PhotoView.compared_with`), else the whole baseline's value.
+    compared_with: float = math.nan
+    skin_left_out_pct: float = 0.0  # share of the baseline's measured skin this photo does not show
 
 
 @dataclass
@@ -231,7 +235,12 @@ def compare_pair(before: Any, after: Any, conditions: Conditions | None = None) 
     """
     if hasattr(before, "scores") and hasattr(after, "scores"):
         conditions = conditions or pair_conditions(before, after)
-        before, after = before.scores, after.scores
+        # A follow-up against its own baseline: the baseline over the skin both show (when that differs).
+        if getattr(before, "is_baseline", False) and getattr(after, "baseline_photo_id", None) == before.id:
+            overlap = {k: v for k, v in after.compared_with.items() if math.isfinite(v)}
+            before, after = {**before.scores, **overlap}, after.scores
+        else:
+            before, after = before.scores, after.scores
     changes = {}
     for name in METRIC_NAMES:
         a, b = before.get(name, math.nan), after.get(name, math.nan)
@@ -244,6 +253,16 @@ def compare_pair(before: Any, after: Any, conditions: Conditions | None = None) 
         else:
             changes[name] = PairChange(name, a, b, change, pct, math.nan, False, "not measured", "not measured")
     return changes
+
+
+def _compared_with(photo: Any, metric: str, base_value: float, baseline: Any) -> float:
+    """What ``photo``'s change in ``metric`` is taken from: the baseline measured over the skin both photos
+    show, when the follow-up was measured against this very baseline and left part of it out; else the whole
+    baseline's value (issue 20: measure only the overlap)."""
+    if baseline is None or getattr(photo, "baseline_photo_id", None) != baseline.id:
+        return base_value
+    value = photo.compared_with.get(metric, math.nan) if hasattr(photo, "compared_with") else math.nan
+    return value if math.isfinite(value) else base_value
 
 
 def _label(metric: str, change: float, noise: str, expected_flush: bool) -> str:
@@ -324,11 +343,12 @@ def area_progress(
                 base_value = value
                 base_conditions = Conditions.of(photo.normalization, None)
                 points.append(Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, 0.0, 0.0,
-                                    False, "baseline", days, mdc95(name, base_conditions, level=value)))  # fmt: skip
+                                    False, "baseline", days, mdc95(name, base_conditions, level=value), "", value))  # fmt: skip
                 continue
-            change = value - base_value
-            change_pct = 100.0 * change / abs(base_value) if base_value else math.nan
-            judged = noise_verdict(name, change, Conditions.of_photo(photo), before=base_value, after=value)
+            before = _compared_with(photo, name, base_value, baseline)
+            change = value - before
+            change_pct = 100.0 * change / abs(before) if before else math.nan
+            judged = noise_verdict(name, change, Conditions.of_photo(photo), before=before, after=value)
             expected = (
                 name in REDNESS_METRICS
                 and previous is not None
@@ -337,7 +357,8 @@ def area_progress(
             )
             points.append(
                 Point(photo.session_id, photo.id, photo.session_date, photo.treatment, value, change, change_pct,
-                      judged.beyond, _label(name, change, judged.wording, expected), days, judged.mdc95, judged.wording)
+                      judged.beyond, _label(name, change, judged.wording, expected), days, judged.mdc95, judged.wording,
+                      before, float((photo.baseline_on_overlap or {}).get("skin_left_out_pct") or 0.0))
             )  # fmt: skip
         best = worst = None
         if points and info.better is not None:

@@ -41,6 +41,7 @@ __all__ = [
     "format_value",
     "course_processing",
     "light_words",
+    "overlap_words",
     "pair_processing",
     "pct_applies",
     "retake_advice",
@@ -167,9 +168,14 @@ def change_sentence(progress: Any) -> str:
     if len(progress.points) == 1:
         return f"{label}: {format_value(name, first.value)} at the first visit; no follow-up yet."
     last = progress.points[-1]
+    before = format_value(name, first.value)
+    compared_with = getattr(last, "compared_with", math.nan)
+    if math.isfinite(compared_with) and compared_with != first.value:
+        # The latest photo shows only part of the baseline's skin: its change is taken over that part.
+        before = f"{format_value(name, compared_with)} on the skin both photos show"
     return (
         f"{label} {change_words(name, last.change, last.change_pct)} since the first visit "
-        f"({format_value(name, first.value)} → {format_value(name, last.value)}) — {verdict_words(last.label)}."
+        f"({before} → {format_value(name, last.value)}) — {verdict_words(last.label)}."
     )
 
 
@@ -280,16 +286,28 @@ def partly_measured_words(provenance: dict | None) -> str:
     are of the skin around it (35 %)."), from the score's stored ``area_cover``; "" when at least three
     quarters of it was skin or the measures are missing (see :func:`unmeasured_words`)."""
     provenance = provenance or {}
+    overlap = overlap_words(provenance.get("baseline_on_overlap"))
     cover = provenance.get("area_cover") or {}
     if provenance.get("errors") or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
-        return ""
+        return overlap
     where = _measured_area(provenance)
     names = {"hair_pct": "Hair covers", "shadow_pct": "Shadow covers", "shine_pct": "Shine covers"}
     pct, key = max((float(cover.get(key) or 0.0), key) for key in names)
     if pct < 10:
+        return overlap
+    return " ".join(filter(None, (f"{names[key]} {pct:.0f} % of the {where}: the measures are of the skin there "
+                                  f"({float(cover['skin_pct']):.0f} % of it).", overlap)))  # fmt: skip
+
+
+def overlap_words(baseline_on_overlap: dict | None) -> str:
+    """For a follow-up that shows only part of the baseline's skin, from its stored ``baseline_on_overlap``
+    (:attr:`skintrack.records.PhotoView.baseline_on_overlap`); "" when it was compared with the whole baseline."""
+    record = baseline_on_overlap or {}
+    left_out = float(record.get("skin_left_out_pct") or 0.0)
+    if not record.get("metrics") or left_out <= 0:
         return ""
-    return (f"{names[key]} {pct:.0f} % of the {where}: the measures are of the skin there "
-            f"({float(cover['skin_pct']):.0f} % of it).")
+    return (f"This photo shows {100 - left_out:.0f} % of the baseline's skin: its changes are measured against "
+            f"the baseline over that part only.")
 
 
 def _significant(value: float, digits: int) -> str:

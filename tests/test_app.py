@@ -190,6 +190,51 @@ def test_compare_two_sessions(demo_dir, monkeypatch):
     assert not at.exception
 
 
+def test_compare_page_says_a_closer_follow_up_is_compared_over_the_skin_both_show(tmp_path, monkeypatch):
+    """Issue 20: the provider sees that the follow-up shows only part of the baseline's skin and that the
+    changes are over that part; the table's "before" is the baseline there, not the whole baseline."""
+    import cv2
+    import numpy as np
+
+    from skintrack import load_photo
+    from skintrack.synthetic import Capture, SkinScene, SkinState
+
+    records = _staff(tmp_path)
+    doctor = Actor("dr-test")
+    patient = records.add_patient(doctor, "P-CLOSER")
+    area = records.add_area(doctor, patient.id, "cheek")
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1)).encoded
+    records.add_photo(doctor, records.add_session(doctor, patient.id, "2026-01-10", "baseline").id, area.id, photo)
+    rgb = load_photo(photo).rgb
+    cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()
+    later = records.add_photo(doctor, records.add_session(doctor, patient.id, "2026-03-10", "other").id, area.id, cut)
+    records.close()
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    at = _page("compare", patient.id).run()
+    assert not at.exception
+    shown = 100 - later.baseline_on_overlap["skin_left_out_pct"]
+    said = md(f"This photo shows {shown:.0f} % of the baseline's skin: its changes are measured against the baseline "
+              "over that part only.")
+    assert said in [c.value for c in at.caption]
+    table = at.dataframe[0].value
+    from skintrack.wording import format_value, title
+
+    spots = table[table["measure"] == title("spot_count")].iloc[0]
+    assert later.compared_with["spot_count"] == later.scores["spot_count"] != records_spots(tmp_path, patient.id)
+    assert spots["before"] == format_value("spot_count", later.compared_with["spot_count"]) == spots["after"]
+
+
+def records_spots(folder, patient_id) -> float:
+    """The whole baseline's spot count (what the table must not show as "before" here)."""
+    records = Records(folder)
+    try:
+        doctor = Actor("dr-test")
+        baseline = next(p for p in records.list_photos(doctor, patient_id) if p.is_baseline)
+        return baseline.scores["spot_count"]
+    finally:
+        records.close()
+
+
 def test_progress_charts_and_summary(demo_dir, monkeypatch):
     folder, patient_id = demo_dir
     monkeypatch.setenv("SKINTRACK_DATA", str(folder))

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from skintrack import ScoreConfig
+from skintrack import ScoreConfig, load_photo
 from skintrack.comparison.align import AlignConfig
 from skintrack.comparison.compare import CompareConfig, compare, measure_baseline, roi_hash
 from skintrack.comparison.normalize import NormalizeConfig
@@ -51,6 +51,30 @@ def test_a_blurred_follow_up_is_blocked_with_the_reason(baseline_photo, measured
     result = compare(measured_baseline, blurred)
     assert result.status == "blocked" and result.score is None and result.verdicts == {}
     assert any("blurred" in reason for reason in result.reasons)
+
+
+def test_a_follow_up_showing_part_of_the_baseline_is_compared_over_the_skin_both_show(measured_baseline, baseline_photo):
+    """Issue 20: the same photo cut to its left 60 % is unchanged skin. Against the whole baseline its spot
+    count, red area and line density differ (the cut-off part had its own); against the baseline measured
+    over the overlap they do not, and the provenance says how much of the baseline's skin was left out."""
+    rgb = load_photo(baseline_photo.encoded).rgb
+    part = compare(measured_baseline, np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6)]))
+    assert part.scored, part.reason
+    record = part.score.provenance["baseline_on_overlap"]
+    assert record["skin_left_out_pct"] > 10 and record["metrics"] is not None
+    whole, overlap, follow_up = part.baseline_score.metrics, part.compared_with.metrics, part.score.metrics
+    assert part.compared_with is not part.baseline_score
+    assert record["metrics"] == pytest.approx(overlap)
+    assert follow_up["spot_count"] == overlap["spot_count"] != whole["spot_count"]
+    for name in ("red_area_pct", "line_density", "redness"):
+        assert abs(follow_up[name] - overlap[name]) < 0.2 * abs(follow_up[name] - whole[name]), name
+    assert part.changes == pytest.approx({name: follow_up[name] - overlap[name] for name in METRIC_NAMES}, nan_ok=True)
+    assert part.summary()["compared_with_metrics"]["spot_count"] == overlap["spot_count"]
+    assert not any(v.beyond for v in part.verdicts.values())
+    # A follow-up that shows all of the baseline's skin is compared with the whole baseline (nothing re-measured).
+    same = compare(measured_baseline, rgb)
+    assert same.compared_with is same.baseline_score
+    assert same.score.provenance["baseline_on_overlap"] == {"skin_left_out_pct": 0.0, "metrics": None}
 
 
 def test_a_photo_of_something_else_is_not_comparable(measured_baseline):

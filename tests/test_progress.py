@@ -145,3 +145,46 @@ def test_goal_measures_follow_the_treatment():
 
 def render_jpeg(scene, seed):
     return scene.render(SkinState(), Capture(seed=seed)).encoded
+
+
+def test_a_follow_up_showing_part_of_the_baseline_is_compared_over_that_part(tmp_path):
+    """Issue 20: a follow-up framed on part of the baseline's skin (here the same skin cut to its left 60 %) is
+    compared with the baseline over that part: the stored photo keeps those figures, the progress point,
+    compare_pair and the sentence read them (the whole baseline had spots the follow-up cannot show)."""
+    import cv2
+    import numpy as np
+
+    from skintrack import load_photo
+    from skintrack.progress import compare_pair
+    from skintrack.wording import change_sentence
+
+    records = Records(tmp_path / "data")
+    patient = records.add_patient(DOCTOR, "P-O")
+    area = records.add_area(DOCTOR, patient.id, "cheek")
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1)).encoded
+    first = records.add_session(DOCTOR, patient.id, "2026-01-10", "baseline")
+    base = records.add_photo(DOCTOR, first.id, area.id, photo)
+    rgb = load_photo(photo).rgb
+    later = records.add_session(DOCTOR, patient.id, "2026-03-10", "other")
+    cut = np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1])
+    part = records.add_photo(DOCTOR, later.id, area.id, cv2.imencode(".png", cut)[1].tobytes())
+    assert part.status == "scored", part.status_reason
+    assert part.baseline_on_overlap["skin_left_out_pct"] > 10
+    shown = 100 - part.baseline_on_overlap["skin_left_out_pct"]
+    assert part.partly_measured == (f"This photo shows {shown:.0f} % of the baseline's skin: its changes are "
+                                    "measured against the baseline over that part only.")  # fmt: skip
+    assert base.partly_measured == ""
+    overlap = part.compared_with
+    assert overlap["spot_count"] == part.scores["spot_count"] != base.scores["spot_count"]
+
+    progress = area_progress(records, DOCTOR, patient.id, area.id)
+    spots = progress.metrics["spot_count"]
+    point = spots.points[-1]
+    assert point.compared_with == overlap["spot_count"] and point.change == 0 and point.noise == "within noise"
+    assert point.skin_left_out_pct == part.baseline_on_overlap["skin_left_out_pct"]
+    assert spots.points[0].compared_with == spots.points[0].value == base.scores["spot_count"]
+    assert "on the skin both photos show" in change_sentence(spots)
+    pair = compare_pair(base, part)["spot_count"]
+    assert (pair.before, pair.after, pair.change) == (overlap["spot_count"], part.scores["spot_count"], 0)
+    # Between two follow-ups (or photos filed against another baseline) the stored scores are compared as they are.
+    assert compare_pair(part, part)["spot_count"].before == part.scores["spot_count"]

@@ -67,7 +67,9 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
      "intermediate 28-41°, tan 10-28°, brown -30-10°, dark < -30°."),
     ("age_band", "text", "years", "Age at the baseline visit from the birth year: under 30, 30-39, 40-49, 50-59, 60+."),
     ("value", "float", "the measure's unit", "The measure at this visit (scored with the baseline's yardstick)."),
-    ("baseline_value", "float", "the measure's unit", "The measure at the area's baseline visit."),
+    ("baseline_value", "float", "the measure's unit",
+     "The measure at the area's baseline visit, over the skin this visit's photo shows too (the baseline "
+     "measured again over the overlap when the photo leaves out more than 1 % of the baseline's skin)."),
     ("change", "float", "the measure's unit", "value - baseline_value (0 at the baseline)."),
     ("change_pct", "float", "%", "change / |baseline_value| x 100; empty when the baseline is 0 or for ITA° (an angle)."),
     ("improvement", "float", "the measure's unit",

@@ -234,7 +234,8 @@ def patient_rows(
                     "ita_group": _group(baseline_ita, ITA_GROUPS),
                     "age_band": _group(base_date.year - patient.birth_year, AGE_BANDS) if patient.birth_year else None,
                     "value": point.value,
-                    "baseline_value": metric.points[0].value,
+                    # The baseline over the skin this visit's photo shows too (value - baseline_value == change).
+                    "baseline_value": point.compared_with if math.isfinite(point.compared_with) else metric.points[0].value,
                     "change": point.change,
                     "change_pct": point.change_pct if info.unit != "°" else math.nan,
                     "improvement": improvement,

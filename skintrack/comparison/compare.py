@@ -47,6 +47,7 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
+import cv2
 import numpy as np
 
 from .._version import __version__
@@ -269,8 +270,12 @@ class Comparison:
     alignment : Alignment or None
     quality : list of Issue
         The quality gate's findings (warnings included).
+    compared_with : Score or None
+        What a follow-up's changes are measured from: the baseline's measures over the skin both photos
+        show (the baseline measured again over the overlap when the follow-up leaves out more than 1 % of
+        its measured skin; else ``baseline_score`` itself). None for a baseline.
     changes : dict[str, float]
-        Follow-up minus baseline per measure (NaN when either is not computable).
+        Follow-up minus ``compared_with`` per measure (NaN when either is not computable).
     verdicts : dict[str, NoiseVerdict]
         Per measure: is the change beyond re-capture noise for these conditions
         (:func:`skintrack.comparison.noise.verdict`).
@@ -290,6 +295,7 @@ class Comparison:
     baseline_score: Score | None = field(default=None, repr=False)
     alignment: Alignment | None = field(default=None, repr=False)
     quality: list[Issue] = field(default_factory=list)
+    compared_with: Score | None = field(default=None, repr=False)
     changes: dict[str, float] = field(default_factory=dict)
     conditions: Conditions | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -301,7 +307,7 @@ class Comparison:
         (:func:`skintrack.comparison.noise.verdict`; empty for a baseline or when not scored)."""
         if self.role != "follow-up" or self.score is None or self.baseline_score is None:
             return {}
-        return noise_verdicts(self.baseline_score.metrics, self.score.metrics, self.conditions)
+        return noise_verdicts((self.compared_with or self.baseline_score).metrics, self.score.metrics, self.conditions)
 
     @property
     def scored(self) -> bool:
@@ -336,6 +342,7 @@ class Comparison:
             "reasons": list(self.reasons),
             "metrics": {k: number(v) for k, v in (self.score.metrics if self.score else {}).items()},
             "baseline_metrics": {k: number(v) for k, v in (self.baseline_score.metrics if self.baseline_score else {}).items()},
+            "compared_with_metrics": {k: number(v) for k, v in (self.compared_with.metrics if self.compared_with else {}).items()},
             "changes": {k: number(v) for k, v in self.changes.items()},
             "verdicts": {k: v.to_dict() for k, v in self.verdicts.items()},
             "conditions": dataclasses.asdict(self.conditions) if self.conditions else None,
@@ -458,12 +465,43 @@ def compare(
         return Comparison("not_comparable", reasons, photo=corrected, normalized=corrected, alignment=alignment, **common)
     aligned = alignment.photo()
     result = _score_area(aligned, base.zone, cfg, roi=base.roi_mask, measurable=alignment.coverage, reference=base.score)
+    compared_with = _baseline_on_overlap(base, alignment.coverage, result, cfg)
     conditions = Conditions.of(corrected.metadata.get("normalization"), alignment.quality)
-    changes = {name: result.metrics[name] - base.score.metrics[name] for name in METRIC_NAMES}
+    changes = {name: result.metrics[name] - compared_with.metrics[name] for name in METRIC_NAMES}
     return Comparison(
         "scored", _warnings(issues), photo=aligned, normalized=corrected, score=result, alignment=alignment,
-        changes=changes, conditions=conditions, **common,
+        changes=changes, conditions=conditions, compared_with=compared_with, **common,
     )  # fmt: skip
+
+
+#: A follow-up that leaves out more than this share of the baseline's measured skin is compared with the
+#: baseline measured again over the overlap only (less: the whole baseline; the difference is below noise).
+OVERLAP_LEFT_OUT_MAX = 0.01
+
+
+def _baseline_on_overlap(base: Baseline, coverage: np.ndarray, follow_up: Score, cfg: CompareConfig) -> Score:
+    """The baseline's measures over the skin the follow-up shows too (issue 20: measure only the overlap).
+
+    A follow-up framed closer, or shifted, shows only part of the baseline's skin; measured there, its lesion
+    share (spot and red area) and spot count differ from the whole baseline's without any change of the skin.
+    When the follow-up leaves out more than :data:`OVERLAP_LEFT_OUT_MAX` of the baseline's measured skin, the
+    baseline is measured again over the overlap, with its own yardstick (thresholds and scale), and the
+    changes are taken against that. The share left out and, when measured, the baseline's figures over the
+    overlap are recorded in the follow-up's provenance (``baseline_on_overlap``), so stored scores keep
+    what they were compared with.
+    """
+    skin = base.score.maps.get("skin")
+    left_out = 0.0
+    if skin is not None and skin.any():
+        covered = cv2.resize(coverage.astype(np.uint8), (skin.shape[1], skin.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+        left_out = float((skin & ~covered).sum() / skin.sum())
+    record: dict[str, Any] = {"skin_left_out_pct": round(100.0 * left_out, 2), "metrics": None}
+    compared_with = base.score
+    if left_out > OVERLAP_LEFT_OUT_MAX:
+        compared_with = _score_area(base.photo, base.zone, cfg, roi=base.roi_mask, measurable=coverage, reference=base.score)
+        record["metrics"] = {name: (float(v) if math.isfinite(v) else None) for name, v in compared_with.metrics.items()}
+    follow_up.provenance["baseline_on_overlap"] = record
+    return compared_with
 
 
 def _as_baseline(baseline, config, zone, roi) -> Baseline | Comparison:

@@ -325,7 +325,8 @@ def _pair_task(task: tuple[tuple[str, Path, Path], bool]) -> PairResult:
         key, str(first), str(second), result.status, result.reason,
         result.conditions.reference if result.conditions else None,
         result.alignment.quality if result.alignment is not None else None,
-        plain(base.score.metrics) if base.score is not None else {},
+        # What the follow-up is compared with: the baseline over the skin both shots show.
+        plain((result.compared_with or base.score).metrics) if base.score is not None else {},
         plain(result.score.metrics) if result.score is not None else {},
     )  # fmt: skip
 

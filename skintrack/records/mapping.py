@@ -79,6 +79,7 @@ def photo_view(db: Session, record: PhotoRecord) -> PhotoView:
         measured=measured_part(scores[0].provenance if scores else None, region),
         unmeasured=unmeasured_words(scores[0].provenance) if any(s.value is None for s in scores) else "",
         partly_measured=partly_measured_words(scores[0].provenance) if scores else "",
+        baseline_on_overlap=dict((scores[0].provenance or {}).get("baseline_on_overlap") or {}) if scores else {},
     )
 
 

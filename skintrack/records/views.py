@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,6 +152,17 @@ class PhotoView:
     #: what kept part of the area from being measured (:func:`skintrack.wording.partly_measured_words`).
     unmeasured: str = ""
     partly_measured: str = ""
+    #: For a follow-up, from its scores' provenance: ``{"skin_left_out_pct": share of the baseline's measured
+    #: skin this photo does not show, "metrics": the baseline's measures over the skin both show, or None when
+    #: the whole baseline was the comparison}``; empty for a baseline or a photo scored before engine 0.5.0.
+    baseline_on_overlap: dict = field(default_factory=dict)
+
+    @property
+    def compared_with(self) -> dict[str, float]:
+        """The baseline's figures this follow-up's changes are taken from, where they differ from the whole
+        baseline's (the baseline measured over the overlap); ``{}`` when the whole baseline was used."""
+        metrics = (self.baseline_on_overlap or {}).get("metrics") or {}
+        return {name: (math.nan if value is None else float(value)) for name, value in metrics.items()}
 
     @property
     def measurement_key(self) -> tuple:
