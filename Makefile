@@ -25,10 +25,12 @@ run: install
 		--server.headless true --browser.gatherUsageStats false
 
 # Two processes, one per core; a test file stays in one process (its module fixtures are made once).
+# Each keeps to one thread (numpy's BLAS here, OpenCV and scoring in tests/conftest.py): two processes
+# each running threads on 2 cores spent a sixth of the suite's time switching between them.
 TEST_WORKERS ?= 2
 
 test: install
-	$(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: install
 	$(PY) -m pytest -m slow

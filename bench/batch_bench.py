@@ -15,7 +15,6 @@ Run: ``.venv/bin/python bench/batch_bench.py``
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 import time

@@ -10,7 +10,6 @@ Run: ``.venv/bin/python bench/hostile_bench.py`` (``--only scans`` for one case)
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys

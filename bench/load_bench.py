@@ -216,9 +216,9 @@ def twelve_mp_photos(count: int, sessions: int, folder: Path) -> list[list[bytes
     """Per session, ``count`` 12 MP JPEGs: a baseline and follow-ups (framing, light and skin change), every
     file different (a session's own pixels), so no upload is another's duplicate."""
     import numpy as np
+    from common import TWELVE_MP
     from PIL import Image
 
-    from common import TWELVE_MP
     from skintrack.synthetic import WARM, Capture, SkinScene, SkinState
 
     scene = SkinScene(seed=7, size=TWELVE_MP)

@@ -15,6 +15,13 @@ from skintrack.synthetic import Capture, SkinScene, SkinState
 REPO = Path(__file__).resolve().parents[1]
 REAL_PHOTOS = Path(os.environ.get("SKINTRACK_REAL_PHOTOS", REPO.parent / "shared" / "real_photos"))
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One process per core (make test): each scores on one thread, OpenCV included (same numbers, less
+    # switching between the two processes' threads).
+    from skintrack.measure.scoring import set_single_threaded
+
+    set_single_threaded(True)
+
 
 @pytest.fixture(autouse=True)
 def _forget_the_apps_recent_changes():

@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skintrack.measure.metrics import METRICS  # noqa: E402
 from skintrack.comparison.noise import RELATIVE_FLOOR, Conditions, band, shipped_table  # noqa: E402
+from skintrack.measure.metrics import METRICS  # noqa: E402
 
 REFERENCE_WORDS = {"chart": "chart", "grey_card": "grey card", "backdrop": "backdrop", "none": "none"}
 
