@@ -203,7 +203,7 @@ def test_compare_page_says_a_closer_follow_up_is_compared_over_the_skin_both_sho
     doctor = Actor("dr-test")
     patient = records.add_patient(doctor, "P-CLOSER")
     area = records.add_area(doctor, patient.id, "cheek")
-    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1)).encoded
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
     records.add_photo(doctor, records.add_session(doctor, patient.id, "2026-01-10", "baseline").id, area.id, photo)
     rgb = load_photo(photo).rgb
     cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()

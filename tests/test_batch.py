@@ -119,6 +119,7 @@ def test_other_cpu_kernels_move_numbers_only_in_the_sixth_digit(course):
     np.testing.assert_allclose(plain[metrics].to_numpy(), optimised[metrics].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # starts a local Dask cluster
 def test_same_numbers_on_a_dask_cluster(course):
     distributed = pytest.importorskip("dask.distributed")
     local = score_folder(course, workers=1, progress=False)

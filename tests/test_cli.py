@@ -77,6 +77,7 @@ def test_load_demo_fills_an_empty_folder(tmp_path):
     records.close()
 
 
+@pytest.mark.slow  # renders the whole demo course (test_synthetic checks the committed one)
 def test_demo_in_the_course_layout(tmp_path):
     from skintrack.batch import course_layout
     from skintrack.synthetic import DEMO_SESSIONS

@@ -161,7 +161,7 @@ def test_a_follow_up_showing_part_of_the_baseline_is_compared_over_that_part(tmp
     records = Records(tmp_path / "data")
     patient = records.add_patient(DOCTOR, "P-O")
     area = records.add_area(DOCTOR, patient.id, "cheek")
-    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1)).encoded
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
     first = records.add_session(DOCTOR, patient.id, "2026-01-10", "baseline")
     base = records.add_photo(DOCTOR, first.id, area.id, photo)
     rgb = load_photo(photo).rgb
