@@ -119,10 +119,8 @@ def test_the_flipped_framings_of_real_acne_faces_are_recognised_as_mirrored():
     assert counts["mirrored"] >= 16 and counts["aligned"] + counts["mirrored"] >= 36, counts
 
 
-@pytest.mark.slow
-def test_real_repeat_shots_and_different_lesions_are_never_called_mirrored():
-    """The untreated repeat pairs (most refused today, issue 20) are the same side of the same skin, and pairs
-    of different lesions are not each other's mirror image: none may be refused as mirrored."""
+def _repeat_pairs() -> list[list]:
+    """The untreated repeat pairs of the shared set (manifest role ``repeat_pair``), each ``[first, second]``."""
     import csv
 
     manifest = REAL_PHOTOS / "external" / "manifest.csv"
@@ -132,8 +130,16 @@ def test_real_repeat_shots_and_different_lesions_are_never_called_mirrored():
     for row in csv.DictReader(manifest.open()):
         if row["role"] == "repeat_pair":
             pairs.setdefault(row["file"].rsplit("_", 1)[0], []).append(REAL_PHOTOS / "external" / row["file"])
-    firsts = [files[0] for files in pairs.values() if len(files) == 2]
-    tried = [(files[1], files[0]) for files in pairs.values() if len(files) == 2] + list(zip(firsts[1:10], firsts[:9]))
+    return [files for files in pairs.values() if len(files) == 2]
+
+
+@pytest.mark.slow
+def test_real_repeat_shots_and_different_lesions_are_never_called_mirrored():
+    """The untreated repeat pairs (most refused today, issue 20) are the same side of the same skin, and pairs
+    of different lesions are not each other's mirror image: none may be refused as mirrored."""
+    both = _repeat_pairs()
+    firsts = [files[0] for files in both]
+    tried = [(files[1], files[0]) for files in both] + list(zip(firsts[1:10], firsts[:9]))
     assert len(tried) >= 35
     mirrored = [(a.name, b.name) for a, b in tried if align(load_photo(a), load_photo(b)).diagnostics.get("mirrored")]
     assert mirrored == []
@@ -183,16 +189,7 @@ def test_real_repeat_close_ups_at_another_zoom_align_by_their_lesion_and_other_l
 def test_the_real_repeat_pairs_accepted_and_every_pair_of_different_lesions_refused():
     """All repeat pairs: measured 2026-12-07, 8 of 30 accepted (5 before the lesion anchor); each
     photo against the next patient's lesion: 0 of 29 accepted."""
-    import csv
-
-    manifest = REAL_PHOTOS / "external" / "manifest.csv"
-    if not manifest.exists():
-        pytest.skip(f"{manifest} not available")
-    pairs: dict[str, list] = {}
-    for row in csv.DictReader(manifest.open()):
-        if row["role"] == "repeat_pair":
-            pairs.setdefault(row["file"].rsplit("_", 1)[0], []).append(REAL_PHOTOS / "external" / row["file"])
-    both = [files for files in pairs.values() if len(files) == 2]
+    both = _repeat_pairs()
     accepted = [f[0].name for f in both if align(load_photo(f[1]), load_photo(f[0])).ok]
     assert len(accepted) >= 8, accepted
     different = [(b[1], a[0]) for a, b in zip(both[:-1], both[1:])]
