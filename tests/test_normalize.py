@@ -88,13 +88,25 @@ def test_backdrop_alone_corrects_white_balance():
     assert abs(np.median(lab[:, 1])) < 1.0 and abs(np.median(lab[:, 2])) < 1.0
 
 
-def test_no_reference_means_no_change_pixel_for_pixel(real_photos_dir):
-    for path in sorted(real_photos_dir.rglob("*.png")):
+def _unchanged_without_a_reference(paths) -> None:
+    for path in paths:
         photo = load_photo(path)
         result = normalize(photo)
         assert result.metadata["normalization"]["method"] == "none", path.name
         assert "no neutral reference" in result.metadata["normalization"]["reason"]
         assert np.array_equal(result.rgb, photo.rgb)
+
+
+def test_no_reference_means_no_change_pixel_for_pixel(real_photos_dir):
+    """Every 8th real photo here (each of them in ``make test-slow``)."""
+    paths = sorted(real_photos_dir.rglob("*.png"))
+    assert len(paths) >= 8
+    _unchanged_without_a_reference(paths[::8])
+
+
+@pytest.mark.slow
+def test_no_reference_means_no_change_pixel_for_pixel_on_every_real_photo(real_photos_dir):
+    _unchanged_without_a_reference(sorted(real_photos_dir.rglob("*.png")))
 
 
 def test_skin_filling_the_frame_is_never_used_as_a_neutral():
