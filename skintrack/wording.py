@@ -172,7 +172,7 @@ def change_sentence(progress: Any) -> str:
     compared_with = getattr(last, "compared_with", math.nan)
     if math.isfinite(compared_with) and compared_with != first.value:
         # The latest photo shows only part of the baseline's skin: its change is taken over that part.
-        before = f"{format_value(name, compared_with)} on the skin both photos show"
+        before = f"{format_value(name, compared_with)} over the part both photos show"
     return (
         f"{label} {change_words(name, last.change, last.change_pct)} since the first visit "
         f"({before} → {format_value(name, last.value)}) — {verdict_words(last.label)}."

@@ -156,7 +156,7 @@ def test_a_follow_up_showing_part_of_the_baseline_is_compared_over_that_part(tmp
 
     from skintrack import load_photo
     from skintrack.progress import compare_pair
-    from skintrack.wording import change_sentence
+    from skintrack.wording import change_sentence, format_value
 
     records = Records(tmp_path / "data")
     patient = records.add_patient(DOCTOR, "P-O")
@@ -183,7 +183,8 @@ def test_a_follow_up_showing_part_of_the_baseline_is_compared_over_that_part(tmp
     assert point.compared_with == overlap["spot_count"] and point.change == 0 and point.noise == "within noise"
     assert point.skin_left_out_pct == part.baseline_on_overlap["skin_left_out_pct"]
     assert spots.points[0].compared_with == spots.points[0].value == base.scores["spot_count"]
-    assert "on the skin both photos show" in change_sentence(spots)
+    said = change_sentence(spots)
+    assert f"({format_value('spot_count', overlap['spot_count'])} over the part both photos show → " in said, said
     pair = compare_pair(base, part)["spot_count"]
     assert (pair.before, pair.after, pair.change) == (overlap["spot_count"], part.scores["spot_count"], 0)
     # Between two follow-ups (or photos filed against another baseline) the stored scores are compared as they are.
