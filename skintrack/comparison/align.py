@@ -217,12 +217,17 @@ def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) 
     overlap = float(inside.mean())
     if inside.sum() < 100:
         return 0.0, overlap
-    a = reference[inside].astype(np.float64)
-    b = warped[inside].astype(np.float64)
+    return _pearson(reference[inside], warped[inside]), overlap
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation coefficient of two equally long pixel samples (0 when either is flat)."""
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
     a -= a.mean()
     b -= b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return (float((a * b).sum() / denominator) if denominator > 0 else 0.0), overlap
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
 def _failed(reason: str, moving: Photo, reference_size: tuple[int, int], cfg: AlignConfig, **diagnostics) -> Alignment:
@@ -568,12 +573,7 @@ def _texture_correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.n
     inside = cv2.erode((cover & where).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     if inside.sum() < 500:
         return 0.0
-    a = texture(reference)[inside].astype(np.float64)
-    b = warped[inside].astype(np.float64)
-    a -= a.mean()
-    b -= b.mean()
-    denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+    return _pearson(texture(reference)[inside], warped[inside])
 
 
 def _fine(grey: np.ndarray) -> np.ndarray:

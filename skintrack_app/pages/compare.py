@@ -58,8 +58,9 @@ def render() -> None:
     # What was done to these two photos comes from their stored provenance, never from what usually happens.
     st.caption(f"{pair_processing(before, after)} A change smaller than {NOISE_WORDS} (two photos of unchanged skin "
                "differ that much) is not counted as a change. The ? on each measure says what it shows.")  # fmt: skip
-    if before.is_baseline and after.baseline_photo_id == before.id and overlap_words(after.baseline_on_overlap):
-        st.caption(md(overlap_words(after.baseline_on_overlap)))  # the changes below are over that part
+    overlap = overlap_words(after.baseline_on_overlap) if before.is_baseline and after.baseline_photo_id == before.id else ""
+    if overlap:
+        st.caption(md(overlap))  # the changes below are taken over that part
     changes = compare_pair(before, after)  # judged for the conditions these two photos had
     treatments = [(s.date, s.treatment) for s in store.list_sessions(me, patient_id)
                   if s.id in {p.session_id for p in photos}]  # fmt: skip
