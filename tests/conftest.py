@@ -191,6 +191,25 @@ def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
     return destination
 
 
+_RECORDS_TEMPLATES: dict = {}
+
+
+def copy_of_records(tmp_path_factory, key, build, destination: Path):
+    """A private copy at ``destination`` of a data folder that ``build(folder)`` fills once per process.
+
+    For fixtures that give every test the same stored course: measuring its photos once instead of once
+    per test. ``build`` closes what it opens and returns what the tests need to know about the course
+    (ids and stored rows, which are the same in every copy); that value is returned with each copy.
+    ``key`` names the course (a different course, a different key).
+    """
+    if key not in _RECORDS_TEMPLATES:
+        folder = tmp_path_factory.mktemp("records-template") / "data"
+        _RECORDS_TEMPLATES[key] = (folder, build(folder))
+    folder, value = _RECORDS_TEMPLATES[key]
+    shutil.copytree(folder, destination, dirs_exist_ok=True)
+    return value
+
+
 @pytest.fixture(scope="session")
 def demo_records(demo_folder, tmp_path_factory):
     """The demo patients (sample_images/) in records once per run: (records, DEMO-001, its area).

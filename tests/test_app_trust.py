@@ -19,7 +19,7 @@ from skintrack.records import Actor
 from skintrack.synthetic import Capture, SkinScene, SkinState
 from skintrack_app.text import md
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_records
 from .test_app import _elements, _page, _staff, uploader
 
 SAMPLES = REPO / "sample_images"
@@ -198,13 +198,13 @@ def test_4_progress_says_which_photo_of_a_visit_counts_and_draws_one_dot_per_vis
 
 def _unreferenced_course(records, code="P-NOREF"):
     """Two photos without any neutral reference (no grey card, chart or backdrop)."""
-    scene = SkinScene(seed=5, grey_card=False, backdrop=False)
+    scene = SkinScene(seed=5, grey_card=False, backdrop=False, size=(800, 600))  # small: only the words are checked
     patient = records.add_patient(T, code)
     area = records.add_area(T, patient.id, "cheek")
     photos = []
     for date, state, seed in (("2026-05-04", SkinState(), 1), ("2026-06-01", SkinState(erythema=4.0), 2)):
         session = records.add_session(T, patient.id, date, "laser")
-        photos.append(records.add_photo(T, session.id, area.id, scene.render(state, Capture(seed=seed)).encoded))
+        photos.append(records.add_photo(T, session.id, area.id, scene.render(state, Capture(seed=seed, size=(800, 600))).encoded))
     return patient, photos
 
 
@@ -270,12 +270,22 @@ def test_6_the_portal_headline_gives_the_charts_last_change_and_its_verdict(data
 # --------------------------------------------------------------------------- item 8: whose record it is
 
 
-@pytest.mark.parametrize("page", ["new_session", "photos", "region", "compare", "progress_page", "export"])
-def test_8_every_clinical_page_names_the_patient(data, page):
-    patient = data.add_patient(T, "DEMO-002", "**Zoë** <b>Ødegård</b>")
-    area = data.add_area(T, patient.id, "left cheek")
+def _build_named_course(folder):
+    """A patient whose name is markdown and HTML, with a baseline and a follow-up of the left cheek."""
+    records = _staff(folder)
+    patient = records.add_patient(T, "DEMO-002", "**Zoë** <b>Ødegård</b>")
+    area = records.add_area(T, patient.id, "left cheek")
     for date, photo in (("2026-05-04", BASELINE), ("2026-09-28", FOLLOW_UP)):
-        data.add_photo(T, data.add_session(T, patient.id, date, "micro-needling").id, area.id, photo)
+        records.add_photo(T, records.add_session(T, patient.id, date, "micro-needling").id, area.id, photo)
+    records.close()
+    return patient
+
+
+@pytest.mark.parametrize("page", ["new_session", "photos", "region", "compare", "progress_page", "export"])
+def test_8_every_clinical_page_names_the_patient(tmp_path, tmp_path_factory, monkeypatch, page):
+    patient = copy_of_records(tmp_path_factory, "app-trust-named-course", _build_named_course, tmp_path)
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    monkeypatch.setenv("SKINTRACK_NO_DEMO", "1")
     at = _page(page, patient.id).run()
     assert not at.exception
     named = [m.value for m in at.markdown if m.value.startswith("Patient **")]

@@ -16,7 +16,7 @@ from skintrack.records import Actor
 from skintrack.synthetic import Capture, SkinScene, SkinState
 from skintrack_app.text import md
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_records
 from .test_app import TIMEOUT, _elements, _page, _staff, uploader
 
 SAMPLES = REPO / "sample_images"
@@ -34,15 +34,32 @@ def data(tmp_path, monkeypatch):
     records.close()
 
 
-def _course(records, code="P-OLD", area_name="left cheek", dates=("2026-05-04", "2026-09-28")):
+def _build_course(folder, code="P-OLD", area_name="left cheek", dates=("2026-05-04", "2026-09-28")):
     """A patient with an area and one sample photo per visit."""
+    records = _staff(folder)
     patient = records.add_patient(T, code)
     area = records.add_area(T, patient.id, area_name)
     photos = []
     for date, data in zip(dates, (BASELINE, FOLLOW_UP)):
         session = records.add_session(T, patient.id, date, "micro-needling")
         photos.append(records.add_photo(T, session.id, area.id, data))
+    records.close()
     return patient, area, photos
+
+
+@pytest.fixture
+def course(request, tmp_path, tmp_path_factory, monkeypatch):
+    """``data`` with :func:`_build_course` stored in it (measured once per process, copied for each test):
+    (records, patient, area, photos). Other visit dates: ``@pytest.mark.parametrize("course", [dates],
+    indirect=True)``."""
+    dates = getattr(request, "param", ("2026-05-04", "2026-09-28"))
+    patient, area, photos = copy_of_records(tmp_path_factory, ("app-workflow-course", dates),
+                                            lambda folder: _build_course(folder, dates=dates), tmp_path)  # fmt: skip
+    monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
+    monkeypatch.setenv("SKINTRACK_NO_DEMO", "1")
+    records = _staff(tmp_path)
+    yield records, patient, area, photos
+    records.close()
 
 
 def test_1_a_new_patient_is_selected_and_what_follows_is_filed_under_them(data):
@@ -153,8 +170,8 @@ def test_6_a_blocked_photo_shows_its_error_once(data):
         assert sum(issue["message"] in r for r in reasons) <= 1
 
 
-def test_6_a_photo_is_never_compared_with_itself(data):
-    patient, area, photos = _course(data)
+def test_6_a_photo_is_never_compared_with_itself(course):
+    data, patient, area, photos = course
     at = _page("compare", patient.id).run()
     before, after = at.selectbox(key="compare_before"), at.selectbox(key="compare_after")
     assert before.value == photos[0].id and after.value == photos[1].id
@@ -276,8 +293,8 @@ def _titles(spec) -> str:
     return title.get("text") if isinstance(title, dict) else title
 
 
-def test_8_charts_are_compact_titled_once_with_one_legend_and_only_the_areas_treatments(data):
-    patient, area, photos = _course(data)
+def test_8_charts_are_compact_titled_once_with_one_legend_and_only_the_areas_treatments(course):
+    data, patient, area, photos = course
     forehead = data.add_area(T, patient.id, "forehead")
     laser = data.add_session(T, patient.id, "2026-07-01", "laser")
     # another area's treatment: not on the cheek's charts (the same photo, confirmed: issue 21)
@@ -309,8 +326,8 @@ def test_8_charts_are_compact_titled_once_with_one_legend_and_only_the_areas_tre
     assert len(legends) == 1  # ...one shared legend
 
 
-def test_9_measures_are_explained_and_changes_read_in_plain_words(data):
-    patient, area, photos = _course(data)
+def test_9_measures_are_explained_and_changes_read_in_plain_words(course):
+    data, patient, area, photos = course
     at = _page("progress_page", patient.id).run()
     summary = " ".join(m.value for m in at.markdown)
     assert "since the first visit" in summary and "photo-to-photo variation" in summary
@@ -327,12 +344,12 @@ def test_9_measures_are_explained_and_changes_read_in_plain_words(data):
     assert "MDC95" not in page_text
 
 
-def test_9_a_change_is_coloured_by_its_verdict_and_points_its_way(data):
+def test_9_a_change_is_coloured_by_its_verdict_and_points_its_way(course):
     """Streamlit colours a delta by the sign of its text, and "down 43 %" has none: an improvement (roughness
     down) showed red with an arrow up. The colour follows the verdict, the arrow the change."""
     from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
-    patient, area, photos = _course(data)
+    data, patient, area, photos = course
     at = _page("compare", patient.id).run()
     tiles = {m.proto.label: m.proto for m in at.metric}
     roughness = tiles["Roughness (L*)"]
@@ -354,10 +371,11 @@ def test_9_the_light_correction_is_said_in_words(data):
     assert "Light:" not in shown and "Colours corrected from" in shown
 
 
-def test_11_overlays_follow_a_new_baseline(data):
+@pytest.mark.parametrize("course", [("2026-05-04", "2026-06-01")], indirect=True)
+def test_11_overlays_follow_a_new_baseline(course):
     """The cached measurement is keyed by the baseline too: after the baseline changes, the photo that
     became the baseline is shown as a baseline (not aligned onto the photo that was deleted)."""
-    patient, area, photos = _course(data, dates=("2026-05-04", "2026-06-01"))
+    data, patient, area, photos = course
     third = data.add_session(T, patient.id, "2026-09-28", "other")
     data.add_photo(T, third.id, area.id, (SAMPLES / "2026-08-03_left-cheek.jpg").read_bytes())
 
@@ -379,10 +397,10 @@ def test_11_overlays_follow_a_new_baseline(data):
     assert at.text[0].value == "aligned=False"
 
 
-def test_record_correction_photo_consent_move_and_delete_asks_first(data):
+def test_record_correction_photo_consent_move_and_delete_asks_first(course):
     """The Photos page: consent saved, a photo moved to another visit, a deletion that asks first — checked in
     the database, each change in the audit log."""
-    patient, area, photos = _course(data)
+    data, patient, area, photos = course
     spare = data.add_session(T, patient.id, "2026-10-01", "micro-needling")
     follow = photos[1]
     at = _page("photos", patient.id).run()
@@ -408,8 +426,8 @@ def test_record_correction_photo_consent_move_and_delete_asks_first(data):
     assert {"consent_change", "move_photo", "delete_photo"} <= set(actions)
 
 
-def test_record_correction_a_visit_is_deleted_only_after_confirming(data):
-    patient, area, photos = _course(data)
+def test_record_correction_a_visit_is_deleted_only_after_confirming(course):
+    data, patient, area, photos = course
     later = data.list_sessions(T, patient.id)[-1]
     at = _page("new_session", patient.id).run()
     assert at.selectbox(key="upload_session").value == later.id

@@ -16,6 +16,8 @@ from skintrack.measure.roi import Region, RegionError
 from skintrack.records import Actor, InvalidInput, Records
 from skintrack.synthetic import Capture, SkinScene, SkinState
 
+from .conftest import copy_of_records
+
 DOCTOR = Actor("Dr Ada")
 ADMIN = Actor("Ada Admin", role="admin")
 SCENE = SkinScene(seed=5)
@@ -30,16 +32,24 @@ def photo(seed: int, **state) -> bytes:
     return _PHOTOS[key]
 
 
-@pytest.fixture
-def course(tmp_path):
-    """One patient, two areas, three visits; photos of the cheek at each visit."""
-    records = Records(tmp_path / "data")
+def _build_course(folder):
+    records = Records(folder)
     patient = records.add_patient(DOCTOR, "P-FIX")
     cheek = records.add_area(DOCTOR, patient.id, "cheek")
     chin = records.add_area(DOCTOR, patient.id, "chin")
     visits = [records.add_session(DOCTOR, patient.id, day, kind)
               for day, kind in (("2026-01-05", "micro-needling"), ("2026-02-05", "micro-needling"), ("2026-03-05", "other"))]  # fmt: skip
     photos = [records.add_photo(DOCTOR, visit.id, cheek.id, photo(i + 1, erythema=9.0 - 2 * i)) for i, visit in enumerate(visits)]
+    records.close()
+    return patient, cheek, chin, visits, photos
+
+
+@pytest.fixture
+def course(tmp_path, tmp_path_factory):
+    """One patient, two areas, three visits; photos of the cheek at each visit (measured once per process,
+    each test gets its own copy)."""
+    patient, cheek, chin, visits, photos = copy_of_records(tmp_path_factory, "corrections-course", _build_course, tmp_path / "data")
+    records = Records(tmp_path / "data")
     yield records, patient, cheek, chin, visits, photos
     records.close()
 
