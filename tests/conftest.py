@@ -22,6 +22,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     set_single_threaded(True)
 
+if os.environ.get("SKINTRACK_TEST_ALLOCATOR", "1") == "1":
+    # Keep freed photo-sized arrays in the process (what batch workers and the CLI do, same numbers): the
+    # suite spent a fifth of its CPU time in the kernel, page-faulting fresh memory in for every array.
+    from skintrack.batch import tune_allocator
+
+    tune_allocator()
+
 
 @pytest.fixture(autouse=True)
 def _forget_the_apps_recent_changes():

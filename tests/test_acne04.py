@@ -1,0 +1,84 @@
+"""Issue 19 on real acne (ACNE04, ../shared/real_photos/external/acne04): how many boxed lesions the dark spots
+and red areas find, and how many detections touch no box, by severity grade (tools/acne_figures.py, the
+README's table). The figures are floors at what the engine measures now, so a change that loses lesions
+fails here; the issue's targets (80 % of boxes, 70 % on the severe grades, at most 2 unboxed detections per
+photo) are not reached yet and stay as strict expected failures until they are.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from .conftest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+import acne_figures  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not acne_figures.ACNE04.exists(), reason="../shared/real_photos/external/acne04 missing")
+
+
+#: Measured with engine 0.5.0 (tools/acne_figures.py; the README's table), rounded down: % of boxes touched.
+RECALL_FLOORS = {"levle0": 73, "levle1": 78, "levle2": 58, "levle3": 31, "all": 44}
+FEW_RECALL_FLOOR = 40  # the first two photos of each grade: 41 %
+FALSE_MEDIAN_CEILING = 14  # detections touching no box, median per photo
+
+
+def _photos(per_grade: int | None = None):
+    photos = acne_figures.boxed_photos()
+    kept, seen = {}, {}
+    for file in sorted(photos):
+        grade = photos[file][0][0]
+        if per_grade is None or seen.get(grade, 0) < per_grade:
+            kept[file], seen[grade] = photos[file], seen.get(grade, 0) + 1
+    return kept
+
+
+def test_a_box_is_touched_only_by_a_detection_inside_it():
+    """The counting itself: a detection inside a box touches it, one just outside does not, and a detection
+    touching no box is a false one."""
+    file, boxes = next(iter(_photos(1).items()))
+    figures = acne_figures.measure_photo(file, boxes)
+    assert figures.status == "scored" and figures.boxes == len(boxes)
+    assert 0 <= figures.touched_spots <= figures.touched_any <= figures.boxes
+    assert figures.touched_red <= figures.touched_any <= figures.touched_spots + figures.touched_red
+    # Boxes moved far off the face (a corner of the frame with no skin) touch nothing.
+    corner = [(grade, (0, 0, 3, 3)) for grade, _ in boxes[:1]]
+    moved = acne_figures.measure_photo(file, corner)
+    assert moved.touched_any == 0
+    summary = acne_figures.by_grade([figures, moved])
+    assert summary["all"]["boxes"] == len(boxes) + 1
+
+
+def test_a_few_photos_of_every_grade_keep_their_recall():
+    """Two photos per grade (make test); the whole set is the slow test below."""
+    measured = [acne_figures.measure_photo(f, b) for f, b in _photos(2).items()]
+    figures = acne_figures.by_grade(measured)["all"]
+    assert figures["not_measured"] == 0
+    assert figures["recall_pct"] >= FEW_RECALL_FLOOR, figures
+
+
+@pytest.fixture(scope="module")
+def whole_set():
+    measured = [acne_figures.measure_photo(f, b) for f, b in _photos().items()]
+    return acne_figures.by_grade(measured)
+
+
+@pytest.mark.slow
+def test_the_whole_set_keeps_the_readmes_figures(whole_set):
+    assert whole_set["all"]["photos"] == 100 and whole_set["all"]["boxes"] == 2321
+    for grade, floor in RECALL_FLOORS.items():
+        assert whole_set[grade]["recall_pct"] >= floor, (grade, whole_set[grade])
+    assert whole_set["all"]["false_median"] <= FALSE_MEDIAN_CEILING
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 19, open: the target recall (80 %, 70 % on the severe grades) and "
+                   "at most 2 unboxed detections per photo are not reached; see the README's acne table")  # fmt: skip
+def test_the_issues_targets_on_the_whole_set(whole_set):
+    assert whole_set["all"]["recall_pct"] >= 80
+    assert min(whole_set[g]["recall_pct"] for g in ("levle2", "levle3")) >= 70
+    assert whole_set["all"]["false_median"] <= 2
+    assert np.isfinite(whole_set["all"]["false_median"])
