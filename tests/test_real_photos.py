@@ -266,11 +266,13 @@ def test_painted_dark_spots_are_found_and_spots_elsewhere_do_not_change():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 19, open: on PAT_419_832_706 the spot area falls 10.4 -> 8.5 % when three spots are painted "
-    "270-520 working px from a large lesion. The 30 mm background window is 624 working px there (most of the "
-    "photo) and the lesion fills much of it, so the running median that starts the background B shifts: B drops "
-    "1.3 ΔL* on average (up to 5) over the lesion, and its candidate region shrinks from 104k to 82k px. "
-    "A fix changes the background estimate, which moves numbers (engine version).",
+    reason="issue 19, open: with engine 0.5.0 the spot area falls on 5 of 107 photos with room for three spots "
+    "(PAT_419_832_706 10.4 -> 8.5 %, PAT_67_104_695 8.9 -> 6.5 %, PAT_795_1508_925 3.6 -> 2.3 %, PAT_693_1313_304 "
+    "2.9 -> 2.7 %, PAT_471_909_353 0.14 -> 0.13 %). Causes seen: a lesion filling most of the 30 mm background "
+    "window is taken for background by the running median that starts B, and painting spots tips it; a painted "
+    "spot joins the candidate region of a spot nearby, whose extent (half its typical darkness) or shape test then "
+    "changes; spots painted into hair or an elongated mole are not found. Starting B from the upper half of the "
+    "window fixes the first cause but not the others (measured 2026-12-07: 4 failures). A fix moves numbers.",
 )
 def test_painting_spots_never_lowers_the_spot_area_on_any_real_close_up():
     """Issue 19 found one real close-up whose spot area fell when three spots were painted on (measured
@@ -296,7 +298,7 @@ def test_painting_spots_never_lowers_the_spot_area_on_any_real_close_up():
         tried += 1
         assert spotted.metrics["spot_area_pct"] > base.metrics["spot_area_pct"], path.name
         assert spotted.metrics["spot_count"] >= base.metrics["spot_count"], path.name
-    assert tried >= 40  # measured 2026-12-07: 58 of them have room (the rest are all lesion)
+    assert tried >= 100  # measured 2026-12-07: 107 of them have room (the rest are all lesion)
 
 
 def test_a_slight_blur_lowers_texture_only():

@@ -138,7 +138,7 @@ def test_photos_are_stored_once_without_gps_and_with_capture_time(records, patie
 def test_follow_up_of_another_area_is_refused_not_compared(records, patient):
     person, area = patient
     records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, SAMPLES / SAMPLE_FILES[0])
-    stranger = SkinScene(seed=99).render(SkinState(), Capture(seed=1))
+    stranger = SkinScene(seed=99, size=(800, 600)).render(SkinState(), Capture(seed=1, size=(800, 600)))  # another skin
     view = records.add_photo(DOCTOR, _session(records, person.id, "2026-06-01").id, area.id, stranger.encoded)
     assert view.status == "not_comparable" and "Not comparable" in view.status_reason
     assert view.scores == {}
@@ -166,7 +166,7 @@ def test_a_phone_follow_up_of_a_448_px_baseline_is_compared(records, patient):
 
 def test_photo_the_quality_gate_blocks_is_kept_with_the_reason(records, patient):
     person, area = patient
-    dark = SkinScene(seed=3).render(SkinState(), Capture(seed=1, exposure=0.08))
+    dark = SkinScene(seed=3, size=(800, 600)).render(SkinState(), Capture(seed=1, exposure=0.08, size=(800, 600)))
     view = records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, dark.encoded)
     assert view.status == "blocked" and "dark" in view.status_reason
     assert not view.is_baseline and view.scores == {}

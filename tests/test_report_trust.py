@@ -85,12 +85,12 @@ def test_5_course_wording_counts_the_photos_with_and_without_a_reference():
 def unreferenced(tmp_path_factory):
     """A course of photos without any neutral reference in the frame (no grey card, chart or backdrop)."""
     records = Records(tmp_path_factory.mktemp("no-reference"))
-    scene = SkinScene(seed=5, grey_card=False, backdrop=False)
+    scene = SkinScene(seed=5, grey_card=False, backdrop=False, size=(800, 600))  # small: the words are checked
     patient = records.add_patient(DOCTOR, "P-NOREF", "No Reference")
     area = records.add_area(DOCTOR, patient.id, "cheek")
     for date, state, seed in (("2026-05-04", SkinState(), 1), ("2026-06-01", SkinState(erythema=4.0), 2)):
         session = records.add_session(DOCTOR, patient.id, date, "laser")
-        records.add_photo(DOCTOR, session.id, area.id, scene.render(state, Capture(seed=seed)).encoded)
+        records.add_photo(DOCTOR, session.id, area.id, scene.render(state, Capture(seed=seed, size=(800, 600))).encoded)
     yield records, patient, area
     records.close()
 
