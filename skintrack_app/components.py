@@ -383,7 +383,7 @@ _LEGEND_CSS = """
 .legend .item { white-space: nowrap; }
 .legend .dot { font-size: 1.15em; margin-right: 0.25em; }
 .legend .band { display: inline-block; width: 0.9em; height: 0.7em; margin-right: 0.3em; vertical-align: -0.05em; }
-.legend .rule { margin-right: 0.3em; }
+.legend .rule, .legend .diamond { margin-right: 0.3em; }
 """
 
 _LEGEND_HTML = '<div class="legend" data-testid="chart-legend"></div>'
@@ -401,6 +401,7 @@ export default function (component) {
     const mark = document.createElement('span');
     if (item.kind === 'dot') { mark.className = 'dot legend-dot'; mark.textContent = '●'; mark.style.color = item.colour; }
     else if (item.kind === 'band') { mark.className = 'band'; mark.style.background = item.colour; mark.style.opacity = item.opacity; }
+    else if (item.kind === 'diamond') { mark.className = 'diamond'; mark.textContent = '◇'; mark.style.color = item.colour; }
     else { mark.className = 'rule'; mark.textContent = '┊'; mark.style.color = item.colour; }
     entry.appendChild(mark);
     entry.appendChild(document.createTextNode(item.words));
@@ -414,7 +415,7 @@ _legend = st.components.v2.component("skintrack.chart_legend", html=_LEGEND_HTML
 
 def chart_legend(items: list[dict], *, key: str) -> None:
     """One legend for a page's charts, each mark in the exact colour the charts draw it with (Streamlit's
-    named Markdown colours did not match the markers). ``items``: ``{"kind": "dot" | "band" | "rule",
+    named Markdown colours did not match the markers). ``items``: ``{"kind": "dot" | "band" | "rule" | "diamond",
     "colour": "#rrggbb", "words": ..., "verdict": ..., "opacity": ...}``; words are set as text."""
     _legend(key=key, data={"items": items})
 

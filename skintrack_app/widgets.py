@@ -49,6 +49,8 @@ _LEGEND_WORDS = {
 }
 #: The grey band and the treatment marks, as the charts draw them.
 BAND_COLOUR, BAND_OPACITY, TREATMENT_COLOUR = "#9aa5b1", 0.35, "#31333f"
+BASELINE_COLOUR = VERDICT_COLOURS["baseline"]  # the first visit's dot and its figure over part of its skin
+PARTLY_COMPARED_WORDS = "hollow diamond: the first visit over only the part a closer photo shows (its change starts there)"
 #: The patient's chart: dot colours per verdict in the patient's words (skintrack.progress.PATIENT_VERDICTS).
 PATIENT_VERDICT_COLOURS = {
     "first visit": VERDICT_COLOURS["baseline"],
@@ -285,13 +287,16 @@ def _legend_items(dots: list[tuple[str, str, str]], band_words: str) -> list[dic
     return items
 
 
-def legend(labels: set[str]) -> None:
+def legend(labels: set[str], *, partly_compared: bool = False) -> None:
     """One legend for all the charts of a page (only the verdicts that appear), in one compact wrapped line,
-    each dot in its markers' colour."""
+    each dot in its markers' colour; the hollow diamond when a chart has a partly compared follow-up."""
     from .components import chart_legend
 
     dots = [(label, VERDICT_COLOURS[label], words) for label, words in _LEGEND_WORDS.items() if label in labels]
-    chart_legend(_legend_items(dots, f"grey band: {NOISE_WORDS} around the first visit"), key="progress_legend")
+    items = _legend_items(dots, f"grey band: {NOISE_WORDS} around the first visit")
+    if partly_compared:
+        items.append({"kind": "diamond", "colour": BASELINE_COLOUR, "words": PARTLY_COMPARED_WORDS})
+    chart_legend(items, key="progress_legend")
 
 
 def patient_legend(verdicts: set[str]) -> None:
@@ -334,6 +339,7 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
             alt.Chart(marks).mark_rule(color="#31333f", opacity=0.45, strokeDash=[2, 3])
             .encode(x=alt.X("date:T"), tooltip=[alt.Tooltip("treatment:N"), alt.Tooltip("date:T", format="%d %b %Y")])
         )  # fmt: skip
+    layers += _partial_baseline_layers(progress, x)
     layers.append(base.mark_line(color="#1c83e1", strokeWidth=1.5))
     layers.append(
         base.mark_circle(size=70, opacity=1).encode(
@@ -344,6 +350,35 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     )
     chart_title = alt.TitleParams(title(progress.metric), anchor="start", fontSize=14, limit=0, offset=6)
     return alt.layer(*layers).properties(title=chart_title, height=height)
+
+
+def partly_compared(progress) -> list:
+    """The follow-ups of ``progress`` compared with the baseline over only the part of its skin they show
+    (a closer or shifted photo): their change is taken from that figure, not from the first visit's line."""
+    if progress.baseline is None:
+        return []
+    return [p for p in progress.points if p.label != "baseline" and math.isfinite(p.compared_with)
+            and p.compared_with != progress.baseline.value]  # fmt: skip
+
+
+def _partial_baseline_layers(progress, x) -> list:
+    """For each partly compared follow-up: a hollow diamond at the baseline's figure over the skin both photos
+    show, joined to the follow-up's dot, so the chart shows the change the verdict is about."""
+    partial = partly_compared(progress)
+    if not partial:
+        return []
+    data = pd.DataFrame(
+        [{"date": pd.Timestamp(p.date), "before": p.compared_with, "value": p.value,
+          "shown": format_value(progress.metric, p.compared_with), "share": f"{100 - p.skin_left_out_pct:.0f} %"}
+         for p in partial]  # fmt: skip
+    )
+    chart = alt.Chart(data).encode(x=x)
+    tooltip = [alt.Tooltip("shown:N", title="first visit over the part shown"), alt.Tooltip("share:N", title="share of its skin shown")]
+    return [
+        chart.mark_rule(color=BASELINE_COLOUR, strokeDash=[1, 2], opacity=0.8).encode(y="before:Q", y2="value:Q"),
+        chart.mark_point(shape="diamond", filled=False, color=BASELINE_COLOUR, size=130, strokeWidth=1.5)  # around the dot when they meet
+        .encode(y="before:Q", tooltip=tooltip),
+    ]
 
 
 def month_starts(first, last) -> list:

@@ -53,6 +53,7 @@ def _all_text(records) -> str:
     return "\n".join(rows)
 
 
+@pytest.mark.real_password_hashing
 def test_passwords_are_stored_as_argon2id_hashes_and_nowhere_in_plain(records, patient, caplog, tmp_path):  # noqa: F811
     caplog.set_level(logging.DEBUG)
     records.add_user(ADMIN, "Dr.Bea", PASSWORD, role="provider", email="Bea@Clinic.example")

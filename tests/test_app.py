@@ -222,6 +222,26 @@ def test_compare_page_says_a_closer_follow_up_is_compared_over_the_skin_both_sho
     spots = table[table["measure"] == title("spot_count")].iloc[0]
     assert later.compared_with["spot_count"] == later.scores["spot_count"] != records_spots(tmp_path, patient.id)
     assert spots["before"] == format_value("spot_count", later.compared_with["spot_count"]) == spots["after"]
+    # Progress: each chart marks the baseline over the part shown (a hollow diamond joined to the dot), and
+    # the legend says what the diamond is.
+    from skintrack_app.widgets import PARTLY_COMPARED_WORDS
+
+    from .test_app_trust import _legends
+    from .test_app_workflow import _vega_specs
+
+    at = _page("progress_page", patient.id).run()
+    assert not at.exception
+    specs = {spec["title"]["text"]: spec for spec in _vega_specs(at)}
+    diamonds = {}
+    for name in ("spot_count", "redness"):
+        spec = specs[title(name)]
+        (layer,) = [layer for layer in spec["layer"] if isinstance(layer["mark"], dict) and layer["mark"].get("shape") == "diamond"]
+        (row,) = spec["datasets"][layer["data"]["name"]]
+        diamonds[name] = float(row["before"])
+        assert diamonds[name] == pytest.approx(later.compared_with[name], rel=1e-6)
+    assert diamonds["spot_count"] != records_spots(tmp_path, patient.id)  # not the first visit's line
+    (items,) = _legends(at)
+    assert [i["words"] for i in items if i["kind"] == "diamond"] == [PARTLY_COMPARED_WORDS]
 
 
 def records_spots(folder, patient_id) -> float:

@@ -363,6 +363,9 @@ def test_12_the_progress_legend_uses_the_markers_colours(data):
         for label in labels:
             assert shown[label] == colours[label], label  # the legend's dot is the marker's colour
     assert labels <= set(shown) and len({shown[label] for label in labels}) == len(labels)  # distinct colours
+    # Every follow-up here shows all of the baseline's skin: no diamond (tests/test_app.py has one that does not).
+    assert not [i for i in items if i["kind"] == "diamond"]
+    assert not [layer for spec in _vega_specs(at) for layer in spec["layer"] if layer["mark"].get("shape") == "diamond"]
     assert shown == {label: VERDICT_COLOURS[label] for label in shown}
 
 

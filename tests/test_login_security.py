@@ -190,6 +190,7 @@ def test_every_failure_gets_the_same_message_and_the_same_work(records, clock, c
     assert "locked" not in login.WRONG_CREDENTIALS.split(".")[0] and "disabled" not in login.WRONG_CREDENTIALS
 
 
+@pytest.mark.real_password_hashing  # timing: the shipped cost, not the quick one
 def test_every_failure_takes_as_long_as_a_wrong_password(records, clock):  # noqa: F811
     """The locked account answered in 4 ms against ~150 ms for a wrong password (an oracle for which names exist)."""
     records.add_user(ADMIN, "bea", PASSWORD, role="provider")
