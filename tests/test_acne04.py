@@ -37,8 +37,8 @@ def _photos(per_grade: int | None = None):
 
 
 def test_a_box_is_touched_only_by_a_detection_inside_it():
-    """The counting itself: a detection inside a box touches it, one just outside does not, and a detection
-    touching no box is a false one."""
+    """The counting itself: touched boxes are counted once whatever touches them, and a box on a corner of the
+    frame with no skin touches nothing."""
     file, boxes = next(iter(_photos(1).items()))
     figures = acne_figures.measure_photo(file, boxes)
     assert figures.status == "scored" and figures.boxes == len(boxes)
