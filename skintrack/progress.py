@@ -143,6 +143,14 @@ class MetricProgress:
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None
 
+    @property
+    def partly_compared(self) -> list[Point]:
+        """The follow-ups compared with the baseline over only the part of its skin they show (a closer or
+        shifted photo): their change starts from :attr:`Point.compared_with`, not from the baseline's value."""
+        if self.baseline is None:
+            return []
+        return [p for p in self.points[1:] if math.isfinite(p.compared_with) and p.compared_with != self.baseline.value]
+
 
 @dataclass
 class SpacingWarning:

@@ -352,19 +352,10 @@ def metric_chart(progress, treatments: list[tuple], *, dates: list | None = None
     return alt.layer(*layers).properties(title=chart_title, height=height)
 
 
-def partly_compared(progress) -> list:
-    """The follow-ups of ``progress`` compared with the baseline over only the part of its skin they show
-    (a closer or shifted photo): their change is taken from that figure, not from the first visit's line."""
-    if progress.baseline is None:
-        return []
-    return [p for p in progress.points if p.label != "baseline" and math.isfinite(p.compared_with)
-            and p.compared_with != progress.baseline.value]  # fmt: skip
-
-
 def _partial_baseline_layers(progress, x) -> list:
     """For each partly compared follow-up: a hollow diamond at the baseline's figure over the skin both photos
     show, joined to the follow-up's dot, so the chart shows the change the verdict is about."""
-    partial = partly_compared(progress)
+    partial = progress.partly_compared
     if not partial:
         return []
     data = pd.DataFrame(

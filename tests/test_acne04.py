@@ -26,20 +26,10 @@ FEW_RECALL_FLOOR = 40  # the first two photos of each grade: 41 %
 FALSE_MEDIAN_CEILING = 14  # detections touching no box, median per photo
 
 
-def _photos(per_grade: int | None = None):
-    photos = acne_figures.boxed_photos()
-    kept, seen = {}, {}
-    for file in sorted(photos):
-        grade = photos[file][0][0]
-        if per_grade is None or seen.get(grade, 0) < per_grade:
-            kept[file], seen[grade] = photos[file], seen.get(grade, 0) + 1
-    return kept
-
-
-def test_a_box_is_touched_only_by_a_detection_inside_it():
+def test_boxes_are_counted_once_and_a_box_off_the_skin_touches_nothing():
     """The counting itself: touched boxes are counted once whatever touches them, and a box on a corner of the
     frame with no skin touches nothing."""
-    file, boxes = next(iter(_photos(1).items()))
+    file, boxes = next(iter(acne_figures.boxed_photos(1).items()))
     figures = acne_figures.measure_photo(file, boxes)
     assert figures.status == "scored" and figures.boxes == len(boxes)
     assert 0 <= figures.touched_spots <= figures.touched_any <= figures.boxes
@@ -54,7 +44,7 @@ def test_a_box_is_touched_only_by_a_detection_inside_it():
 
 def test_a_few_photos_of_every_grade_keep_their_recall():
     """Two photos per grade (make test); the whole set is the slow test below."""
-    measured = [acne_figures.measure_photo(f, b) for f, b in _photos(2).items()]
+    measured = [acne_figures.measure_photo(f, b) for f, b in acne_figures.boxed_photos(2).items()]
     figures = acne_figures.by_grade(measured)["all"]
     assert figures["not_measured"] == 0
     assert figures["recall_pct"] >= FEW_RECALL_FLOOR, figures
@@ -62,7 +52,7 @@ def test_a_few_photos_of_every_grade_keep_their_recall():
 
 @pytest.fixture(scope="module")
 def whole_set():
-    measured = [acne_figures.measure_photo(f, b) for f, b in _photos().items()]
+    measured = [acne_figures.measure_photo(f, b) for f, b in acne_figures.boxed_photos().items()]
     return acne_figures.by_grade(measured)
 
 

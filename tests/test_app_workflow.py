@@ -34,11 +34,11 @@ def data(tmp_path, monkeypatch):
     records.close()
 
 
-def _build_course(folder, code="P-OLD", area_name="left cheek", dates=("2026-05-04", "2026-09-28")):
+def _build_course(folder, dates):
     """A patient with an area and one sample photo per visit."""
     records = _staff(folder)
-    patient = records.add_patient(T, code)
-    area = records.add_area(T, patient.id, area_name)
+    patient = records.add_patient(T, "P-OLD")
+    area = records.add_area(T, patient.id, "left cheek")
     photos = []
     for date, data in zip(dates, (BASELINE, FOLLOW_UP)):
         session = records.add_session(T, patient.id, date, "micro-needling")
@@ -54,7 +54,7 @@ def course(request, tmp_path, tmp_path_factory, monkeypatch):
     indirect=True)``."""
     dates = getattr(request, "param", ("2026-05-04", "2026-09-28"))
     patient, area, photos = copy_of_records(tmp_path_factory, ("app-workflow-course", dates),
-                                            lambda folder: _build_course(folder, dates=dates), tmp_path)  # fmt: skip
+                                            lambda folder: _build_course(folder, dates), tmp_path)  # fmt: skip
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
     monkeypatch.setenv("SKINTRACK_NO_DEMO", "1")
     records = _staff(tmp_path)

@@ -55,15 +55,21 @@ class PhotoFigures:
     status: str  # "scored" or the reason the photo could not be measured
 
 
-def boxed_photos() -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
-    """``{file: [(grade, (xmin, ymin, xmax, ymax)), ...]}`` for the photos with ``role = acne_boxes``."""
+def boxed_photos(per_grade: int | None = None) -> dict[str, list[tuple[str, tuple[int, int, int, int]]]]:
+    """``{file: [(grade, (xmin, ymin, xmax, ymax)), ...]}`` for the photos with ``role = acne_boxes``
+    (the first ``per_grade`` photos of each grade by file name, or all)."""
     out: dict[str, list] = defaultdict(list)
     with open(ACNE04 / "boxes.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["role"] == "acne_boxes":
                 box = tuple(int(float(row[k])) for k in ("xmin", "ymin", "xmax", "ymax"))
                 out[row["file"]].append((row["grade"], box))
-    return dict(out)
+    kept, seen = {}, defaultdict(int)
+    for file in sorted(out):
+        grade = out[file][0][0]
+        if per_grade is None or seen[grade] < per_grade:
+            kept[file], seen[grade] = out[file], seen[grade] + 1
+    return kept
 
 
 def measure_photo(file: str, boxes: list[tuple[str, tuple[int, int, int, int]]]) -> PhotoFigures:
@@ -137,14 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures (per grade and per photo) here")
     parser.add_argument("--photos", type=int, default=0, help="only the first N photos of each grade (0: all)")
     args = parser.parse_args(argv)
-    photos = boxed_photos()
-    if args.photos:
-        kept, seen = {}, defaultdict(int)
-        for file in sorted(photos):
-            grade = photos[file][0][0]
-            if seen[grade] < args.photos:
-                kept[file], seen[grade] = photos[file], seen[grade] + 1
-        photos = kept
+    photos = boxed_photos(args.photos or None)
     measured = [measure_photo(file, boxes) for file, boxes in sorted(photos.items())]
     figures = by_grade(measured)
     print(f"engine {skintrack.__version__}: ACNE04, role acne_boxes")

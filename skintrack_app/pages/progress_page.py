@@ -51,7 +51,7 @@ def render() -> None:
     if not charted:
         return
     st.subheader("Charts")
-    widgets.legend({p.label for p in charted}, partly_compared=any(widgets.partly_compared(m) for m in progress.metrics.values()))
+    widgets.legend({p.label for p in charted}, partly_compared=any(m.partly_compared for m in progress.metrics.values()))
     dates = sorted({p.date for p in charted})
     _chart_grid(progress, goal, dates, key="goal")
     with st.expander(f"Charts of the other measures ({len(rest)})"):
