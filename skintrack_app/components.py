@@ -381,6 +381,7 @@ _LEGEND_CSS = """
 .legend { display: flex; flex-wrap: wrap; gap: 0.1rem 0.9rem; font: 14px "Source Sans Pro", sans-serif;
           color: rgba(49, 51, 63, 0.6); line-height: 1.5; margin: 0 0 0.3rem 0; }
 .legend .item { white-space: nowrap; }
+@media (max-width: 640px) { .legend .item { white-space: normal; } }  /* a phone: long items wrap, not cut */
 .legend .dot { font-size: 1.15em; margin-right: 0.25em; }
 .legend .band { display: inline-block; width: 0.9em; height: 0.7em; margin-right: 0.3em; vertical-align: -0.05em; }
 .legend .rule, .legend .diamond { margin-right: 0.3em; }

@@ -256,3 +256,40 @@ def test_the_progress_legend_dots_have_the_markers_colours(tmp_path):
     for chart in charts:
         assert chart["fills"][0] == colours["first visit"]  # the first point is the first visit
         assert chart["labels"][0] == "04 May"  # the axis starts with the first visit's date
+
+
+def test_on_a_phone_the_legend_wraps_and_explains_the_partly_compared_diamond(tmp_path):
+    """Issue 20: a follow-up framed closer is drawn against the baseline over the part it shows (a hollow
+    diamond); on a 390 px phone every legend item, the diamond's included, wraps inside the screen."""
+    import cv2
+    import numpy as np
+
+    from skintrack import load_photo
+    from skintrack.synthetic import Capture, SkinScene, SkinState
+    from skintrack_app.widgets import PARTLY_COMPARED_WORDS
+
+    data = tmp_path / "data"
+    data.mkdir()
+    records = _records(data)
+    patient = records.add_patient(CHECK, "P-CLOSER")
+    area = records.add_area(CHECK, patient.id, "cheek")
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
+    records.add_photo(CHECK, records.add_session(CHECK, patient.id, "2026-01-10", "laser").id, area.id, photo)
+    rgb = load_photo(photo).rgb
+    cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()
+    records.add_photo(CHECK, records.add_session(CHECK, patient.id, "2026-03-10", "laser").id, area.id, cut)
+    records.close()
+    with app_driver.running_app(data) as url, app_driver.browser_page(**app_driver.PHONE, touch=True) as page:
+        app_driver.log_in(page, url)
+        app_driver.choose(page, "Selected patient", "P-CLOSER — P-CLOSER")
+        app_driver.open_page(page, "Progress")
+        page.locator('[data-testid="stVegaLiteChart"] g.mark-symbol path').first.wait_for()
+        legend = page.locator('[data-testid="chart-legend"]')
+        legend.scroll_into_view_if_needed()
+        legend.locator('[data-testid="legend-item"]').first.wait_for()
+        items = [{"text": item.inner_text(), "right": item.evaluate("e => e.getBoundingClientRect().right")}
+                 for item in legend.locator('[data-testid="legend-item"]').all()]  # fmt: skip
+        page.screenshot(path=str(tmp_path / "phone-progress-legend.png"))
+    diamond = [item for item in items if item["text"].startswith("◇")]
+    assert len(diamond) == 1 and PARTLY_COMPARED_WORDS in diamond[0]["text"]
+    assert all(item["right"] <= app_driver.PHONE["width"] for item in items), items  # nothing cut off
