@@ -81,7 +81,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..filters import fill_outside, gaussian, robust_median, robust_sd
+from ..filters import local_background, robust_median, robust_sd
 from ..masks import component_shape, remove_small
 
 __all__ = ["SpotResult", "detect_spots", "local_darkness", "spot_threshold", "spots_inside"]
@@ -105,56 +105,16 @@ def local_darkness(
 ) -> np.ndarray:
     """``D``: how much darker (ΔL*) each pixel is than its local skin background.
 
-    The background starts as a running median over ``window`` pixels and is
-    then refined five times as a Gaussian average (σ = window / 24, bridged from
-    coarser averages where a hole is wider, see :func:`_bridged`) over the skin
-    pixels within ``exclude_delta`` of the current background, so large or
-    crowded spots are bridged from the skin around them rather than averaged in.
-    Leaving out as much above as below keeps the background unbiased, so ``D``
-    needs no global centring: it depends only on the skin within about one
-    window, and a spot in one place never changes ``D`` (or the spots found)
-    farther away. ``filled_L`` is L* with the non-skin pixels filled, if the
-    caller has it.
+    ``D = B - G_σ(L*)`` with ``B`` the robust local background of
+    :func:`skintrack.measure.filters.local_background`: a running median over ``window``
+    pixels refined five times over the skin within ``exclude_delta`` of it, so large or
+    crowded spots are bridged from the skin around them rather than averaged in. It
+    depends only on the skin within about one window, so a spot in one place never
+    changes ``D`` (or the spots found) farther away. ``filled_L`` is L* with the
+    non-skin pixels filled, if the caller has it.
     """
-    filled = fill_outside(L, skin) if filled_L is None else filled_L
-    smoothed = cv2.GaussianBlur(filled, (0, 0), sigma)
-    height, width = L.shape
-    # The background is smooth, so it is estimated on a quarter-size copy.
-    small = (max(1, width // 4), max(1, height // 4))
-    smoothed_q = cv2.resize(smoothed, small, interpolation=cv2.INTER_AREA)
-    skin_q = cv2.resize(skin.astype(np.float32), small, interpolation=cv2.INTER_AREA) > 0.5
-    # Start from a running median (unbiased on textured skin; OpenCV's O(1) algorithm on
-    # 8-bit data in 0.4 L* steps), then average the skin that is not clearly darker (or
-    # lighter) than the current background: each pass bridges large spots further inwards.
-    quantised = np.clip(np.rint(smoothed_q * 2.5), 0, 255).astype(np.uint8)
-    background = gaussian(cv2.medianBlur(quantised, max(3, (window // 4) | 1)).astype(np.float32) / 2.5, 2.0)
-    for _ in range(5):
-        clear_skin = skin_q & (np.abs(background - smoothed_q) < exclude_delta)
-        if not clear_skin.any():
-            break
-        background = _bridged(smoothed_q, clear_skin, window / 24.0)
-    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR) - smoothed
-
-
-def _bridged(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian average of ``values`` over ``mask`` (σ = ``sigma``); where ``mask`` has a hole wider than
-    the kernel reaches (the inside of a large lesion) it is bridged from a coarser average (σ × 4), so
-    the background there comes from the skin around the lesion rather than from one global median."""
-    weights = mask.astype(np.float32)
-    out = None
-    for factor in (1.0, 4.0):
-        numerator = gaussian(values * weights, sigma * factor)
-        denominator = gaussian(weights, sigma * factor)
-        estimate = numerator / np.maximum(denominator, 1e-6)
-        if out is None:
-            out, reach = estimate, denominator
-        else:
-            # Blend in the coarser estimate where the finer one had little skin to average.
-            blend = np.clip(reach / 0.05, 0.0, 1.0)
-            out = blend * out + (1.0 - blend) * estimate
-            reach = np.maximum(reach, denominator)
-    fallback = robust_median(values, mask)
-    return np.where(reach > 1e-3, out, fallback).astype(np.float32)
+    smoothed, background = local_background(L, skin, window, sigma, filled=filled_L, exclude_delta=exclude_delta)
+    return background - smoothed
 
 
 def spot_threshold(darkness: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
