@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .measure.metrics import METRICS
+from .measure.metrics import METRICS, NO_SCALE
 
 __all__ = [
     "NOISE_WORDS",
@@ -246,8 +246,12 @@ def unmeasured_words(provenance: dict | None) -> str:
     largest cover that is not skin is named ("The forehead is covered by hair (62 % of it)").
     """
     provenance = provenance or {}
-    errors = {k: str(v) for k, v in (provenance.get("errors") or {}).items()}
+    errors = _missing(provenance)
     if not errors:
+        unscaled = [METRICS[name].label.lower() for name in METRICS if name in (provenance.get("errors") or {})]
+        if unscaled:  # only the sizes, which need a scale
+            return (f"The {' and '.join(unscaled)} in mm² need a colour chart beside the skin, or the whole face in the "
+                    "photo (its pupils give the scale): include one to measure sizes.")  # fmt: skip
         return ""
     where = _measured_area(provenance)
     reasons = set(errors.values())
@@ -281,6 +285,12 @@ def unmeasured_words(provenance: dict | None) -> str:
     return "The measures could not be computed on this photo."
 
 
+def _missing(provenance: dict) -> dict[str, str]:
+    """The stored reasons for missing measures, without the sizes that only lacked a measured scale."""
+    errors = {k: str(v) for k, v in (provenance.get("errors") or {}).items()}
+    return {k: v for k, v in errors.items() if not v.startswith(NO_SCALE)}
+
+
 def partly_measured_words(provenance: dict | None) -> str:
     """What kept part of a measured area from being measured ("Hair covers 63 % of the forehead: the measures
     are of the skin around it (35 %)."), from the score's stored ``area_cover``; "" when at least three
@@ -288,7 +298,7 @@ def partly_measured_words(provenance: dict | None) -> str:
     provenance = provenance or {}
     overlap = overlap_words(provenance.get("baseline_on_overlap"))
     cover = provenance.get("area_cover") or {}
-    if provenance.get("errors") or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
+    if _missing(provenance) or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
         return overlap
     where = _measured_area(provenance)
     names = {"hair_pct": "Hair covers", "shadow_pct": "Shadow covers", "shine_pct": "Shine covers"}

@@ -222,6 +222,18 @@ def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
 _RECORDS_TEMPLATES: dict = {}
 
 
+def same_numbers(a, b) -> bool:
+    """Two measures (or dicts of them) are the same number, NaN included (a size in mm² without a measured
+    scale is NaN in both)."""
+    import math
+
+    if isinstance(a, dict) or isinstance(b, dict):
+        return set(a) == set(b) and all(same_numbers(a[k], b[k]) for k in a)
+    if a is None or b is None:
+        return a is None and b is None
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def copy_of_records(tmp_path_factory, key, build, destination: Path):
     """A private copy at ``destination`` of a data folder that ``build(folder)`` fills once per process.
 

@@ -1,5 +1,5 @@
 """Issue 19 on real acne (ACNE04, ../shared/real_photos/external/acne04): how many boxed lesions the dark spots
-and red areas find, and how many detections touch no box, by severity grade (tools/acne_figures.py, the
+and red lesions find, and how many detections touch no box, by severity grade (tools/acne_figures.py, the
 README's table). The figures are floors at what the engine measures now, so a change that loses lesions
 fails here; the issue's targets (80 % of boxes, 70 % on the severe grades, at most 2 unboxed detections per
 photo) are not reached yet and stay as strict expected failures until they are.
@@ -20,10 +20,14 @@ import acne_figures  # noqa: E402
 pytestmark = pytest.mark.skipif(not acne_figures.ACNE04.exists(), reason="../shared/real_photos/external/acne04 missing")
 
 
-#: Measured with engine 0.5.0 (tools/acne_figures.py; the README's table), rounded down: % of boxes touched.
-RECALL_FLOORS = {"levle0": 73, "levle1": 78, "levle2": 58, "levle3": 31, "all": 44}
-FEW_RECALL_FLOOR = 40  # the first two photos of each grade: 41 %
-FALSE_MEDIAN_CEILING = 14  # detections touching no box, median per photo
+#: Measured with engine 0.6.0 (tools/acne_figures.py; the README's table), rounded down: % of boxes touched by
+#: a dark spot or a red lesion.
+RECALL_FLOORS = {"levle0": 63, "levle1": 78, "levle2": 68, "levle3": 60, "all": 64}
+FEW_RECALL_FLOOR = 70  # the first two photos of each grade: 70.5 %
+FALSE_MEDIAN_CEILING = 9  # detections touching no box, median per photo (0.5.0, with red areas: 14)
+#: Engine 0.5.0's figure, boxes touched by a dark spot or the red area: neither changed in 0.6.0, so they hold.
+SPOT_OR_AREA_FLOORS = {"levle0": 73, "levle1": 78, "levle2": 58, "levle3": 31, "all": 44}
+FEW_SPOT_OR_AREA_FLOOR = 40  # the first two photos of each grade: 41 %
 
 
 def test_boxes_are_counted_once_and_a_box_off_the_skin_touches_nothing():
@@ -33,7 +37,7 @@ def test_boxes_are_counted_once_and_a_box_off_the_skin_touches_nothing():
     figures = acne_figures.measure_photo(file, boxes)
     assert figures.status == "scored" and figures.boxes == len(boxes)
     assert 0 <= figures.touched_spots <= figures.touched_any <= figures.boxes
-    assert figures.touched_red <= figures.touched_any <= figures.touched_spots + figures.touched_red
+    assert figures.touched_lesions <= figures.touched_any <= figures.touched_spots + figures.touched_lesions
     # Boxes moved far off the face (a corner of the frame with no skin) touch nothing.
     corner = [(grade, (0, 0, 3, 3)) for grade, _ in boxes[:1]]
     moved = acne_figures.measure_photo(file, corner)
@@ -48,6 +52,7 @@ def test_a_few_photos_of_every_grade_keep_their_recall():
     figures = acne_figures.by_grade(measured)["all"]
     assert figures["not_measured"] == 0
     assert figures["recall_pct"] >= FEW_RECALL_FLOOR, figures
+    assert figures["recall_spot_or_area_pct"] >= FEW_SPOT_OR_AREA_FLOOR, figures
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +66,7 @@ def test_the_whole_set_keeps_the_readmes_figures(whole_set):
     assert whole_set["all"]["photos"] == 100 and whole_set["all"]["boxes"] == 2321
     for grade, floor in RECALL_FLOORS.items():
         assert whole_set[grade]["recall_pct"] >= floor, (grade, whole_set[grade])
+        assert whole_set[grade]["recall_spot_or_area_pct"] >= SPOT_OR_AREA_FLOORS[grade], (grade, whole_set[grade])
     assert whole_set["all"]["false_median"] <= FALSE_MEDIAN_CEILING
 
 

@@ -15,6 +15,7 @@ import io
 import pytest
 from PIL import Image
 
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor
 from skintrack.synthetic import Capture, SkinScene, SkinState
 from skintrack_app.text import md
@@ -448,7 +449,11 @@ def test_13_a_follow_ups_tiles_show_the_change_since_the_baseline(data):
     at.button(key="add_photos").click().run()
     follow_up = next(p for p in data.list_photos(T, patient.id) if not p.is_baseline)
     tiles = {m.proto.label: m.proto for m in at.metric}
-    assert len(tiles) == 9 and all(tile.delta for tile in tiles.values())
+    # Every measure has a tile; the sizes in mm² are not measured without a chart or face, so have no change.
+    unscaled = {label for label in tiles if label.startswith(("Red lesion size", "Dark spot size"))}
+    assert len(tiles) == len(METRIC_NAMES) and len(unscaled) == 2
+    assert all(tile.delta for label, tile in tiles.items() if label not in unscaled)
+    assert not any(tiles[label].delta for label in unscaled)
     redness = tiles["Redness (a*)"]
     change = 100 * (follow_up.scores["redness"] - baseline.scores["redness"]) / baseline.scores["redness"]
     assert redness.delta.startswith("down") and f"{abs(change):.0f} %" in redness.delta

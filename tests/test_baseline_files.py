@@ -19,7 +19,7 @@ from skintrack.records import measurement as measurement_module
 from skintrack.records.baseline_files import baseline_from_bytes, baseline_to_bytes
 from skintrack.records.store import MAGIC, generate_key
 
-from .conftest import REPO
+from .conftest import REPO, same_numbers
 
 align_module = importlib.import_module("skintrack.comparison.align")
 normalize_module = importlib.import_module("skintrack.comparison.normalize")
@@ -218,4 +218,4 @@ def test_two_handles_keeping_one_baseline_at_once_leave_one_good_file(tmp_path):
         thread.join()
     assert len(results) == 2 and len(_kept_files(data)) == 1
     loaded = Records(data).baselines.load(baseline.file_name, "left_cheek", None, DEFAULT_CONFIG)
-    assert loaded is not None and loaded.score.metrics == results[0].score.metrics
+    assert loaded is not None and same_numbers(loaded.score.metrics, results[0].score.metrics)

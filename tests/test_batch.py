@@ -53,6 +53,15 @@ def course(tmp_path_factory) -> Path:
     return root
 
 
+#: Sizes in mm² need a measured scale (a chart or a face), which the synthetic course lacks.
+SIZES = ("red_lesion_mean_mm2", "spot_mean_mm2")
+MEASURED = tuple(name for name in METRIC_NAMES if name not in SIZES)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
 def test_score_folder_one_row_per_photo_and_a_bad_file_does_not_stop_it(course):
     table = score_folder(course, workers=1, progress=False)
     assert len(table) == 6
@@ -61,7 +70,9 @@ def test_score_folder_one_row_per_photo_and_a_bad_file_does_not_stop_it(course):
     assert len(bad) == 1 and "PhotoError" in bad["error"].iloc[0]
     assert all(math.isnan(v) for v in bad[list(METRIC_NAMES)].iloc[0])
     good = table[table["error"].isna()]
-    assert len(good) == 5 and good[list(METRIC_NAMES)].notna().all().all()
+    assert len(good) == 5 and good[list(MEASURED)].notna().all().all()
+    # No chart or face in these photos: the sizes in mm² are NaN, and the row says why.
+    assert good[list(SIZES)].isna().all().all() and good["nan_reasons"].str.contains("measured scale").all()
     assert (good["engine_version"] == __version__).all() and good["settings_hash"].nunique() == 1
 
 
@@ -152,7 +163,7 @@ def test_score_folder_measures_through_compare(course):
         alone = measure_baseline(photo).score.metrics
         later = first.score.metrics if i == 0 else compare(first, photo).score.metrics
         for name in METRIC_NAMES:
-            assert own[name].iloc[i] == alone[name] and against[name].iloc[i] == later[name], (photo, name)
+            assert _same(own[name].iloc[i], alone[name]) and _same(against[name].iloc[i], later[name]), (photo, name)
     assert (own["settings_hash"] == DEFAULT_CONFIG.settings_hash).all()
     # the measured baseline itself is a reference too, with the same numbers
     pd.testing.assert_frame_equal(against, score_folder(photos, reference=first, workers=2, progress=False))
@@ -182,7 +193,9 @@ def test_course_is_measured_against_each_area_baseline(course):
     assert len(table) == len(photos) * len(METRIC_NAMES)
     baselines = photos[photos["role"] == "baseline"]
     assert sorted(baselines["date"]) == ["2026-03-10", "2026-05-04"]
-    assert (table[table["role"] == "baseline"]["change"] == 0).all()
+    baseline_rows = table[table["role"] == "baseline"]
+    assert (baseline_rows[baseline_rows["metric"].isin(MEASURED)]["change"] == 0).all()
+    assert baseline_rows[baseline_rows["metric"].isin(SIZES)]["change"].isna().all()  # not measured: no change
     redness = table[(table["metric"] == "redness") & (table["patient"] == "P-001")].sort_values("date")
     assert (redness["status"] == "scored").all()
     assert redness["change"].iloc[2] < 0 and bool(redness["beyond_noise"].iloc[2])

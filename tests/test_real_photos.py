@@ -346,12 +346,15 @@ def _spot_components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, centroids
 
 
-def _kept_inside(whole: skintrack.Score, rect_working: tuple[int, int, int, int]) -> tuple[int, np.ndarray]:
-    """The whole photo's spots whose centre lies in the rectangle: (count, their pixels inside it)."""
+def _kept_inside(
+    whole: skintrack.Score, rect_working: tuple[int, int, int, int], found: str = "spots"
+) -> tuple[int, np.ndarray]:
+    """The whole photo's spots (or red lesions: ``found="red_lesions"``) whose centre lies in the rectangle:
+    (count, their pixels inside it)."""
     x, y, w, h = rect_working
-    inside = np.zeros(whole.maps["spots"].shape, bool)
+    inside = np.zeros(whole.maps[found].shape, bool)
     inside[y : y + h, x : x + w] = True
-    labels, centroids = _spot_components(whole.maps["spots"])
+    labels, centroids = _spot_components(whole.maps[found])
     keep = [i for i in range(1, len(centroids)) if inside[int(round(centroids[i][1])), int(round(centroids[i][0]))]]
     return len(keep), np.isin(labels, keep) & inside
 
@@ -370,13 +373,19 @@ def _rect_around_spots(whole: skintrack.Score, n: int = 5) -> tuple[int, int, in
 def test_a_region_gives_the_whole_photos_spots_kept_inside_it(name):
     """Issue 19: a rectangle drawn over five dark spots measured 0 spots (the region set its own background,
     threshold and edge). Measuring inside a region is now measuring the whole photo and keeping what lies inside:
-    the same spots, the same thresholds, the same figures."""
+    the same spots and red lesions, the same thresholds, the same figures."""
+    _check_regions(name)
+
+
+def _check_regions(name: str) -> int:
+    """The checks of the test above on one photo; returns how many red lesions its regions kept."""
     photo = skintrack.load_photo(real_photo(name))
     whole = skintrack.score(photo)
     assert whole.metrics["spot_count"] >= 5
     rects = [_rect_around_spots(whole)]
     height, width = whole.maps["skin"].shape
     rects += [(0, 0, width // 2, height // 2), (width // 4, height // 3, width // 2, height // 2)]
+    red_checked = 0
     for x, y, w, h in rects:
         roi = np.zeros((height, width), bool)  # at the working size: exactly these pixels
         roi[y : y + h, x : x + w] = True
@@ -387,7 +396,18 @@ def test_a_region_gives_the_whole_photos_spots_kept_inside_it(name):
         assert np.array_equal(inside.maps["spots"], pixels)
         skin = int(inside.maps["skin"].sum())
         assert inside.metrics["spot_area_pct"] == pytest.approx(100.0 * pixels.sum() / skin)
+        lesions, lesion_pixels = _kept_inside(whole, (x, y, w, h), "red_lesions")
+        assert inside.metrics["red_lesion_count"] == lesions
+        assert np.array_equal(inside.maps["red_lesions"], lesion_pixels)
+        red_checked += lesions
     assert _kept_inside(whole, rects[0])[0] >= 5  # the provider's patch keeps its five spots
+    return red_checked
+
+
+def test_regions_keep_red_lesions_too():
+    """The region test above, counted over its photos: red lesions were among what the regions kept (so the
+    red-lesion half of it checked something)."""
+    assert sum(_check_regions(name) for name in REGION_PHOTOS) >= 5
 
 
 def test_a_region_over_dark_spots_is_no_false_improvement_through_compare():

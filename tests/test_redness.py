@@ -76,3 +76,99 @@ def test_red_outside_the_skin_mask_is_not_red_skin():
     assert on_skin.red_area_pct > 0.0
     assert not (on_skin.red_mask & ~skin).any()
     assert on_skin.red_mask[60:120, 100:160].mean() > 0.9
+
+
+# --------------------------------------------------------------------------- red lesions (issue 19)
+
+
+def _blob(shape: tuple[int, int], cx: float, cy: float, sigma: float) -> np.ndarray:
+    ys, xs = np.mgrid[: shape[0], : shape[1]]
+    return np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * sigma**2)).astype(np.float32)
+
+
+def test_red_lesions_on_inflamed_skin_are_found_against_the_skin_around_them():
+    """Issue 19: the red area's threshold comes from the whole skin, so a cheek full of inflammation hides each
+    lesion in it. Red lesions are judged against the skin around them: the four lesions on the inflamed half
+    are found as well as the four on the calm half, and nothing else is."""
+    import cv2
+
+    from skintrack.measure.metrics.redness import red_excess, red_lesion_threshold
+    from skintrack.measure.metrics.spots import detect_spots
+
+    rng = np.random.default_rng(3)
+    shape = (500, 800)
+    a = rng.normal(12.0, 0.6, shape).astype(np.float32)
+    xs = np.arange(shape[1], dtype=np.float32)
+    a += 8.0 / (1.0 + np.exp(-(xs - 400.0) / 15.0))  # the right half inflamed: +8 a*
+    centres = [(120, 130), (250, 350), (130, 380), (300, 120), (520, 140), (650, 330), (700, 120), (560, 400)]
+    for cx, cy in centres:
+        a += 7.0 * _blob(shape, cx, cy, 6.0)
+    skin = np.ones(shape, bool)
+    excess = red_excess(a, skin, window=151, sigma=1.5)
+    threshold = red_lesion_threshold(excess, skin)
+    assert 4.0 <= threshold < 6.0
+    lesions = detect_spots(excess, skin, threshold, min_area=20, min_width=3)
+    assert lesions.spot_count == 8
+    assert all(lesions.mask[cy, cx] for cx, cy in centres)
+    # The red area sees the inflamed half as one patch: it cannot tell the lesions in it apart.
+    red = measure_redness(a, skin, red_threshold(redness_map(a), skin), redness_map(a))
+    right = red.red_mask[:, 420:]
+    parts = cv2.connectedComponents(right.astype(np.uint8))[0] - 1
+    assert parts != 4 or right.mean() > 0.5
+
+
+def test_red_lesions_disappear_as_the_erythema_recedes(scene, baseline_score):
+    """Measured with the baseline's threshold, the count never rises as the painted erythema recedes, and none is
+    left when it is gone (a lesion is counted while it stands out from the skin around it)."""
+    counts = [
+        skintrack.score(render(scene, SkinState(erythema=e)).rgb, reference=baseline_score).metrics["red_lesion_count"]
+        for e in (12.0, 6.0, 3.0, 0.0)
+    ]
+    assert counts[0] >= 2
+    assert all(a >= b for a, b in zip(counts, counts[1:]))
+    assert counts[-1] == 0
+    assert baseline_score.thresholds["red_lesion_delta_a"] >= 4.0
+
+
+def test_lesion_sizes_are_in_mm2_at_the_charts_scale_whatever_the_zoom():
+    """With a colour chart in the frame the mean sizes are in mm²: the same skin photographed from nearer or
+    farther gives about the same mean dark-spot size, close to the painted spots' true size."""
+    from skintrack import normalize
+    from skintrack.synthetic import Capture, SkinScene
+
+    scene = SkinScene(seed=2, chart=True)
+    sizes = []
+    for zoom in (1.0, 1.3):
+        shot = scene.render(SkinState(), Capture(seed=1, scale=zoom))
+        result = skintrack.score(normalize(shot.encoded))
+        assert result.provenance["scale"] == pytest.approx({**result.provenance["scale"], "source": "colour chart"})
+        assert result.provenance["scale"]["measured"] is True
+        truth_mm2 = shot.truth.masks["spots"].sum() * shot.truth.mm_per_px**2 / shot.truth.values["spot_count"]
+        assert result.metrics["spot_mean_mm2"] == pytest.approx(truth_mm2, rel=0.35)
+        assert np.isfinite(result.metrics["red_lesion_mean_mm2"])
+        sizes.append(result.metrics["spot_mean_mm2"])
+    assert sizes[1] == pytest.approx(sizes[0], rel=0.15)
+
+
+def test_without_a_measured_scale_sizes_are_not_given_and_say_why(baseline_score):
+    """The synthetic cheek has no chart and no face: its scale is assumed from the skin's extent, good enough to
+    set the least spot size but not to report one in mm²."""
+    assert baseline_score.provenance["scale"]["measured"] is False
+    for name in ("spot_mean_mm2", "red_lesion_mean_mm2"):
+        assert np.isnan(baseline_score.metrics[name])
+        assert "measured scale" in baseline_score.provenance["errors"][name]
+    assert baseline_score.metrics["red_lesion_count"] >= 1  # counts need no scale
+
+
+def test_a_baseline_measured_before_red_lesions_still_gives_the_other_measures(scene, baseline_score):
+    """Thresholds stored by an engine before 0.6.0 lack the red lesions' one: the red lesions are NaN with the
+    reason (rescore the baseline), and every other measure is measured with the baseline's yardstick."""
+    old = {k: v for k, v in baseline_score.thresholds.items() if k != "red_lesion_delta_a"}
+    follow_up = render(scene, SkinState(erythema=6.0)).rgb
+    with_old = skintrack.score(follow_up, reference=old)
+    with_new = skintrack.score(follow_up, reference=baseline_score.thresholds)
+    for name in ("red_lesion_count", "red_lesion_mean_mm2"):
+        assert np.isnan(with_old.metrics[name])
+        assert "rescore" in with_old.provenance["errors"][name]
+    for name in ("redness", "red_area_pct", "spot_count", "spot_area_pct", "line_density", "ita"):
+        assert with_old.metrics[name] == with_new.metrics[name], name

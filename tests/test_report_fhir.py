@@ -117,10 +117,10 @@ def test_observations_carry_the_engines_numbers_units_methods_and_verdicts(demo_
 
 
 def test_ucum_codes_are_ucum():
-    """Each unit is a UCUM unit or a dimensionless annotation ({...}, printable ASCII without braces)."""
+    """Each unit is a UCUM unit (mm2: square millimetres) or a dimensionless annotation ({...}, printable ASCII without braces)."""
     for name in METRIC_NAMES:
         code, _ = UCUM[name]
-        assert code in ("%", "deg", "1") or re.fullmatch(r"\{[!-z|~]+\}", code), (name, code)
+        assert code in ("%", "deg", "1", "mm2") or re.fullmatch(r"\{[!-z|~]+\}", code), (name, code)
 
 
 def test_verdicts_map_to_hl7_interpretations():

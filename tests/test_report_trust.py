@@ -186,6 +186,9 @@ def test_4_the_report_pairs_the_photo_that_counts_and_says_the_rule(tmp_path):
     assert [e.photo_id for e in progress.extra_photos] == [extra.id]
     assert progress.photo_ids[-1] == counted.id
     for metric in progress.metrics.values():
+        if metric.metric.endswith("_mean_mm2"):  # sizes need a measured scale: none in the demo photos
+            assert not metric.points
+            continue
         assert [p.date for p in metric.points] == [dt.date(2026, 5, 4), dt.date(2026, 9, 28)]
         assert metric.points[-1].photo_id == counted.id
     content = gather(records, DOCTOR, patient.id, area.id, today=TODAY)
@@ -237,7 +240,7 @@ def test_6_the_patient_report_gives_each_change_its_number_with_its_verdict(demo
 
     records, patient, area = demo_records
     progress = area_progress(records, DOCTOR, patient.id, area.id)
-    unclear = [m for m in progress.metrics.values() if m.latest.label in ("within noise", "could be noise")
+    unclear = [m for m in progress.metrics.values() if m.points and m.latest.label in ("within noise", "could be noise")
                and pct_applies(m.metric) and abs(m.latest.change_pct) >= 10]  # fmt: skip
     assert unclear, "the demo course has no sizeable change that is not a clear one"
     me = Actor("patient", role="patient", patient_id=patient.id)

@@ -102,10 +102,13 @@ REFERENCES = ("chart", "grey_card", "backdrop", "none")
 ALIGNMENT_CLASSES = {"good": 0.8, "fair": 0.5}
 #: Measures of an amount: their real noise is relative to how much there is, above a floor (in the
 #: measure's unit) below which it is taken as constant (a relative change of next to nothing means nothing).
-RELATIVE_FLOOR = {"red_area_pct": 0.5, "spot_area_pct": 0.1, "spot_count": 2.0, "line_density": 0.1}
+RELATIVE_FLOOR = {
+    "red_area_pct": 0.5, "red_lesion_count": 2.0, "red_lesion_mean_mm2": 1.0, "spot_area_pct": 0.1, "spot_count": 2.0,
+    "spot_mean_mm2": 1.0, "line_density": 0.1,
+}  # fmt: skip
 RELATIVE_METRICS = tuple(RELATIVE_FLOOR)
 #: A change smaller than one unit of a count is not a change, however repeatable the count.
-RESOLUTION = {"spot_count": 1.0}
+RESOLUTION = {"spot_count": 1.0, "red_lesion_count": 1.0}
 #: Environment variable naming a clinic's own table (written by ``python -m skintrack.comparison.repeatability``).
 TABLE_ENV = "SKINTRACK_NOISE_TABLE"
 Z95 = 1.96

@@ -417,6 +417,10 @@ def build_table(
             bands[ref][name] = {}
             for metric in METRIC_NAMES:
                 own = sim[ref][metric]
+                scaled_by_chart = ref != "chart" and not math.isfinite(own.within_sd)
+                if scaled_by_chart:
+                    # Sizes in mm² need a measured scale: only the simulated photos with a chart have one.
+                    own = sim["chart"][metric]
                 relative = metric in RELATIVE_METRICS
                 key = "cv" if relative else "sd"
                 shot = as_shot[name]["metrics"][metric]
@@ -430,7 +434,8 @@ def build_table(
                 measured = (entry[key] or 0.0) if entry["df"] else 0.0
                 level = max(entry["mean_level"] or 0.0, RELATIVE_FLOOR[metric]) if relative else 1.0
                 df = _welch_df([(own.within_sd**2, own.df), ((measured * level) ** 2, entry["df"])])
-                sources = [f"simulated re-captures, {_REF_WORDS[ref]} ({study['n_subjects']} subjects × {study['n_repeats']} shots)"]
+                simulated_with = _REF_WORDS["chart" if scaled_by_chart else ref]
+                sources = [f"simulated re-captures, {simulated_with} ({study['n_subjects']} subjects × {study['n_repeats']} shots)"]
                 if entry["df"]:
                     light = "as shot" if entry is shot else "light matched"
                     how = "all accepted pairs" if real["pooled"] else f"{name} alignment"

@@ -50,8 +50,8 @@ from .analysis import photo_face, photo_skin, working_lab, working_rgb
 from .face import ZONES, Face, FaceConfig
 from .filters import fill_outside
 from .masks import dilate, erode
-from .metrics import METRIC_NAMES
-from .metrics.redness import measure_redness, red_threshold, redness_map
+from .metrics import METRIC_NAMES, NO_SCALE
+from .metrics.redness import measure_redness, red_excess, red_lesion_threshold, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
 from .metrics.tone import measure_tone
@@ -61,9 +61,12 @@ from .skin import SkinConfig
 __all__ = ["OVERLAYS", "Score", "ScoreConfig", "score", "score_zones"]
 
 #: Threshold names handed from a baseline score to later sessions.
-THRESHOLD_NAMES = ("red_a", "spot_delta_L", "line_delta_L")
+THRESHOLD_NAMES = ("red_a", "spot_delta_L", "line_delta_L", "red_lesion_delta_a")
+#: ... of them, those a reference measured by an engine before 0.6.0 lacks: the measures that need one are
+#: then NaN with the reason (rescore the baseline), the others are measured as before.
+LATER_THRESHOLDS = {"red_lesion_delta_a": ("red_lesion_count", "red_lesion_mean_mm2")}
 #: Names accepted by :meth:`Score.overlay`.
-OVERLAYS = ("skin", "redness", "spots", "lines")
+OVERLAYS = ("skin", "redness", "red_lesions", "spots", "lines")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class ScoreConfig:
     red_sigma: float = 1.5  #: smoothing of a* before thresholding, px
     red_min_delta: float = 4.0  #: T_red is at least this far above normal a*
     red_k: float = 3.0  #: ... or this many robust SDs
+    red_lesion_window_mm: float = 15.0  #: the skin around a red lesion it is judged against, mm
+    red_lesion_min_delta: float = 4.0  #: T_lesion at least, a* units above the skin around it
+    red_lesion_k: float = 3.0  #: ... or this many robust SDs above the median excess
     spot_window_mm: float = 30.0  #: local background window, mm (spots up to ~10 mm are bridged)
     spot_sigma_mm: float = 0.35  #: smoothing of L* before comparing with the background, mm (pores blur away)
     spot_min_delta: float = 4.0  #: T_spot at least, ΔL*
@@ -160,8 +166,8 @@ class Score:
         """The working image with one map drawn on it (``HxWx3`` uint8 RGB).
 
         ``name`` is one of :data:`OVERLAYS`: ``skin`` (non-skin dimmed),
-        ``redness`` (heat map of a* above normal, red area outlined), ``spots``
-        (spot outlines), ``lines`` (line pixels).
+        ``redness`` (heat map of a* above normal, red area outlined), ``red_lesions``
+        (red lesion outlines, magenta), ``spots`` (spot outlines), ``lines`` (line pixels).
         """
         if name not in OVERLAYS:
             raise ValueError(f"Unknown overlay {name!r}; choose one of {', '.join(OVERLAYS)}.")
@@ -180,6 +186,8 @@ class Score:
             weight = (alpha * level * skin)[..., None]
             out = base * (1 - weight) + heat * weight
             _draw_outline(out, self.maps["red"], (255, 40, 40))
+        elif name == "red_lesions":
+            _draw_outline(out, self.maps["red_lesions"], (255, 0, 200))
         elif name == "spots":
             _draw_outline(out, self.maps["spots"], (0, 230, 255))
         elif name == "lines":
@@ -300,6 +308,7 @@ class _Context:
     outer_edge: np.ndarray  # rim of the measured area (small holes such as hairs are not rims)
     reference: dict[str, float] | None
     mm_per_px: float  # millimetres per working pixel
+    scale_measured: bool  # the scale comes from a chart or a face (here or in the baseline), not assumed
 
     @property
     def n_skin(self) -> int:
@@ -321,7 +330,17 @@ class _Context:
 
     def threshold(self, name: str, compute) -> float:
         """The baseline's threshold when there is a reference, else this photo's own."""
-        return self.reference[name] if self.reference else float(compute())
+        if not self.reference:
+            return float(compute())
+        if name not in self.reference:
+            raise ValueError(f"the baseline was measured by an engine before 0.6.0 (no {name}); rescore it")
+        return self.reference[name]
+
+    def mean_mm2(self, sizes_px: list[float]) -> float:
+        """Mean area in mm² of blobs given in working pixels (0 when there is none); NaN without a measured scale."""
+        if not self.scale_measured:
+            return math.nan
+        return float(np.mean(sizes_px)) * self.mm_per_px**2 if sizes_px else 0.0
 
 
 @dataclass
@@ -354,13 +373,42 @@ def _redness(ctx: _Context) -> _Part:
     return part
 
 
+def _red_lesions(ctx: _Context) -> _Part:
+    """Red lesions: local excesses of a* found like dark spots (:mod:`skintrack.measure.metrics.redness`)."""
+    part, cfg = _Part(), ctx.cfg
+    names = ("red_lesion_count", "red_lesion_mean_mm2")
+    part.maps["red_lesions"] = np.zeros(ctx.skin.shape, bool)
+    try:
+        sigma, min_area, min_width, _ = ctx.spot_sizes_px
+        window = int(np.clip(round(ctx.px(cfg.red_lesion_window_mm)), 31, 2 * max(ctx.a.shape) + 1)) | 1
+        excess = red_excess(ctx.a, ctx.measured, window, sigma)
+        part.maps["red_excess"] = excess
+        threshold = ctx.threshold(
+            "red_lesion_delta_a",
+            lambda: red_lesion_threshold(excess, ctx.measured_inner, cfg.red_lesion_min_delta, cfg.red_lesion_k),
+        )
+        every = detect_spots(
+            excess, ctx.measured_inner, threshold, min_area, cfg.spot_max_elongation, outer_edge=ctx.outer_edge,
+            min_width=min_width,
+        )  # fmt: skip
+        lesions = every if ctx.region is None else spots_inside(every, excess, ctx.region)
+        part.thresholds["red_lesion_delta_a"] = threshold
+        part.metrics.update(red_lesion_count=lesions.spot_count, red_lesion_mean_mm2=ctx.mean_mm2(lesions.sizes_px))
+        part.maps["red_lesions"] = lesions.mask
+        if not ctx.scale_measured:
+            part.errors["red_lesion_mean_mm2"] = NO_SCALE
+    except Exception as exc:
+        part.fail(names, exc)
+    return part
+
+
 def _darkness(ctx: _Context) -> _Part:
     part = _Part()
     try:
         sigma, _, _, window = ctx.spot_sizes_px
         part.maps["darkness"] = local_darkness(ctx.L, ctx.measured, window, sigma, filled_L=ctx.filled)
     except Exception as exc:
-        part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
+        part.fail(("spot_area_pct", "spot_count", "spot_contrast", "spot_mean_mm2"), exc)
     return part
 
 
@@ -392,11 +440,14 @@ def _spots(ctx: _Context, darkness: np.ndarray | None, strength: np.ndarray | No
             spot_count=spots.spot_count,
             spot_area_pct=100.0 * float(spots.mask.sum()) / ctx.n_skin,
             spot_contrast=spots.spot_contrast,
+            spot_mean_mm2=ctx.mean_mm2(spots.sizes_px),
         )
         part.maps["spots"] = spots.mask
         part.sizes_px = spots.sizes_px
+        if not ctx.scale_measured:
+            part.errors["spot_mean_mm2"] = NO_SCALE
     except Exception as exc:
-        part.fail(("spot_area_pct", "spot_count", "spot_contrast"), exc)
+        part.fail(("spot_area_pct", "spot_count", "spot_contrast", "spot_mean_mm2"), exc)
     return part
 
 
@@ -448,14 +499,15 @@ def _measure(ctx: _Context) -> list[_Part]:
     if pool is not None:
         background = pool.submit(lambda: [_darkness(ctx), _redness(ctx), _tone(ctx)])
         filters = _texture_filters(ctx)
+        lesions = _red_lesions(ctx)
         darkness, redness, tone = background.result()
     else:
         filters = _texture_filters(ctx)
-        darkness, redness, tone = _darkness(ctx), _redness(ctx), _tone(ctx)
+        darkness, redness, tone, lesions = _darkness(ctx), _redness(ctx), _tone(ctx), _red_lesions(ctx)
     strength = filters.maps.get("line_strength")
     spots = _spots(ctx, darkness.maps.get("darkness"), strength)
     texture = _texture(ctx, spots.maps.pop("every_spot", spots.maps["spots"]), strength, filters.maps.pop("texture_band", None))
-    return [darkness, spots, filters, texture, redness, tone]
+    return [darkness, spots, filters, texture, redness, lesions, tone]
 
 
 def _tone(ctx: _Context) -> _Part:
@@ -540,7 +592,7 @@ def score(
     trusted = face if face is not None and face.confident else None
     masks = photo_skin(photo, cfg.working_size, face=trusted, config=cfg.skin, hair_contrast=cfg.hair_contrast, executor=_executor())
     skin = _Skin.of(masks, area, cfg)
-    scale = _scale(photo, face, masks.skin, lab.shape[:2], yardstick.mm_per_working_px, cfg)
+    scale = _scale(photo, face, masks.skin, lab.shape[:2], yardstick.mm_per_working_px, cfg, yardstick.scale_measured)
     refusal = area.problem or skin.too_little(cfg)
     found = _Found.refused(refusal) if refusal else _Found.of(_measure(_context(cfg, lab, masks, area, skin, yardstick, scale)))
     found.maps = {"skin": skin.skin, **found.maps}
@@ -562,6 +614,7 @@ class _Yardstick:
     thresholds: dict[str, float] | None = None
     mm_per_working_px: float | None = None
     sha256: str | None = None
+    scale_measured: bool = True  # the baseline's scale came from a chart or face (or was given), not assumed
 
     @classmethod
     def of(cls, reference: Score | Mapping[str, float] | None, cfg: ScoreConfig) -> "_Yardstick":
@@ -575,15 +628,18 @@ class _Yardstick:
                     f"({own} vs {cfg.settings_hash}); rescore the baseline with these settings first."
                 )
             given, mm, sha = dict(reference.thresholds), reference.mm_per_px, reference.provenance.get("photo_sha256")
+            measured = (reference.provenance.get("scale") or {}).get("measured", True)
         else:
+            measured = True  # a scale given with the thresholds is the caller's
             given, mm, sha = {k: float(v) for k, v in reference.items()}, None, None
             mm = given.pop("mm_per_px", None)
         mm = given.pop("spot_mm_per_px", mm)  # where thresholds stored before the field existed kept the scale
-        missing = [name for name in THRESHOLD_NAMES if name not in given]
+        missing = [name for name in THRESHOLD_NAMES if name not in given and name not in LATER_THRESHOLDS]
         if missing:
             raise ValueError(f"The reference lacks thresholds: {', '.join(missing)}.")
         finite_mm = mm is not None and math.isfinite(mm)
-        return cls({name: given[name] for name in THRESHOLD_NAMES}, float(mm) if finite_mm else None, sha)
+        kept = {name: given[name] for name in THRESHOLD_NAMES if name in given}
+        return cls(kept, float(mm) if finite_mm else None, sha, bool(measured) if finite_mm else True)
 
     @property
     def source(self) -> str:
@@ -671,7 +727,7 @@ def _context(cfg, lab, masks, area: _Area, skin: _Skin, yardstick: _Yardstick, s
     return _Context(
         cfg, L, lab[..., 1], lab[..., 2], skin.skin, skin.inner, skin.measured, skin.measured_inner, area.region,
         fill_outside(L, skin.measured), ~erode(closed, cfg.edge_margin + 1), yardstick.thresholds,
-        scale["mm_per_working_px"],
+        scale["mm_per_working_px"], scale["measured"],
     )  # fmt: skip
 
 
@@ -709,9 +765,9 @@ class _Found:
         for name, value in self.metrics.items():
             if not math.isfinite(value) and name not in self.errors:
                 self.errors[name] = "not computable on this photo"
-        for optional in ("redness", "darkness", "line_strength", "ita"):
+        for optional in ("redness", "red_excess", "darkness", "line_strength", "ita"):
             self.maps.setdefault(optional, np.zeros(shape, np.float32))
-        for optional in ("red", "spots", "lines"):
+        for optional in ("red", "red_lesions", "spots", "lines"):
             self.maps.setdefault(optional, np.zeros(shape, bool))
 
 
@@ -719,7 +775,7 @@ def _provenance(photo: Photo, cfg: ScoreConfig, shape, area: _Area, skin: _Skin,
                 found: _Found) -> dict[str, Any]:  # fmt: skip
     """How the figures came about (see :attr:`Score.provenance`)."""
     spot_sizes = None
-    if found.sizes_px is not None and scale["source"] != "skin region (assumed)":
+    if found.sizes_px is not None and scale["measured"]:
         spot_sizes = [round(area_px * scale["mm_per_working_px"] ** 2, 3) for area_px in found.sizes_px]
     n_skin = int(skin.skin.sum())
     provenance: dict[str, Any] = {
@@ -777,6 +833,7 @@ def _scale(
     working_shape: tuple[int, int],
     baseline_mm_per_working_px: float | None,
     cfg: ScoreConfig,
+    baseline_measured: bool = True,
 ) -> dict[str, Any]:
     """Millimetres per pixel and where the figure comes from (baseline, chart, face, assumed)."""
     to_working = photo.size[0] / working_shape[1]  # full-resolution px per working px
@@ -785,6 +842,7 @@ def _scale(
         return {
             "mm_per_px": round(baseline_mm_per_working_px / to_working, 6),
             "source": "baseline",
+            "measured": baseline_measured,
             "mm_per_working_px": baseline_mm_per_working_px,
         }
     chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
@@ -799,9 +857,10 @@ def _scale(
         return {
             "mm_per_px": round(per_working / to_working, 6),
             "source": "skin region (assumed)",
+            "measured": False,
             "mm_per_working_px": per_working,
         }
-    return {"mm_per_px": round(mm, 6), "source": source, "mm_per_working_px": mm * to_working}
+    return {"mm_per_px": round(mm, 6), "source": source, "measured": True, "mm_per_working_px": mm * to_working}
 
 
 def score_zones(

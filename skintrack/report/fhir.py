@@ -149,9 +149,12 @@ SETTING_EXTENSION = "urn:skintrack:fhir:StructureDefinition:treatment-setting"
 UCUM: dict[str, tuple[str, str]] = {
     "redness": ("{a*}", "a*"),
     "red_area_pct": ("%", "% of skin"),
+    "red_lesion_count": ("{lesions}", "lesions"),
+    "red_lesion_mean_mm2": ("mm2", "mm²"),
     "spot_area_pct": ("%", "% of skin"),
     "spot_count": ("{spots}", "spots"),
     "spot_contrast": ("{dL*}", "ΔL*"),
+    "spot_mean_mm2": ("mm2", "mm²"),
     "texture_roughness": ("{L*}", "L*"),
     "line_density": ("%", "% of skin"),
     "ita": ("deg", "°"),

@@ -44,9 +44,12 @@ class PlainMeasure:
 PLAIN: dict[str, PlainMeasure] = {
     "redness": PlainMeasure("Redness", "less red", "redder"),
     "red_area_pct": PlainMeasure("Red patches", "smaller red patches", "larger red patches"),
+    "red_lesion_count": PlainMeasure("Number of red spots", "fewer red spots", "more red spots"),
+    "red_lesion_mean_mm2": PlainMeasure("Size of the red spots", "red spots are smaller", "red spots are larger"),
     "spot_area_pct": PlainMeasure("Dark spots (area)", "dark spots cover less skin", "dark spots cover more skin"),
     "spot_count": PlainMeasure("Number of dark spots", "fewer dark spots", "more dark spots"),
     "spot_contrast": PlainMeasure("How dark the spots are", "spots are lighter", "spots are darker"),
+    "spot_mean_mm2": PlainMeasure("Size of the dark spots", "dark spots are smaller", "dark spots are larger"),
     "texture_roughness": PlainMeasure("Skin texture", "smoother", "rougher"),
     "line_density": PlainMeasure("Fine lines", "fewer fine lines", "more fine lines"),
     "ita": PlainMeasure("Skin tone", "darker", "lighter"),
@@ -59,12 +62,18 @@ METHODS: dict[str, str] = {
     "redness": "Mean CIELAB a* over the measured skin (Takiwaki 1998).",
     "red_area_pct": "Share of skin whose smoothed a* exceeds T_red = median a* + max(minimum step, k robust SD), "
     "set on the baseline's skin and kept for every later session.",
+    "red_lesion_count": "Number of red lesions: compact regions whose a* exceeds that of the skin around them "
+    "(a 15 mm local background, not the photo's median) by the baseline's threshold; found like dark spots.",
+    "red_lesion_mean_mm2": "Mean area of the red lesions in mm² at the photo's measured scale (colour chart or pupil "
+    "distance); 0 when there is none, not given without a measured scale.",
     "spot_area_pct": "Share of skin in dark spots: compact regions whose darkness against the local skin background "
     "(ΔL*) peaks above the baseline's threshold; each spot's extent is taken at half its peak darkness.",
     "spot_count": "Number of dark spots (as above; too small, elongated or edge-touching regions, lines and hairs "
     "are not spots).",
     "spot_contrast": "Mean darkness of spot pixels against the skin around them (ΔL*); falls as spots fade even when "
     "their area does not.",
+    "spot_mean_mm2": "Mean area of the dark spots in mm² at the photo's measured scale (colour chart or pupil "
+    "distance); 0 when there is none, not given without a measured scale.",
     "texture_roughness": "Root mean square of a band-pass (difference of Gaussians) of L* over inner skin, spots and "
     "lines left out.",
     "line_density": "Share of skin on fine lines: ridges of L* from a fixed-scale Hessian ridge filter whose depth "

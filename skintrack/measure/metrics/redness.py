@@ -17,6 +17,28 @@ Formulas
     :func:`skintrack.score`), so later sessions are judged against the same
     yardstick. Units: % of ROI skin.
 
+``red_lesion_count``, ``red_lesion_mean_mm2``
+    Red lesions (inflamed acne papules and pustules, post-inflammatory redness, a
+    vessel's blush) are local excesses of a* against the skin **around** them, not
+    against the photo's median, so a cheek full of inflammation still shows each
+    lesion in it::
+
+        E = G_σ(a*) - B(a*)
+
+    with ``B`` the robust local background of
+    :func:`skintrack.measure.filters.local_background` (window ``red_lesion_window_mm``,
+    15 mm: narrower than the dark spots' because inflamed skin changes over
+    centimetres). Lesions are found in ``E`` exactly as dark spots are found in the
+    darkness map (:func:`skintrack.measure.metrics.spots.detect_spots`: peak above
+    ``T_lesion``, extent at half its typical excess, at least 1 mm across, compact,
+    not touching the rim of the measured skin) with
+
+        T_lesion = max(min_delta, median(E) + k · robust_sd(E))
+
+    over the **baseline** skin without its own lesions, rounded up to 0.25 a* units
+    (:func:`red_lesion_threshold`). ``red_lesion_count`` is their number,
+    ``red_lesion_mean_mm2`` their mean area in mm² (0 when there is none).
+
 Known limits: a* depends on white balance, so photos must be colour-normalised
 from a neutral reference first (:func:`skintrack.normalize`); tanned or dark
 skin has a higher normal a*, which the baseline-relative threshold absorbs.
@@ -27,6 +49,9 @@ References
    theoretical considerations", J Med Invest 44 (1998) 121-126; Clarys P. et al.,
    "Skin color measurements: comparison between three instruments",
    Skin Res Technol 6 (2000) 230-238.
+.. [2] Tsumura N. et al., "Image-based skin color and texture analysis/synthesis by
+   extracting hemoglobin and melanin information in the skin", ACM Trans Graph 22
+   (2003) 770-779 (haemoglobin, hence a*, judged against the skin around a lesion).
 """
 
 from __future__ import annotations
@@ -36,9 +61,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..filters import robust_median, robust_sd
+from ..filters import local_background, robust_median, robust_sd
+from .spots import spot_threshold
 
-__all__ = ["RednessResult", "measure_redness", "redness_map", "red_threshold"]
+__all__ = ["RednessResult", "measure_redness", "red_excess", "red_lesion_threshold", "redness_map", "red_threshold"]
+
+#: a* + A_OFFSET lies in 0-102 for skin (a* of skin is about -10 to 45), as the 8-bit running median needs.
+A_OFFSET = 40.0
 
 
 @dataclass
@@ -69,3 +98,25 @@ def measure_redness(a: np.ndarray, skin: np.ndarray, threshold: float, a_map: np
         red_mask=red,
         a_map=a_map,
     )
+
+
+def red_excess(
+    a: np.ndarray, skin: np.ndarray, window: int, sigma: float, filled_a: np.ndarray | None = None
+) -> np.ndarray:
+    """``E``: how much redder (a* units) each pixel is than the skin around it (``G_σ(a*) - B``).
+
+    ``B`` is :func:`skintrack.measure.filters.local_background` over ``skin`` with a window of
+    ``window`` pixels; ``filled_a`` is a* with the non-skin pixels filled, if the caller has it.
+    """
+    smoothed, background = local_background(a.astype(np.float32), skin, window, sigma, filled=filled_a, offset=A_OFFSET)
+    return smoothed - background
+
+
+def red_lesion_threshold(excess: np.ndarray, skin: np.ndarray, min_delta: float = 4.0, k: float = 3.0) -> float:
+    """``T_lesion``: the peak excess of a* a red lesion must reach (from a baseline).
+
+    The same rule as the dark spots' threshold (:func:`skintrack.measure.metrics.spots.spot_threshold`):
+    ``max(min_delta, median + k · robust_sd)`` of ``E`` over the skin, taken again without the pixels
+    beyond the first estimate, rounded up to 0.25.
+    """
+    return spot_threshold(excess, skin, min_delta, k)
