@@ -4,9 +4,10 @@ For every photo of ``external/acne04`` with ``role = acne_boxes`` (100 faces and
 grade, 2,321 boxes), :func:`skintrack.score` measures the whole photo (face, zones and skin mask as usual)
 and this tool counts, by grade:
 
-* **recall**: the share of boxes that touch a detected dark spot or red area (``maps["spots"] |
-  maps["red"]``), also for spots alone and red areas alone;
-* **false detections per photo**: detected regions (8-connected components of spots | red areas) that
+* **recall**: the share of boxes that touch a detected dark spot or red lesion (``maps["spots"] |
+  maps["red_lesions"]``, the issue's measure), also for spots alone, red lesions alone and the red area
+  (``maps["red"]``, whose threshold is the whole skin's: engines before 0.6.0 had only that);
+* **false detections per photo**: detected regions (8-connected components of spots | red lesions) that
   touch no box; the median and upper quartile over the photos of the grade, and the median of dark spots
   alone that touch no box. The boxes are not exhaustive
   (the export's own note), so this counts some real lesions as false: it is an upper bound.
@@ -49,7 +50,9 @@ class PhotoFigures:
     boxes: int
     touched_any: int
     touched_spots: int
-    touched_red: int
+    touched_lesions: int
+    touched_red: int  # by the red area (the whole skin's threshold)
+    touched_spot_or_area: int  # by a dark spot or the red area: the figure engines before 0.6.0 gave
     false_detections: int
     false_spots: int  # dark spots alone that touch no box
     status: str  # "scored" or the reason the photo could not be measured
@@ -73,35 +76,38 @@ def boxed_photos(per_grade: int | None = None) -> dict[str, list[tuple[str, tupl
 
 
 def measure_photo(file: str, boxes: list[tuple[str, tuple[int, int, int, int]]]) -> PhotoFigures:
-    """Score one photo and count which of its boxes touch a dark spot or a red area."""
+    """Score one photo and count which of its boxes touch a dark spot or a red lesion (and the red area)."""
     grade = boxes[0][0]
     photo = skintrack.load_photo(ACNE04 / file)
     result = skintrack.score(photo)
     if not np.isfinite(result.metrics["spot_count"]):  # too little skin: the reason is in the provenance
         reason = result.provenance.get("errors", {}).get("spot_count", "not measured")
-        return PhotoFigures(file, grade, len(boxes), 0, 0, 0, 0, 0, reason)
-    spots, red = result.maps["spots"], result.maps["red"]
-    found = spots | red
+        return PhotoFigures(file, grade, len(boxes), 0, 0, 0, 0, 0, 0, 0, reason)
+    spots, lesions, red = result.maps["spots"], result.maps["red_lesions"], result.maps["red"]
+    found = spots | lesions
     height, width = found.shape
     sx, sy = width / photo.size[0], height / photo.size[1]
     n_parts, parts = cv2.connectedComponents(found.astype(np.uint8), connectivity=8)
     n_spots, spot_parts = cv2.connectedComponents(spots.astype(np.uint8), connectivity=8)
     touched_parts, touched_spots = np.zeros(n_parts, bool), np.zeros(n_spots, bool)
-    counts = {"any": 0, "spots": 0, "red": 0}
+    counts = {"any": 0, "spots": 0, "lesions": 0, "red": 0, "spot_or_area": 0}
     for _, (x0, y0, x1, y1) in boxes:
         window = (slice(int(y0 * sy), max(int(y0 * sy) + 1, int(np.ceil(y1 * sy)))),
                   slice(int(x0 * sx), max(int(x0 * sx) + 1, int(np.ceil(x1 * sx)))))  # fmt: skip
         counts["any"] += bool(found[window].any())
         counts["spots"] += bool(spots[window].any())
+        counts["lesions"] += bool(lesions[window].any())
         counts["red"] += bool(red[window].any())
+        counts["spot_or_area"] += bool(spots[window].any() or red[window].any())
         touched_parts[np.unique(parts[window])] = True
         touched_spots[np.unique(spot_parts[window])] = True
     false, false_spots = int((~touched_parts[1:]).sum()), int((~touched_spots[1:]).sum())
-    return PhotoFigures(file, grade, len(boxes), counts["any"], counts["spots"], counts["red"], false, false_spots, "scored")
+    return PhotoFigures(file, grade, len(boxes), counts["any"], counts["spots"], counts["lesions"], counts["red"],
+                        counts["spot_or_area"], false, false_spots, "scored")  # fmt: skip
 
 
 def by_grade(photos: list[PhotoFigures]) -> dict[str, dict[str, float]]:
-    """Recall (any / spots / red, % of boxes) and false detections per photo (median, upper quartile)."""
+    """Recall (any / spots / red lesions / red area, % of boxes) and false detections per photo (median, upper quartile)."""
     out = {}
     for grade in (*GRADES, "all"):
         chosen = [p for p in photos if grade in ("all", p.grade)]
@@ -116,7 +122,9 @@ def by_grade(photos: list[PhotoFigures]) -> dict[str, dict[str, float]]:
             "boxes": boxes,
             "recall_pct": 100.0 * sum(p.touched_any for p in chosen) / boxes,
             "recall_spots_pct": 100.0 * sum(p.touched_spots for p in chosen) / boxes,
+            "recall_lesions_pct": 100.0 * sum(p.touched_lesions for p in chosen) / boxes,
             "recall_red_pct": 100.0 * sum(p.touched_red for p in chosen) / boxes,
+            "recall_spot_or_area_pct": 100.0 * sum(p.touched_spot_or_area for p in chosen) / boxes,
             "false_median": float(np.median(false)) if false else float("nan"),
             "false_q75": float(np.percentile(false, 75)) if false else float("nan"),
             "false_spots_median": float(np.median(false_spots)) if false_spots else float("nan"),
@@ -126,14 +134,14 @@ def by_grade(photos: list[PhotoFigures]) -> dict[str, dict[str, float]]:
 
 def table(figures: dict[str, dict[str, float]]) -> str:
     lines = [
-        "| grade | photos | boxes | boxes touched (spot or red) | by a dark spot | by a red area | detections touching no box per photo (median / upper quartile) | of them dark spots (median) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| grade | photos | boxes | boxes touched (dark spot or red lesion) | by a dark spot | by a red lesion | by the red area | detections touching no box per photo (median / upper quartile) | of them dark spots (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]  # fmt: skip
     for grade, f in figures.items():
         name = "all" if grade == "all" else f"{GRADES[grade]} ({grade})"
         lines.append(
             f"| {name} | {f['photos']} | {f['boxes']} | {f['recall_pct']:.0f} % | {f['recall_spots_pct']:.0f} % | "
-            f"{f['recall_red_pct']:.0f} % | {f['false_median']:g} / {f['false_q75']:g} | {f['false_spots_median']:g} |"
+            f"{f['recall_lesions_pct']:.0f} % | {f['recall_red_pct']:.0f} % | {f['false_median']:g} / {f['false_q75']:g} | {f['false_spots_median']:g} |"
         )
     return "\n".join(lines)
 
