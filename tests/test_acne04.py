@@ -22,9 +22,9 @@ pytestmark = pytest.mark.skipif(not acne_figures.ACNE04.exists(), reason="../sha
 
 #: Measured with engine 0.6.0 (tools/acne_figures.py; the README's table), rounded down: % of boxes touched by
 #: a dark spot or a red lesion.
-RECALL_FLOORS = {"levle0": 63, "levle1": 78, "levle2": 68, "levle3": 60, "all": 64}
-FEW_RECALL_FLOOR = 70  # the first two photos of each grade: 70.5 %
-FALSE_MEDIAN_CEILING = 9  # detections touching no box, median per photo (0.5.0, with red areas: 14)
+RECALL_FLOORS = {"levle0": 63, "levle1": 80, "levle2": 70, "levle3": 63, "all": 66}
+FEW_RECALL_FLOOR = 70  # the first two photos of each grade: 71.0 %
+FALSE_MEDIAN_CEILING = 9  # detections touching no box, median per photo (0.5.0, with the red area: 14)
 #: Engine 0.5.0's figure, boxes touched by a dark spot or the red area: neither changed in 0.6.0, so they hold.
 SPOT_OR_AREA_FLOORS = {"levle0": 73, "levle1": 78, "levle2": 58, "levle3": 31, "all": 44}
 FEW_SPOT_OR_AREA_FLOOR = 40  # the first two photos of each grade: 41 %

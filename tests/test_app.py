@@ -189,6 +189,10 @@ def test_compare_two_sessions(demo_dir, monkeypatch):
     assert len(at.metric) == len(METRIC_NAMES) and all(m.proto.help for m in at.metric)
     at.radio(key="compare_overlay").set_value("redness").run()
     assert not at.exception
+    heat_map = [c.proto.json for c in _elements(at, "bidi_component")]
+    at.radio(key="compare_overlay").set_value("red_lesions").run()  # the red lesions outlined on both photos
+    assert not at.exception
+    assert [c.proto.json for c in _elements(at, "bidi_component")] != heat_map
 
 
 def test_compare_page_says_a_closer_follow_up_is_compared_over_the_skin_both_show(tmp_path, monkeypatch):

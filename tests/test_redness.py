@@ -172,3 +172,27 @@ def test_a_baseline_measured_before_red_lesions_still_gives_the_other_measures(s
         assert "rescore" in with_old.provenance["errors"][name]
     for name in ("redness", "red_area_pct", "spot_count", "spot_area_pct", "line_density", "ita"):
         assert with_old.metrics[name] == with_new.metrics[name], name
+
+
+def test_papules_along_a_band_of_redness_are_counted_one_by_one():
+    """Three papules 50 px apart on a band of milder redness (below the threshold) form one raised region; it is
+    cut between their peaks, so each is counted. Without the cut the band is one elongated region, which fails
+    the shape tests, and none is counted."""
+    from skintrack.measure.metrics.redness import red_excess, red_lesion_threshold
+    from skintrack.measure.metrics.spots import detect_spots
+
+    rng = np.random.default_rng(5)
+    shape = (300, 600)
+    a = rng.normal(12.0, 0.4, shape).astype(np.float32)
+    ys, xs = np.mgrid[: shape[0], : shape[1]]
+    centres = [(250, 150), (300, 150), (350, 150)]
+    a += (3.0 * np.exp(-((ys - 150) ** 2) / (2 * 6.0**2)) * ((xs > 250) & (xs < 350))).astype(np.float32)
+    for cx, cy in centres:
+        a += 4.0 * _blob(shape, cx, cy, 7.0)
+    skin = np.ones(shape, bool)
+    excess = red_excess(a, skin, window=151, sigma=1.5)
+    threshold = red_lesion_threshold(excess, skin)
+    split = detect_spots(excess, skin, threshold, min_area=20, min_width=5, split_peaks=True)
+    whole = detect_spots(excess, skin, threshold, min_area=20, min_width=5)
+    assert split.spot_count == 3 and all(split.mask[cy, cx] for cx, cy in centres)
+    assert whole.spot_count < 3

@@ -389,7 +389,7 @@ def _red_lesions(ctx: _Context) -> _Part:
         )
         every = detect_spots(
             excess, ctx.measured_inner, threshold, min_area, cfg.spot_max_elongation, outer_edge=ctx.outer_edge,
-            min_width=min_width,
+            min_width=min_width, split_peaks=True,
         )  # fmt: skip
         lesions = every if ctx.region is None else spots_inside(every, excess, ctx.region)
         part.thresholds["red_lesion_delta_a"] = threshold

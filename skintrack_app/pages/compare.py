@@ -11,7 +11,8 @@ from skintrack.wording import NOISE_WORDS, overlap_words, pair_processing
 from .. import components, state, widgets
 from ..text import md
 
-OVERLAYS = {"none": "None", "redness": "Redness heat map", "spots": "Spot outlines", "lines": "Fine lines"}
+OVERLAYS = {"none": "None", "redness": "Redness heat map", "red_lesions": "Red lesion outlines", "spots": "Spot outlines",
+            "lines": "Fine lines"}  # fmt: skip
 
 
 def render() -> None:

@@ -19,7 +19,8 @@ from ..text import md, safe_file_name
 #: Columns shown on the page (the downloads hold every column, provenance included).
 SHOWN_COLUMNS = ["session_date", "area", "treatment", "measure", "value", "unit", "change", "change_pct", "mdc95",
                  "beyond_noise", "verdict", "status", "settings", "provider"]  # fmt: skip
-OVERLAYS = {"redness": "redness map", "spots": "dark spots", "lines": "fine lines", "skin": "measured skin"}
+OVERLAYS = {"redness": "redness map", "red_lesions": "red lesions", "spots": "dark spots", "lines": "fine lines",
+            "skin": "measured skin"}  # fmt: skip
 
 
 def render() -> None:

@@ -28,10 +28,13 @@ Formulas
     with ``B`` the robust local background of
     :func:`skintrack.measure.filters.local_background` (window ``red_lesion_window_mm``,
     15 mm: narrower than the dark spots' because inflamed skin changes over
-    centimetres). Lesions are found in ``E`` exactly as dark spots are found in the
+    centimetres). Lesions are found in ``E`` as dark spots are found in the
     darkness map (:func:`skintrack.measure.metrics.spots.detect_spots`: peak above
     ``T_lesion``, extent at half its typical excess, at least 1 mm across, compact,
-    not touching the rim of the measured skin) with
+    not touching the rim of the measured skin), except that a region of raised
+    ``E`` holding several peaks at least 1.5 mm apart is first cut between them
+    (``split_peaks``): papules along a band of mottled redness are counted one by
+    one, as a dermatologist counts them, instead of the band failing the shape tests, with
 
         T_lesion = max(min_delta, median(E) + k · robust_sd(E))
 

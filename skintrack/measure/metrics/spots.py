@@ -142,6 +142,7 @@ def detect_spots(
     line_strength: np.ndarray | None = None,
     max_line_ratio: float = 0.85,
     min_solidity: float = 0.4,
+    split_peaks: bool = False,
 ) -> SpotResult:
     """Find dark spots in a darkness map ``D`` given ``T_spot``; see the module docstring.
 
@@ -151,8 +152,13 @@ def detect_spots(
     (ΔL* of line depth): a region whose mean ridge depth is at least
     ``max_line_ratio`` times its mean darkness is the darkest stretch of a line,
     not a spot (inside a round spot the ridge response is near zero).
+    ``split_peaks`` cuts a candidate region holding several peaks above the threshold (at least
+    ``2 · min_width`` apart) between them, nearest peak first (:func:`_split_at_peaks`), so lesions in a
+    chain of mottled skin are judged one by one (used for red lesions).
     """
     candidates = (darkness > 0.5 * threshold) & skin
+    if split_peaks:
+        candidates &= ~_split_at_peaks(darkness, candidates, threshold, min_width)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     if outer_edge is None:
         # Small holes in the skin (a hair across a spot, a glint) do not make an edge.
@@ -215,6 +221,78 @@ def detect_spots(
         mask=mask,
         sizes_px=sorted(sizes, reverse=True),
     )
+
+
+def _split_at_peaks(values: np.ndarray, candidates: np.ndarray, threshold: float, min_width: float) -> np.ndarray:
+    """The cuts between distinct peaks of ``values`` inside each candidate region.
+
+    A peak is a local maximum reaching ``threshold`` (the highest within ``2 · min_width`` pixels). In a
+    candidate region holding several peaks, each pixel goes to its nearest peak of that region; two
+    neighbouring peaks stay one lesion unless the highest value on the border of their cells is below three
+    quarters of the lower peak (the values dip by a quarter between them), so a lesion whose top is merely
+    uneven is not cut in two. The pixels on the remaining borders are returned (two pixels thick, so the
+    cells are apart in 8-connectivity).
+    """
+    radius = max(2, int(round(2.0 * min_width)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    values = values.astype(np.float32)
+    peaks = candidates & (values >= threshold) & (values >= cv2.dilate(values, kernel))
+    border = np.zeros_like(candidates)
+    if not peaks.any():
+        return border
+    _, regions, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    held, counts = np.unique(regions[peaks], return_counts=True)
+    for region in held[counts > 1]:
+        x, y, w, h = stats[region, :4]
+        box = (slice(y, y + h), slice(x, x + w))
+        member = regions[box] == region
+        cut = _cuts_in_region(values[box], member, peaks[box] & member)
+        border[box] |= cut & member
+    return border
+
+
+def _cuts_in_region(values: np.ndarray, member: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """The borders between the cells of ``peaks`` in one region (see :func:`_split_at_peaks`)."""
+    n_peaks = cv2.connectedComponents(peaks.astype(np.uint8), connectivity=8)[0] - 1
+    if n_peaks < 2:
+        return np.zeros_like(member)
+    _, cells = cv2.distanceTransformWithLabels((~peaks).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP)
+    size = int(cells.max()) + 1
+    height = np.zeros(size, np.float32)
+    np.maximum.at(height, cells[peaks], values[peaks])
+    codes, tops = [], []
+    for a, b, va, vb, inside in (
+        (cells[1:], cells[:-1], values[1:], values[:-1], member[1:] & member[:-1]),
+        (cells[:, 1:], cells[:, :-1], values[:, 1:], values[:, :-1], member[:, 1:] & member[:, :-1]),
+    ):
+        differs = (a != b) & inside
+        low, high = np.minimum(a[differs], b[differs]), np.maximum(a[differs], b[differs])
+        codes.append(low.astype(np.int64) * size + high)
+        tops.append(np.maximum(va[differs], vb[differs]))
+    codes, tops = np.concatenate(codes), np.concatenate(tops)
+    root = np.arange(size)
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    unique, inverse = np.unique(codes, return_inverse=True)
+    border_top = np.full(len(unique), -np.inf, np.float32)
+    np.maximum.at(border_top, inverse, tops)
+    for code, top in zip(unique, border_top):
+        a, b = divmod(int(code), size)
+        if top >= 0.75 * min(height[a], height[b]):  # hardly a dip between them: one lesion
+            root[find(a)] = find(b)
+    lesion = np.array([find(i) for i in range(size)])[cells]
+    cut = np.zeros_like(member)
+    vertical, horizontal = np.diff(lesion, axis=0) != 0, np.diff(lesion, axis=1) != 0
+    cut[1:] |= vertical
+    cut[:-1] |= vertical
+    cut[:, 1:] |= horizontal
+    cut[:, :-1] |= horizontal
+    return cut
 
 
 def spots_inside(spots: SpotResult, darkness: np.ndarray, region: np.ndarray) -> SpotResult:
