@@ -48,6 +48,7 @@ __all__ = [
     "title",
     "partly_measured_words",
     "unmeasured_words",
+    "unscaled_words",
     "verdict_words",
 ]
 
@@ -246,12 +247,8 @@ def unmeasured_words(provenance: dict | None) -> str:
     largest cover that is not skin is named ("The forehead is covered by hair (62 % of it)").
     """
     provenance = provenance or {}
-    errors = _missing(provenance)
+    errors = _missing(provenance)  # sizes that only lacked a scale are said by unscaled_words
     if not errors:
-        unscaled = [METRICS[name].label.lower() for name in METRICS if name in (provenance.get("errors") or {})]
-        if unscaled:  # only the sizes, which need a scale
-            return (f"The {' and '.join(unscaled)} in mm² need a colour chart beside the skin, or the whole face in the "
-                    "photo (its pupils give the scale): include one to measure sizes.")  # fmt: skip
         return ""
     where = _measured_area(provenance)
     reasons = set(errors.values())
@@ -283,6 +280,19 @@ def unmeasured_words(provenance: dict | None) -> str:
         names = ", ".join(METRICS[name].label.lower() for name in METRICS if name in errors)
         return f"Some measures could not be computed on this photo: {names}."
     return "The measures could not be computed on this photo."
+
+
+def unscaled_words(provenance: dict | None) -> str:
+    """Which sizes in mm² were not measured for want of a measured scale, and what gives one ("" when none).
+
+    Read from the score's stored ``errors``: the sizes whose reason is :data:`skintrack.measure.metrics.NO_SCALE`.
+    """
+    errors = (provenance or {}).get("errors") or {}
+    unscaled = [METRICS[name].label.lower() for name in METRICS if str(errors.get(name, "")).startswith(NO_SCALE)]
+    if not unscaled:
+        return ""
+    return (f"The {' and '.join(unscaled)} in mm² need a colour chart beside the skin, or the whole face in the "
+            "photo (its pupils give the scale): include one to measure sizes.")  # fmt: skip
 
 
 def _missing(provenance: dict) -> dict[str, str]:

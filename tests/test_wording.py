@@ -134,18 +134,21 @@ def test_missing_measures_are_explained_from_the_stored_provenance():
 
 
 def test_sizes_without_a_measured_scale_ask_for_a_chart_and_hide_nothing_else():
-    """Sizes in mm² are missing on every photo without a chart or a face (the reason is NO_SCALE): the words ask
-    for a chart instead of calling it a failure, and what covered the area is still said."""
+    """Sizes in mm² are missing on every photo without a chart or a face (the reason is NO_SCALE): that is not a
+    failure (unmeasured_words stays empty, what covered the area is still said), and unscaled_words asks for a
+    chart."""
     from skintrack.measure.metrics import NO_SCALE
-    from skintrack.wording import partly_measured_words, unmeasured_words
+    from skintrack.wording import partly_measured_words, unmeasured_words, unscaled_words
 
     sizes = {name: NO_SCALE for name in ("red_lesion_mean_mm2", "spot_mean_mm2")}
     unscaled = {"zone": "forehead", "errors": sizes, "area_cover": {"skin_pct": 36.0, "hair_pct": 63.0, "shadow_pct": 0.0}}
-    assert unmeasured_words(unscaled) == (
+    assert unmeasured_words(unscaled) == ""
+    assert unscaled_words(unscaled) == (
         "The red lesion size and dark spot size in mm² need a colour chart beside the skin, or the whole face in the "
         "photo (its pupils give the scale): include one to measure sizes."
     )
     assert partly_measured_words(unscaled) == "Hair covers 63 % of the forehead: the measures are of the skin there (36 % of it)."
-    # A real failure beside them is still named, without the sizes.
+    # A real failure beside them is still named, without the sizes; a photo with a scale needs no such words.
     failed = {"errors": {**sizes, "line_density": "ValueError: boom"}}
     assert unmeasured_words(failed) == "Some measures could not be computed on this photo: fine lines."
+    assert unscaled_words({"errors": {"line_density": "ValueError: boom"}}) == "" and unscaled_words(None) == ""

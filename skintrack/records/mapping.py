@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..comparison.compare import Comparison
 from ..jsonsafe import finite, plain
 from ..measure.roi import Region, RegionError
-from ..wording import partly_measured_words, unmeasured_words
+from ..wording import partly_measured_words, unmeasured_words, unscaled_words
 from .db import Area, MetricScore, Patient, PhotoRecord, TreatmentSession
 from .views import Measurement, PatientView, PhotoView, SessionView
 
@@ -79,6 +79,7 @@ def photo_view(db: Session, record: PhotoRecord) -> PhotoView:
         measured=measured_part(scores[0].provenance if scores else None, region),
         unmeasured=unmeasured_words(scores[0].provenance) if any(s.value is None for s in scores) else "",
         partly_measured=partly_measured_words(scores[0].provenance) if scores else "",
+        unscaled=unscaled_words(scores[0].provenance) if scores else "",
         baseline_on_overlap=dict((scores[0].provenance or {}).get("baseline_on_overlap") or {}) if scores else {},
     )
 

@@ -152,6 +152,9 @@ class PhotoView:
     #: what kept part of the area from being measured (:func:`skintrack.wording.partly_measured_words`).
     unmeasured: str = ""
     partly_measured: str = ""
+    #: Which sizes in mm² need a measured scale (a chart or the face) to be given
+    #: (:func:`skintrack.wording.unscaled_words`).
+    unscaled: str = ""
     #: For a follow-up, from its scores' provenance: ``{"skin_left_out_pct": share of the baseline's measured
     #: skin this photo does not show, "metrics": the baseline's measures over the skin both show, or None when
     #: the whole baseline was the comparison}``; empty for a baseline or a photo scored before engine 0.5.0.

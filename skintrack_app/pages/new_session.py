@@ -417,6 +417,8 @@ def _show_result(store, me, result: dict) -> None:
             st.warning(md(photo.unmeasured))
         elif photo.partly_measured:
             st.caption(md(photo.partly_measured))
+        if photo.unscaled:
+            st.caption(md(photo.unscaled))
     if photo.status != "scored":
         retake = st.file_uploader("Retake", type=PHOTO_TYPES, key=f"retake_{photo.id}")
         if retake is not None and st.button("Replace with the retake", key=f"replace_{photo.id}"):
