@@ -331,3 +331,13 @@ def test_the_documents_metadata_holds_no_free_text(tmp_path):
             assert secret not in info, (audience, secret, info)
         assert reader.xmp_metadata is None
         assert "Secretname" in _text(pdf)  # the report itself still says whose it is and which area
+
+
+def test_every_overlay_has_a_title_in_both_reports():
+    """An overlay the engine draws is named in words in the provider's and the patient's report (the red lesions,
+    added in 0.6.0, were titled "red_lesions")."""
+    from skintrack.measure.scoring import OVERLAYS
+    from skintrack.report.layout import OVERLAY_TITLES, PLAIN_OVERLAY_TITLES
+
+    assert set(OVERLAY_TITLES) == set(PLAIN_OVERLAY_TITLES) == set(OVERLAYS)
+    assert all("_" not in title for title in (*OVERLAY_TITLES.values(), *PLAIN_OVERLAY_TITLES.values()))

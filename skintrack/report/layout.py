@@ -35,8 +35,10 @@ FOOTER = 14 * mm
 WIDTH = PAGE[0] - 2 * MARGIN - 12  # the frame's own padding is 6 pt on each side
 JPEG_QUALITY = 88
 
-OVERLAY_TITLES = {"skin": "measured skin", "redness": "redness map", "spots": "dark spots outlined", "lines": "fine lines"}
-PLAIN_OVERLAY_TITLES = {"skin": "skin that was measured", "redness": "where the skin is red", "spots": "dark spots outlined", "lines": "fine lines marked"}
+OVERLAY_TITLES = {"skin": "measured skin", "redness": "redness map", "red_lesions": "red lesions outlined",
+                  "spots": "dark spots outlined", "lines": "fine lines"}  # fmt: skip
+PLAIN_OVERLAY_TITLES = {"skin": "skin that was measured", "redness": "where the skin is red", "red_lesions": "red spots outlined",
+                        "spots": "dark spots outlined", "lines": "fine lines marked"}  # fmt: skip
 
 
 
