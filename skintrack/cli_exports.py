@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .cli import _actor, _area_or_fail, _patient_or_fail, _records, _writable, data_option, db_option, main, user_option
+from .measure.metrics import OVERLAYS
 
 
 @main.command("report")
@@ -20,7 +21,7 @@ from .cli import _actor, _area_or_fail, _patient_or_fail, _records, _writable, d
               help="The clinical report, or the patient's plain-words version.")  # fmt: skip
 @click.option("--full-name", is_flag=True, help="Print the patient's full name (default: the code only).")
 @click.option("--every-session", is_flag=True, help="Also show the photo of every session.")
-@click.option("--overlay", "overlays", multiple=True, type=click.Choice(["skin", "redness", "spots", "lines"]),
+@click.option("--overlay", "overlays", multiple=True, type=click.Choice(OVERLAYS),
               help="Also show this measurement overlay (repeatable).")  # fmt: skip
 @click.option("--clinic-name", default=None, help="Clinic name in the header (default: clinic.json in the data folder).")
 @click.option("--logo", type=click.Path(path_type=Path), default=None, help="Clinic logo, PNG or JPEG.")

@@ -69,7 +69,7 @@ MIN_SPACING_DAYS = {"micro-needling": 28, "RF": 28, "laser": 28, "peel": 14}
 #: Days after a treatment during which a rise in redness is expected inflammation.
 INFLAMMATION_DAYS = {"micro-needling": 7, "RF": 7, "laser": 14, "peel": 7}
 TREATMENT_KINDS = tuple(MIN_SPACING_DAYS)
-REDNESS_METRICS = ("redness", "red_area_pct")
+REDNESS_METRICS = ("redness", "red_area_pct", "red_lesion_count")
 
 #: The measures each treatment sets out to change, first on screen and in reports: peels and lasers
 #: for redness and pigmentation, micro-needling and RF for texture, scars and fine lines.

@@ -196,3 +196,61 @@ def test_papules_along_a_band_of_redness_are_counted_one_by_one():
     whole = detect_spots(excess, skin, threshold, min_area=20, min_width=5)
     assert split.spot_count == 3 and all(split.mask[cy, cx] for cx, cy in centres)
     assert whole.spot_count < 3
+
+
+def test_a_lesion_with_an_uneven_top_stays_one_lesion():
+    """Two peaks about 30 px apart on one lesion, the redness between them dipping by about 12 %: one lesion,
+    not two (the cut between peaks needs a real dip)."""
+    from skintrack.measure.metrics.redness import red_excess, red_lesion_threshold
+    from skintrack.measure.metrics.spots import detect_spots
+
+    rng = np.random.default_rng(6)
+    shape = (300, 400)
+    a = rng.normal(12.0, 0.4, shape).astype(np.float32)
+    a += 7.0 * _blob(shape, 182, 150, 14.0) + 7.0 * _blob(shape, 218, 150, 14.0)  # two tops, 12 % dip between
+    skin = np.ones(shape, bool)
+    excess = red_excess(a, skin, window=201, sigma=1.5)
+    threshold = red_lesion_threshold(excess, skin)
+    one = detect_spots(excess, skin, threshold, min_area=20, min_width=5, split_peaks=True)
+    assert one.spot_count == 1 and one.mask[150, 182] and one.mask[150, 218]
+
+
+def test_lesions_on_skin_with_negative_a_are_found():
+    """a* below 0 (greenish light, pale skin after a poor white balance) is within the background's 8-bit range
+    (A_OFFSET): a lesion there stands out as anywhere else."""
+    from skintrack.measure.metrics.redness import red_excess, red_lesion_threshold
+    from skintrack.measure.metrics.spots import detect_spots
+
+    rng = np.random.default_rng(7)
+    shape = (300, 400)
+    a = rng.normal(-6.0, 0.4, shape).astype(np.float32) + 7.0 * _blob(shape, 200, 150, 8.0)
+    skin = np.ones(shape, bool)
+    excess = red_excess(a, skin, window=151, sigma=1.5)
+    assert abs(float(np.median(excess))) < 0.5  # the background follows the skin, not the 0 clip
+    lesions = detect_spots(excess, skin, red_lesion_threshold(excess, skin), min_area=20, min_width=5, split_peaks=True)
+    assert lesions.spot_count == 1 and lesions.mask[150, 200]
+
+
+def test_a_baseline_that_could_not_set_the_red_lesion_threshold_gives_nan_not_zero(scene, baseline_score):
+    """A stored NaN threshold (the baseline's red-lesion step failed, or it was measured against an older
+    baseline) is missing: the follow-up's red lesions are NaN with the reason, not 0 lesions."""
+    nan_threshold = {**baseline_score.thresholds, "red_lesion_delta_a": float("nan")}
+    follow_up = skintrack.score(render(scene, SkinState(erythema=6.0)).rgb, reference=nan_threshold)
+    assert np.isnan(follow_up.metrics["red_lesion_count"])
+    assert "rescore" in follow_up.provenance["errors"]["red_lesion_count"]
+
+
+def test_a_scale_handed_on_as_a_number_gives_sizes_only_when_said_to_be_measured():
+    """Score.mm_per_px always holds a number, assumed or measured; handed on with the thresholds it gives sizes in
+    mm² only with "scale_measured" (a Score reference carries that itself)."""
+    from skintrack import normalize
+    from skintrack.synthetic import Capture, SkinScene
+
+    shot = SkinScene(seed=2, chart=True).render(SkinState(), Capture(seed=1))
+    base = skintrack.score(normalize(shot.encoded))
+    assert base.provenance["scale"]["measured"] is True
+    handed = {**base.thresholds, "mm_per_px": base.mm_per_px}
+    assert np.isnan(skintrack.score(shot.rgb, reference=handed).metrics["spot_mean_mm2"])
+    said = skintrack.score(shot.rgb, reference={**handed, "scale_measured": 1})
+    assert said.metrics["spot_mean_mm2"] > 0 and said.provenance["scale"]["measured"] is True
+    assert skintrack.score(shot.rgb, reference=base).provenance["scale"]["measured"] is True

@@ -341,3 +341,13 @@ def test_every_overlay_has_a_title_in_both_reports():
 
     assert set(OVERLAY_TITLES) == set(PLAIN_OVERLAY_TITLES) == set(OVERLAYS)
     assert all("_" not in title for title in (*OVERLAY_TITLES.values(), *PLAIN_OVERLAY_TITLES.values()))
+
+
+def test_the_command_line_report_offers_every_overlay():
+    """`skintrack report --overlay` takes each overlay the engine draws (it listed four by hand and refused
+    red_lesions)."""
+    from skintrack.cli_exports import report_command
+    from skintrack.measure.scoring import OVERLAYS
+
+    option = next(p for p in report_command.params if p.name == "overlays")
+    assert tuple(option.type.choices) == tuple(OVERLAYS)

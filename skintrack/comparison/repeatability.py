@@ -58,7 +58,7 @@ from ..batch import PHOTO_SUFFIXES, _map
 from ..intake.photo import Photo, load_photo
 from ..jsonsafe import finite
 from ..measure.colour import rgb_to_lab, srgb8_to_linear
-from ..measure.metrics import METRIC_NAMES
+from ..measure.metrics import METRIC_NAMES, METRICS
 from ..measure.skin import skin_mask
 from ..synthetic import Capture, SkinScene, SkinState
 from .compare import DEFAULT_CONFIG, compare, measure_baseline
@@ -417,7 +417,8 @@ def build_table(
             bands[ref][name] = {}
             for metric in METRIC_NAMES:
                 own = sim[ref][metric]
-                scaled_by_chart = ref != "chart" and not math.isfinite(own.within_sd)
+                unmeasured = own.within_sd is None or not math.isfinite(own.within_sd)  # (None: read from a table)
+                scaled_by_chart = ref != "chart" and METRICS[metric].unit == "mm²" and unmeasured
                 if scaled_by_chart:
                     # Sizes in mm² need a measured scale: only the simulated photos with a chart have one.
                     own = sim["chart"][metric]

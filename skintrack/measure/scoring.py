@@ -50,7 +50,7 @@ from .analysis import photo_face, photo_skin, working_lab, working_rgb
 from .face import ZONES, Face, FaceConfig
 from .filters import fill_outside
 from .masks import dilate, erode
-from .metrics import METRIC_NAMES, NO_SCALE
+from .metrics import METRIC_NAMES, NO_SCALE, OVERLAYS
 from .metrics.redness import measure_redness, red_excess, red_lesion_threshold, red_threshold, redness_map
 from .metrics.spots import detect_spots, local_darkness, spot_threshold, spots_inside
 from .metrics.texture import band_pass, detect_lines, line_threshold, ridge_strength, roughness
@@ -65,8 +65,6 @@ THRESHOLD_NAMES = ("red_a", "spot_delta_L", "line_delta_L", "red_lesion_delta_a"
 #: ... of them, those a reference measured by an engine before 0.6.0 lacks: the measures that need one are
 #: then NaN with the reason (rescore the baseline), the others are measured as before.
 LATER_THRESHOLDS = {"red_lesion_delta_a": ("red_lesion_count", "red_lesion_mean_mm2")}
-#: Names accepted by :meth:`Score.overlay`.
-OVERLAYS = ("skin", "redness", "red_lesions", "spots", "lines")
 
 
 @dataclass(frozen=True)
@@ -558,7 +556,9 @@ def score(
         on this photo is used as is. With a face only the face is skin.
     reference : Score or mapping, optional
         The baseline score of the same area, or its ``thresholds`` (a mapping, which may
-        add ``"mm_per_px"``: the baseline's :attr:`Score.mm_per_px`). Every threshold
+        add ``"mm_per_px"``: the baseline's :attr:`Score.mm_per_px`, and ``"scale_measured": 1``
+        when that scale came from a chart or a face, ``provenance["scale"]["measured"]``; without
+        it the sizes in mm² are not given). Every threshold
         that decides "red", "spot" or "line" is taken from it, so a real change between
         sessions shows as a change; so is the scale in mm per pixel that sets the spot sizes.
     config : ScoreConfig or mapping, optional
@@ -628,17 +628,24 @@ class _Yardstick:
                     f"({own} vs {cfg.settings_hash}); rescore the baseline with these settings first."
                 )
             given, mm, sha = dict(reference.thresholds), reference.mm_per_px, reference.provenance.get("photo_sha256")
-            measured = (reference.provenance.get("scale") or {}).get("measured", True)
+            scale = reference.provenance.get("scale") or {}
+            # (A score from before 0.6.0 has no "measured": its source says whether the scale was assumed.)
+            measured = scale.get("measured", scale.get("source") != "skin region (assumed)")
         else:
-            measured = True  # a scale given with the thresholds is the caller's
             given, mm, sha = {k: float(v) for k, v in reference.items()}, None, None
             mm = given.pop("mm_per_px", None)
+            # A bare mm_per_px may be an assumed scale (Score.mm_per_px always has one): sizes in mm² only
+            # when the caller says it was measured.
+            measured = bool(given.pop("scale_measured", 0.0))
         mm = given.pop("spot_mm_per_px", mm)  # where thresholds stored before the field existed kept the scale
         missing = [name for name in THRESHOLD_NAMES if name not in given and name not in LATER_THRESHOLDS]
         if missing:
             raise ValueError(f"The reference lacks thresholds: {', '.join(missing)}.")
         finite_mm = mm is not None and math.isfinite(mm)
-        kept = {name: given[name] for name in THRESHOLD_NAMES if name in given}
+        # A later threshold the baseline could not set (NaN: its family failed, or it was itself measured
+        # against an older baseline) is missing, not a threshold nothing reaches.
+        kept = {name: given[name] for name in THRESHOLD_NAMES
+                if name in given and (name not in LATER_THRESHOLDS or math.isfinite(given[name]))}  # fmt: skip
         return cls(kept, float(mm) if finite_mm else None, sha, bool(measured) if finite_mm else True)
 
     @property

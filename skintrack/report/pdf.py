@@ -74,7 +74,7 @@ def build_pdf(
         Besides the baseline/latest pair, show the photo of every session (or of these sessions).
     full_name : bool
         Print the patient's full name; by default only the patient code.
-    overlays : sequence of {"skin", "redness", "spots", "lines"}
+    overlays : sequence of {"skin", "redness", "red_lesions", "spots", "lines"}
         Also show these measurement overlays for the photos shown.
     clinic : Clinic, optional
         Name and logo for the header (default: :func:`~skintrack.report.clinic.load_clinic`).

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METRICS", "METRIC_NAMES", "NO_SCALE", "MetricInfo"]
+__all__ = ["METRICS", "METRIC_NAMES", "NO_SCALE", "OVERLAYS", "MetricInfo"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ METRICS: dict[str, MetricInfo] = {
 }  # fmt: skip
 
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+
+#: The maps :meth:`skintrack.Score.overlay` draws on the photo (names used by the app, the reports and the CLI).
+OVERLAYS = ("skin", "redness", "red_lesions", "spots", "lines")
 
 #: Why a size in mm² is missing: it needs a scale that was measured (colour chart, pupils), not assumed.
 NO_SCALE = (

@@ -32,9 +32,11 @@ Formulas
     darkness map (:func:`skintrack.measure.metrics.spots.detect_spots`: peak above
     ``T_lesion``, extent at half its typical excess, at least 1 mm across, compact,
     not touching the rim of the measured skin), except that a region of raised
-    ``E`` holding several peaks at least 1.5 mm apart is first cut between them
-    (``split_peaks``): papules along a band of mottled redness are counted one by
-    one, as a dermatologist counts them, instead of the band failing the shape tests, with
+    ``E`` holding several peaks at least twice the least lesion width apart (1.5 mm,
+    never under 6 px) is first cut between two of them where ``E`` dips by at least
+    a quarter of the lower peak (``split_peaks``): papules along a band of mottled
+    redness are counted one by one, as a dermatologist counts them, instead of the
+    band failing the shape tests, while a lesion whose top is merely uneven stays whole; with
 
         T_lesion = max(min_delta, median(E) + k · robust_sd(E))
 

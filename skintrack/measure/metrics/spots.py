@@ -153,8 +153,9 @@ def detect_spots(
     ``max_line_ratio`` times its mean darkness is the darkest stretch of a line,
     not a spot (inside a round spot the ridge response is near zero).
     ``split_peaks`` cuts a candidate region holding several peaks above the threshold (at least
-    ``2 · min_width`` apart) between them, nearest peak first (:func:`_split_at_peaks`), so lesions in a
-    chain of mottled skin are judged one by one (used for red lesions).
+    ``2 · min_width`` apart) between two of them where the values dip by at least a quarter of the lower
+    peak (:func:`_split_at_peaks`), so lesions in a chain of mottled skin are judged one by one (used for
+    red lesions).
     """
     candidates = (darkness > 0.5 * threshold) & skin
     if split_peaks:
