@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from skintrack.measure.metrics import METRIC_NAMES
+
 from .conftest import REPO, copy_of_demo
 
 sys.path.insert(0, str(REPO / "tools"))
@@ -26,6 +28,9 @@ pytestmark = [
 ]
 
 PATIENT = ("sim-browser", "patient-browser-pw")
+#: One interval plot per measure with values (the sizes in mm² have none: the simulated photos have no chart or
+#: face), and the patients over time.
+CHARTS = len([n for n in METRIC_NAMES if not n.endswith("_mean_mm2")]) + 1
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ def test_a_provider_reads_outcomes_filters_and_downloads(clinic, tmp_path):
         app_driver.log_in(page, url)
         app_driver.open_page(page, "Outcomes")
         page.get_by_role("heading", name="Outcomes across patients").wait_for()
-        _charts_drawn(page, 10)  # nine measures' interval plots and the patients over time
+        _charts_drawn(page, CHARTS)
         page.get_by_text("10 of these 10 patients are").wait_for()
         page.wait_for_timeout(800)
         page.screenshot(path=str(tmp_path / "1-outcomes.png"), full_page=True)
@@ -65,7 +70,7 @@ def test_a_provider_reads_outcomes_filters_and_downloads(clinic, tmp_path):
 
         page.get_by_text("treatment and setting", exact=True).click()
         app_driver.wait_idle(page)
-        _charts_drawn(page, 10)
+        _charts_drawn(page, CHARTS)
         page.get_by_text("needle depth 1.5-2 mm").first.wait_for()  # the groups now carry their setting bin
         page.screenshot(path=str(tmp_path / "2-by-setting.png"), full_page=True)
 
@@ -78,7 +83,7 @@ def test_a_provider_reads_outcomes_filters_and_downloads(clinic, tmp_path):
 
         expect(page.locator('[data-testid="stMultiSelect"]').filter(has_text="Treatment")).to_contain_text("laser")
         expect(page.get_by_text("needle depth 1.5-2 mm")).to_have_count(0, timeout=120_000)  # the charts redrawn
-        _charts_drawn(page, 10)
+        _charts_drawn(page, CHARTS)
         page.get_by_role("heading", name="Patients over time").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "3-laser-over-time.png"), full_page=True)
 

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
+from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
 
 from .conftest import REPO
@@ -160,7 +161,7 @@ def test_two_processes_writing_to_one_database_and_photo_folder(tmp_path):
         assert first == second and (dup_one or dup_two)
     counts = _counts(records)
     assert counts["photos"] == counts["distinct"] == 4 + 3 + 3
-    assert counts["scores"] == 9 * counts["scored"] and counts["uploads"] == counts["photos"]
+    assert counts["scores"] == len(METRIC_NAMES) * counts["scored"] and counts["uploads"] == counts["photos"]
     assert len(records.list_photos(ADMIN, shared_patient.id)) == 4
     baseline = records.list_areas(ADMIN, shared_patient.id)[0].baseline_photo_id
     assert baseline == outcomes["one"]["shared"][0][0]  # the earliest visit's photo, whoever stored it
@@ -232,7 +233,7 @@ def test_two_api_servers_on_one_database(tmp_path):
             assert len(ids) == 1
         counts = _counts(records)
         assert counts["photos"] == counts["distinct"] == counts["uploads"] == 3
-        assert counts["scores"] == 9 * counts["scored"]
+        assert counts["scores"] == len(METRIC_NAMES) * counts["scored"]
         listed = clients[1].get(f"/api/v1/patients/{patient['id']}/photos").json()
         assert listed["total"] == 3 and sum(p["is_baseline"] for p in listed["items"]) == 1
         # Two desks read the patient through different servers and change it at once: one wins, one gets 412.

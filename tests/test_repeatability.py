@@ -7,6 +7,7 @@ The real repeat pairs (``../shared/real_photos``) are measured once per test ses
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from skintrack.comparison.repeatability import (
     simulated_from_table,
 )
 
-from .conftest import REPO
+from .conftest import REPO, same_numbers
 
 pytestmark = pytest.mark.slow  # the repeatability studies and real repeat pairs: `make test-slow` (and CI)
 
@@ -47,6 +48,9 @@ def test_shipped_table_is_what_the_study_measures(study):
     assert {row.metric for row in study} == set(shipped)
     for now in study:
         row = shipped[now.metric]
+        if row["within_sd"] is None:  # a size in mm²: the grey-card cheek has no measured scale, here or shipped
+            assert math.isnan(now.within_sd) and now.metric.endswith("_mean_mm2"), now
+            continue
         sd_margin = 0.1 * row["within_sd"] + 5e-4
         assert abs(now.within_sd - row["within_sd"]) <= sd_margin, (now, row)
         assert abs(now.mean - row["mean"]) <= 0.25 * row["within_sd"] + 1e-3, (now, row)
@@ -62,11 +66,28 @@ def test_table_comparison_would_catch_a_stale_table(study):
     assert abs(1.25 * redness.within_sd - shipped["redness"]["within_sd"]) > 0.1 * shipped["redness"]["within_sd"] + 5e-4
 
 
+#: Measures that do not meet the simulated study's 3 % CV yet (each has its own expected failure below).
+NOT_YET_REPEATABLE = ("red_lesion_count",)
+
+
 def test_simulated_targets_cv_and_redness_mdc(study):
     for row in study:
+        if row.metric.endswith("_mean_mm2"):  # no measured scale on the grey-card cheek: nothing to repeat
+            assert math.isnan(row.cv_pct), row
+            continue
+        if row.metric in NOT_YET_REPEATABLE:
+            continue
         assert row.cv_pct <= 3.0, row
     redness = next(row for row in study if row.metric == "redness")
     assert redness.mdc95 <= 1.0  # visible erythema is Δa* 2.5
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19, open: engine 0.6.0's red lesion count on the simulated re-captures "
+                   "has a CV of 11 % (4.6 lesions, SD 0.53): a lesion at the threshold, or a patch of the synthetic "
+                   "cheek outlined as a ring and cut in two, comes and goes between shots")  # fmt: skip
+def test_red_lesion_count_meets_the_simulated_cv_target(study):
+    row = next(row for row in study if row.metric == "red_lesion_count")
+    assert row.cv_pct <= 3.0, row
 
 
 def test_score_uncertainty_is_the_band_for_its_conditions(baseline_score):
@@ -76,7 +97,7 @@ def test_score_uncertainty_is_the_band_for_its_conditions(baseline_score):
     uncertainty = baseline_score.uncertainty
     assert set(uncertainty) == set(baseline_score.metrics)
     for name, value in baseline_score.metrics.items():
-        assert uncertainty[name] == mdc95(name, conditions, level=value)
+        assert same_numbers(uncertainty[name], mdc95(name, conditions, level=value)), name
     assert uncertainty["spot_count"] >= 1.0  # a count cannot change by less than one
 
 
