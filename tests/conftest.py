@@ -222,6 +222,24 @@ def copy_of_demo(demo_folder: Path, destination: Path) -> Path:
 _RECORDS_TEMPLATES: dict = {}
 
 
+def add_closer_course(records, actor, treatments: tuple[str, str]):
+    """Patient "P-CLOSER" with a cheek photographed twice: the synthetic cheek (800 x 600), then the same photo
+    cut to its left 60 % (the same skin framed closer, issue 20). ``treatments`` are the two visits' kinds.
+    Returns (patient, the follow-up's PhotoView)."""
+    import cv2
+
+    from skintrack import load_photo
+
+    patient = records.add_patient(actor, "P-CLOSER")
+    area = records.add_area(actor, patient.id, "cheek")
+    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
+    records.add_photo(actor, records.add_session(actor, patient.id, "2026-01-10", treatments[0]).id, area.id, photo)
+    rgb = load_photo(photo).rgb
+    cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()
+    later = records.add_photo(actor, records.add_session(actor, patient.id, "2026-03-10", treatments[1]).id, area.id, cut)
+    return patient, later
+
+
 def same_numbers(a, b) -> bool:
     """Two measures (or dicts of them) are the same number, NaN included (a size in mm² without a measured
     scale is NaN in both)."""

@@ -16,7 +16,7 @@ from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
 from skintrack_app.text import md
 
-from .conftest import REPO, copy_of_demo
+from .conftest import REPO, add_closer_course, copy_of_demo
 
 SAMPLES = REPO / "sample_images"
 TIMEOUT = 240
@@ -198,21 +198,8 @@ def test_compare_two_sessions(demo_dir, monkeypatch):
 def test_compare_page_says_a_closer_follow_up_is_compared_over_the_skin_both_show(tmp_path, monkeypatch):
     """Issue 20: the provider sees that the follow-up shows only part of the baseline's skin and that the
     changes are over that part; the table's "before" is the baseline there, not the whole baseline."""
-    import cv2
-    import numpy as np
-
-    from skintrack import load_photo
-    from skintrack.synthetic import Capture, SkinScene, SkinState
-
     records = _staff(tmp_path)
-    doctor = Actor("dr-test")
-    patient = records.add_patient(doctor, "P-CLOSER")
-    area = records.add_area(doctor, patient.id, "cheek")
-    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
-    records.add_photo(doctor, records.add_session(doctor, patient.id, "2026-01-10", "baseline").id, area.id, photo)
-    rgb = load_photo(photo).rgb
-    cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()
-    later = records.add_photo(doctor, records.add_session(doctor, patient.id, "2026-03-10", "other").id, area.id, cut)
+    patient, later = add_closer_course(records, Actor("dr-test"), ("baseline", "other"))
     records.close()
     monkeypatch.setenv("SKINTRACK_DATA", str(tmp_path))
     at = _page("compare", patient.id).run()

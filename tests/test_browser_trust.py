@@ -16,7 +16,7 @@ import pytest
 from skintrack.measure.metrics import METRIC_NAMES
 from skintrack.records import Actor, Records
 
-from .conftest import REPO
+from .conftest import REPO, add_closer_course
 
 sys.path.insert(0, str(REPO / "tools"))
 import app_driver  # noqa: E402
@@ -264,23 +264,12 @@ def test_the_progress_legend_dots_have_the_markers_colours(tmp_path):
 def test_on_a_phone_the_legend_wraps_and_explains_the_partly_compared_diamond(tmp_path):
     """Issue 20: a follow-up framed closer is drawn against the baseline over the part it shows (a hollow
     diamond); on a 390 px phone every legend item, the diamond's included, wraps inside the screen."""
-    import cv2
-    import numpy as np
-
-    from skintrack import load_photo
-    from skintrack.synthetic import Capture, SkinScene, SkinState
     from skintrack_app.widgets import PARTLY_COMPARED_WORDS
 
     data = tmp_path / "data"
     data.mkdir()
     records = _records(data)
-    patient = records.add_patient(CHECK, "P-CLOSER")
-    area = records.add_area(CHECK, patient.id, "cheek")
-    photo = SkinScene(seed=11).render(SkinState(spot_contrast=10.0), Capture(seed=1, size=(800, 600))).encoded
-    records.add_photo(CHECK, records.add_session(CHECK, patient.id, "2026-01-10", "laser").id, area.id, photo)
-    rgb = load_photo(photo).rgb
-    cut = cv2.imencode(".png", np.ascontiguousarray(rgb[:, : int(rgb.shape[1] * 0.6), ::-1]))[1].tobytes()
-    records.add_photo(CHECK, records.add_session(CHECK, patient.id, "2026-03-10", "laser").id, area.id, cut)
+    add_closer_course(records, CHECK, ("laser", "laser"))
     records.close()
     with app_driver.running_app(data) as url, app_driver.browser_page(**app_driver.PHONE, touch=True) as page:
         app_driver.log_in(page, url)

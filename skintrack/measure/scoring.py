@@ -323,8 +323,11 @@ class _Context:
         sigma = max(cfg.spot_sigma_min_px, self.px(cfg.spot_sigma_mm))
         min_area = max(cfg.spot_min_px**2, math.pi / 4.0 * self.px(cfg.spot_min_diameter_mm) ** 2)
         min_width = max(cfg.spot_min_px, self.px(cfg.spot_min_width_mm))
-        window = int(np.clip(round(self.px(cfg.spot_window_mm)), 31, 2 * max(self.L.shape) + 1)) | 1
-        return sigma, min_area, min_width, window
+        return sigma, min_area, min_width, self.window_px(cfg.spot_window_mm)
+
+    def window_px(self, mm: float) -> int:
+        """A background window of ``mm`` millimetres in working pixels: odd, at least 31, at most twice the image."""
+        return int(np.clip(round(self.px(mm)), 31, 2 * max(self.L.shape) + 1)) | 1
 
     def threshold(self, name: str, compute) -> float:
         """The baseline's threshold when there is a reference, else this photo's own."""
@@ -378,8 +381,7 @@ def _red_lesions(ctx: _Context) -> _Part:
     part.maps["red_lesions"] = np.zeros(ctx.skin.shape, bool)
     try:
         sigma, min_area, min_width, _ = ctx.spot_sizes_px
-        window = int(np.clip(round(ctx.px(cfg.red_lesion_window_mm)), 31, 2 * max(ctx.a.shape) + 1)) | 1
-        excess = red_excess(ctx.a, ctx.measured, window, sigma)
+        excess = red_excess(ctx.a, ctx.measured, ctx.window_px(cfg.red_lesion_window_mm), sigma)
         part.maps["red_excess"] = excess
         threshold = ctx.threshold(
             "red_lesion_delta_a",
