@@ -225,3 +225,30 @@ def test_same_inputs_give_the_same_numbers_through_every_door(tmp_path):
     for name, verdict in later.verdicts.items():
         assert rows.loc[name, "noise"] == verdict.wording
         assert rows.loc[name, "mdc95"] == pytest.approx(verdict.mdc95)
+
+
+def test_an_over_or_underexposed_follow_up_without_a_reference_never_shows_a_tone_change_beyond_noise():
+    """Issue 20: an overexposed repeat shot moved ITA by ~100° and was called a change beyond noise. The same
+    real close-up, its exposure changed on linear light (nothing else, so alignment is perfect): far too bright,
+    the quality gate stops it (clipped skin); half the light, it is compared and warned, the record keeps the
+    light difference the words read, and no change of colour or tone is called real, although the ITA change
+    is beyond the band of these conditions."""
+    from skintrack.comparison.noise import LIGHT_DEPENDENT, Conditions, verdict
+
+    from .conftest import real_photo
+    from .test_quality import _exposed
+
+    first = measure_baseline(real_photo("PAT_1428_1489_38.png"))
+    burnt = compare(first, _exposed(first.photo.rgb, 1.8))  # so bright that the skin clips: the gate stops it
+    assert burnt.status == "blocked" and "clipped" in burnt.reason
+    later = compare(first, _exposed(first.photo.rgb, 0.5))
+    assert later.status == "scored", later.reasons
+    record = later.normalization["light_vs_baseline"]
+    assert record["differs"] is True and record["delta_L"] < -record["limit"] == -8.0
+    assert later.score.provenance["normalization"]["light_vs_baseline"] == record  # what the stored score keeps
+    assert any("darker than in the baseline" in reason for reason in later.reasons)
+    assert later.conditions.light_differs
+    unguarded = Conditions(later.conditions.reference, later.conditions.alignment_quality)
+    assert verdict("ita", later.changes["ita"], unguarded).beyond  # what it would have said
+    for metric in LIGHT_DEPENDENT:
+        assert not later.verdicts[metric].beyond, (metric, later.changes[metric])

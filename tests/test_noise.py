@@ -101,7 +101,7 @@ def test_verdicts_skip_measures_that_are_not_computable():
     judged = verdicts(before, after, Conditions("none", 0.9))
     assert set(judged) == {"redness", "spot_count"}
     assert judged["spot_count"].wording == "within noise"
-    assert judged["redness"].to_dict()["conditions"] == {"reference": "none", "alignment_quality": 0.9}
+    assert judged["redness"].to_dict()["conditions"] == {"reference": "none", "alignment_quality": 0.9, "light_differs": False}
 
 
 def test_a_clinics_own_table_replaces_the_shipped_one(tmp_path, monkeypatch):
@@ -161,3 +161,27 @@ def test_a_clinics_precise_table_never_makes_one_spot_a_change(tmp_path, monkeyp
         assert within_noise("spot_count", -1.0, conditions, level=3.0)
         # The precise table still counts: two spots are beyond its (tiny) band.
         assert verdict("spot_count", 2.0, conditions, before=3.0, after=5.0).beyond
+
+
+def test_colour_and_tone_changes_are_not_called_real_when_the_light_differed():
+    """Issue 20: without a neutral reference in both photos, a follow-up whose light differs (recorded by
+    compare() as ``normalization["light_vs_baseline"]``) may show a large ITA or redness change that is the
+    light. Those measures are at most "could be noise"; spots, texture and counts keep their verdicts."""
+    from skintrack.comparison.noise import LIGHT_DEPENDENT
+
+    record = {"method": "none", "light_vs_baseline": {"delta_L": 14.3, "limit": 8.0, "differs": True}}
+    light = Conditions.of(record, 0.9)
+    assert light == Conditions("none", 0.9, True)
+    assert not Conditions.of({**record, "light_vs_baseline": {"delta_L": 3.0, "limit": 8.0, "differs": False}}, 0.9).light_differs
+    assert Conditions("chart", 0.95).worse(light).light_differs and light.worse(GOOD_CHART).light_differs
+    assert set(LIGHT_DEPENDENT) == {"ita", "redness", "red_area_pct", "evenness"}
+    plain = Conditions("none", 0.9)
+    for metric in METRIC_NAMES:
+        huge = 100.0 * verdict(metric, 1.0, plain, level=1.0).limit
+        if metric in LIGHT_DEPENDENT:
+            assert verdict(metric, huge, plain, level=1.0).beyond, metric  # the same change, the same light: real
+            judged = verdict(metric, huge, light, level=1.0)
+            assert (judged.beyond, judged.wording) == (False, "could be noise"), metric
+            assert verdict(metric, 0.0, light, level=1.0).wording == "within noise"
+        else:
+            assert verdict(metric, huge, light, level=1.0).beyond, metric

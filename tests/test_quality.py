@@ -72,3 +72,50 @@ def test_small_sharp_photos_are_judged_at_their_own_resolution(real_photos_dir):
         warned_blurred += "blurred" in codes(check_quality(Photo(blurred)))
     assert blocked_sharp == 0
     assert warned_blurred == len(shots)
+
+
+def _exposed(rgb, gain):
+    """``rgb`` with its exposure scaled by ``gain`` on linear light (the sRGB curve written out here, not
+    skintrack's), clipped as a camera clips."""
+    import numpy as np
+
+    c = rgb.astype(np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) * gain
+    linear = np.clip(linear, 0.0, 1.0)
+    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(encoded * 255.0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("gain, sign", [(1.8, 1), (0.5, -1)])
+def test_a_follow_up_brighter_or_darker_than_its_baseline_without_a_reference_is_warned(gain, sign):
+    """Issue 20: a real close-up with no neutral reference, its exposure changed on linear light. The skin's
+    lightness moves by more than the limit, and the warning says which way and what it means."""
+    from skintrack import normalize
+    from skintrack.comparison.quality import DEFAULT_CONFIG, exposure_change, exposure_difference
+
+    baseline = normalize(load_photo(real_photo("PAT_1428_1489_38.png")))
+    assert baseline.metadata["normalization"]["method"] == "none"
+    follow_up = normalize(load_photo(_exposed(baseline.rgb, gain)), reference=baseline)
+    delta = exposure_difference(follow_up, baseline)
+    assert sign * delta > DEFAULT_CONFIG.exposure_warn
+    issue = exposure_change(follow_up, baseline)
+    assert (issue.code, issue.severity, issue.value, issue.limit) == ("exposure", "warn", round(delta, 3), DEFAULT_CONFIG.exposure_warn)
+    assert ("brighter" if sign > 0 else "darker") in issue.message and "grey card" in issue.message
+    assert exposure_change(baseline, baseline) is None  # the same light: nothing to say
+    slightly = normalize(load_photo(_exposed(baseline.rgb, 1.05)), reference=baseline)
+    assert exposure_change(slightly, baseline) is None and abs(exposure_difference(slightly, baseline)) < DEFAULT_CONFIG.exposure_warn
+
+
+def test_exposure_is_not_judged_on_the_skin_when_a_neutral_reference_in_both_corrected_it(scene):
+    """With a grey card in both photos the light is corrected from the card (rule 1): a darker shot of the same
+    skin raises no exposure issue. The same two photos uncorrected would."""
+    from skintrack import normalize
+    from skintrack.comparison.quality import exposure_change, exposure_difference
+
+    base = normalize(load_photo(render(scene).encoded))
+    dark_shot = load_photo(render(scene, SkinState(), Capture(seed=1, exposure=0.55)).encoded)
+    assert base.metadata["normalization"]["method"] != "none"
+    corrected = normalize(dark_shot, reference=base)
+    assert exposure_difference(corrected, base) is None and exposure_change(corrected, base) is None
+    uncorrected = dark_shot.with_metadata(normalization={"method": "none"})
+    assert exposure_change(uncorrected, base).value < -8

@@ -606,3 +606,30 @@ def test_the_measurement_caches_drop_the_least_recently_used(tmp_path):
         assert set(cache.measured) == {f"photo-{i}" for i in range(4, 20)}
     finally:
         records.close()
+
+
+def test_a_darker_follow_up_without_a_reference_keeps_its_light_difference_and_no_tone_change_is_called_real(records, patient):
+    """Issue 20 through the records (the app's, API's and reports' door): the stored photo keeps the light
+    difference the warning and the verdicts read, and its progress calls no colour or tone change real."""
+    from skintrack import load_photo
+    from skintrack.comparison.noise import LIGHT_DEPENDENT
+    from skintrack.progress import area_progress
+
+    from .conftest import real_photo
+    from .test_quality import _exposed
+
+    person, area = patient
+    close_up = real_photo("PAT_1428_1489_38.png")
+    records.add_photo(DOCTOR, _session(records, person.id, "2026-05-04").id, area.id, close_up)
+    import cv2
+
+    darker = cv2.imencode(".png", cv2.cvtColor(_exposed(load_photo(close_up).rgb, 0.5), cv2.COLOR_RGB2BGR))[1].tobytes()
+    view = records.add_photo(DOCTOR, _session(records, person.id, "2026-06-01").id, area.id, darker)
+    assert view.status == "scored", view.status_reason
+    assert view.normalization["light_vs_baseline"]["differs"] is True
+    assert any(issue["code"] == "exposure" for issue in view.quality)
+    progress = area_progress(records, DOCTOR, person.id, area.id)
+    for metric in LIGHT_DEPENDENT:
+        follow_up = progress.metrics[metric].points[-1]
+        assert not follow_up.beyond_noise and follow_up.noise != "beyond noise", (metric, follow_up)
+    assert abs(progress.metrics["ita"].points[-1].change) > progress.metrics["ita"].points[-1].mdc95  # a big change, withheld

@@ -127,7 +127,7 @@ def false_alarms(pairs, table_for) -> tuple[int, int]:
     for pair in pairs:
         if pair.status != "scored":
             continue
-        conditions = Conditions(pair.reference or "none", pair.alignment_quality)
+        conditions = pair.conditions()
         with table_for(pair):
             for metric in pair.baseline_metrics:
                 a, b = pair.baseline_metrics[metric], pair.follow_up_metrics.get(metric)

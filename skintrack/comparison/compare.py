@@ -10,6 +10,8 @@ For a follow-up against its baseline::
     follow-up ─> measuring copy (MEASURE_SIZE long side)
               ─> quality gate ──────────────────────────── "blocked" (with the reasons)
               ─> normalise to the baseline's neutral reference
+              ─> without one in both: exposure against the baseline's (a warning;
+                 colour and tone verdicts withheld when it differs)
               ─> align onto the baseline ───────────────── "not_comparable" (with the reason)
               ─> score on the baseline's area of interest ∩ the overlap, with the
                  baseline's thresholds and scale (its yardstick), over the named face
@@ -64,7 +66,7 @@ from .colour_chart import CHART_EDITION, REFERENCE_LAB_D50
 from .noise import Conditions, NoiseVerdict
 from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
-from .quality import Issue, QualityConfig, check_quality
+from .quality import Issue, QualityConfig, check_quality, exposure_change, exposure_difference
 
 __all__ = [
     "MEASURE_SIZE",
@@ -459,6 +461,8 @@ def compare(
     if blocked:
         return Comparison("blocked", blocked, **common)
     corrected = normalize(measured, reference=base.photo, config=cfg.normalize)
+    if cfg.check_quality:
+        corrected = _light_vs_baseline(corrected, base.photo, cfg.quality, issues)
     alignment = align(corrected, base.photo, model=cfg.align_model, config=cfg.align)
     if not alignment.ok:
         reasons = [f"Not comparable with the baseline: {alignment.reason}."]
@@ -472,6 +476,21 @@ def compare(
         "scored", _warnings(issues), photo=aligned, normalized=corrected, score=result, alignment=alignment,
         changes=changes, conditions=conditions, compared_with=compared_with, **common,
     )  # fmt: skip
+
+
+def _light_vs_baseline(corrected: Photo, baseline: Photo, cfg: QualityConfig, issues: list[Issue]) -> Photo:
+    """Record in the follow-up's ``normalization["light_vs_baseline"]`` how far its skin's lightness is from
+    the baseline's when no neutral reference in both photos matched their light (``delta_L``, ``limit``,
+    ``differs``), and warn when it differs: :class:`~skintrack.comparison.noise.Conditions` reads the
+    record, so no door calls a change of colour or tone beyond noise that may be the light."""
+    delta = exposure_difference(corrected, baseline, cfg)
+    if delta is None:
+        return corrected
+    warning = exposure_change(corrected, baseline, cfg)
+    if warning is not None:
+        issues.append(warning)
+    record = {"delta_L": round(delta, 3), "limit": cfg.exposure_warn, "differs": warning is not None}
+    return corrected.with_metadata(normalization={**corrected.metadata.get("normalization", {}), "light_vs_baseline": record})
 
 
 #: A follow-up that leaves out more than this share of the baseline's measured skin is compared with the

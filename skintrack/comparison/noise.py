@@ -61,6 +61,11 @@ of freedom (Welch–Satterthwaite over the two parts) the SD's one-sided upper
   limit (the evidence for these conditions is too thin to call it real), and
 * ``"beyond noise"`` (``beyond=True``) when larger than both.
 
+A change of colour or tone (:data:`LIGHT_DEPENDENT`) larger than MDC95 is only ``"could be noise"`` when
+the follow-up's light differed from the baseline's and no neutral reference in both photos corrected
+it (:attr:`Conditions.light_differs`): the light alone moves these measures by more than any band
+(issue 20: an overexposed repeat shot of untreated skin moved ITA by ~100°).
+
 References
 ----------
 Weir J. P., "Quantifying test-retest reliability using the intraclass correlation coefficient and the
@@ -112,6 +117,10 @@ RESOLUTION = {"spot_count": 1.0, "red_lesion_count": 1.0}
 #: Environment variable naming a clinic's own table (written by ``python -m skintrack.comparison.repeatability``).
 TABLE_ENV = "SKINTRACK_NOISE_TABLE"
 Z95 = 1.96
+#: Measures of absolute colour or lightness: a difference of light moves them as a change of the skin
+#: would. When a follow-up's light differs from the baseline's and no neutral reference in both photos
+#: corrected it (:attr:`Conditions.light_differs`), their changes are never called beyond noise.
+LIGHT_DEPENDENT = ("redness", "red_area_pct", "ita", "evenness")
 
 
 @dataclass(frozen=True)
@@ -124,10 +133,16 @@ class Conditions:
         The kind the follow-up's light was matched by (``normalization["method"]``).
     alignment_quality : float or None
         0-1 (:attr:`skintrack.Alignment.quality`); None for the baseline itself.
+    light_differs : bool
+        The follow-up's skin is much brighter or darker than the baseline's and no neutral reference in
+        both photos matched their light (``normalization["light_vs_baseline"]["differs"]``, written by
+        :func:`skintrack.compare`; :func:`skintrack.comparison.quality.exposure_change`): the changes of
+        :data:`LIGHT_DEPENDENT` measures may be the light.
     """
 
     reference: str = "none"
     alignment_quality: float | None = None
+    light_differs: bool = False
 
     def __post_init__(self):
         if self.reference not in REFERENCES:
@@ -138,7 +153,8 @@ class Conditions:
         """From a photo's ``normalization`` record and its alignment quality."""
         method = (normalization or {}).get("method") or "none"
         quality = None if alignment_quality is None or not math.isfinite(alignment_quality) else float(alignment_quality)
-        return cls(method, quality)
+        light = (normalization or {}).get("light_vs_baseline")
+        return cls(method, quality, isinstance(light, Mapping) and light.get("differs") is True)
 
     @classmethod
     def of_photo(cls, photo: Any) -> "Conditions":
@@ -149,7 +165,7 @@ class Conditions:
         """The conditions of a pair of follow-ups: the weaker reference, the poorer alignment."""
         reference = max(self.reference, other.reference, key=REFERENCES.index)
         qualities = [q for q in (self.alignment_quality, other.alignment_quality) if q is not None]
-        return Conditions(reference, min(qualities) if qualities else None)
+        return Conditions(reference, min(qualities) if qualities else None, self.light_differs or other.light_differs)
 
     @property
     def alignment(self) -> str:
@@ -304,6 +320,8 @@ def verdict(
         within, beyond = size <= mdc, size > limit
     else:
         within, beyond = size < mdc, size >= limit
+    if conditions.light_differs and metric in LIGHT_DEPENDENT:
+        beyond = False  # the light moved too, and nothing in both photos tells it from the skin
     wording = "within noise" if within else ("beyond noise" if beyond else "could be noise")
     return NoiseVerdict(metric, float(change), mdc, limit, beyond and not within, wording, conditions, noise.thin)
 

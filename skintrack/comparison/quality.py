@@ -18,6 +18,8 @@ code               measure                                                warn  
 ``clipped``        share of skin pixels with a channel at 255, %          > 2         > 10
 ``glare``          specular glare as a share of skin + glare, %           > 3         > 10
 ``little_skin``    skin share of the frame, %                             < 10        < 3
+``exposure``       follow-up only, without a neutral reference in both:   ±8          —
+                   its skin's median L* minus the baseline's (ΔL*)
 =================  =====================================================  ==========  ==========
 
 The sharpness limits were set on the synthetic skin: a sharp photo scores ~35,
@@ -35,6 +37,17 @@ the 60 "blocked"; at their own resolution a median of 113 and a minimum of 8,
 while the same photos blurred with σ = 3 of their pixels score a median of 0.9
 and 84 % are blocked, every one at least warned.)
 
+**Exposure against the baseline** (:func:`exposure_change`, issue 20). A follow-up whose light was
+corrected from a neutral reference shared with the baseline (chart, grey card, backdrop) has the
+baseline's exposure. Without one in both photos nothing can tell light from skin: a follow-up whose
+skin is more than 8 L* units brighter or darker than the baseline's is warned, and its changes in
+colour and tone are never called beyond noise (they may be the light). It is still compared: texture,
+spots and red lesions are judged against the skin around them and keep their verdicts. On the 31
+untreated real repeat pairs (``../shared/real_photos/external/repeats`` + PAT_417, phone light, no
+reference) the two shots' skin differ by ΔL* 0.3-27 (median 7.3; 14 of 31 above 8), all of it light.
+The skin is judged on each photo's own skin mask; this withholds a verdict, it never corrects a photo
+from its skin (rule 1).
+
 Every limit is a field of :class:`QualityConfig`, part of a comparison's
 settings hash (:mod:`skintrack.compare`).
 """
@@ -51,7 +64,7 @@ from ..measure.analysis import photo_face, photo_skin, working_lab, working_rgb
 from ..measure.colour import rgb_to_lab
 from ..measure.masks import erode
 
-__all__ = ["Issue", "QualityConfig", "check_quality", "sharpness"]
+__all__ = ["Issue", "QualityConfig", "check_quality", "exposure_change", "exposure_difference", "sharpness"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class QualityConfig:
     glare_block: float = 10.0
     skin_warn: float = 10.0  #: % of the frame that is skin
     skin_block: float = 3.0
+    exposure_warn: float = 8.0  #: |ΔL*| of a follow-up's skin against the baseline's, no shared neutral reference
 
 
 DEFAULT_CONFIG = QualityConfig()
@@ -115,9 +129,7 @@ def check_quality(photo: Photo | np.ndarray, config: QualityConfig | None = None
     cfg = config or DEFAULT_CONFIG
     photo = load_photo(photo)
     rgb, lab = working_rgb(photo, cfg.working_size), working_lab(photo, cfg.working_size)
-    # With a face in frame only the face is skin (glare and exposure are judged on it, not on the wall).
-    face = photo_face(photo)
-    masks = photo_skin(photo, cfg.working_size, face=face if face is not None and face.confident else None)
+    masks = _skin_masks(photo, cfg)
     skin = masks.skin
     issues: list[Issue | None] = []
     long_side = max(photo.metadata.get("source_size") or photo.size)
@@ -164,6 +176,63 @@ def check_quality(photo: Photo | np.ndarray, config: QualityConfig | None = None
                f"Shine covers {glare_pct:.0f}% of the skin; retake with diffuse light.")
     )  # fmt: skip
     return [issue for issue in issues if issue is not None]
+
+
+def _skin_masks(photo: Photo, cfg: QualityConfig):
+    # With a face in frame only the face is skin (glare and exposure are judged on it, not on the wall).
+    face = photo_face(photo)
+    return photo_skin(photo, cfg.working_size, face=face if face is not None and face.confident else None)
+
+
+def _skin_lightness(photo: Photo, cfg: QualityConfig) -> float:
+    """Median L* of the photo's own skin at the working size (NaN with too little skin)."""
+    skin = _skin_masks(photo, cfg).skin
+    if skin.sum() < 500:
+        return float("nan")
+    return float(np.median(working_lab(photo, cfg.working_size)[..., 0][skin]))
+
+
+def _shared_reference(follow_up: Photo, baseline: Photo) -> bool:
+    """True when the follow-up's light was corrected from a neutral reference the baseline had too."""
+    own = (follow_up.metadata.get("normalization") or {}).get("method") or "none"
+    base = (baseline.metadata.get("normalization") or {}).get("method") or "none"
+    return own != "none" and base != "none"
+
+
+def exposure_difference(follow_up: Photo, baseline: Photo, config: QualityConfig | None = None) -> float | None:
+    """``ΔL* = median L*(follow-up skin) − median L*(baseline skin)``, each on its own skin mask (after
+    :func:`skintrack.normalize`); None when both photos were corrected from a neutral reference (their
+    exposure then matches) or either has too little skin (the other checks say so)."""
+    cfg = config or DEFAULT_CONFIG
+    if _shared_reference(follow_up, baseline):
+        return None
+    delta = _skin_lightness(follow_up, cfg) - _skin_lightness(baseline, cfg)
+    return float(delta) if np.isfinite(delta) else None
+
+
+def exposure_change(follow_up: Photo, baseline: Photo, config: QualityConfig | None = None) -> Issue | None:
+    """A follow-up much brighter or darker than its baseline when no shared neutral reference corrected it.
+
+    A warning (code ``"exposure"``, ``value`` the signed ΔL* of :func:`exposure_difference`) when
+    ``|ΔL*| > exposure_warn``. Such a comparison's changes in colour and tone are never called beyond
+    noise (:data:`skintrack.comparison.noise.LIGHT_DEPENDENT`): :func:`skintrack.compare` records the
+    difference in the follow-up's ``normalization["light_vs_baseline"]``, which the verdicts read. See the
+    module docstring for why the skin may be *judged* here though it never corrects the light.
+    """
+    cfg = config or DEFAULT_CONFIG
+    delta = exposure_difference(follow_up, baseline, cfg)
+    if delta is None or abs(delta) <= cfg.exposure_warn:
+        return None
+    after = _skin_lightness(follow_up, cfg)
+    how = "brighter" if delta > 0 else "darker"
+    return Issue(
+        "exposure", "warn",
+        f"The skin is {how} than in the baseline (median L* {after:.0f} against {after - delta:.0f}) and no grey "
+        "card or colour chart in both photos corrected the light, so changes in colour and tone (skin tone, "
+        "redness, red area, tone spread) may be the light and are not called real. A grey card beside the skin "
+        "in both photos lets them be measured.",
+        round(float(delta), 3), cfg.exposure_warn,
+    )  # fmt: skip
 
 
 def _own_resolution_sharpness(photo: Photo, lab: np.ndarray, region: np.ndarray, cfg: QualityConfig) -> float:

@@ -62,7 +62,7 @@ from ..measure.metrics import METRIC_NAMES, METRICS
 from ..measure.skin import skin_mask
 from ..synthetic import Capture, SkinScene, SkinState
 from .compare import DEFAULT_CONFIG, compare, measure_baseline
-from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS
+from .noise import ALIGNMENT_CLASSES, DATA_FILE, REFERENCES, RELATIVE_FLOOR, RELATIVE_METRICS, Conditions
 from .normalize import apply_gains
 
 __all__ = [
@@ -129,6 +129,11 @@ class PairResult:
     alignment_quality: float | None
     baseline_metrics: dict[str, float | None]
     follow_up_metrics: dict[str, float | None]
+    light_differs: bool = False  # the comparison's Conditions.light_differs (exposure against the baseline)
+
+    def conditions(self) -> Conditions:
+        """The conditions this pair's changes are judged under (as :func:`skintrack.compare` recorded them)."""
+        return Conditions(self.reference or "none", self.alignment_quality, self.light_differs)
 
     def change(self, metric: str) -> float:
         a, b = self.baseline_metrics.get(metric), self.follow_up_metrics.get(metric)
@@ -328,6 +333,7 @@ def _pair_task(task: tuple[tuple[str, Path, Path], bool]) -> PairResult:
         # What the follow-up is compared with: the baseline over the skin both shots show.
         plain((result.compared_with or base.score).metrics) if base.score is not None else {},
         plain(result.score.metrics) if result.score is not None else {},
+        bool(result.conditions and result.conditions.light_differs),
     )  # fmt: skip
 
 
@@ -489,7 +495,7 @@ def build_table(
             "light_matched": light_free,
             "results": [
                 {"pair": p.pair, "status": p.status, "reason": p.reason, "reference": p.reference,
-                 "alignment_quality": _round(p.alignment_quality),
+                 "alignment_quality": _round(p.alignment_quality), "light_differs": p.light_differs,
                  "changes": {m: _round(p.change(m)) for m in METRIC_NAMES} if p.status == "scored" else None,
                  "baseline": {m: _round(p.baseline_metrics.get(m)) for m in METRIC_NAMES} if p.status == "scored" else None,
                  "light_matched_changes": {m: _round(q.change(m)) for m in METRIC_NAMES} if q.status == "scored" else None}
