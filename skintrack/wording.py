@@ -261,6 +261,11 @@ def unmeasured_words(provenance: dict | None) -> str:
     if any("outside the photo" in r for r in reasons):
         outside = next(r for r in reasons if "outside the photo" in r).split(":")[-1].strip()
         return f"Part of the {where} is not in the photo ({outside.split(' of ')[0]} of it): frame the whole face."
+    if any("turned away from the camera" in r for r in reasons):
+        reason = next(r for r in reasons if "turned away from the camera" in r)
+        turned = reason.split("(")[1].split(";")[0].removeprefix("the face is ") if "(" in reason else "turned"
+        return (f"The face is {turned}, so the {where} faces away from the camera and could not be measured: "
+                "retake it with the face turned less, or photograph this side facing the camera.")  # fmt: skip
     if any("edge-on" in r for r in reasons):
         return f"The face is turned too far to see the {where}: retake it facing the camera."
     if any("skin pixels" in r for r in reasons):
@@ -291,6 +296,11 @@ def unscaled_words(provenance: dict | None) -> str:
     unscaled = [METRICS[name].label.lower() for name in METRICS if str(errors.get(name, "")).startswith(NO_SCALE)]
     if not unscaled:
         return ""
+    source = str(((provenance or {}).get("scale") or {}).get("source") or "")
+    if source.startswith("face turned"):
+        turned = source.split("(")[0].strip().removeprefix("face ")
+        return (f"The {' and '.join(unscaled)} in mm² need the face looking at the camera (it is {turned}, which "
+                "shortens the pupil distance that gives the scale), or a colour chart beside the skin.")  # fmt: skip
     return (f"The {' and '.join(unscaled)} in mm² need a colour chart beside the skin, or the whole face in the "
             "photo (its pupils give the scale): include one to measure sizes.")  # fmt: skip
 
@@ -306,7 +316,7 @@ def partly_measured_words(provenance: dict | None) -> str:
     are of the skin around it (35 %)."), from the score's stored ``area_cover``; "" when at least three
     quarters of it was skin or the measures are missing (see :func:`unmeasured_words`)."""
     provenance = provenance or {}
-    overlap = overlap_words(provenance.get("baseline_on_overlap"))
+    overlap = " ".join(filter(None, (turned_words(provenance), overlap_words(provenance.get("baseline_on_overlap")))))
     cover = provenance.get("area_cover") or {}
     if _missing(provenance) or not cover or float(cover.get("skin_pct") or 0.0) >= 75:
         return overlap
@@ -317,6 +327,20 @@ def partly_measured_words(provenance: dict | None) -> str:
         return overlap
     return " ".join(filter(None, (f"{names[key]} {pct:.0f} % of the {where}: the measures are of the skin there "
                                   f"({float(cover['skin_pct']):.0f} % of it).", overlap)))  # fmt: skip
+
+
+def turned_words(provenance: dict | None) -> str:
+    """For a whole face turned away from the camera, which zones were not measured and why, from the stored
+    ``face["zone_issues"]`` ("" for a zone's own score, whose reason :func:`unmeasured_words` gives, or a face
+    looking at the camera)."""
+    provenance = provenance or {}
+    issues = (provenance.get("face") or {}).get("zone_issues") or {}
+    turned = {zone: reason for zone, reason in issues.items() if "turned away from the camera" in str(reason)}
+    if not turned or provenance.get("zone"):
+        return ""
+    how = str(next(iter(turned.values()))).split("(")[1].split(";")[0].removeprefix("the face is ")
+    names = " and ".join(zone.replace("_periorbital", " eye area").replace("_", " ") for zone in turned)
+    return f"The face is {how}: the {names} face away from the camera and are not measured."
 
 
 def overlap_words(baseline_on_overlap: dict | None) -> str:

@@ -152,3 +152,39 @@ def test_sizes_without_a_measured_scale_ask_for_a_chart_and_hide_nothing_else():
     failed = {"errors": {**sizes, "line_density": "ValueError: boom"}}
     assert unmeasured_words(failed) == "Some measures could not be computed on this photo: fine lines."
     assert unscaled_words({"errors": {"line_density": "ValueError: boom"}}) == "" and unscaled_words(None) == ""
+
+
+def test_a_turned_face_says_which_side_faces_away_and_why_sizes_are_missing():
+    """Issue 19 item 5: from the stored reasons of a face turned 44° (skintrack.measure.face._zone_issues and
+    the scale's source), in words a provider understands, with the angle and what to do."""
+    from skintrack.measure.metrics import NO_SCALE
+    from skintrack.wording import unmeasured_words, unscaled_words
+
+    reason = ("zone 'left_cheek': turned away from the camera (the face is turned 44° to the patient's right; more "
+              "than 25° cannot be measured)")  # fmt: skip
+    far = {"zone": "left_cheek", "errors": {name: reason for name in METRICS}}
+    assert unmeasured_words(far) == (
+        "The face is turned 44° to the patient's right, so the left cheek faces away from the camera and could not "
+        "be measured: retake it with the face turned less, or photograph this side facing the camera."
+    )
+    turned = {"errors": {name: NO_SCALE for name in ("red_lesion_mean_mm2", "spot_mean_mm2")},
+              "scale": {"source": "face turned 44° (more than 25°: its pupil distance is foreshortened, so the scale is assumed)",
+                        "measured": False}}  # fmt: skip
+    assert unmeasured_words(turned) == ""
+    assert unscaled_words(turned) == (
+        "The red lesion size and dark spot size in mm² need the face looking at the camera (it is turned 44°, which "
+        "shortens the pupil distance that gives the scale), or a colour chart beside the skin."
+    )
+
+
+def test_a_whole_turned_face_names_the_zones_it_left_out():
+    from skintrack.wording import partly_measured_words, turned_words
+
+    reason = "turned away from the camera (the face is turned 44° to the patient's right; more than 25° cannot be measured)"
+    whole = {"face": {"zone_issues": {"left_cheek": reason, "left_periorbital": reason}},
+             "area_cover": {"skin_pct": 90.0}}  # fmt: skip
+    words = ("The face is turned 44° to the patient's right: the left cheek and left eye area face away from the "
+             "camera and are not measured.")  # fmt: skip
+    assert turned_words(whole) == words and partly_measured_words(whole) == words
+    assert turned_words({**whole, "zone": "right_cheek"}) == ""  # a zone's own score says its own reason
+    assert turned_words({"face": {"zone_issues": {"nose": "9 % of the zone is outside the photo"}}}) == ""

@@ -36,6 +36,7 @@ from Monocular Video for Digital Puppetry", arXiv:2006.11341, 2020.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -106,6 +107,7 @@ class FaceConfig:
     detection_roi_scale: float = 1.5  #: mesh crop side / face box side (MediaPipe's value)
     iris_roi_scale: float = 2.3  #: iris crop side / eye width (MediaPipe's value)
     max_side: int = 1024  #: landmarks are found on a copy of the photo at most this long
+    max_yaw_deg: float = 25.0  #: a face turned further: the side turned away is not measured, the pupils give no scale
 
 
 @dataclass
@@ -138,6 +140,7 @@ class Face:
     size: tuple[int, int]
     config: FaceConfig = field(default_factory=FaceConfig, repr=False)
     zone_issues: dict[str, str] = field(default_factory=dict)
+    depth: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def confidence(self) -> float:
@@ -150,6 +153,33 @@ class Face:
     @property
     def interpupillary_px(self) -> float:
         return float(np.hypot(*(self.pupils[1] - self.pupils[0])))
+
+    @property
+    def yaw_deg(self) -> float:
+        """How far the head is turned, in degrees: positive when the patient's left side is turned away from
+        the camera (the head turned to the patient's right), 0 facing it, NaN without the mesh's depth.
+
+        ``atan2(Δdepth, Δ(x, y))`` between the two sides of the face (mesh points 234 and 454) and between
+        the outer eye corners (33 and 263), averaged: the face mesh gives each landmark a depth on the scale
+        of x (Kartynnik et al., "Real-time facial surface geometry from monocular video on mobile GPUs",
+        CVPR Workshops 2019). A mirrored photo gives the opposite sign.
+        """
+        if self.depth is None:
+            return math.nan
+        angles = []
+        for right, left in ((234, 454), (33, 263)):
+            across = float(np.hypot(*(self.landmarks[left] - self.landmarks[right])))
+            angles.append(math.atan2(float(self.depth[left] - self.depth[right]), across))
+        return math.degrees(sum(angles) / len(angles))
+
+    @property
+    def turned_away(self) -> str | None:
+        """``"left"`` or ``"right"``: the patient's side turned away from the camera by more than
+        ``max_yaw_deg`` (None: facing the camera closely enough to measure both sides)."""
+        yaw = self.yaw_deg
+        if not math.isfinite(yaw) or abs(yaw) <= self.config.max_yaw_deg:
+            return None
+        return "left" if yaw > 0 else "right"
 
     @property
     def mm_per_px(self) -> float:
@@ -178,6 +208,7 @@ class Face:
             "presence": round(self.presence, 3),
             "interpupillary_px": round(self.interpupillary_px, 2),
             "mm_per_px": round(self.mm_per_px, 5),
+            "yaw_deg": round(self.yaw_deg, 1) if math.isfinite(self.yaw_deg) else None,
             "zone_issues": dict(self.zone_issues),
         }
 
@@ -263,14 +294,17 @@ def _apply(forward: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ forward[:, :2].T + forward[:, 2]
 
 
-def _mesh(rgb: np.ndarray, centre: np.ndarray, side: float, angle: float) -> tuple[float, np.ndarray]:
+def _mesh(rgb: np.ndarray, centre: np.ndarray, side: float, angle: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """(presence, 468 x 2 landmarks in ``rgb``'s pixels, their depth in the same pixels: larger is farther)."""
     forward = _crop_transform(centre, side, angle, 192)
     crop = _warp(rgb, forward, 192)
     net = _net("face_landmark")
     net.setInput(cv2.dnn.blobFromImage(crop, 1.0 / 255.0, (192, 192)))
     presence, raw = net.forward(["conv2d_30", "conv2d_20"])
-    points = raw.reshape(-1, 3)[:, :2].astype(np.float64)
-    return float(_sigmoid(presence.reshape(-1)[-1:])[0]), _apply(forward, points)
+    points = raw.reshape(-1, 3).astype(np.float64)
+    # The model's depth is in crop pixels, on the scale of x (MediaPipe's face mesh); the crop is scaled by side / 192.
+    depth = points[:, 2] * side / 192.0
+    return float(_sigmoid(presence.reshape(-1)[-1:])[0]), _apply(forward, points[:, :2]), depth
 
 
 def _pupil(rgb: np.ndarray, corner_a: np.ndarray, corner_b: np.ndarray, scale: float, mirror: bool) -> np.ndarray:
@@ -329,7 +363,7 @@ def find_face(photo: Photo | np.ndarray, config: FaceConfig | None = None) -> Fa
         eye_a, eye_b = keypoints[0], keypoints[1]
         angle = float(np.arctan2(eye_b[1] - eye_a[1], eye_b[0] - eye_a[0]))
         side = cfg.detection_roi_scale * float(max(box_size))
-        presence, landmarks = _mesh(small, centre, side, angle)
+        presence, landmarks, _ = _mesh(small, centre, side, angle)
         if presence < cfg.min_presence:
             return None
         # Second pass on a crop centred on the landmarks themselves (MediaPipe's tracking step):
@@ -337,7 +371,7 @@ def find_face(photo: Photo | np.ndarray, config: FaceConfig | None = None) -> Fa
         lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
         right_eye, left_eye = landmarks[33], landmarks[263]
         angle = float(np.arctan2(left_eye[1] - right_eye[1], left_eye[0] - right_eye[0]))
-        presence, landmarks = _mesh(small, (lo + hi) / 2, cfg.detection_roi_scale * float(max(hi - lo)), angle)
+        presence, landmarks, depth = _mesh(small, (lo + hi) / 2, cfg.detection_roi_scale * float(max(hi - lo)), angle)
         if presence < cfg.min_presence:
             return None
         pupils = np.array(
@@ -355,6 +389,7 @@ def find_face(photo: Photo | np.ndarray, config: FaceConfig | None = None) -> Fa
         pupils=pupils * factor,
         size=(width, height),
         config=cfg,
+        depth=depth * factor,
     )
     face.zone_issues.update(_zone_issues(face))
     return face
@@ -434,7 +469,8 @@ def _nostrils(face: Face) -> list[np.ndarray]:
 
 
 def _zone_issues(face: Face) -> dict[str, str]:
-    """Zones that must not be measured: all of them on a low-confidence face; those partly outside the photo."""
+    """Zones that must not be measured: all of them on a low-confidence face; the cheek and eye area of a side
+    turned away from the camera (:attr:`Face.turned_away`); those partly outside the photo."""
     if not face.confident:
         reason = (
             f"face found with low confidence ({face.confidence:.2f} < {face.config.confident_score:.2f}); "
@@ -442,8 +478,17 @@ def _zone_issues(face: Face) -> dict[str, str]:
         )
         return {zone: reason for zone in ZONES}
     issues = {}
+    away = face.turned_away
+    if away is not None:
+        # Seen at a slant, that side's skin is foreshortened and shaded: measure the side facing the camera.
+        towards = "right" if away == "left" else "left"
+        reason = (f"turned away from the camera (the face is turned {abs(face.yaw_deg):.0f}° to the patient's "
+                  f"{towards}; more than {face.config.max_yaw_deg:g}° cannot be measured)")  # fmt: skip
+        issues.update({f"{away}_cheek": reason, f"{away}_periorbital": reason})
     width, height = face.size
     for zone in ZONES:
+        if zone in issues:
+            continue
         polygon = _polygon(face, zone)
         area = abs(cv2.contourArea(polygon.astype(np.float32)))
         if area <= 0:

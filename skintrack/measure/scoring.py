@@ -857,6 +857,13 @@ def _scale(
     chart = (photo.metadata.get("normalization") or {}).get("mm_per_px")
     if chart:
         mm, source = float(chart), "colour chart"
+    elif face is not None and face.confident and face.turned_away is not None:
+        # A turned head shortens the pupil distance in the photo (by cos(yaw) for a rigid turn): the scale sets
+        # the spots' windows as before, but is not a measurement to give sizes in mm² from.
+        mm = face.mm_per_px
+        source = (f"face turned {abs(face.yaw_deg):.0f}° (more than {face.config.max_yaw_deg:g}°: its pupil "
+                  "distance is foreshortened, so the scale is assumed)")  # fmt: skip
+        return {"mm_per_px": round(mm, 6), "source": source, "measured": False, "mm_per_working_px": mm * to_working}
     elif face is not None and face.confident:
         mm, source = face.mm_per_px, f"face (pupil distance taken as {face.config.interpupillary_mm:g} mm)"
     else:

@@ -8,7 +8,8 @@ margin). Clothes, walls, hair outside the oval, the neck and the background are 
 the oval the skin's own colour is taken from the cheeks, forehead, nose and chin (robust medians), and
 what does not look like that skin is left out: glare, a hair fringe or beard shadow (dark regions that
 touch the oval's rim or are thin and long), and colours no skin has. Dark compact marks enclosed by skin
-(moles, spots, scars) are filled back in.
+(moles, spots, scars) are filled back in. A head turned more than ``FaceConfig.max_yaw_deg`` (25°) is
+measured on the side facing the camera: the cheek and eye area turned away are left out.
 
 **No face** (close-ups of a cheek, a back, an arm, a lesion). Built from CIELAB at the working resolution:
 
@@ -505,7 +506,8 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
 
 
 def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
-    """The mask with a face: the face oval minus its features, then what does not look like its skin."""
+    """The mask with a face: the face oval minus its features (and the cheek and eye area turned away from
+    the camera, :attr:`skintrack.measure.face.Face.turned_away`), then what does not look like its skin."""
     from .face import FACE_OVAL, feature_masks, zone_masks
 
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
@@ -516,6 +518,12 @@ def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
     oval = oval.astype(bool)
     features = feature_masks(face, shape)
     excluded = features["eyes"] | features["brows"] | features["lips"] | features["nostrils"]
+    if face.turned_away is not None:
+        # A head turned more than FaceConfig.max_yaw_deg: measure the side facing the camera (the other
+        # cheek and eye area are foreshortened and shaded; their zones say why they are not measured).
+        away = (f"{face.turned_away}_cheek", f"{face.turned_away}_periorbital")
+        for zone in zone_masks(face, shape, names=away).values():
+            excluded = excluded | zone
     zones = zone_masks(face, shape, names=("forehead", "right_cheek", "left_cheek", "nose", "chin"))
     reference = np.zeros(shape, bool)
     for zone in zones.values():
