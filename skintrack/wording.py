@@ -297,6 +297,10 @@ def unscaled_words(provenance: dict | None) -> str:
     if not unscaled:
         return ""
     source = str(((provenance or {}).get("scale") or {}).get("source") or "")
+    if source == "baseline":  # a follow-up takes the baseline's scale, like its thresholds
+        return (f"The {' and '.join(unscaled)} in mm² are measured at the baseline's scale, and the baseline had no "
+                "colour chart and no face looking at the camera to give one: sizes can be followed from a new "
+                "baseline that has one.")  # fmt: skip
     if source.startswith("face turned"):
         turned = source.split("(")[0].strip().removeprefix("face ")
         return (f"The {' and '.join(unscaled)} in mm² need the face looking at the camera (it is {turned}, which "

@@ -254,6 +254,9 @@ def test_progress_charts_and_summary(demo_dir, monkeypatch):
     assert not at.exception
     # One chart per measure with a value: the sizes in mm² have none without a chart or face in the photos.
     assert len(_elements(at, "vega_lite_chart")) == len([n for n in METRIC_NAMES if not n.endswith("_mean_mm2")])
+    # The other measures' expander counts the charts it holds (it counted the uncharted sizes too).
+    (other,) = [e for e in at.expander if e.label.startswith("Charts of the other measures")]
+    assert other.label == f"Charts of the other measures ({len(other.get('vega_lite_chart'))})"
     assert any("Redness" in m.value and "since the first visit" in m.value for m in at.markdown)
 
 

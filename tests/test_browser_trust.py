@@ -195,7 +195,9 @@ def test_a_visit_deleted_in_another_tab_is_not_replaced_and_nothing_is_filed(tmp
         # Tab A deletes that visit.
         _choose(tab_a, "Session", "2026-12-02 — micro-needling")
         tab_a.get_by_text("Correct or delete this visit").click()
+        app_driver.wait_idle(tab_a)  # (on a loaded CI machine a click during a rerun landed on a replaced button)
         tab_a.get_by_role("button", name="Delete this visit and its 0 photos…").click()
+        app_driver.wait_idle(tab_a)
         tab_a.get_by_role("button", name="Yes, delete the visit").click()
         tab_a.get_by_text("Visit of 2026-12-02 deleted").wait_for()
         records = _records(data)

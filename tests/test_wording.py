@@ -171,6 +171,9 @@ def test_a_turned_face_says_which_side_faces_away_and_why_sizes_are_missing():
               "scale": {"source": "face turned 44° (more than 25°: its pupil distance is foreshortened, so the scale is assumed)",
                         "measured": False}}  # fmt: skip
     assert unmeasured_words(turned) == ""
+    # A follow-up measured at a baseline's assumed scale: a chart in the follow-up would not help.
+    follow_up = {**turned, "scale": {"source": "baseline", "measured": False}}
+    assert "baseline had no colour chart" in unscaled_words(follow_up) and "new baseline" in unscaled_words(follow_up)
     assert unscaled_words(turned) == (
         "The red lesion size and dark spot size in mm² need the face looking at the camera (it is turned 44°, which "
         "shortens the pupil distance that gives the scale), or a colour chart beside the skin."

@@ -164,10 +164,10 @@ DEFAULT_CONFIG = CompareConfig()
 @lru_cache(maxsize=1)
 def _data_fingerprint() -> dict[str, Any]:
     """Reference data and module constants that change numbers: the chart's values (edition, accepted
-    residual), the face models' hashes, the face zones' landmark outlines and the robust-SD and ridge
-    constants. Constants inside functions are covered by the engine version in the hash, which the
+    residual), the face models' hashes, the face zones' landmark outlines and the robust-SD, ridge and
+    near-black (skin mask with a face) constants. Constants inside functions are covered by the engine version in the hash, which the
     demo-score guard test (``tests/test_provenance.py``) forces to move when a number moves."""
-    from ..measure import face, filters
+    from ..measure import face, filters, skin
     from ..measure.metrics import texture
     from . import colour_chart
 
@@ -182,7 +182,7 @@ def _data_fingerprint() -> dict[str, Any]:
         "face_models": {name: entry["sha256"] for name, entry in sorted(models["files"].items())
                         if not entry.get("purpose", "").startswith("privacy")},
         "face_zones_sha256": zones,
-        "constants": {"mad_to_sd": filters.MAD_TO_SD, "ridge_gain": texture.RIDGE_GAIN},
+        "constants": {"mad_to_sd": filters.MAD_TO_SD, "ridge_gain": texture.RIDGE_GAIN, "skin_dark_fraction": skin.DARK_FRACTION},
     }
 
 

@@ -9,7 +9,9 @@ the oval the skin's own colour is taken from the cheeks, forehead, nose and chin
 what does not look like that skin is left out: glare, a hair fringe or beard shadow (dark regions that
 touch the oval's rim or are thin and long), and colours no skin has. Dark compact marks enclosed by skin
 (moles, spots, scars) are filled back in. A head turned more than ``FaceConfig.max_yaw_deg`` (25°) is
-measured on the side facing the camera: the cheek and eye area turned away are left out.
+measured on the side facing the camera: the cheek and eye area turned away are left out. Near-black
+light (too dark to measure) is judged against the face's own lightness, ``L* < min(10, 0.35 × its median)``,
+so dark skin in shadow stays skin.
 
 **No face** (close-ups of a cheek, a back, an arm, a lesion). Built from CIELAB at the working resolution:
 
@@ -505,6 +507,10 @@ def _close_up_parts(lab: np.ndarray, cfg: SkinConfig) -> dict[str, Any]:
     }
 
 
+#: With a face, the near-black cut-off is at most this fraction of the face's median L*.
+DARK_FRACTION = 0.35
+
+
 def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
     """The mask with a face: the face oval minus its features (and the cheek and eye area turned away from
     the camera, :attr:`skintrack.measure.face.Face.turned_away`), then what does not look like its skin."""
@@ -528,7 +534,10 @@ def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
     reference = np.zeros(shape, bool)
     for zone in zones.values():
         reference |= zone
-    dark = L < 10.0
+    # Near-black is light too weak to measure, judged against this face's own lightness: dark skin in
+    # shadow is darker than L* 10 and still skin (the cut-off only falls below 10 for faces darker than L* 29).
+    face_L = float(np.median(L[reference])) if reference.any() else 50.0
+    dark = L < min(10.0, DARK_FRACTION * face_L)
     usable = ~dark & (L <= 97.0)
     reference &= usable
     if reference.sum() < 50:

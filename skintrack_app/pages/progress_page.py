@@ -54,12 +54,17 @@ def render() -> None:
     widgets.legend({p.label for p in charted}, partly_compared=any(m.partly_compared for m in progress.metrics.values()))
     dates = sorted({p.date for p in charted})
     _chart_grid(progress, goal, dates, key="goal")
-    with st.expander(f"Charts of the other measures ({len(rest)})"):
-        _chart_grid(progress, rest, dates, key="rest")
+    rest_charted = _charted(progress, rest)  # a measure with no value (a size without a scale) has no chart
+    with st.expander(f"Charts of the other measures ({len(rest_charted)})"):
+        _chart_grid(progress, rest_charted, dates, key="rest")
+
+
+def _charted(progress, names: list[str]) -> list[str]:
+    return [name for name in names if progress.metrics[name].points]
 
 
 def _chart_grid(progress, names: list[str], dates: list, *, key: str, columns: int = 2) -> None:
-    names = [name for name in names if progress.metrics[name].points]
+    names = _charted(progress, names)
     for start in range(0, len(names), columns):
         cols = st.columns(columns)
         for col, name in zip(cols, names[start : start + columns]):
