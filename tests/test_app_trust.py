@@ -454,8 +454,9 @@ def test_13_a_follow_ups_tiles_show_the_change_since_the_baseline(data):
     assert len(tiles) == len(METRIC_NAMES) and len(unscaled) == 2
     assert all(tile.delta for label, tile in tiles.items() if label not in unscaled)
     assert not any(tiles[label].delta for label in unscaled)
-    # ...and the page says what would give them, quietly (a caption, not a warning: nothing failed).
-    assert any("need a colour chart" in c.value for c in at.caption)
+    # ...and the page says what would give them, quietly (a caption, not a warning: nothing failed). A follow-up
+    # takes its baseline's scale, so it is the baseline that lacked a chart (a chart in this photo would not help).
+    assert any("the baseline had no colour chart" in c.value for c in at.caption)
     assert not any("colour chart" in w.value for w in at.warning)
     redness = tiles["Redness (a*)"]
     change = 100 * (follow_up.scores["redness"] - baseline.scores["redness"]) / baseline.scores["redness"]
