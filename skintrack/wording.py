@@ -262,8 +262,7 @@ def unmeasured_words(provenance: dict | None) -> str:
         outside = next(r for r in reasons if "outside the photo" in r).split(":")[-1].strip()
         return f"Part of the {where} is not in the photo ({outside.split(' of ')[0]} of it): frame the whole face."
     if any("turned away from the camera" in r for r in reasons):
-        reason = next(r for r in reasons if "turned away from the camera" in r)
-        turned = reason.split("(")[1].split(";")[0].removeprefix("the face is ") if "(" in reason else "turned"
+        turned = _turn(next(r for r in reasons if "turned away from the camera" in r))
         return (f"The face is {turned}, so the {where} faces away from the camera and could not be measured: "
                 "retake it with the face turned less, or photograph this side facing the camera.")  # fmt: skip
     if any("edge-on" in r for r in reasons):
@@ -342,9 +341,15 @@ def turned_words(provenance: dict | None) -> str:
     turned = {zone: reason for zone, reason in issues.items() if "turned away from the camera" in str(reason)}
     if not turned or provenance.get("zone"):
         return ""
-    how = str(next(iter(turned.values()))).split("(")[1].split(";")[0].removeprefix("the face is ")
+    how = _turn(str(next(iter(turned.values()))))
     names = " and ".join(zone.replace("_periorbital", " eye area").replace("_", " ") for zone in turned)
     return f"The face is {how}: the {names} face away from the camera and are not measured."
+
+
+def _turn(reason: str) -> str:
+    """How the face is turned, from a stored zone reason "turned away from the camera (the face is turned 44° to
+    the patient's right; ...)" -> "turned 44° to the patient's right"."""
+    return reason.split("(", 1)[1].split(";")[0].removeprefix("the face is ") if "(" in reason else "turned"
 
 
 def overlap_words(baseline_on_overlap: dict | None) -> str:

@@ -66,7 +66,7 @@ from .colour_chart import CHART_EDITION, REFERENCE_LAB_D50
 from .noise import Conditions, NoiseVerdict
 from .noise import verdicts as noise_verdicts
 from .normalize import NormalizeConfig, normalize
-from .quality import Issue, QualityConfig, check_quality, exposure_change, exposure_difference
+from .quality import Issue, QualityConfig, check_quality, exposure_check
 
 __all__ = [
     "MEASURE_SIZE",
@@ -483,10 +483,10 @@ def _light_vs_baseline(corrected: Photo, baseline: Photo, cfg: QualityConfig, is
     the baseline's when no neutral reference in both photos matched their light (``delta_L``, ``limit``,
     ``differs``), and warn when it differs: :class:`~skintrack.comparison.noise.Conditions` reads the
     record, so no door calls a change of colour or tone beyond noise that may be the light."""
-    delta = exposure_difference(corrected, baseline, cfg)
-    if delta is None:
+    checked = exposure_check(corrected, baseline, cfg)
+    if checked is None:
         return corrected
-    warning = exposure_change(corrected, baseline, cfg)
+    delta, warning = checked
     if warning is not None:
         issues.append(warning)
     record = {"delta_L": round(delta, 3), "limit": cfg.exposure_warn, "differs": warning is not None}

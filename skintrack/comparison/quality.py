@@ -64,7 +64,7 @@ from ..measure.analysis import photo_face, photo_skin, working_lab, working_rgb
 from ..measure.colour import rgb_to_lab
 from ..measure.masks import erode
 
-__all__ = ["Issue", "QualityConfig", "check_quality", "exposure_change", "exposure_difference", "sharpness"]
+__all__ = ["Issue", "QualityConfig", "check_quality", "exposure_change", "exposure_check", "exposure_difference", "sharpness"]
 
 
 @dataclass(frozen=True)
@@ -199,15 +199,35 @@ def _shared_reference(follow_up: Photo, baseline: Photo) -> bool:
     return own != "none" and base != "none"
 
 
+def exposure_check(follow_up: Photo, baseline: Photo, config: QualityConfig | None = None) -> tuple[float, Issue | None] | None:
+    """``(ΔL*, warning or None)`` of :func:`exposure_difference` and :func:`exposure_change`, each skin measured
+    once (what :func:`skintrack.compare` records); None when there is nothing to judge."""
+    cfg = config or DEFAULT_CONFIG
+    if _shared_reference(follow_up, baseline):
+        return None
+    after, before = _skin_lightness(follow_up, cfg), _skin_lightness(baseline, cfg)
+    delta = after - before
+    if not np.isfinite(delta):
+        return None
+    if abs(delta) <= cfg.exposure_warn:
+        return float(delta), None
+    how = "brighter" if delta > 0 else "darker"
+    return float(delta), Issue(
+        "exposure", "warn",
+        f"The skin is {how} than in the baseline (median L* {after:.0f} against {before:.0f}) and no grey "
+        "card or colour chart in both photos corrected the light, so changes in colour and tone (skin tone, "
+        "redness, red area, tone spread) may be the light and are not called real. A grey card beside the skin "
+        "in both photos lets them be measured.",
+        round(float(delta), 3), cfg.exposure_warn,
+    )  # fmt: skip
+
+
 def exposure_difference(follow_up: Photo, baseline: Photo, config: QualityConfig | None = None) -> float | None:
     """``ΔL* = median L*(follow-up skin) − median L*(baseline skin)``, each on its own skin mask (after
     :func:`skintrack.normalize`); None when both photos were corrected from a neutral reference (their
     exposure then matches) or either has too little skin (the other checks say so)."""
-    cfg = config or DEFAULT_CONFIG
-    if _shared_reference(follow_up, baseline):
-        return None
-    delta = _skin_lightness(follow_up, cfg) - _skin_lightness(baseline, cfg)
-    return float(delta) if np.isfinite(delta) else None
+    checked = exposure_check(follow_up, baseline, config)
+    return None if checked is None else checked[0]
 
 
 def exposure_change(follow_up: Photo, baseline: Photo, config: QualityConfig | None = None) -> Issue | None:
@@ -219,20 +239,8 @@ def exposure_change(follow_up: Photo, baseline: Photo, config: QualityConfig | N
     difference in the follow-up's ``normalization["light_vs_baseline"]``, which the verdicts read. See the
     module docstring for why the skin may be *judged* here though it never corrects the light.
     """
-    cfg = config or DEFAULT_CONFIG
-    delta = exposure_difference(follow_up, baseline, cfg)
-    if delta is None or abs(delta) <= cfg.exposure_warn:
-        return None
-    after = _skin_lightness(follow_up, cfg)
-    how = "brighter" if delta > 0 else "darker"
-    return Issue(
-        "exposure", "warn",
-        f"The skin is {how} than in the baseline (median L* {after:.0f} against {after - delta:.0f}) and no grey "
-        "card or colour chart in both photos corrected the light, so changes in colour and tone (skin tone, "
-        "redness, red area, tone spread) may be the light and are not called real. A grey card beside the skin "
-        "in both photos lets them be measured.",
-        round(float(delta), 3), cfg.exposure_warn,
-    )  # fmt: skip
+    checked = exposure_check(follow_up, baseline, config)
+    return None if checked is None else checked[1]
 
 
 def _own_resolution_sharpness(photo: Photo, lab: np.ndarray, region: np.ndarray, cfg: QualityConfig) -> float:
