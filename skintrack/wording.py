@@ -34,6 +34,7 @@ from .measure.metrics import METRICS, NO_SCALE
 __all__ = [
     "NOISE_WORDS",
     "UNIT_WORDS",
+    "aligned_words",
     "change_sentence",
     "change_words",
     "explain",
@@ -224,11 +225,25 @@ def retake_advice(alignment: dict | None, quality: list | None = None) -> str:
     elif codes & {"underexposed", "overexposed", "clipped"}:
         light = "dark" if "underexposed" in codes else "bright"
         why = f"it is much too {light}, so the skin's features could not be matched with the baseline's"
+    elif alignment.get("face") is True:
+        why = ("the skin of the face does not line up with the baseline's: it may be another person's photo (check "
+               "that it was filed under the right patient), or was taken in very different light or focus")  # fmt: skip
     else:
         why = ("skintrack could not find the same skin features as in the baseline: it may show other skin (check "
                "that it was filed under the right area), or was taken from a different angle, distance or light")  # fmt: skip
     return (f"This photo cannot be compared with the baseline: {why}. Retake it from the same distance and angle, "
             "in the same light, lining the skin up with the baseline's outline (the ghost shown here).")  # fmt: skip
+
+
+def aligned_words(alignment: dict | None) -> str:
+    """How a compared follow-up was lined up with its baseline, from the stored alignment ("" when it was not):
+    its fit (0-1) and, for a face, that the face was what was lined up (not the background)."""
+    alignment = alignment or {}
+    fit = alignment.get("quality")
+    if alignment.get("ok") is not True or not isinstance(fit, (int, float)) or not math.isfinite(fit):
+        return ""
+    how = " by the face" if alignment.get("face") is True else ""
+    return f"Lined up with the baseline{how} (fit {fit:.2f} of 1)."
 
 
 def _measured_area(provenance: dict) -> str:

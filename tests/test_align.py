@@ -315,3 +315,97 @@ def test_a_100_mp_follow_up_of_a_448_px_baseline_is_compared(close_up_448):
     assert result.status == "scored", result.reasons
     assert result.alignment.diagnostics["scale"] == pytest.approx(11552 / 8664, rel=0.03)
     assert abs(result.changes["redness"]) < 1.0
+
+
+# --------------------------------------------------------------------------- faces (issue 20 item 2)
+
+
+def _head_moved(portrait, turn_deg: float = 4.0, zoom: float = 1.05, shift=(0.03, 0.02)):
+    """The real portrait with the head (its face oval and a margin) turned, zoomed and shifted in front of a
+    background, hair and shoulders that stay where they were, as when a patient moves only the head between
+    two shots. Returns the photo and the true move (3x3, baseline pixels to follow-up pixels)."""
+    from skintrack import find_face
+    from skintrack.measure.face import FACE_OVAL
+
+    rgb = portrait.rgb
+    height, width = rgb.shape[:2]
+    face = find_face(portrait)
+    centre = face.landmarks.mean(axis=0)
+    move = np.vstack([cv2.getRotationMatrix2D(tuple(centre), turn_deg, zoom), [0.0, 0.0, 1.0]])
+    move[0, 2] += shift[0] * width
+    move[1, 2] += shift[1] * height
+    moved = cv2.warpPerspective(rgb, move, (width, height), borderMode=cv2.BORDER_REFLECT)
+    head = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(head, [np.round(face.landmarks[list(FACE_OVAL)]).astype(np.int32)], 255)
+    head = cv2.dilate(head, np.ones((int(0.1 * width),) * 2, np.uint8))
+    head = cv2.warpPerspective(head, move, (width, height)) > 0
+    out = rgb.copy()
+    out[head] = moved[head]
+    return out, move, face
+
+
+def _landmark_error_px(matrix, move, face) -> float:
+    """Mean distance (px) between the baseline's landmarks and where ``matrix`` puts the follow-up's."""
+    points = np.c_[face.landmarks, np.ones(len(face.landmarks))]
+    carried = (matrix @ move @ points.T).T
+    return float(np.hypot(*(carried[:, :2] / carried[:, 2:] - face.landmarks).T).mean())
+
+
+def test_a_head_moved_in_front_of_a_still_background_is_fitted_by_the_face():
+    """Before: the background and shoulders outnumbered the face's points and the follow-up was "aligned"
+    (quality 0.86) 34 px off on the face. Matches are now kept only on both faces where the landmarks' fit
+    puts them."""
+    portrait = load_photo("sample_images/demo-002/2026-03-02_full-face.jpg")
+    follow_up, move, face = _head_moved(portrait)
+    result = align(follow_up, portrait)
+    assert result.ok and result.quality > 0.8, result.reason
+    assert _landmark_error_px(result.matrix, move, face) < 1.0
+    assert result.diagnostics["face"] is True and result.diagnostics["keypoints_off_face"] > 1000
+    assert result.diagnostics["landmark_error"] < 0.05
+    # The fit the background gives: what registering faces prevents.
+    by_background = align(follow_up, portrait, config=AlignConfig(register_faces=False))
+    assert _landmark_error_px(by_background.matrix, move, face) > 10.0
+
+
+def _relit(rgb: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    linear = rgb.astype(np.float32) / 255.0
+    linear = np.clip(linear ** rng.uniform(0.7, 1.4) * rng.uniform(0.8, 1.1, 3), 0.0, 1.0)
+    return (cv2.GaussianBlur(linear, (0, 0), 1.0) * 255).astype(np.uint8)
+
+
+def test_a_face_whose_points_do_not_match_is_registered_by_its_landmarks_and_its_skin_proves_it():
+    """No feature matches (forced): the two meshes give the start, ECC refines it, and the fine texture of the
+    face's skin must line up. Any two faces fit each other's landmarks; another person's skin does not."""
+    portrait = load_photo("sample_images/demo-002/2026-03-02_full-face.jpg")
+    follow_up, move, face = _head_moved(portrait, turn_deg=-6.0, zoom=0.9, shift=(-0.04, 0.03))
+    no_features = AlignConfig(min_inliers=10**6)
+    result = align(_relit(follow_up, 1), portrait, config=no_features)
+    assert result.ok, result.reason
+    assert result.diagnostics["method"] == "face landmarks"
+    assert result.diagnostics["texture_correlation"] > 0.8  # measured 0.94-0.99 on acne04 faces moved and relit
+    assert 0.5 <= result.quality < 0.8  # no matched points confirm it: "fair" at best
+    assert _landmark_error_px(result.matrix, move, face) < 2.0
+    other = _acne04("levle0_15_v0.jpg")  # another person (a face turned 40°)
+    refused = align(other, portrait, config=no_features)
+    assert not refused.ok and refused.diagnostics["method"] == "face landmarks"
+    assert refused.diagnostics["texture_correlation"] < 0.2  # measured at most 0.1 between acne04's people
+    assert not align(other, portrait).ok
+
+
+def test_a_face_follow_up_through_compare_is_measured_on_the_face_not_the_background():
+    """Through compare(): the follow-up's coverage and the aligned photo follow the face, and the record
+    keeps how well the landmarks agree."""
+    from skintrack.comparison.compare import compare, measure_baseline
+
+    portrait = load_photo("sample_images/demo-002/2026-03-02_full-face.jpg")
+    follow_up, move, face = _head_moved(portrait)
+    first = measure_baseline(portrait, zone="left_cheek")
+    later = compare(first, follow_up)
+    assert later.status == "scored", later.reasons
+    record = later.alignment.summary()
+    assert record["face"] is True and record["landmark_error"] < 0.05
+    assert _landmark_error_px(later.alignment.matrix, move, face) < 1.0
+    # The same cheek, unchanged: its lines too (fitted by the background, the follow-up's lines measured
+    # -0.72 against the baseline's; by the face, 0.00).
+    assert abs(later.changes["redness"]) < 0.3 and abs(later.changes["line_density"]) < 0.2

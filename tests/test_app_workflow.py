@@ -269,6 +269,25 @@ def test_7c_a_forehead_under_a_fringe_is_said_to_be_covered_by_hair(data):
     assert md(photo.unmeasured) in [w.value for w in at.warning]  # shown as text (escaped), from the record
 
 
+def test_7e_a_face_follow_up_whose_head_moved_is_lined_up_by_the_face(data):
+    """Issue 20 item 2: a patient who moved only the head in front of the same background is lined up by the
+    face (the caption says so, from the stored alignment), not by the wall behind."""
+    import cv2
+
+    from skintrack import load_photo
+
+    from .test_align import _head_moved
+
+    portrait_path = SAMPLES / "demo-002" / "2026-03-02_full-face.jpg"
+    moved, _, _ = _head_moved(load_photo(portrait_path))
+    jpeg = cv2.imencode(".jpg", cv2.cvtColor(moved, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    patient, at = _added_on_the_page(data, "P-HEAD", "left cheek", [("moved.jpg", jpeg, "image/jpeg")],
+                                     baseline=portrait_path.read_bytes())  # fmt: skip
+    photo = [p for p in data.list_photos(T, patient.id) if not p.is_baseline][0]
+    assert photo.status == "scored" and photo.alignment["face"] is True and photo.alignment["landmark_error"] < 0.05
+    assert f"Lined up with the baseline by the face (fit {photo.alignment['quality']:.2f} of 1)." in [c.value for c in at.caption]
+
+
 def _image_captions(at) -> list[str]:
     captions = []
     for kind in ("imgs", "image"):

@@ -191,3 +191,18 @@ def test_a_whole_turned_face_names_the_zones_it_left_out():
     assert turned_words(whole) == words and partly_measured_words(whole) == words
     assert turned_words({**whole, "zone": "right_cheek"}) == ""  # a zone's own score says its own reason
     assert turned_words({"face": {"zone_issues": {"nose": "9 % of the zone is outside the photo"}}}) == ""
+
+
+def test_a_face_is_said_to_be_lined_up_by_the_face_and_a_refused_face_names_another_person():
+    """From the stored alignment (engine 0.9.0 registers faces by the face): ``face`` True says so."""
+    from skintrack.wording import aligned_words
+
+    assert aligned_words({"ok": True, "quality": 0.9934, "face": True}) == "Lined up with the baseline by the face (fit 0.99 of 1)."
+    assert aligned_words({"ok": True, "quality": 0.8}) == "Lined up with the baseline (fit 0.80 of 1)."
+    assert aligned_words({"ok": False, "quality": 0.2, "face": True}) == "" and aligned_words(None) == ""
+    refused = retake_advice({"reason": "poor fit (quality 0.05, correlation 0.40)", "ok": False, "face": True,
+                             "method": "face landmarks", "texture_correlation": 0.03})  # fmt: skip
+    assert "skin of the face does not line up" in refused and "right patient" in refused
+    # The quality gate's reason, when there is one, comes first.
+    blurred = retake_advice({"reason": "poor fit", "ok": False, "face": True}, [{"code": "blurred", "severity": "warn"}])
+    assert "out of focus" in blurred and "another person" not in blurred

@@ -3,6 +3,14 @@
 :func:`align` finds the transform that maps the follow-up ("moving") photo onto
 the baseline ("reference") geometry:
 
+0. when both photos show a face (found confidently, :func:`skintrack.find_face`), the face is
+   what is registered: a similarity fitted to the two 468-point meshes (least median of squares)
+   says where each point of the follow-up's face belongs, and only matches on both faces that
+   agree with it (within a tenth of the pupil distance) are kept in step 2, so a head moved in
+   front of a still background, chair or shoulders is not "aligned" by them; the correlation that
+   judges the fit is taken over the baseline's face. When too few such matches remain, the
+   landmarks' fit, refined by ECC on the face, is accepted only when the fine texture of the
+   face's skin then lines up (any two faces fit each other's landmarks);
 1. both photos at a matching scale (long side 1024 px), grey, contrast-limited
    histogram equalisation (CLAHE) so different exposure or white balance does
    not change what is found;
@@ -35,7 +43,8 @@ show the fit.
 
 References
 ----------
-Alcantarilla P. F. et al., "Fast explicit diffusion for accelerated features in
+Kartynnik Y. et al., "Real-time facial surface geometry from monocular video on mobile GPUs", CVPR
+Workshops 2019 (the face mesh); Alcantarilla P. F. et al., "Fast explicit diffusion for accelerated features in
 nonlinear scale spaces" (AKAZE), BMVC 2013; Fischler M. A., Bolles R. C.,
 "Random sample consensus", CACM 24 (1981) 381-395; Evangelidis G. D., Psarakis
 E. Z., "Parametric image alignment using enhanced correlation coefficient
@@ -53,6 +62,8 @@ import cv2
 import numpy as np
 
 from ..intake.photo import Photo, load_photo
+from ..measure.analysis import photo_face
+from ..measure.face import FACE_OVAL, zone_masks
 
 __all__ = ["MIRRORED", "AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
 
@@ -75,6 +86,9 @@ class AlignConfig:
     coverage_margin_px: int = 8  #: follow-up pixels this close to its edge are not measured (interpolation)
     anchor_size: int = 256  #: long side at which a close-up's lesion anchors the fit, px
     anchor_texture: float = 0.3  #: least skin-texture correlation around the lesion for an anchored fit
+    register_faces: bool = True  #: when both photos show a face, fit the face (its landmarks and the points on it)
+    face_tolerance: float = 0.1  #: a match on a face must agree with the landmarks' fit within this share of the pupil distance
+    face_texture: float = 0.3  #: least skin-texture correlation on the face for a fit from the landmarks alone
 
 
 DEFAULT_CONFIG = AlignConfig()
@@ -99,7 +113,10 @@ class Alignment:
     diagnostics : dict
         Inliers, matches, correlation, model, ``scale`` (of the framing: how much more of the
         skin the follow-up shows across, both photos at the same long side; >1 taken from
-        farther away), ``pixel_scale`` (reference pixels per follow-up pixel) and rotation.
+        farther away), ``pixel_scale`` (reference pixels per follow-up pixel) and rotation; for
+        faces ``face`` (True), ``keypoints_off_face`` (left out of the matching),
+        ``matches_unlike_landmarks`` (left out: not where the landmarks put them) and ``landmark_error`` (RMS distance, in pupil distances, between
+        the baseline's landmarks and the follow-up's carried by the fit).
     image : ndarray
         The moving photo warped onto the reference geometry (full resolution,
         the reference's shape); uncovered pixels are black. Computed on first use.
@@ -207,14 +224,19 @@ def remember_reference_analysis(photo: Photo, config: AlignConfig, analysis: tup
     _PREPARED.setdefault(photo, {})[(config.match_size, config.akaze_threshold)] = tuple(analysis)
 
 
-def _correlation(reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:
-    """Enhanced correlation coefficient after warping, and the overlap, at the given scale."""
+def _correlation(
+    reference: np.ndarray, moving: np.ndarray, matrix: np.ndarray, where: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Enhanced correlation coefficient after warping (over ``where`` of the reference, when given: a face),
+    and the overlap (share of the reference frame covered), at the given scale."""
     height, width = reference.shape
     warped = cv2.warpPerspective(moving, matrix, (width, height), flags=cv2.INTER_LINEAR)
     cover = cv2.warpPerspective(np.full(moving.shape, 255, np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST)
     cover = cv2.erode(cover, np.ones((5, 5), np.uint8))  # interpolation at the border is not data
     inside = cover > 0
     overlap = float(inside.mean())
+    if where is not None:
+        inside &= where
     if inside.sum() < 100:
         return 0.0, overlap
     return _pearson(reference[inside], warped[inside]), overlap
@@ -295,8 +317,67 @@ def _unless_mirrored(failed: Alignment, moving: Photo, reference: Photo, model: 
                      failed.reference_size, cfg.coverage_margin_px)  # fmt: skip
 
 
+@dataclass
+class _Faces:
+    """Both photos' faces at the matching scale: what registers a face (step 0 of :func:`align`)."""
+
+    moving: np.ndarray  #: 468 x 2 landmarks of the follow-up
+    reference: np.ndarray  #: 468 x 2 landmarks of the baseline
+    region_moving: np.ndarray  #: the follow-up's face oval (bool)
+    region_reference: np.ndarray  #: the baseline's face oval (bool)
+    skin_reference: np.ndarray  #: the baseline's face zones without eyes, brows, lips and nostrils (bool)
+    prior: np.ndarray  #: 3x3 similarity, follow-up to baseline, fitted to the landmarks
+    pupil_px: float  #: the baseline's pupil distance
+
+    @staticmethod
+    def on_face(keys: tuple, descriptors: np.ndarray, region: np.ndarray) -> tuple[list, np.ndarray | None]:
+        """The keypoints (and their descriptors) that lie on the face ``region``."""
+        inside = [i for i, key in enumerate(keys) if region[int(key.pt[1]), int(key.pt[0])]]
+        return [keys[i] for i in inside], (descriptors[inside] if inside else None)
+
+    def agree(self, point_moving: tuple[float, float], point_reference: tuple[float, float], tolerance: float) -> bool:
+        """A matched pair lies where the landmarks' fit puts it (within ``tolerance`` px)."""
+        mapped = self.prior @ np.array([point_moving[0], point_moving[1], 1.0])
+        return float(np.hypot(mapped[0] / mapped[2] - point_reference[0], mapped[1] / mapped[2] - point_reference[1])) <= tolerance
+
+    def error(self, matrix: np.ndarray) -> float:
+        """RMS distance between the baseline's landmarks and the follow-up's carried by ``matrix``, in pupil
+        distances (a head turned, or a changed expression, leaves some; a fit on the background leaves more)."""
+        carried = np.c_[self.moving, np.ones(len(self.moving))] @ matrix.T
+        carried = carried[:, :2] / carried[:, 2:]
+        return float(np.sqrt(((carried - self.reference) ** 2).sum(axis=1).mean()) / max(self.pupil_px, 1e-6))
+
+
+def _faces(moving: Photo, reference: Photo, small_moving: np.ndarray, small_reference: np.ndarray, cfg: AlignConfig) -> _Faces | None:
+    """Both photos' faces at the matching scale, or None unless each photo shows one face found confidently."""
+    if not cfg.register_faces:
+        return None
+    face_moving, face_reference = photo_face(moving), photo_face(reference)
+    if face_moving is None or face_reference is None or not (face_moving.confident and face_reference.confident):
+        return None
+
+    def at_matching_scale(face, small):
+        return face.landmarks * (small.shape[1] / face.size[0], small.shape[0] / face.size[1])
+
+    def oval(landmarks, shape):
+        mask = np.zeros(shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL)]).astype(np.int32)], 1)
+        return mask > 0
+
+    moving_points, reference_points = at_matching_scale(face_moving, small_moving), at_matching_scale(face_reference, small_reference)
+    prior, _ = cv2.estimateAffinePartial2D(moving_points.astype(np.float32), reference_points.astype(np.float32), method=cv2.LMEDS)
+    if prior is None:
+        return None
+    skin = np.zeros(small_reference.shape[:2], bool)
+    for zone in zone_masks(face_reference, small_reference.shape[:2]).values():
+        skin |= zone
+    pupil_px = face_reference.interpupillary_px * small_reference.shape[1] / face_reference.size[0]
+    return _Faces(moving_points, reference_points, oval(moving_points, small_moving.shape), oval(reference_points, small_reference.shape),
+                  skin, np.vstack([prior, [0.0, 0.0, 1.0]]), pupil_px)  # fmt: skip
+
+
 def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> Alignment:
-    """Steps 1-5 of the module docstring: ``moving`` onto ``reference`` as they are."""
+    """Steps 0-5 of the module docstring: ``moving`` onto ``reference`` as they are."""
     reference_size = reference.size
     small_moving, grey_moving, keys_moving, desc_moving = _prepare(moving, cfg)
     small_reference, grey_reference, keys_reference, desc_reference = _prepare(reference, cfg)
@@ -309,10 +390,16 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
         "keypoints": [len(keys_moving), len(keys_reference)],
         "match_size": cfg.match_size,
     }
+    faces = _faces(moving, reference, small_moving, small_reference, cfg)
+    region = None if faces is None else faces.region_reference
 
     def fallback(reason: str) -> Alignment:
-        """Features failed: try ECC from the identity (follow-ups are framed alike), then the lesion as anchor
+        """Features failed: a face is registered by its landmarks (the fine texture of its skin must then line
+        up); anything else: try ECC from the identity (follow-ups are framed alike), then the lesion as anchor
         (a close-up taken at another zoom, turn or framing)."""
+        if faces is not None:
+            return _face_landmarks(faces, grey_reference, grey_moving, scale_reference, scale_moving, reason, moving,
+                                   reference_size, diagnostics, cfg)  # fmt: skip
         identity = _ecc_fallback(
             grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg
         )
@@ -329,10 +416,23 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
         }
         return identity
 
+    if faces is not None and desc_moving is not None and desc_reference is not None:
+        # A face is fitted by the points on it: a head turned or moved in front of a still background
+        # would otherwise be "aligned" by the wall, the chair and the shoulders.
+        diagnostics["face"] = True
+        total = len(keys_moving) + len(keys_reference)
+        keys_moving, desc_moving = faces.on_face(keys_moving, desc_moving, faces.region_moving)
+        keys_reference, desc_reference = faces.on_face(keys_reference, desc_reference, faces.region_reference)
+        diagnostics["keypoints_off_face"] = total - len(keys_moving) - len(keys_reference)
     if desc_moving is None or desc_reference is None or len(keys_moving) < 8 or len(keys_reference) < 8:
         return fallback("too little detail to find matching points")
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_moving, desc_reference, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < cfg.ratio * p[1].distance]
+    if faces is not None:
+        tolerance = cfg.face_tolerance * faces.pupil_px
+        agreeing = [m for m in good if faces.agree(keys_moving[m.queryIdx].pt, keys_reference[m.trainIdx].pt, tolerance)]
+        diagnostics["matches_unlike_landmarks"] = len(good) - len(agreeing)
+        good = agreeing
     diagnostics["matches"] = len(good)
     if len(good) < cfg.min_inliers:
         return fallback(f"only {len(good)} matching points (need {cfg.min_inliers})")
@@ -350,10 +450,12 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
     diagnostics["inliers"] = n_inliers
     if small is None or n_inliers < cfg.min_inliers:
         return fallback(f"no consistent transform ({n_inliers} consistent points)")
-    correlation, overlap = _correlation(grey_reference, grey_moving, small)
+    correlation, overlap = _correlation(grey_reference, grey_moving, small, region)
     if n_inliers < cfg.ecc_refine_below:
-        small, correlation, overlap = _refine_ecc(grey_reference, grey_moving, small, correlation, overlap, model)
+        small, correlation, overlap = _refine_ecc(grey_reference, grey_moving, small, correlation, overlap, model, region)
         diagnostics["ecc_refined"] = True
+    if faces is not None:
+        diagnostics["landmark_error"] = round(faces.error(small), 4)
     diagnostics["inlier_share"] = round(n_inliers / max(len(good), 1), 3)
     quality = float(
         np.clip(correlation, 0.0, 1.0) * min(1.0, n_inliers / cfg.full_quality_inliers) * min(1.0, overlap / cfg.min_overlap)
@@ -432,6 +534,24 @@ def _ecc_fallback(grey_reference, grey_moving, scale_reference, scale_moving, re
     return _judge(
         warp, scale_reference, scale_moving, float(correlation), overlap, quality, moving, reference_size, diagnostics, cfg
     )
+
+
+def _face_landmarks(faces, grey_reference, grey_moving, scale_reference, scale_moving, reason, moving, reference_size, diagnostics, cfg):
+    """Register a face by its landmarks: the similarity fitted to the two meshes, refined by ECC on gradient
+    images of the face, accepted only when the fine texture of the face's skin (its zones, without eyes, brows,
+    lips and nostrils, whose outlines line up on any two faces) then lines up: a correlation of at least
+    ``face_texture`` (0.3). Any two faces fit each other's landmarks, so without that proof another person would
+    be "aligned". No matched points confirm such a fit, so its quality is never better than "fair" (< 0.8)."""
+    diagnostics = {**diagnostics, "method": "face landmarks", "feature_failure": reason, "face": True}
+    reference = grey_reference.astype(np.float32)
+    fit = _ecc_gradients(reference, grey_moving.astype(np.float32), faces.prior, faces.region_reference)
+    texture = _texture_correlation(reference, grey_moving.astype(np.float32), fit, faces.skin_reference)
+    correlation, overlap = _correlation(grey_reference, grey_moving, fit, faces.region_reference)
+    diagnostics["texture_correlation"] = round(texture, 4)
+    diagnostics["landmark_error"] = round(faces.error(fit), 4)
+    quality = float(min(0.79, max(texture, 0.0) / (2.0 * cfg.face_texture)) * min(1.0, overlap / cfg.min_overlap))
+    # Below ``face_texture`` the quality is below 0.5, so the fit is refused as a poor fit.
+    return _judge(fit, scale_reference, scale_moving, correlation, overlap, quality, moving, reference_size, diagnostics, cfg)
 
 
 def _lesion(rgb: np.ndarray) -> np.ndarray | None:
@@ -540,9 +660,11 @@ def _resize_long(rgb: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
 
 
-def _ecc_gradients(reference: np.ndarray, moving: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``start`` (moving to reference) refined by affine ECC on gradient images blurred by 4 px, then 2 px."""
+def _ecc_gradients(reference: np.ndarray, moving: np.ndarray, start: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """``start`` (moving to reference) refined by affine ECC on gradient images blurred by 4 px, then 2 px
+    (over ``where`` of the reference, when given)."""
     matrix = start
+    template_mask = None if where is None else where.astype(np.uint8)
     for blur in (4.0, 2.0):
         edges_reference, edges_moving = (
             cv2.magnitude(cv2.Sobel(b, cv2.CV_32F, 1, 0), cv2.Sobel(b, cv2.CV_32F, 0, 1))
@@ -553,7 +675,7 @@ def _ecc_gradients(reference: np.ndarray, moving: np.ndarray, start: np.ndarray)
         try:
             _, warp = cv2.findTransformECC(
                 edges_reference, edges_moving, warp, cv2.MOTION_AFFINE,
-                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), None, 3,
+                (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), template_mask, 3,
             )  # fmt: skip
         except cv2.error:
             continue
@@ -582,24 +704,28 @@ def _fine(grey: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(grey, (0, 0), 1.0) - cv2.GaussianBlur(grey, (0, 0), 3.0)
 
 
-def _refine_ecc(reference, moving, matrix, correlation, overlap, model):
-    """ECC refinement on half-scale copies; kept only when it raises the correlation."""
+def _refine_ecc(reference, moving, matrix, correlation, overlap, model, where=None):
+    """ECC refinement on half-scale copies (over ``where`` of the reference, when given: a face); kept only
+    when it raises the correlation."""
     half = np.diag([0.5, 0.5, 1.0])
     ref_half = cv2.resize(reference, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(np.float32)
     mov_half = cv2.resize(moving, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA).astype(np.float32)
+    template_mask = None
+    if where is not None:
+        template_mask = cv2.resize(where.astype(np.uint8), (ref_half.shape[1], ref_half.shape[0]), interpolation=cv2.INTER_NEAREST)
     # ECC's warp maps template (reference) coordinates to input (moving) coordinates.
     start = half @ np.linalg.inv(matrix) @ np.linalg.inv(half)
     motion = cv2.MOTION_AFFINE if model == "similarity" else cv2.MOTION_HOMOGRAPHY
     warp = (start[:2] if motion == cv2.MOTION_AFFINE else start).astype(np.float32)
     try:
         _, warp = cv2.findTransformECC(
-            ref_half, mov_half, warp, motion, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5), None, 3
+            ref_half, mov_half, warp, motion, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 1e-5), template_mask, 3
         )
     except cv2.error:
         return matrix, correlation, overlap
     full_warp = np.vstack([warp, [0, 0, 1]]) if motion == cv2.MOTION_AFFINE else warp
     refined = np.linalg.inv(half) @ np.linalg.inv(full_warp.astype(np.float64)) @ half
-    new_correlation, new_overlap = _correlation(reference, moving, refined)
+    new_correlation, new_overlap = _correlation(reference, moving, refined, where)
     if new_correlation > correlation:
         return refined, new_correlation, new_overlap
     return matrix, correlation, overlap

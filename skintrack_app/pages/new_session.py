@@ -19,7 +19,7 @@ from skintrack.measure.metrics import METRICS
 from skintrack.progress import compare_pair
 from skintrack.records import TREATMENTS, RecordsError
 from skintrack.records.errors import NeedsConfirmation, StaleSelection
-from skintrack.wording import light_words, retake_advice
+from skintrack.wording import aligned_words, light_words, retake_advice
 
 from .. import components, forms, state, widgets
 from ..text import md
@@ -400,8 +400,8 @@ def _show_result(store, me, result: dict) -> None:
             st.error(retake_advice(photo.alignment, photo.quality))
         elif photo.status == "blocked" and not any(i.get("severity") == "block" for i in issues):
             st.error(md(photo.status_reason))  # blocked for a reason the checks above did not show
-        elif isinstance(photo.alignment.get("quality"), (int, float)):
-            st.caption(f"Lined up with the baseline (fit {photo.alignment['quality']:.2f} of 1).")
+        elif aligned_words(photo.alignment):
+            st.caption(aligned_words(photo.alignment))
         # The ghost beside the photo, so the scores follow right under both.
         if photo.status == "not_comparable":
             ghost = widgets.unaligned_ghost(photo.id, photo.area_id)
