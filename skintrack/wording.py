@@ -440,14 +440,17 @@ def pair_processing(before: Any, after: Any, *, plain: bool = False) -> str:
     follow_ups = [role for role, photo in photos if not getattr(photo, "is_baseline", False)]
     aligned = [role for role in follow_ups if getattr(dict(photos)[role], "status", "scored") == "scored"]
     first = "your first visit" if plain else "the baseline"
+    # A face is lined up by the face, not by what is behind it (engine 0.9.0 records ``face`` with the fit).
+    by_face = bool(aligned) and all((getattr(dict(photos)[role], "alignment", None) or {}).get("face") is True for role in aligned)
+    first_by = f"{first} by the face" if by_face else first
     if not follow_ups:
         lined = ""
     elif len(aligned) == 2:
-        lined = f" Both were lined up with {first}, so the same skin is compared."
+        lined = f" Both were lined up with {first_by}, so the same skin is compared."
     elif aligned == follow_ups:
         other = "earlier" if aligned == ["before"] else "later"
-        lined = (f" The {other} photo was lined up with {first}, so the same skin is compared." if plain
-                 else f" The {other} photo aligned onto {first}, so the same skin is compared pixel for pixel.")  # fmt: skip
+        lined = (f" The {other} photo was lined up with {first_by}, so the same skin is compared." if plain
+                 else f" The {other} photo aligned onto {first_by}, so the same skin is compared pixel for pixel.")  # fmt: skip
     else:
         lined = " A photo could not be lined up with the baseline: it is shown as taken, not compared."
     return colour + lined

@@ -249,3 +249,17 @@ def test_6_the_patient_report_gives_each_change_its_number_with_its_verdict(demo
         sentence = patient_sentence(metric)
         assert format_pct(metric.latest.change_pct, signed=False) in sentence and "no clear change" in sentence
         assert " ".join(sentence.split()) in text
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_5_a_face_lined_up_by_the_face_is_said_so_from_its_stored_alignment(plain):
+    """Engine 0.9.0 records ``face`` with a face's fit; the pair's words say it, and only then."""
+    face = SimpleNamespace(normalization={"method": "none"}, is_baseline=False, status="scored",
+                           alignment={"quality": 0.99, "face": True})  # fmt: skip
+    words = pair_processing(_photo("none", baseline=True), face, plain=plain)
+    assert ("lined up with your first visit by the face" if plain else "aligned onto the baseline by the face") in words
+    close_up = pair_processing(_photo("none", baseline=True), _photo("none", baseline=False), plain=plain)
+    assert "by the face" not in close_up
+    # Two follow-ups: said only when both were lined up by the face.
+    mixed = pair_processing(face, _photo("none", baseline=False), plain=plain)
+    assert "Both were lined up" in mixed and "by the face" not in mixed
