@@ -63,7 +63,7 @@ import numpy as np
 
 from ..intake.photo import Photo, load_photo
 from ..measure.analysis import photo_face
-from ..measure.face import FACE_OVAL, zone_masks
+from ..measure.face import oval_mask, zone_masks
 
 __all__ = ["MIRRORED", "AlignConfig", "Alignment", "align", "ghost", "prepare_reference", "remember_reference_analysis"]
 
@@ -335,17 +335,16 @@ class _Faces:
         inside = [i for i, key in enumerate(keys) if region[int(key.pt[1]), int(key.pt[0])]]
         return [keys[i] for i in inside], (descriptors[inside] if inside else None)
 
-    def agree(self, point_moving: tuple[float, float], point_reference: tuple[float, float], tolerance: float) -> bool:
-        """A matched pair lies where the landmarks' fit puts it (within ``tolerance`` px)."""
-        mapped = self.prior @ np.array([point_moving[0], point_moving[1], 1.0])
-        return float(np.hypot(mapped[0] / mapped[2] - point_reference[0], mapped[1] / mapped[2] - point_reference[1])) <= tolerance
+    def distance(self, points_moving: np.ndarray, points_reference: np.ndarray, matrix: np.ndarray | None = None) -> np.ndarray:
+        """Per point, px between ``points_reference`` and ``points_moving`` carried by ``matrix`` (default: the
+        landmarks' fit)."""
+        carried = np.c_[points_moving, np.ones(len(points_moving))] @ (self.prior if matrix is None else matrix).T
+        return np.hypot(*(carried[:, :2] / carried[:, 2:] - points_reference).T)
 
     def error(self, matrix: np.ndarray) -> float:
         """RMS distance between the baseline's landmarks and the follow-up's carried by ``matrix``, in pupil
         distances (a head turned, or a changed expression, leaves some; a fit on the background leaves more)."""
-        carried = np.c_[self.moving, np.ones(len(self.moving))] @ matrix.T
-        carried = carried[:, :2] / carried[:, 2:]
-        return float(np.sqrt(((carried - self.reference) ** 2).sum(axis=1).mean()) / max(self.pupil_px, 1e-6))
+        return float(np.sqrt((self.distance(self.moving, self.reference, matrix) ** 2).mean()) / max(self.pupil_px, 1e-6))
 
 
 def _faces(moving: Photo, reference: Photo, small_moving: np.ndarray, small_reference: np.ndarray, cfg: AlignConfig) -> _Faces | None:
@@ -359,11 +358,6 @@ def _faces(moving: Photo, reference: Photo, small_moving: np.ndarray, small_refe
     def at_matching_scale(face, small):
         return face.landmarks * (small.shape[1] / face.size[0], small.shape[0] / face.size[1])
 
-    def oval(landmarks, shape):
-        mask = np.zeros(shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(landmarks[list(FACE_OVAL)]).astype(np.int32)], 1)
-        return mask > 0
-
     moving_points, reference_points = at_matching_scale(face_moving, small_moving), at_matching_scale(face_reference, small_reference)
     prior, _ = cv2.estimateAffinePartial2D(moving_points.astype(np.float32), reference_points.astype(np.float32), method=cv2.LMEDS)
     if prior is None:
@@ -372,8 +366,8 @@ def _faces(moving: Photo, reference: Photo, small_moving: np.ndarray, small_refe
     for zone in zone_masks(face_reference, small_reference.shape[:2]).values():
         skin |= zone
     pupil_px = face_reference.interpupillary_px * small_reference.shape[1] / face_reference.size[0]
-    return _Faces(moving_points, reference_points, oval(moving_points, small_moving.shape), oval(reference_points, small_reference.shape),
-                  skin, np.vstack([prior, [0.0, 0.0, 1.0]]), pupil_px)  # fmt: skip
+    return _Faces(moving_points, reference_points, oval_mask(face_moving, small_moving.shape[:2]),
+                  oval_mask(face_reference, small_reference.shape[:2]), skin, np.vstack([prior, [0.0, 0.0, 1.0]]), pupil_px)  # fmt: skip
 
 
 def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> Alignment:
@@ -428,16 +422,15 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
         return fallback("too little detail to find matching points")
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc_moving, desc_reference, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < cfg.ratio * p[1].distance]
-    if faces is not None:
-        tolerance = cfg.face_tolerance * faces.pupil_px
-        agreeing = [m for m in good if faces.agree(keys_moving[m.queryIdx].pt, keys_reference[m.trainIdx].pt, tolerance)]
-        diagnostics["matches_unlike_landmarks"] = len(good) - len(agreeing)
-        good = agreeing
-    diagnostics["matches"] = len(good)
-    if len(good) < cfg.min_inliers:
-        return fallback(f"only {len(good)} matching points (need {cfg.min_inliers})")
-    points_moving = np.float32([keys_moving[m.queryIdx].pt for m in good])
-    points_reference = np.float32([keys_reference[m.trainIdx].pt for m in good])
+    points_moving = np.float32([keys_moving[m.queryIdx].pt for m in good]).reshape(-1, 2)
+    points_reference = np.float32([keys_reference[m.trainIdx].pt for m in good]).reshape(-1, 2)
+    if faces is not None:  # where the landmarks' fit puts them
+        agree = faces.distance(points_moving, points_reference) <= cfg.face_tolerance * faces.pupil_px
+        diagnostics["matches_unlike_landmarks"] = int((~agree).sum())
+        points_moving, points_reference = points_moving[agree], points_reference[agree]
+    diagnostics["matches"] = n_matches = len(points_moving)
+    if n_matches < cfg.min_inliers:
+        return fallback(f"only {n_matches} matching points (need {cfg.min_inliers})")
     if model == "similarity":
         fit, inliers = cv2.estimateAffinePartial2D(
             points_moving, points_reference, method=cv2.RANSAC, ransacReprojThreshold=cfg.ransac_px, maxIters=5000,
@@ -456,7 +449,7 @@ def _register(moving: Photo, reference: Photo, model: str, cfg: AlignConfig) -> 
         diagnostics["ecc_refined"] = True
     if faces is not None:
         diagnostics["landmark_error"] = round(faces.error(small), 4)
-    diagnostics["inlier_share"] = round(n_inliers / max(len(good), 1), 3)
+    diagnostics["inlier_share"] = round(n_inliers / max(n_matches, 1), 3)
     quality = float(
         np.clip(correlation, 0.0, 1.0) * min(1.0, n_inliers / cfg.full_quality_inliers) * min(1.0, overlap / cfg.min_overlap)
     )

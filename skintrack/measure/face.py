@@ -416,6 +416,12 @@ def _fill(polygons: list[np.ndarray], shape: tuple[int, int], sx: float, sy: flo
     return mask.astype(bool)
 
 
+def oval_mask(face: Face, shape: tuple[int, int]) -> np.ndarray:
+    """The face oval (:data:`FACE_OVAL`) rasterised at ``shape`` (height, width) of a resampled photo."""
+    height, width = shape
+    return _fill([face.landmarks[list(FACE_OVAL)]], shape, width / face.size[0], height / face.size[1])
+
+
 def zone_masks(face: Face, shape: tuple[int, int], names: tuple[str, ...] = ZONES) -> dict[str, np.ndarray]:
     """Rasterise zones at ``shape`` (height, width) — any resolution of the photo the face was found in.
 
@@ -424,7 +430,7 @@ def zone_masks(face: Face, shape: tuple[int, int], names: tuple[str, ...] = ZONE
     """
     height, width = shape
     sx, sy = width / face.size[0], height / face.size[1]
-    oval = _fill([face.landmarks[list(FACE_OVAL)]], shape, sx, sy)
+    oval = oval_mask(face, shape)
     features = feature_masks(face, shape)
     taken = features["eyes"] | features["brows"] | features["lips"] | features["nostrils"]
     out: dict[str, np.ndarray] = {}

@@ -514,14 +514,11 @@ DARK_FRACTION = 0.35
 def _face_parts(lab: np.ndarray, face: Any, cfg: SkinConfig) -> dict[str, Any]:
     """The mask with a face: the face oval minus its features (and the cheek and eye area turned away from
     the camera, :attr:`skintrack.measure.face.Face.turned_away`), then what does not look like its skin."""
-    from .face import FACE_OVAL, feature_masks, zone_masks
+    from .face import feature_masks, oval_mask, zone_masks
 
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     shape = L.shape
-    sx, sy = shape[1] / face.size[0], shape[0] / face.size[1]
-    oval = np.zeros(shape, np.uint8)
-    cv2.fillPoly(oval, [np.round(face.landmarks[list(FACE_OVAL)] * (sx, sy) * 16).astype(np.int32)], 1, shift=4)
-    oval = oval.astype(bool)
+    oval = oval_mask(face, shape)
     features = feature_masks(face, shape)
     excluded = features["eyes"] | features["brows"] | features["lips"] | features["nostrils"]
     if face.turned_away is not None:

@@ -400,8 +400,8 @@ def _show_result(store, me, result: dict) -> None:
             st.error(retake_advice(photo.alignment, photo.quality))
         elif photo.status == "blocked" and not any(i.get("severity") == "block" for i in issues):
             st.error(md(photo.status_reason))  # blocked for a reason the checks above did not show
-        elif aligned_words(photo.alignment):
-            st.caption(aligned_words(photo.alignment))
+        elif lined_up := aligned_words(photo.alignment):
+            st.caption(lined_up)
         # The ghost beside the photo, so the scores follow right under both.
         if photo.status == "not_comparable":
             ghost = widgets.unaligned_ghost(photo.id, photo.area_id)
